@@ -1,0 +1,639 @@
+"""Configuration: one TOML file, validated once at start; secrets from the environment.
+
+Why plain ``tomllib`` + ``AppConfig.model_validate`` rather than pydantic-settings'
+``TomlConfigSettingsSource``:
+
+* ``tomllib`` reports syntax errors with their line and column; the settings source
+  hides them behind its own loading and would merge the file with environment
+  variables, so a stray ``BOT__DATABASE`` in a shell could silently change a
+  federation's configuration.
+* ``model_validate`` gives every error a ``loc`` that maps one-to-one onto a TOML
+  path (``indicators[2].fields[0].max``), and lets us pass the config file's
+  folder as validation context to resolve a relative database path.
+* The cross-checks between sections (cluster members must be known units, ...)
+  need the whole file at once, which a settings source does not offer.
+
+pydantic-settings is still used where it fits: ``Secrets`` reads bot tokens from
+the environment only, and is the one place in the project that reads
+``os.environ``.
+
+``load_config`` reports the FULL list of problems, each with its TOML path, so a
+federation's staff can fix a file in one pass: field errors from pydantic and
+cross-check errors are collected together (when some entries fail validation,
+the cross-checks still run on the entries that are valid on their own).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+import types
+import typing
+from collections.abc import Iterable, Mapping, Sequence, Set
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from domain.errors import ConfigError
+from domain.models import (
+    Cluster,
+    ClusterRole,
+    FieldDef,
+    FieldType,
+    IndicatorDef,
+    Language,
+    Unit,
+)
+from domain.text import fold
+
+__all__ = [
+    "AppConfig",
+    "BotSection",
+    "FederationSection",
+    "Problem",
+    "ReportingSection",
+    "Secrets",
+    "TelegramSection",
+    "check_config",
+    "cross_check",
+    "format_problems",
+    "load_config",
+    "problems_from_validation",
+]
+
+Problem = tuple[str, str]
+"""(toml_path, message), e.g. ("indicators[2].fields[0].max", "must be ≥ min")."""
+
+Period = Literal["half", "quarter", "month", "year"]
+
+_NUMERIC_TYPES = frozenset({FieldType.INTEGER, FieldType.MONEY, FieldType.NUMBER})
+_DATE_DEFAULTS = frozenset({"today", "yesterday"})
+
+
+class _Section(BaseModel):
+    """Sections are frozen and reject unknown keys, so a misspelt key is an error."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class FederationSection(_Section):
+    """[federation]: who runs this bot, and the clock every deadline is read on."""
+
+    name: str = Field(min_length=1)
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[a-z0-9_]+$")
+    timezone: str = "Asia/Ho_Chi_Minh"
+    default_language: Language = Language.VI
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. 'Asia/Ho_Chi_Minh')") from None
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The federation's time zone: deadlines and "today" are read on this clock."""
+        return ZoneInfo(self.timezone)
+
+
+class BotSection(_Section):
+    """[bot]: the running program (database, conversations, message size)."""
+
+    database: str = Field(default="thidua.sqlite3", min_length=1, validate_default=True)
+    conversation_timeout_minutes: int = Field(default=30, ge=1, le=1440)
+    max_message_chars: int = Field(default=4096, ge=200, le=4096)
+
+    @field_validator("database")
+    @classmethod
+    def _resolve_database(cls, value: str, info: ValidationInfo) -> str:
+        """Resolve a relative path against the config file's folder, not the cwd.
+
+        The service may be started from anywhere (systemd, cron, a shell); the
+        database must not move with the working directory. URLs and ":memory:"
+        are left alone.
+        """
+        context = info.context if isinstance(info.context, Mapping) else {}
+        base = context.get("config_dir")
+        if "://" in value or value == ":memory:" or not isinstance(base, Path):
+            return value
+        path = Path(value).expanduser()
+        return str(path if path.is_absolute() else (base / path).resolve())
+
+
+class TelegramSection(_Section):
+    """[telegram]: the Telegram channel. The bot token is a secret: see `Secrets`."""
+
+    enabled: bool = True
+    api_base_url: str = "https://api.telegram.org/bot"
+    file_base_url: str = "https://api.telegram.org/file/bot"
+    bot_username: str | None = None
+    concurrent_updates: int = Field(default=64, ge=1, le=1024)
+    poll_timeout_seconds: int = Field(default=25, ge=0, le=60)
+
+    @field_validator("api_base_url", "file_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must start with https:// (or http:// for a local test server)")
+        return value
+
+    @field_validator("bot_username")
+    @classmethod
+    def _username(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.removeprefix("@")
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{3,31}", value):
+            raise ValueError("must be a Telegram username like 'thidua_bot' (5-32 letters)")
+        return value
+
+    def deep_link(self, code: str) -> str | None:
+        """The t.me link that starts the bot with an invite code, if the username is known."""
+        return f"https://t.me/{self.bot_username}?start={code}" if self.bot_username else None
+
+
+class ReportingSection(_Section):
+    """[reporting]: periods, how long reports stay open and editable, invite-code limits."""
+
+    period: Period = "half"
+    open_days_after_period: int = Field(default=15, ge=0, le=366)
+    edit_window_hours: int = Field(default=24, ge=0, le=24 * 366)
+    start_attempts: int = Field(default=5, ge=1, le=100)
+    start_lockout_minutes: int = Field(default=15, ge=1, le=7 * 24 * 60)
+    myreports_limit: int = Field(default=10, ge=1, le=50)
+
+
+class AppConfig(_Section):
+    """The whole configuration file, checked across sections.
+
+    Constructing it runs the cross-checks; if any fails it raises `ConfigError`
+    with every problem (not a pydantic error), so code that builds an
+    `AppConfig` by hand gets the same guarantees as `load_config`.
+    """
+
+    federation: FederationSection
+    bot: BotSection = BotSection()
+    telegram: TelegramSection = TelegramSection()
+    reporting: ReportingSection = ReportingSection()
+    units: tuple[Unit, ...] = Field(min_length=1)
+    clusters: tuple[Cluster, ...] = ()
+    indicators: tuple[IndicatorDef, ...] = Field(min_length=1)
+
+    _units: dict[str, Unit] = PrivateAttr(default_factory=dict)
+    _indicators: dict[str, IndicatorDef] = PrivateAttr(default_factory=dict)
+    _clusters_by_year: dict[int, tuple[Cluster, ...]] = PrivateAttr(default_factory=dict)
+    _cluster_of: dict[tuple[str, int], Cluster] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _validate_absent_sections(cls, data: Any) -> Any:
+        """An absent section is validated as an empty one, so the database path resolves."""
+        if isinstance(data, dict):
+            data = {"bot": {}, "telegram": {}, "reporting": {}} | data
+        return data
+
+    @model_validator(mode="after")
+    def _cross_check(self) -> AppConfig:
+        problems = cross_check(
+            list(enumerate(self.units)),
+            list(enumerate(self.clusters)),
+            list(enumerate(self.indicators)),
+            known_units={u.code for u in self.units},
+        )
+        if problems:
+            raise ConfigError(problems)
+        self._units = {u.code: u for u in self.units}
+        self._indicators = {i.code: i for i in self.indicators}
+        by_year: dict[int, list[Cluster]] = {}
+        for cluster in self.clusters:
+            by_year.setdefault(cluster.year, []).append(cluster)
+            for member in cluster.members:
+                self._cluster_of[(member.unit, cluster.year)] = cluster
+        self._clusters_by_year = {year: tuple(cs) for year, cs in by_year.items()}
+        return self
+
+    def unit(self, code: str) -> Unit | None:
+        """The unit with this code, or None."""
+        return self._units.get(code)
+
+    def indicator(self, code: str) -> IndicatorDef | None:
+        """The indicator with this code, or None."""
+        return self._indicators.get(code)
+
+    def clusters_of_year(self, year: int) -> tuple[Cluster, ...]:
+        """The clusters of one year, in file order (membership changes yearly)."""
+        return self._clusters_by_year.get(year, ())
+
+    def cluster_of(self, unit_code: str, year: int) -> Cluster | None:
+        """The cluster a unit belongs to in a year, or None if it is in none."""
+        return self._cluster_of.get((unit_code, year))
+
+    @property
+    def cluster_years(self) -> tuple[int, ...]:
+        """The years that have clusters, ascending."""
+        return tuple(sorted(self._clusters_by_year))
+
+    def with_secrets(self, secrets: Secrets) -> AppConfig:
+        """This config with environment overrides applied (tests point Telegram elsewhere)."""
+        if secrets.telegram_api_base_url is None:
+            return self
+        telegram = TelegramSection.model_validate(
+            self.telegram.model_dump() | {"api_base_url": secrets.telegram_api_base_url}
+        )
+        return self.model_copy(update={"telegram": telegram})
+
+    def summary(self) -> str:
+        """One line for `thidua check-config`: what the file defines."""
+        years = ", ".join(str(y) for y in self.cluster_years)
+        fields = sum(len(i.fields) for i in self.indicators)
+        return (
+            f"OK: {len(self.clusters)} clusters ({years}), {len(self.units)} units, "
+            f"{len(self.indicators)} indicators, {fields} fields"
+        )
+
+
+class Secrets(BaseSettings):
+    """Secrets and deployment overrides, read ONLY from the environment.
+
+    Tokens never live in a committed file. No .env file or secrets directory is
+    read, so what the process sees is exactly what its environment holds.
+    """
+
+    model_config = SettingsConfigDict(extra="ignore", env_ignore_empty=True, frozen=True)
+
+    telegram_bot_token: SecretStr | None = None  # TELEGRAM_BOT_TOKEN
+    thidua_config: Path | None = None  # THIDUA_CONFIG
+    telegram_api_base_url: str | None = None  # TELEGRAM_API_BASE_URL
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Keyword arguments (tests) and the environment; nothing else."""
+        return (init_settings, env_settings)
+
+
+# --------------------------------------------------------------------------- cross-checks
+
+
+def _toml_path(loc: Iterable[str | int]) -> str:
+    """("indicators", 2, "fields", 0, "max") -> "indicators[2].fields[0].max"."""
+    out = ""
+    for item in loc:
+        if isinstance(item, int):
+            out += f"[{item}]"
+        else:
+            out += f".{item}" if out else str(item)
+    return out
+
+
+def _duplicates(items: Iterable[tuple[str, Any]], message: str) -> list[Problem]:
+    """A problem at each (where, key) whose key was seen before, naming the first place."""
+    first: dict[Any, str] = {}
+    problems: list[Problem] = []
+    for where, key in items:
+        if key in first:
+            problems.append((where, message.format(key=key, first=first[key])))
+        else:
+            first[key] = where
+    return problems
+
+
+def _check_field(where: str, fdef: FieldDef) -> list[Problem]:
+    """Checks on one field that FieldDef cannot make alone: choices, aliases, defaults."""
+    problems: list[Problem] = []
+    problems += _duplicates(
+        ((f"{where}.choices[{k}].code", c.code) for k, c in enumerate(fdef.choices)),
+        "duplicate choice code {key!r} (first at {first})",
+    )
+    owner: dict[str, str] = {}
+    for choice in fdef.choices:
+        owner.setdefault(fold(choice.code), choice.code)
+        owner.setdefault(fold(choice.label.vi), choice.code)
+    for k, choice in enumerate(fdef.choices):
+        for a, alias in enumerate(choice.aliases):
+            path = f"{where}.choices[{k}].aliases[{a}]"
+            if alias != fold(alias):
+                problems.append((path, f"write aliases folded, as {fold(alias)!r}"))
+            other = owner.setdefault(fold(alias), choice.code)
+            if other != choice.code:
+                problems.append((path, f"alias {alias!r} also names choice {other!r}"))
+    for h, hint in enumerate(fdef.hints):
+        if hint != fold(hint):
+            problems.append((f"{where}.hints[{h}]", f"write hints folded, as {fold(hint)!r}"))
+    numeric = fdef.type in _NUMERIC_TYPES
+    if not numeric:
+        for bound in ("min", "max"):
+            if getattr(fdef, bound) is not None:
+                problems.append((f"{where}.{bound}", f"only number fields have a {bound}"))
+    problems += _check_default(f"{where}.default", fdef)
+    return problems
+
+
+def _check_default(where: str, fdef: FieldDef) -> list[Problem]:
+    """A default must be a value the field itself would accept."""
+    value = fdef.default
+    if value is None:
+        return []
+    if fdef.type in _NUMERIC_TYPES:
+        if isinstance(value, str):
+            return [(where, "must be a number")]
+        if fdef.type == FieldType.INTEGER and value != int(value):
+            return [(where, "must be a whole number")]
+        if fdef.min is not None and value < fdef.min:
+            return [(where, f"{value} is below min {fdef.min:g}")]
+        if fdef.max is not None and value > fdef.max:
+            return [(where, f"{value} is above max {fdef.max:g}")]
+        return []
+    if fdef.type == FieldType.DATE:
+        if isinstance(value, str) and value in _DATE_DEFAULTS:
+            return []
+        try:
+            dt.date.fromisoformat(str(value))
+        except ValueError:
+            return [(where, "must be 'today', 'yesterday' or a date like 2026-01-31")]
+        return []
+    if fdef.type == FieldType.CHOICE:
+        if fdef.choice(str(value)) is None:
+            codes = ", ".join(c.code for c in fdef.choices)
+            return [(where, f"unknown choice {value!r} (one of: {codes})")]
+        return []
+    if fdef.type == FieldType.TEXT:
+        return [] if isinstance(value, str) else [(where, "must be text")]
+    return [(where, f"a {fdef.type.value} field has no default")]
+
+
+def cross_check(
+    units: Sequence[tuple[int, Unit]],
+    clusters: Sequence[tuple[int, Cluster]],
+    indicators: Sequence[tuple[int, IndicatorDef]],
+    known_units: Set[str],
+) -> list[Problem]:
+    """The checks that span entries or sections, each problem with its TOML path.
+
+    Entries come with their index in the file, so the paths stay right when
+    only the entries that validated on their own are checked (see load_config).
+    """
+    problems: list[Problem] = []
+    problems += _duplicates(
+        ((f"units[{i}].code", u.code) for i, u in units),
+        "duplicate unit code {key!r} (first at {first})",
+    )
+    problems += _duplicates(
+        ((f"indicators[{i}].code", ind.code) for i, ind in indicators),
+        "duplicate indicator code {key!r} (first at {first})",
+    )
+    problems += _duplicates(
+        ((f"clusters[{i}].code", (c.code, c.year)) for i, c in clusters),
+        "cluster {key[0]!r} is defined twice for {key[1]} (first at {first})",
+    )
+
+    placed: dict[tuple[str, int], str] = {}  # (unit, year) -> where it is a member
+    for i, cluster in clusters:
+        roles: dict[ClusterRole, str] = {}
+        seen_here: set[str] = set()
+        for m, member in enumerate(cluster.members):
+            where = f"clusters[{i}].members[{m}]"
+            if member.unit not in known_units:
+                problems.append((f"{where}.unit", f"unknown unit {member.unit!r}"))
+            elif member.unit in seen_here:
+                problems.append(
+                    (f"{where}.unit", f"unit {member.unit!r} is listed twice in this cluster")
+                )
+            elif (member.unit, cluster.year) in placed:
+                first = placed[(member.unit, cluster.year)]
+                problems.append(
+                    (
+                        f"{where}.unit",
+                        f"unit {member.unit!r} is already in a cluster in {cluster.year} "
+                        f"(at {first})",
+                    )
+                )
+            else:
+                placed[(member.unit, cluster.year)] = where
+            seen_here.add(member.unit)
+            if member.role != ClusterRole.MEMBER:
+                if member.role in roles:
+                    problems.append(
+                        (
+                            f"{where}.role",
+                            f"cluster {cluster.code!r} has more than one {member.role.value} "
+                            f"in {cluster.year} (first at {roles[member.role]})",
+                        )
+                    )
+                else:
+                    roles[member.role] = where
+
+    keyword_owner: dict[str, str] = {}
+    for i, ind in indicators:
+        for k, keyword in enumerate(ind.keywords):
+            where = f"indicators[{i}].keywords[{k}]"
+            if keyword != fold(keyword):
+                problems.append((where, f"write keywords folded, as {fold(keyword)!r}"))
+            owner = keyword_owner.setdefault(fold(keyword), ind.code)
+            if owner != ind.code:
+                problems.append((where, f"keyword {keyword!r} is also used by {owner!r}"))
+        for f, fdef in enumerate(ind.fields):
+            problems += _check_field(f"indicators[{i}].fields[{f}]", fdef)
+    return problems
+
+
+# --------------------------------------------------------------------------- pydantic errors
+
+
+def _model_field_names(model: type[BaseModel], seen: set[type[BaseModel]]) -> set[str]:
+    """Every field name in the model tree: loc items that are not one are union tags."""
+    if model in seen:
+        return set()
+    seen.add(model)
+    names: set[str] = set()
+    for name, info in model.model_fields.items():
+        names.add(name)
+        stack: list[Any] = [info.annotation]
+        while stack:
+            tp = stack.pop()
+            if isinstance(tp, type) and issubclass(tp, BaseModel):
+                names |= _model_field_names(tp, seen)
+            origin = typing.get_origin(tp)
+            if origin is not None or isinstance(tp, types.UnionType):
+                stack.extend(typing.get_args(tp))
+    return names
+
+
+_FIELD_NAMES = _model_field_names(AppConfig, set())
+_NAMED_MESSAGE = re.compile(r"^([a-z_][a-z0-9_]*): (.+)$", re.DOTALL)
+_FRIENDLY = {
+    "missing": "required key is missing",
+    "extra_forbidden": "unknown key (check the spelling)",
+    "tuple_type": "must be an array",
+    "list_type": "must be an array",
+    "model_type": "must be a table",
+    "model_attributes_type": "must be a table",
+}
+
+
+def _problem_from_error(error: ErrorDetails) -> Problem:
+    """One pydantic error as (toml_path, message), in the words a TOML author needs."""
+    kind = error["type"]
+    loc = list(error["loc"])
+    if kind != "extra_forbidden":
+        loc = [item for item in loc if isinstance(item, int) or item in _FIELD_NAMES]
+    message = _FRIENDLY.get(kind, error["msg"])
+    if kind == "too_short" and isinstance(error.get("input"), list | tuple):
+        count = (error.get("ctx") or {}).get("min_length", 1)
+        message = f"needs at least {count} entr{'y' if count == 1 else 'ies'}"
+    if kind in ("value_error", "assertion_error"):
+        message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        named = _NAMED_MESSAGE.match(message)
+        if named:
+            loc.append(named.group(1))
+            message = named.group(2)
+    return _toml_path(loc), message
+
+
+def _merge(problems: list[Problem]) -> list[Problem]:
+    """One line per path: a union's member errors become 'should be a valid A, B or C'."""
+    order: list[str] = []
+    messages: dict[str, list[str]] = {}
+    for path, message in problems:
+        if path not in messages:
+            order.append(path)
+            messages[path] = []
+        if message not in messages[path]:
+            messages[path].append(message)
+    merged: list[Problem] = []
+    for path in order:
+        msgs = messages[path]
+        prefix = "Input should be "
+        if len(msgs) > 1 and all(m.startswith(prefix) for m in msgs):
+            parts = [m.removeprefix(prefix) for m in msgs]
+            merged.append((path, prefix + ", ".join(parts[:-1]) + " or " + parts[-1]))
+        else:
+            merged.extend((path, m) for m in msgs)
+    return merged
+
+
+def problems_from_validation(exc: ValidationError) -> list[Problem]:
+    """Convert a ValidationError to (toml_path, message) pairs, hiding knock-on errors.
+
+    A tuple whose every entry failed also reports "should have at least 1 item
+    after validation": noise when its entries' own errors are listed.
+    """
+    errors = exc.errors(include_url=False)
+    locs = [tuple(e["loc"]) for e in errors]
+    kept: list[ErrorDetails] = []
+    for error in errors:
+        loc = tuple(error["loc"])
+        if error["type"] == "too_short" and any(
+            len(other) > len(loc) and other[: len(loc)] == loc for other in locs
+        ):
+            continue
+        kept.append(error)
+    return _merge([_problem_from_error(e) for e in kept])
+
+
+def _valid_entries(raw: Any, model: type[BaseModel]) -> list[tuple[int, Any]]:
+    """The entries of a raw TOML array that validate on their own, with their index."""
+    if not isinstance(raw, list):
+        return []
+    adapter: TypeAdapter[Any] = TypeAdapter(model)
+    valid: list[tuple[int, Any]] = []
+    for index, item in enumerate(raw):
+        try:
+            valid.append((index, adapter.validate_python(item)))
+        except ValidationError:
+            continue
+    return valid
+
+
+def _lenient_cross_check(data: Mapping[str, Any]) -> list[Problem]:
+    """Cross-checks on a file that failed validation, using the entries that are valid."""
+    raw_units = data.get("units")
+    known = {
+        u["code"]
+        for u in (raw_units if isinstance(raw_units, list) else [])
+        if isinstance(u, dict) and isinstance(u.get("code"), str)
+    }
+    raw_indicators = data.get("indicators")
+    indicators = _valid_entries(raw_indicators, IndicatorDef)
+    problems = cross_check(
+        _valid_entries(raw_units, Unit),
+        _valid_entries(data.get("clusters"), Cluster),
+        indicators,
+        known_units=known,
+    )
+    # An indicator that failed as a whole may still have fields worth checking.
+    valid = {i for i, _ in indicators}
+    for i, raw in enumerate(raw_indicators if isinstance(raw_indicators, list) else []):
+        if i not in valid and isinstance(raw, dict):
+            for f, fdef in _valid_entries(raw.get("fields"), FieldDef):
+                problems += _check_field(f"indicators[{i}].fields[{f}]", fdef)
+    return problems
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def load_config(path: Path | str) -> AppConfig:
+    """Read and validate a TOML config; raise ConfigError listing EVERY problem found."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError([("", f"cannot read {path}: {reason}")]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([("", f"TOML syntax error: {exc}")]) from None
+    context = {"config_dir": path.resolve().parent}
+    try:
+        return AppConfig.model_validate(data, context=context)
+    except ValidationError as exc:
+        problems = problems_from_validation(exc) + _lenient_cross_check(data)
+        raise ConfigError(problems) from None
+
+
+def _problem_line(problem: Problem) -> str:
+    path, message = problem
+    return f"{path}: {message}" if path else message
+
+
+def format_problems(problems: Iterable[Problem]) -> str:
+    """One problem per line, "path: message" (just the message for the whole file)."""
+    return "\n".join(_problem_line(p) for p in problems)
+
+
+def check_config(path: Path | str) -> tuple[list[str], str]:
+    """For `thidua check-config FILE`: (problem lines, one-line summary)."""
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        lines = [_problem_line(p) for p in exc.problems]
+        count = len(exc.problems)
+        return lines, f"{count} problem{'s' if count != 1 else ''} in {path}"
+    return [], config.summary()

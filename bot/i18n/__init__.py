@@ -1,0 +1,51 @@
+"""Message catalogs (vi, en): every user-facing string lives here, not in code."""
+
+from __future__ import annotations
+
+import string
+import tomllib
+from importlib import resources
+from typing import Any
+
+LANGUAGES = ("vi", "en")
+
+
+def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{name}."))
+        else:
+            out[name] = str(value)
+    return out
+
+
+def load_catalog(lang: str) -> dict[str, str]:
+    raw = resources.files(__package__).joinpath(f"{lang}.toml").read_text(encoding="utf-8")
+    return _flatten(tomllib.loads(raw))
+
+
+def placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+class Catalog:
+    """Looks a key up in the person's language, falling back to Vietnamese.
+
+    A missing key or parameter is a bug, but the officer still gets a message:
+    the key itself, rather than an exception in the middle of their report.
+    """
+
+    def __init__(self) -> None:
+        self.messages = {lang: load_catalog(lang) for lang in LANGUAGES}
+
+    def __call__(self, lang: str, key: str, /, **params: Any) -> str:
+        table = self.messages.get(lang) or self.messages["vi"]
+        template = table.get(key) or self.messages["vi"].get(key)
+        if template is None:
+            return key
+        try:
+            return template.format(**params)
+        except (KeyError, IndexError, ValueError):
+            return template

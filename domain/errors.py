@@ -1,0 +1,57 @@
+"""The one error hierarchy of thidua.
+
+Every error a user can cause carries a catalog key and parameters, so the
+handler that catches it can answer politely in the person's language without
+knowing where it came from.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ThiduaError(Exception):
+    """Base of every error raised on purpose by thidua."""
+
+
+class ConfigError(ThiduaError):
+    """The configuration is invalid; `problems` holds (toml_path, message) pairs."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{path}: {msg}" for path, msg in problems))
+
+
+class UserInputError(ThiduaError):
+    """Input a person typed that cannot be accepted; rendered from the catalog."""
+
+    def __init__(self, key: str, **params: Any) -> None:
+        self.key = key
+        self.params = params
+        super().__init__(f"{key} {params}")
+
+
+class AmbiguousNumber(UserInputError):
+    """Input like "1.5" that could mean two values: we ask rather than guess."""
+
+    def __init__(self, text: str, options: tuple[float | int, ...]) -> None:
+        super().__init__("err.ambiguous_number", text=text)
+        self.options = options
+
+
+class AccessDenied(UserInputError):
+    """The person's role does not allow the action."""
+
+
+class StorageError(ThiduaError):
+    """The database refused an operation (integrity, migration)."""
+
+
+class DeliveryError(ThiduaError):
+    """A messenger refused a message; `permanent` tells the outbox whether to retry."""
+
+    def __init__(self, reason: str, *, permanent: bool, retry_after: float | None = None) -> None:
+        self.reason = reason
+        self.permanent = permanent
+        self.retry_after = retry_after
+        super().__init__(reason)

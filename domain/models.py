@@ -1,0 +1,205 @@
+"""The domain's models: units, clusters, indicators and their fields, people, reports.
+
+Definitions that come from configuration (indicators, fields, units, clusters)
+are frozen pydantic models so the TOML loader validates them once; the records
+the bot creates at run time (people, reports, invites) are light dataclasses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class Role(StrEnum):
+    OFFICER = "officer"
+    CHAIR = "chair"
+    CLUSTER_HEAD = "cluster_head"
+    ADMIN = "admin"
+
+
+class Language(StrEnum):
+    VI = "vi"
+    EN = "en"
+
+
+class FieldType(StrEnum):
+    INTEGER = "integer"
+    MONEY = "money"
+    NUMBER = "number"
+    TEXT = "text"
+    DATE = "date"
+    CHOICE = "choice"
+    PHOTO = "photo"
+
+
+class ReportStatus(StrEnum):
+    ACTIVE = "active"
+    RETRACTED = "retracted"
+
+
+class ClusterRole(StrEnum):
+    HEAD = "head"
+    DEPUTY = "deputy"
+    MEMBER = "member"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class LocalText(_Frozen):
+    """A label in Vietnamese (required) and English (falls back to Vietnamese)."""
+
+    vi: str = Field(min_length=1)
+    en: str = ""
+
+    def get(self, lang: str) -> str:
+        return self.en if lang == Language.EN and self.en else self.vi
+
+
+class Choice(_Frozen):
+    code: str = Field(min_length=1, max_length=24, pattern=r"^[a-z0-9_]+$")
+    label: LocalText
+    aliases: tuple[str, ...] = ()
+
+
+class FieldDef(_Frozen):
+    """One field of an indicator's form, with the bounds the bot enforces."""
+
+    code: str = Field(min_length=1, max_length=24, pattern=r"^[a-z][a-z0-9_]*$")
+    type: FieldType
+    label: LocalText
+    required: bool = True
+    min: float | None = None
+    max: float | None = None
+    default: str | int | float | None = None
+    choices: tuple[Choice, ...] = ()
+    unit: LocalText | None = None
+    hints: tuple[str, ...] = ()
+    max_length: int = Field(default=500, ge=1, le=4000)
+
+    @model_validator(mode="after")
+    def _check(self) -> FieldDef:
+        if self.min is not None and self.max is not None and self.max < self.min:
+            raise ValueError("max: must be ≥ min")
+        if self.type == FieldType.CHOICE and not self.choices:
+            raise ValueError("choices: a choice field needs at least one choice")
+        if self.type != FieldType.CHOICE and self.choices:
+            raise ValueError("choices: only choice fields have choices")
+        return self
+
+    def choice(self, code: str) -> Choice | None:
+        return next((c for c in self.choices if c.code == code), None)
+
+
+class IndicatorDef(_Frozen):
+    """What gets reported (gifts, events, ...): a form definition from config."""
+
+    code: str = Field(min_length=1, max_length=24, pattern=r"^[a-z][a-z0-9_]*$")
+    label: LocalText
+    measures: LocalText
+    icon: str = ""
+    keywords: tuple[str, ...] = ()
+    fields: tuple[FieldDef, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_fields(self) -> IndicatorDef:
+        seen: set[str] = set()
+        for f in self.fields:
+            if f.code in seen:
+                raise ValueError(f"fields: duplicate field code {f.code!r}")
+            seen.add(f.code)
+        return self
+
+    def field(self, code: str) -> FieldDef | None:
+        return next((f for f in self.fields if f.code == code), None)
+
+    @property
+    def date_field(self) -> FieldDef | None:
+        """The field that says when the activity happened (its first date field)."""
+        return next((f for f in self.fields if f.type == FieldType.DATE), None)
+
+
+class Unit(_Frozen):
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[a-z0-9_]+$")
+    name: str = Field(min_length=1)
+    kind: str = "ldld"
+
+
+class ClusterMember(_Frozen):
+    unit: str
+    role: ClusterRole = ClusterRole.MEMBER
+
+
+class Cluster(_Frozen):
+    """One emulation cluster (Cụm thi đua) in one year: membership is per year."""
+
+    code: str = Field(min_length=1, max_length=32, pattern=r"^[a-z0-9_]+$")
+    year: int = Field(ge=2000, le=2100)
+    name: str = Field(min_length=1)
+    members: tuple[ClusterMember, ...] = Field(min_length=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    id: int
+    name: str
+    unit_code: str
+    role: Role
+    language: Language
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Photo:
+    """Evidence: the platform's file reference, kept, never downloaded."""
+
+    channel: str
+    file_ref: str
+    file_unique_id: str = ""
+    size: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    id: int
+    unit_code: str
+    person_id: int
+    indicator: str
+    values: dict[str, Any]
+    occurred_on: dt.date
+    created_at: dt.datetime
+    status: ReportStatus
+    source_key: str
+    version: int = 1
+    updated_at: dt.datetime | None = None
+    photos: tuple[Photo, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    report_id: int
+    person_id: int
+    action: str
+    at: dt.datetime
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Invite:
+    id: int
+    unit_code: str
+    role: Role
+    max_uses: int
+    uses: int
+    expires_at: dt.datetime | None
+    created_at: dt.datetime
+
+    def usable(self, now: dt.datetime) -> bool:
+        return self.uses < self.max_uses and (self.expires_at is None or now < self.expires_at)

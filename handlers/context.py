@@ -1,0 +1,114 @@
+"""What a handler gets: the transaction, the person, the update, the clock's now,
+the settings, a translator, and a place to put replies and the next state.
+
+Everything platform- or process-specific is injected by `bot/` through the
+small protocols below, so handlers stay channel-neutral and testable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from domain.fields import DateRules
+from domain.messages import Button, Conversation, Inbound, Outgoing, Reply
+from domain.models import IndicatorDef, Language, Person, Unit
+from domain.periods import PeriodKind
+from storage.db import Tx
+
+
+class Clock(Protocol):
+    def now(self) -> dt.datetime:
+        """An aware datetime; tests inject a clock they move by hand."""
+        ...
+
+
+class Translator(Protocol):
+    def __call__(self, lang: str, key: str, /, **params: Any) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerSettings:
+    """The plain values handlers need from the configuration."""
+
+    indicators: tuple[IndicatorDef, ...]
+    units: Mapping[str, Unit]
+    tz: ZoneInfo = ZoneInfo("Asia/Ho_Chi_Minh")
+    default_language: Language = Language.VI
+    period_kind: PeriodKind = PeriodKind.HALF
+    open_days_after_period: int = 15
+    edit_window: dt.timedelta = dt.timedelta(hours=24)
+    conversation_timeout: dt.timedelta = dt.timedelta(minutes=30)
+    start_attempts: int = 5
+    start_lockout: dt.timedelta = dt.timedelta(minutes=15)
+    myreports_limit: int = 10
+    max_message_chars: int = 4096
+    bot_username: str = ""
+
+    def indicator(self, code: str) -> IndicatorDef | None:
+        return next((i for i in self.indicators if i.code == code), None)
+
+
+def new_flow_id() -> str:
+    """A short random tag put in button data, so buttons of an old flow are recognised."""
+    return secrets.token_urlsafe(6)[:8]
+
+
+@dataclass
+class Ctx:
+    tx: Tx
+    inbound: Inbound
+    person: Person | None
+    conversation: Conversation | None
+    now: dt.datetime
+    settings: HandlerSettings
+    translate: Translator
+    outgoing: list[Outgoing] = field(default_factory=list)
+    state_changed: bool = False
+
+    @property
+    def lang(self) -> str:
+        return self.person.language.value if self.person else self.settings.default_language.value
+
+    @property
+    def today(self) -> dt.date:
+        return self.now.astimezone(self.settings.tz).date()
+
+    @property
+    def date_rules(self) -> DateRules:
+        return DateRules(self.today, self.settings.period_kind, self.settings.open_days_after_period)
+
+    def t(self, key: str, **params: Any) -> str:
+        return self.translate(self.lang, key, **params)
+
+    def reply(
+        self,
+        text: str,
+        buttons: tuple[tuple[Button, ...], ...] = (),
+        *,
+        menu: bool = False,
+        edit: bool = False,
+    ) -> None:
+        """Answer in the same chat; `edit` replaces the card whose button was pressed."""
+        edit_ref = self.inbound.message_ref if edit else ""
+        self.outgoing.append(
+            Outgoing(
+                self.inbound.channel,
+                self.inbound.chat_id,
+                Reply(text=text, buttons=buttons, menu=menu, edit_ref=edit_ref),
+            )
+        )
+
+    def set_state(self, flow: str, step: str, data: dict[str, Any], flow_id: str | None = None) -> str:
+        fid = flow_id or (self.conversation.flow_id if self.conversation else new_flow_id())
+        self.conversation = Conversation(flow, step, fid, data, self.now)
+        self.state_changed = True
+        return fid
+
+    def end_state(self) -> None:
+        self.conversation = None
+        self.state_changed = True

@@ -1,0 +1,192 @@
+"""From inbox to handler to outbox, once per update, in one transaction.
+
+`receive` records an update under its platform key (a repeat is ignored);
+`process` handles a conversation's pending updates in arrival order under a
+per-conversation lock; the handler's writes, its replies (outbox rows), the
+new conversation state and the inbox done-mark commit together. A crash
+before that commit leaves the update pending, and `recover` handles it after
+restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+
+from domain.errors import UserInputError
+from domain.messages import Conversation, Inbound, InboundKind, Outgoing, Reply
+from handlers.context import Clock, Ctx, HandlerSettings, Translator
+from handlers.router import route
+from handlers.states import Flow
+from storage import conversations, inbox, outbox, people
+from storage.db import Database, Tx
+
+log = logging.getLogger(__name__)
+
+Key = tuple[str, str, str]
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        db: Database,
+        settings: HandlerSettings,
+        translate: Translator,
+        clock: Clock,
+        *,
+        on_outbox: Callable[[Iterable[str]], None] = lambda channels: None,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.translate = translate
+        self.clock = clock
+        self.on_outbox = on_outbox
+        self._locks: dict[Key, asyncio.Lock] = {}
+
+    async def receive(self, inbound: Inbound) -> bool:
+        """Record one update; False when it was delivered before."""
+        async with self.db.transaction() as tx:
+            return await inbox.record(tx, inbound, self.clock.now()) is not None
+
+    async def receive_many(self, inbounds: Iterable[Inbound]) -> list[Inbound]:
+        """Record a batch in one transaction; returns the ones not seen before."""
+        fresh = []
+        async with self.db.transaction() as tx:
+            now = self.clock.now()
+            for item in inbounds:
+                if await inbox.record(tx, item, now) is not None:
+                    fresh.append(item)
+        return fresh
+
+    async def submit(self, inbound: Inbound) -> None:
+        """Receive and handle: what a channel calls for each update."""
+        if await self.receive(inbound):
+            await self.process(inbound.conversation_key)
+
+    async def process(self, key: Key) -> None:
+        """Handle every pending update of one conversation, oldest first."""
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            try:
+                while await self._handle_next(key):
+                    pass
+            finally:
+                if not lock._waiters:  # nobody queued behind us: forget the lock
+                    self._locks.pop(key, None)
+
+    async def recover(self) -> int:
+        """Handle updates recorded before a crash; returns how many conversations had some."""
+        async with self.db.transaction() as tx:
+            keys = await inbox.pending_conversations(tx)
+        for key in keys:
+            await self.process(key)
+        return len(keys)
+
+    async def _handle_next(self, key: Key) -> bool:
+        channels: set[str] = set()
+        try:
+            async with self.db.transaction() as tx:
+                item = await inbox.next_pending(tx, key)
+                if item is None:
+                    return False
+                inbox_id, inbound = item
+                try:
+                    channels = await self._handle(tx, inbox_id, inbound)
+                except Exception:
+                    log.exception(
+                        "handler failed: update %s (%s) from %s in %s",
+                        inbound.key, inbound.kind, inbound.sender_id, inbound.chat_id,
+                    )
+                    raise
+        except Exception as exc:  # the top-level error handler: log, apologise, go on
+            channels = await self._fail(key, exc)
+        if channels:
+            self.on_outbox(channels)
+        return True
+
+    async def _handle(self, tx: Tx, inbox_id: int, inbound: Inbound) -> set[str]:
+        now = self.clock.now()
+        person = await people.by_identity(tx, inbound.channel, inbound.sender_id)
+        conv = await conversations.get(tx, inbound.conversation_key)
+        ctx = Ctx(tx, inbound, person, conv, now, self.settings, self.translate)
+        if conv is not None and conv.flow != Flow.DONE and now - conv.updated_at > self.settings.conversation_timeout:
+            await conversations.clear(tx, inbound.conversation_key)
+            ctx.conversation = None
+            ctx.reply(ctx.t("conv.expired"))
+            conv = None
+        if not (ctx.outgoing and inbound.kind == InboundKind.CHOICE):
+            await tx.execute("SAVEPOINT handler")
+            try:
+                await route(ctx)
+            except UserInputError as exc:
+                await tx.execute("ROLLBACK TO SAVEPOINT handler")
+                ctx = Ctx(tx, inbound, ctx.person if ctx.person and person else person, conv, now,
+                          self.settings, self.translate, outgoing=ctx.outgoing[:0])
+                ctx.reply(ctx.t(exc.key, **exc.params))
+                if conv is not None:
+                    ctx.conversation = replace(conv, updated_at=now)
+                    ctx.state_changed = True
+            await tx.execute("RELEASE SAVEPOINT handler")
+        if ctx.state_changed:
+            if ctx.conversation is None:
+                await conversations.clear(tx, inbound.conversation_key)
+            else:
+                await conversations.put(tx, inbound.conversation_key, ctx.conversation)
+        elif ctx.conversation is not None and ctx.conversation.flow != Flow.DONE:
+            await conversations.put(
+                tx, inbound.conversation_key, replace(ctx.conversation, updated_at=now)
+            )
+        await self._enqueue(tx, ctx.outgoing, inbox_id, now)
+        await inbox.mark(tx, inbox_id, "done", now)
+        return {o.channel for o in ctx.outgoing}
+
+    async def _enqueue(self, tx: Tx, items: list[Outgoing], inbox_id: int, now: object) -> None:
+        limit = self.settings.max_message_chars
+        for item in items:
+            for part in split_text(item.reply.text, limit):
+                reply = item.reply if part == item.reply.text else replace(item.reply, text=part)
+                await outbox.enqueue(tx, item.channel, item.chat_id, reply, self.clock.now(), inbox_id)
+
+    async def _fail(self, key: Key, exc: Exception) -> set[str]:
+        """Mark the update failed and apologise, so one bad update never blocks the chat."""
+        async with self.db.transaction() as tx:
+            item = await inbox.next_pending(tx, key)
+            if item is None:
+                return set()
+            inbox_id, inbound = item
+            person = await people.by_identity(tx, inbound.channel, inbound.sender_id)
+            lang = person.language.value if person else self.settings.default_language.value
+            now = self.clock.now()
+            await inbox.mark(tx, inbox_id, "failed", now, f"{type(exc).__name__}: {exc}"[:500])
+            text = self.translate(lang, "err.internal")
+            await outbox.enqueue(tx, inbound.channel, inbound.chat_id, Reply(text=text), now, inbox_id)
+        return {inbound.channel}
+
+    def conversation_of(self, key: Key) -> Conversation | None:  # pragma: no cover - debug aid
+        return None
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Cut a long message on line boundaries so each part fits the platform limit."""
+    if len(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            parts.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        parts.append(current)
+    return parts

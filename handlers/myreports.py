@@ -1,0 +1,101 @@
+"""/myreports: the unit's latest reports; retract (🗑) or edit (✏️) one's own within 24 h."""
+
+from __future__ import annotations
+
+from domain.errors import UserInputError
+from domain.messages import Button
+from domain.models import Report
+from handlers import report as report_flow
+from handlers.callbacks import Action, CallbackData
+from handlers.context import Ctx, new_flow_id
+from handlers.render import local_time, report_line
+from handlers.states import Flow, Step
+from storage import people, reports
+
+
+async def show(ctx: Ctx) -> None:
+    assert ctx.person is not None
+    latest = await reports.recent_for_unit(
+        ctx.tx, ctx.person.unit_code, ctx.settings.myreports_limit
+    )
+    unit = ctx.settings.units.get(ctx.person.unit_code)
+    if not latest:
+        ctx.reply(ctx.t("myreports.empty", unit=unit.name if unit else ctx.person.unit_code))
+        return
+    flow_id = new_flow_id()
+    ctx.set_state(Flow.MYREPORTS, Step.LIST, {}, flow_id=flow_id)
+    lines = [ctx.t("myreports.title", unit=unit.name if unit else "", count=len(latest))]
+    rows: list[tuple[Button, ...]] = []
+    authors: dict[int, str] = {}
+    for r in latest:
+        if r.person_id not in authors:
+            author = await people.get(ctx.tx, r.person_id)
+            authors[r.person_id] = author.name if author else "?"
+        lines.append(report_line(ctx, r))
+        lines.append(
+            "   " + ctx.t("myreports.meta", when=local_time(ctx, r.created_at), who=authors[r.person_id])
+        )
+        try:
+            report_flow.check_may_change(ctx, r)
+        except UserInputError:
+            continue
+        rows.append(
+            (
+                CallbackData(flow_id, Action.EDIT_REPORT, str(r.id)).button(f"✏️ #{r.id}"),
+                CallbackData(flow_id, Action.RETRACT, str(r.id)).button(f"🗑 #{r.id}"),
+            )
+        )
+    if rows:
+        lines.append("")
+        lines.append(ctx.t("myreports.actions_hint"))
+    ctx.reply("\n".join(lines), tuple(rows))
+
+
+async def _own_report(ctx: Ctx, raw_id: str) -> Report:
+    text = raw_id.strip().lstrip("#")
+    if not text.isdigit() or len(text) > 12:
+        raise UserInputError("err.report_id_expected")
+    report = await reports.get(ctx.tx, int(text))
+    if report is None:
+        raise UserInputError("err.no_such_report", id=text)
+    report_flow.check_may_change(ctx, report)
+    return report
+
+
+async def ask_retract(ctx: Ctx, raw_id: str) -> None:
+    """/retract <id> or 🗑: confirm first, nothing is retracted by one stray tap."""
+    report = await _own_report(ctx, raw_id)
+    flow_id = ctx.set_state(Flow.MYREPORTS, Step.RETRACT_CONFIRM, {"report_id": report.id},
+                            flow_id=new_flow_id())
+    rows = (
+        (
+            CallbackData(flow_id, Action.RETRACT_YES, str(report.id)).button(ctx.t("btn.retract_yes")),
+            CallbackData(flow_id, Action.RETRACT_NO).button(ctx.t("btn.retract_no")),
+        ),
+    )
+    ctx.reply(ctx.t("myreports.retract_question", line=report_line(ctx, report)), rows)
+
+
+async def edit(ctx: Ctx, raw_id: str) -> None:
+    report = await _own_report(ctx, raw_id)
+    await report_flow.edit_saved(ctx, report)
+
+
+async def on_choice(ctx: Ctx, cb: CallbackData) -> None:
+    assert ctx.person is not None and ctx.conversation is not None
+    if cb.action == Action.RETRACT:
+        await ask_retract(ctx, cb.arg)
+    elif cb.action == Action.EDIT_REPORT:
+        await edit(ctx, cb.arg)
+    elif cb.action == Action.RETRACT_YES and ctx.conversation.step == Step.RETRACT_CONFIRM:
+        if str(ctx.conversation.data.get("report_id")) != cb.arg:
+            raise UserInputError("err.stale_button")
+        report = await _own_report(ctx, cb.arg)
+        await reports.retract(ctx.tx, report, person_id=ctx.person.id, now=ctx.now)
+        ctx.end_state()
+        ctx.reply(ctx.t("myreports.retracted", id=report.id), edit=True)
+    elif cb.action == Action.RETRACT_NO:
+        ctx.end_state()
+        ctx.reply(ctx.t("myreports.retract_kept"), edit=True)
+    else:
+        raise UserInputError("err.stale_button")

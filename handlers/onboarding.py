@@ -1,0 +1,100 @@
+"""/start CODE registration, /help by role, /lang."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+from domain.errors import UserInputError
+from domain.invites import normalize
+from domain.models import Language, Role
+from handlers.context import Ctx
+from storage import invites, people
+
+ROLE_KEYS = {
+    Role.OFFICER: "role.officer",
+    Role.CHAIR: "role.chair",
+    Role.CLUSTER_HEAD: "role.cluster_head",
+    Role.ADMIN: "role.admin",
+}
+
+
+def _unit_name(ctx: Ctx, code: str) -> str:
+    unit = ctx.settings.units.get(code)
+    return unit.name if unit else code
+
+
+async def start(ctx: Ctx) -> None:
+    inbound = ctx.inbound
+    if ctx.person is not None:
+        ctx.reply(
+            ctx.t("start.already", name=ctx.person.name, unit=_unit_name(ctx, ctx.person.unit_code),
+                  role=ctx.t(ROLE_KEYS[ctx.person.role])),
+            menu=True,
+        )
+        return
+    typed = inbound.args.strip()
+    if not typed:
+        ctx.reply(ctx.t("start.need_code"))
+        return
+    window_start = ctx.now - ctx.settings.start_lockout
+    fails = await invites.failed_attempts_since(ctx.tx, inbound.channel, inbound.sender_id, window_start)
+    limit = ctx.settings.start_attempts
+    if len(fails) >= limit:
+        free_at = fails[-limit] + ctx.settings.start_lockout
+        minutes = max(1, math.ceil((free_at - ctx.now).total_seconds() / 60))
+        raise UserInputError("start.locked", minutes=minutes)
+    code = normalize(typed)
+    invite = await invites.find(ctx.tx, code) if code else None
+    if invite is None:
+        await invites.record_failed_attempt(ctx.tx, inbound.channel, inbound.sender_id, ctx.now)
+        left = limit - len(fails) - 1
+        key = "start.bad_code" if left > 0 else "start.bad_code_locked"
+        ctx.reply(ctx.t(key, left=left, minutes=int(ctx.settings.start_lockout.total_seconds() // 60)))
+        return
+    if invite.expires_at is not None and ctx.now >= invite.expires_at:
+        raise UserInputError("start.expired")
+    if invite.uses >= invite.max_uses:
+        raise UserInputError("start.used_up")
+    name = inbound.sender_name.strip()[:100] or ctx.t("start.default_name")
+    person = await people.create(
+        ctx.tx,
+        name=name,
+        unit_code=invite.unit_code,
+        role=invite.role,
+        language=ctx.settings.default_language,
+        channel=inbound.channel,
+        platform_id=inbound.sender_id,
+        now=ctx.now,
+    )
+    used = await invites.use(ctx.tx, invite.id, person.id, ctx.now)
+    assert used, "the write lock makes the usable-check and the use atomic"
+    await invites.clear_failed_attempts(ctx.tx, inbound.channel, inbound.sender_id)
+    ctx.person = person
+    ctx.reply(
+        ctx.t("start.welcome", name=person.name, unit=_unit_name(ctx, person.unit_code),
+              role=ctx.t(ROLE_KEYS[person.role])),
+        menu=True,
+    )
+
+
+async def help_(ctx: Ctx) -> None:
+    if ctx.person is None:
+        ctx.reply(ctx.t("help.unregistered"))
+        return
+    parts = [ctx.t("help.header", role=ctx.t(ROLE_KEYS[ctx.person.role])), ctx.t("help.reporting")]
+    if ctx.person.role == Role.ADMIN:
+        parts.append(ctx.t("help.admin"))
+    parts.append(ctx.t("help.common"))
+    ctx.reply("\n\n".join(parts), menu=True)
+
+
+async def lang(ctx: Ctx) -> None:
+    wanted = ctx.inbound.args.strip().lower()
+    if wanted not in {lang.value for lang in Language}:
+        raise UserInputError("lang.usage")
+    if ctx.person is None:
+        raise UserInputError("err.not_registered")
+    await people.set_language(ctx.tx, ctx.person.id, Language(wanted))
+    ctx.person = replace(ctx.person, language=Language(wanted))
+    ctx.reply(ctx.t("lang.set"), menu=True)

@@ -1,0 +1,65 @@
+"""How reports look in chat: the confirmation card and the one-line summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from domain.fields import format_value
+from domain.models import FieldType, IndicatorDef, Report, ReportStatus
+from domain.text import truncate
+from handlers.context import Ctx
+
+
+def indicator_title(indicator: IndicatorDef, lang: str) -> str:
+    label = indicator.label.get(lang)
+    return f"{indicator.icon} {label}" if indicator.icon else label
+
+
+def summary_line(indicator: IndicatorDef, values: Mapping[str, Any], lang: str, photos: int = 0) -> str:
+    """"🎁 Tặng quà · 20 suất · 500.000 đ · 8/3 · 08/03/2026": values in form order."""
+    parts = [indicator_title(indicator, lang)]
+    for f in indicator.fields:
+        value = values.get(f.code)
+        if value is None or f.type == FieldType.PHOTO:
+            continue
+        shown = format_value(f, value, lang)
+        parts.append(truncate(shown, 40) if f.type == FieldType.TEXT else shown)
+    if photos:
+        parts.append(f"📷 {photos}")
+    return " · ".join(parts)
+
+
+def card(ctx: Ctx, indicator: IndicatorDef, values: Mapping[str, Any], photos: int, unit_code: str) -> str:
+    lines = [ctx.t("report.card_title", indicator=indicator_title(indicator, ctx.lang))]
+    for f in indicator.fields:
+        label = f.label.get(ctx.lang)
+        if f.type == FieldType.PHOTO:
+            shown = ctx.t("report.photos_count", count=photos) if photos else ctx.t("report.empty_value")
+        else:
+            value = values.get(f.code)
+            shown = format_value(f, value, ctx.lang) if value is not None else ctx.t("report.empty_value")
+        lines.append(f"• {label}: {shown}")
+    unit = ctx.settings.units.get(unit_code)
+    lines.append(ctx.t("report.card_unit", unit=unit.name if unit else unit_code))
+    lines.append("")
+    lines.append(ctx.t("report.card_question"))
+    return "\n".join(lines)
+
+
+def local_time(ctx: Ctx, moment: dt.datetime) -> str:
+    return moment.astimezone(ctx.settings.tz).strftime("%H:%M %d/%m/%Y")
+
+
+def report_line(ctx: Ctx, report: Report) -> str:
+    indicator = ctx.settings.indicator(report.indicator)
+    body = (
+        summary_line(indicator, report.values, ctx.lang, len(report.photos))
+        if indicator
+        else report.indicator
+    )
+    line = f"#{report.id} {body}"
+    if report.status == ReportStatus.RETRACTED:
+        line = f"{ctx.t('myreports.retracted_mark')} {line}"
+    return line

@@ -1,0 +1,551 @@
+"""The report conversation: pick an indicator → each field → card → ✅ Lưu / ✏️ Sửa / ❌ Huỷ.
+
+One conversation serves /report, quick reports and edits of a saved report;
+`mode` says which fields still need asking. State is plain JSON in the
+database, so a restart continues exactly here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from rapidfuzz import fuzz, process
+
+from domain.errors import AmbiguousNumber, UserInputError
+from domain.fields import check_date, check_value, default_value, format_value, parse_field
+from domain.messages import Button, InboundKind
+from domain.models import FieldDef, FieldType, IndicatorDef, Photo, Report, ReportStatus, Role
+from domain.numbers import format_integer, format_number
+from domain.quick import parse_quick
+from domain.text import fold
+from handlers.callbacks import Action, CallbackData
+from handlers.context import Ctx, new_flow_id
+from handlers.render import card, indicator_title, summary_line
+from handlers.states import Flow, Step
+from storage import reports
+
+NEW, QUICK, EDIT = "new", "quick", "edit"
+SAVE_WORDS = {"luu", "ok", "dong y", "xac nhan", "save", "yes", "co"}
+EDIT_WORDS = {"sua", "edit", "chinh sua"}
+CANCEL_WORDS = {"huy", "cancel", "thoi", "khong"}
+SKIP_WORDS = {"bo qua", "skip", "-", "khong co"}
+DONE_WORDS = {"xong", "done", "het", "xong roi"}
+
+
+def _cb(ctx: Ctx, action: Action, arg: str = "") -> CallbackData:
+    assert ctx.conversation is not None
+    return CallbackData(ctx.conversation.flow_id, action, arg)
+
+
+def _data(ctx: Ctx) -> dict[str, Any]:
+    assert ctx.conversation is not None
+    return dict(ctx.conversation.data)
+
+
+def _indicator(ctx: Ctx, data: dict[str, Any]) -> IndicatorDef:
+    indicator = ctx.settings.indicator(data["indicator"])
+    if indicator is None:  # config changed under a live conversation
+        raise UserInputError("err.indicator_gone")
+    return indicator
+
+
+# ---- entry points -------------------------------------------------------------------------
+
+
+async def start(ctx: Ctx) -> None:
+    """/report [indicator] (admins: /report <unit> [indicator])."""
+    assert ctx.person is not None
+    unit_code = ctx.person.unit_code
+    words = ctx.inbound.args.split()
+    if ctx.person.role == Role.ADMIN and words and ctx.settings.indicator(words[0]) is None:
+        unit_code = _resolve_unit(ctx, words.pop(0))
+    data: dict[str, Any] = {"mode": NEW, "unit": unit_code, "values": {}, "photos": []}
+    if words and (indicator := ctx.settings.indicator(words[0])) is not None:
+        ctx.set_state(Flow.REPORT, Step.FIELD, data, flow_id=new_flow_id())
+        await _choose_indicator(ctx, indicator)
+        return
+    ctx.set_state(Flow.REPORT, Step.PICK_INDICATOR, data, flow_id=new_flow_id())
+    _ask_indicator(ctx)
+
+
+def _resolve_unit(ctx: Ctx, typed: str) -> str:
+    if typed in ctx.settings.units:
+        return typed
+    names = {code: fold(u.name) for code, u in ctx.settings.units.items()}
+    matches = process.extract(fold(typed), names, scorer=fuzz.WRatio, limit=3)
+    suggestions = ", ".join(f"{ctx.settings.units[m[2]].name} ({m[2]})" for m in matches if m[1] > 60)
+    raise UserInputError("err.unknown_unit", text=typed, suggestions=suggestions or "—")
+
+
+async def quick(ctx: Ctx, text: str) -> bool:
+    """Start a report from one sentence; False when no indicator is recognisable."""
+    assert ctx.person is not None
+    parsed = parse_quick(text, ctx.settings.indicators, ctx.today)
+    if parsed is None:
+        return False
+    values: dict[str, Any] = {}
+    for code, value in parsed.values.items():
+        f = parsed.indicator.field(code)
+        if f is None:
+            continue
+        try:
+            if f.type == FieldType.DATE:
+                check_date(dt.date.fromisoformat(value), ctx.date_rules)
+            values[code] = check_value(f, value)
+        except UserInputError as exc:
+            ctx.reply(ctx.t(exc.key, **exc.params))
+    for f in parsed.indicator.fields:
+        if f.code not in values and (default := default_value(f, ctx.today)) is not None:
+            values[f.code] = default
+    data = {
+        "mode": QUICK,
+        "unit": ctx.person.unit_code,
+        "indicator": parsed.indicator.code,
+        "values": values,
+        "photos": [],
+    }
+    ctx.set_state(Flow.REPORT, Step.FIELD, data, flow_id=new_flow_id())
+    ctx.reply(ctx.t("quick.understood", summary=summary_line(parsed.indicator, values, ctx.lang)))
+    await _advance(ctx, data, after=None)
+    return True
+
+
+async def edit_saved(ctx: Ctx, report: Report) -> None:
+    """✏️ on a saved report: the same card, prefilled; ✅ updates it in place."""
+    data = {
+        "mode": EDIT,
+        "unit": report.unit_code,
+        "indicator": report.indicator,
+        "values": dict(report.values),
+        "photos": [],
+        "report_id": report.id,
+    }
+    ctx.set_state(Flow.REPORT, Step.CONFIRM, data, flow_id=new_flow_id())
+    _show_card(ctx, data)
+
+
+# ---- steps --------------------------------------------------------------------------------
+
+
+def _ask_indicator(ctx: Ctx, *, edit: bool = False) -> None:
+    buttons = [
+        _cb(ctx, Action.INDICATOR, i.code).button(indicator_title(i, ctx.lang))
+        for i in ctx.settings.indicators
+    ]
+    rows = tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
+    rows += ((_cb(ctx, Action.CANCEL).button(ctx.t("btn.cancel")),),)
+    ctx.reply(ctx.t("report.pick_indicator"), rows, edit=edit)
+
+
+async def _choose_indicator(ctx: Ctx, indicator: IndicatorDef) -> None:
+    data = _data(ctx)
+    data.update(indicator=indicator.code, values={}, photos=[])
+    ctx.set_state(Flow.REPORT, Step.FIELD, data)
+    _ask_field(ctx, data, indicator.fields[0])
+
+
+def _ask_field(ctx: Ctx, data: dict[str, Any], f: FieldDef) -> None:
+    indicator = _indicator(ctx, data)
+    data = dict(data, field=f.code, ambiguous=None)
+    ctx.set_state(Flow.REPORT, Step.FIELD, data)
+    position = [x.code for x in indicator.fields].index(f.code) + 1
+    head = ctx.t(
+        "report.field_prompt",
+        indicator=indicator_title(indicator, ctx.lang),
+        step=position,
+        steps=len(indicator.fields),
+        label=f.label.get(ctx.lang),
+    )
+    lines = [head, ctx.t(f"hint.{f.type.value}", **_hint_params(ctx, f))]
+    if not f.required:
+        lines.append(ctx.t("report.optional"))
+    rows: list[tuple[Button, ...]] = []
+    if f.type == FieldType.CHOICE:
+        buttons = [
+            _cb(ctx, Action.CHOICE, c.code).button(c.label.get(ctx.lang)) for c in f.choices
+        ]
+        rows += [tuple(buttons[i : i + 3]) for i in range(0, len(buttons), 3)]
+    if f.type == FieldType.DATE:
+        rows.append(
+            (
+                _cb(ctx, Action.DEFAULT, "today").button(ctx.t("btn.today")),
+                _cb(ctx, Action.DEFAULT, "yesterday").button(ctx.t("btn.yesterday")),
+            )
+        )
+    elif f.default is not None and f.type != FieldType.CHOICE:
+        shown = format_value(f, default_value(f, ctx.today), ctx.lang)
+        rows.append((_cb(ctx, Action.DEFAULT).button(ctx.t("btn.default", value=shown)),))
+    if f.type == FieldType.PHOTO and data.get("photos"):
+        rows.append((_cb(ctx, Action.PHOTOS_DONE).button(ctx.t("btn.photos_done")),))
+    nav = [_cb(ctx, Action.BACK).button(ctx.t("btn.back"))]
+    if not f.required:
+        nav.append(_cb(ctx, Action.SKIP).button(ctx.t("btn.skip")))
+    nav.append(_cb(ctx, Action.CANCEL).button(ctx.t("btn.cancel")))
+    rows.append(tuple(nav))
+    ctx.reply("\n".join(lines), tuple(rows))
+
+
+def _hint_params(ctx: Ctx, f: FieldDef) -> dict[str, Any]:
+    def shown(bound: float | None) -> str:
+        if bound is None:
+            return "—"
+        if f.type in (FieldType.INTEGER, FieldType.MONEY):
+            return format_integer(int(bound), ctx.lang)
+        return format_number(bound, ctx.lang)
+
+    return {"min": shown(f.min), "max": shown(f.max), "max_length": f.max_length}
+
+
+def _next_field(indicator: IndicatorDef, data: dict[str, Any], after: str | None) -> FieldDef | None:
+    values = data["values"]
+    if data.get("return_to_confirm"):
+        return None
+    if data["mode"] == NEW:
+        codes = [f.code for f in indicator.fields]
+        start = codes.index(after) + 1 if after in codes else 0
+        return indicator.fields[start] if start < len(codes) else None
+    for f in indicator.fields:
+        if f.required and f.code not in values and not (f.type == FieldType.PHOTO and data["photos"]):
+            return f
+    return None
+
+
+async def _advance(ctx: Ctx, data: dict[str, Any], after: str | None) -> None:
+    indicator = _indicator(ctx, data)
+    nxt = _next_field(indicator, data, after)
+    if nxt is None:
+        data = dict(data, field=None, ambiguous=None, return_to_confirm=False)
+        ctx.set_state(Flow.REPORT, Step.CONFIRM, data)
+        _show_card(ctx, data)
+    else:
+        _ask_field(ctx, data, nxt)
+
+
+def _show_card(ctx: Ctx, data: dict[str, Any], *, edit: bool = False) -> None:
+    indicator = _indicator(ctx, data)
+    text = card(ctx, indicator, data["values"], len(data["photos"]), data["unit"])
+    rows = (
+        (
+            _cb(ctx, Action.SAVE).button(ctx.t("btn.save")),
+            _cb(ctx, Action.EDIT).button(ctx.t("btn.edit")),
+            _cb(ctx, Action.CANCEL).button(ctx.t("btn.cancel")),
+        ),
+    )
+    ctx.reply(text, rows, edit=edit)
+
+
+# ---- input while the report conversation is active ----------------------------------------
+
+
+async def on_choice(ctx: Ctx, cb: CallbackData) -> None:
+    assert ctx.conversation is not None
+    data = _data(ctx)
+    step = Step(ctx.conversation.step)
+    if cb.action == Action.CANCEL:
+        await cancel(ctx, edit=True)
+        return
+    if step == Step.PICK_INDICATOR and cb.action == Action.INDICATOR:
+        indicator = ctx.settings.indicator(cb.arg)
+        if indicator is None:
+            raise UserInputError("err.stale_button")
+        await _choose_indicator(ctx, indicator)
+        return
+    if step == Step.FIELD:
+        await _field_choice(ctx, data, cb)
+        return
+    if step == Step.CONFIRM:
+        if cb.action == Action.SAVE:
+            await _save(ctx, data)
+        elif cb.action == Action.EDIT:
+            _ask_edit_pick(ctx, data)
+        else:
+            raise UserInputError("err.stale_button")
+        return
+    if step == Step.EDIT_PICK and cb.action == Action.EDIT_FIELD:
+        f = _indicator(ctx, data).field(cb.arg)
+        if f is None:
+            raise UserInputError("err.stale_button")
+        _ask_field(ctx, dict(data, return_to_confirm=True), f)
+        return
+    if step == Step.EDIT_PICK and cb.action == Action.BACK:
+        ctx.set_state(Flow.REPORT, Step.CONFIRM, data)
+        _show_card(ctx, data)
+        return
+    raise UserInputError("err.stale_button")
+
+
+async def _field_choice(ctx: Ctx, data: dict[str, Any], cb: CallbackData) -> None:
+    indicator = _indicator(ctx, data)
+    f = indicator.field(data.get("field") or "")
+    if f is None:
+        raise UserInputError("err.stale_button")
+    if cb.action == Action.BACK:
+        await back(ctx)
+        return
+    if cb.action == Action.SKIP and not f.required:
+        data["values"].pop(f.code, None)
+        await _advance(ctx, data, after=f.code)
+        return
+    if cb.action == Action.PHOTOS_DONE and f.type == FieldType.PHOTO:
+        await _advance(ctx, data, after=f.code)
+        return
+    if cb.action == Action.CHOICE and f.type == FieldType.CHOICE and f.choice(cb.arg):
+        data["values"][f.code] = cb.arg
+        await _advance(ctx, data, after=f.code)
+        return
+    if cb.action == Action.DEFAULT:
+        if f.type == FieldType.DATE:
+            day = ctx.today - dt.timedelta(days=1 if cb.arg == "yesterday" else 0)
+            data["values"][f.code] = check_date(day, ctx.date_rules).isoformat()
+        else:
+            data["values"][f.code] = default_value(f, ctx.today)
+        await _advance(ctx, data, after=f.code)
+        return
+    if cb.action == Action.AMBIGUOUS and data.get("ambiguous"):
+        options = data["ambiguous"]
+        index = int(cb.arg) if cb.arg.isdigit() else -1
+        if not 0 <= index < len(options):
+            raise UserInputError("err.stale_button")
+        value = check_value(f, options[index])
+        data["values"][f.code] = int(value) if f.type != FieldType.NUMBER else float(value)
+        await _advance(ctx, data, after=f.code)
+        return
+    raise UserInputError("err.stale_button")
+
+
+async def on_message(ctx: Ctx) -> None:
+    """Typed text, a photo, or something we cannot read, during the conversation."""
+    assert ctx.conversation is not None
+    data = _data(ctx)
+    step = Step(ctx.conversation.step)
+    inbound = ctx.inbound
+    folded = fold(inbound.text)
+    if inbound.kind in (InboundKind.STICKER, InboundKind.UNSUPPORTED):
+        raise UserInputError("err.unsupported_in_form")
+    if step == Step.PICK_INDICATOR:
+        indicator = _match_indicator(ctx, inbound.text)
+        if indicator is None:
+            names = ", ".join(i.label.get(ctx.lang) for i in ctx.settings.indicators)
+            raise UserInputError("err.bad_indicator", options=names)
+        await _choose_indicator(ctx, indicator)
+        return
+    if step == Step.CONFIRM:
+        if inbound.kind == InboundKind.PHOTO:
+            _add_photos(ctx, data)
+            ctx.set_state(Flow.REPORT, Step.CONFIRM, data)
+            ctx.reply(ctx.t("report.photo_added", count=len(data["photos"])))
+            _show_card(ctx, data)
+        elif folded in SAVE_WORDS or folded == "1":
+            await _save(ctx, data)
+        elif folded in EDIT_WORDS or folded == "2":
+            _ask_edit_pick(ctx, data)
+        elif folded in CANCEL_WORDS or folded == "3":
+            await cancel(ctx)
+        else:
+            raise UserInputError("err.confirm_expected")
+        return
+    if step == Step.EDIT_PICK:
+        f = _match_field(_indicator(ctx, data), inbound.text, ctx.lang)
+        if f is None:
+            raise UserInputError("err.pick_field")
+        _ask_field(ctx, dict(data, return_to_confirm=True), f)
+        return
+    await _field_input(ctx, data)
+
+
+def _match_indicator(ctx: Ctx, text: str) -> IndicatorDef | None:
+    wanted = fold(text)
+    if wanted.isdigit():
+        index = int(wanted) - 1
+        inds = ctx.settings.indicators
+        return inds[index] if 0 <= index < len(inds) else None
+    for i in ctx.settings.indicators:
+        if wanted in {i.code, fold(i.label.vi), fold(i.label.get(ctx.lang))}:
+            return i
+    return None
+
+
+def _match_field(indicator: IndicatorDef, text: str, lang: str) -> FieldDef | None:
+    wanted = fold(text)
+    if wanted.isdigit():
+        index = int(wanted) - 1
+        return indicator.fields[index] if 0 <= index < len(indicator.fields) else None
+    return next(
+        (f for f in indicator.fields if wanted in {f.code, fold(f.label.vi), fold(f.label.get(lang))}),
+        None,
+    )
+
+
+def _add_photos(ctx: Ctx, data: dict[str, Any]) -> None:
+    for p in ctx.inbound.photos:
+        data["photos"].append(
+            {"channel": p.channel, "file_ref": p.file_ref, "file_unique_id": p.file_unique_id,
+             "size": p.size}
+        )
+
+
+async def _field_input(ctx: Ctx, data: dict[str, Any]) -> None:
+    indicator = _indicator(ctx, data)
+    f = indicator.field(data.get("field") or "")
+    if f is None:
+        raise UserInputError("err.stale_button")
+    inbound = ctx.inbound
+    folded = fold(inbound.text)
+    if f.type == FieldType.PHOTO:
+        if inbound.kind == InboundKind.PHOTO:
+            _add_photos(ctx, data)
+            _ask_photo_more(ctx, data, f)
+            return
+        if folded in DONE_WORDS and data["photos"]:
+            await _advance(ctx, data, after=f.code)
+            return
+        if folded in SKIP_WORDS and not f.required:
+            await _advance(ctx, data, after=f.code)
+            return
+        raise UserInputError("err.photo_expected")
+    if inbound.kind == InboundKind.PHOTO:
+        raise UserInputError("err.text_expected", label=f.label.get(ctx.lang))
+    if folded in SKIP_WORDS and not f.required:
+        data["values"].pop(f.code, None)
+        await _advance(ctx, data, after=f.code)
+        return
+    try:
+        value = parse_field(f, inbound.text, ctx.lang, ctx.date_rules)
+    except AmbiguousNumber as exc:
+        _ask_ambiguous(ctx, data, f, exc)
+        return
+    data["values"][f.code] = value
+    await _advance(ctx, data, after=f.code)
+
+
+def _ask_photo_more(ctx: Ctx, data: dict[str, Any], f: FieldDef) -> None:
+    ctx.set_state(Flow.REPORT, Step.FIELD, data)
+    rows = (
+        (
+            _cb(ctx, Action.PHOTOS_DONE).button(ctx.t("btn.photos_done")),
+            _cb(ctx, Action.CANCEL).button(ctx.t("btn.cancel")),
+        ),
+    )
+    ctx.reply(ctx.t("report.photo_received", count=len(data["photos"])), rows)
+
+
+def _ask_ambiguous(ctx: Ctx, data: dict[str, Any], f: FieldDef, exc: AmbiguousNumber) -> None:
+    data = dict(data, ambiguous=list(exc.options))
+    ctx.set_state(Flow.REPORT, Step.FIELD, data)
+    shown = [format_value(f, o, ctx.lang) for o in exc.options]
+    buttons = tuple(
+        _cb(ctx, Action.AMBIGUOUS, str(i)).button(s) for i, s in enumerate(shown)
+    )
+    ctx.reply(
+        ctx.t("report.ambiguous", text=exc.params["text"], options=ctx.t("word.or").join(shown)),
+        (buttons,),
+    )
+
+
+def _ask_edit_pick(ctx: Ctx, data: dict[str, Any]) -> None:
+    indicator = _indicator(ctx, data)
+    ctx.set_state(Flow.REPORT, Step.EDIT_PICK, data)
+    buttons = [
+        _cb(ctx, Action.EDIT_FIELD, f.code).button(f"{n}. {f.label.get(ctx.lang)}")
+        for n, f in enumerate(indicator.fields, start=1)
+    ]
+    rows = tuple((b,) for b in buttons) + ((_cb(ctx, Action.BACK).button(ctx.t("btn.back")),),)
+    ctx.reply(ctx.t("report.pick_field"), rows)
+
+
+async def back(ctx: Ctx) -> None:
+    """/back: the previous field (or the indicator list from the first field)."""
+    conv = ctx.conversation
+    if conv is None or conv.flow != Flow.REPORT:
+        raise UserInputError("err.nothing_to_go_back")
+    data = _data(ctx)
+    step = Step(conv.step)
+    if step == Step.PICK_INDICATOR:
+        raise UserInputError("err.nothing_to_go_back")
+    indicator = _indicator(ctx, data)
+    codes = [f.code for f in indicator.fields]
+    if step in (Step.CONFIRM, Step.EDIT_PICK):
+        _ask_field(ctx, data, indicator.fields[-1])
+        return
+    current = codes.index(data["field"]) if data.get("field") in codes else 0
+    if data.get("return_to_confirm"):
+        data["return_to_confirm"] = False
+        ctx.set_state(Flow.REPORT, Step.CONFIRM, data)
+        _show_card(ctx, data)
+    elif current == 0:
+        if data["mode"] == EDIT:
+            ctx.set_state(Flow.REPORT, Step.CONFIRM, data)
+            _show_card(ctx, data)
+        else:
+            ctx.set_state(Flow.REPORT, Step.PICK_INDICATOR, dict(data, field=None))
+            _ask_indicator(ctx)
+    else:
+        _ask_field(ctx, data, indicator.fields[current - 1])
+
+
+async def cancel(ctx: Ctx, *, edit: bool = False) -> None:
+    """/cancel anywhere: nothing is saved, and the officer is told so."""
+    had_flow = ctx.conversation is not None and ctx.conversation.flow != Flow.DONE
+    ctx.end_state()
+    ctx.reply(ctx.t("report.cancelled" if had_flow else "report.nothing_to_cancel"), menu=True, edit=edit)
+
+
+async def _save(ctx: Ctx, data: dict[str, Any]) -> None:
+    assert ctx.person is not None and ctx.conversation is not None
+    indicator = _indicator(ctx, data)
+    values = {k: v for k, v in data["values"].items() if v is not None}
+    missing = [
+        f.label.get(ctx.lang)
+        for f in indicator.fields
+        if f.required and f.type != FieldType.PHOTO and f.code not in values
+    ]
+    if missing:
+        raise UserInputError("err.missing_fields", fields=", ".join(missing))
+    date_field = indicator.date_field
+    occurred = (
+        dt.date.fromisoformat(values[date_field.code])
+        if date_field and date_field.code in values
+        else ctx.today
+    )
+    check_date(occurred, ctx.date_rules)
+    photos = tuple(Photo(**p) for p in data["photos"])
+    flow_id = ctx.conversation.flow_id
+    if data["mode"] == EDIT:
+        report = await reports.get(ctx.tx, int(data["report_id"]))
+        assert report is not None
+        check_may_change(ctx, report)
+        report = await reports.update_values(
+            ctx.tx, report, person_id=ctx.person.id, values=values, occurred_on=occurred, now=ctx.now
+        )
+        key = "report.updated"
+    else:
+        report, _created = await reports.create(
+            ctx.tx,
+            unit_code=data["unit"],
+            person_id=ctx.person.id,
+            indicator=indicator.code,
+            values=values,
+            occurred_on=occurred,
+            photos=photos,
+            source_key=ctx.inbound.key,
+            now=ctx.now,
+        )
+        key = "report.saved"
+    ctx.set_state(Flow.DONE, Step.FINISHED, {"report_id": report.id}, flow_id=flow_id)
+    line = summary_line(indicator, report.values, ctx.lang, len(report.photos))
+    ctx.reply(ctx.t(key, id=report.id, summary=line), edit=ctx.inbound.kind == InboundKind.CHOICE)
+    ctx.reply(ctx.t("report.next"), menu=True)
+
+
+def check_may_change(ctx: Ctx, report: Report) -> None:
+    """Own reports only, still active, within the edit window (24 h by default)."""
+    assert ctx.person is not None
+    if report.person_id != ctx.person.id:
+        raise UserInputError("err.not_your_report", id=report.id)
+    if report.status != ReportStatus.ACTIVE:
+        raise UserInputError("err.report_retracted", id=report.id)
+    if ctx.now - report.created_at > ctx.settings.edit_window:
+        hours = int(ctx.settings.edit_window.total_seconds() // 3600)
+        raise UserInputError("err.edit_window_over", id=report.id, hours=hours)
+

@@ -1,0 +1,21 @@
+"""Conversation flows and steps, persisted by their explicit values."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Flow(StrEnum):
+    REPORT = "report"
+    MYREPORTS = "myreports"
+    DONE = "done"
+
+
+class Step(StrEnum):
+    PICK_INDICATOR = "pick_indicator"
+    FIELD = "field"
+    CONFIRM = "confirm"
+    EDIT_PICK = "edit_pick"
+    LIST = "list"
+    RETRACT_CONFIRM = "retract_confirm"
+    FINISHED = "finished"

@@ -1,0 +1,197 @@
+"""Versioned schema migrations, applied in order at start and by `thidua migrate`.
+
+SQL is kept portable (no SQLite-only types beyond what PostgreSQL accepts) so
+the same repositories can later run on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import aiosqlite
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the core: organisation, people, invites, reports, conversations, inbox, outbox.
+    """
+    CREATE TABLE units (
+        code TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE TABLE clusters (
+        code TEXT NOT NULL,
+        year INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        PRIMARY KEY (code, year)
+    );
+    CREATE TABLE cluster_members (
+        cluster_code TEXT NOT NULL,
+        year INTEGER NOT NULL,
+        unit_code TEXT NOT NULL REFERENCES units (code),
+        role TEXT NOT NULL,
+        PRIMARY KEY (cluster_code, year, unit_code),
+        FOREIGN KEY (cluster_code, year) REFERENCES clusters (code, year) ON DELETE CASCADE
+    );
+    CREATE UNIQUE INDEX cluster_members_unit_year ON cluster_members (unit_code, year);
+
+    CREATE TABLE people (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        unit_code TEXT NOT NULL REFERENCES units (code),
+        role TEXT NOT NULL,
+        language TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE identities (
+        channel TEXT NOT NULL,
+        platform_id TEXT NOT NULL,
+        person_id INTEGER NOT NULL REFERENCES people (id),
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (channel, platform_id)
+    );
+    CREATE INDEX identities_person ON identities (person_id);
+
+    CREATE TABLE invites (
+        id INTEGER PRIMARY KEY,
+        code_hash TEXT NOT NULL UNIQUE,
+        unit_code TEXT NOT NULL REFERENCES units (code),
+        role TEXT NOT NULL,
+        max_uses INTEGER NOT NULL,
+        uses INTEGER NOT NULL DEFAULT 0,
+        expires_at TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE invite_uses (
+        invite_id INTEGER NOT NULL REFERENCES invites (id),
+        person_id INTEGER NOT NULL REFERENCES people (id),
+        at TEXT NOT NULL
+    );
+    CREATE TABLE start_attempts (
+        channel TEXT NOT NULL,
+        platform_id TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX start_attempts_who ON start_attempts (channel, platform_id, at);
+
+    CREATE TABLE reports (
+        id INTEGER PRIMARY KEY,
+        unit_code TEXT NOT NULL REFERENCES units (code),
+        person_id INTEGER NOT NULL REFERENCES people (id),
+        indicator TEXT NOT NULL,
+        values_json TEXT NOT NULL,
+        occurred_on TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT,
+        status TEXT NOT NULL,
+        version INTEGER NOT NULL DEFAULT 1,
+        source_key TEXT NOT NULL UNIQUE
+    );
+    CREATE INDEX reports_unit_created ON reports (unit_code, created_at);
+    CREATE INDEX reports_indicator_occurred ON reports (indicator, occurred_on);
+    CREATE TABLE report_values (
+        report_id INTEGER NOT NULL REFERENCES reports (id),
+        field TEXT NOT NULL,
+        num REAL,
+        text TEXT,
+        PRIMARY KEY (report_id, field)
+    );
+    CREATE TABLE report_photos (
+        id INTEGER PRIMARY KEY,
+        report_id INTEGER NOT NULL REFERENCES reports (id),
+        channel TEXT NOT NULL,
+        file_ref TEXT NOT NULL,
+        file_unique_id TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        added_at TEXT NOT NULL
+    );
+    CREATE INDEX report_photos_report ON report_photos (report_id);
+    CREATE TABLE report_audit (
+        id INTEGER PRIMARY KEY,
+        report_id INTEGER NOT NULL REFERENCES reports (id),
+        person_id INTEGER NOT NULL REFERENCES people (id),
+        action TEXT NOT NULL,
+        at TEXT NOT NULL,
+        before_json TEXT,
+        after_json TEXT
+    );
+    CREATE INDEX report_audit_report ON report_audit (report_id);
+
+    CREATE TABLE conversations (
+        channel TEXT NOT NULL,
+        chat_id TEXT NOT NULL,
+        sender_id TEXT NOT NULL,
+        flow TEXT NOT NULL,
+        step TEXT NOT NULL,
+        flow_id TEXT NOT NULL,
+        data_json TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (channel, chat_id, sender_id)
+    );
+
+    CREATE TABLE inbox (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        channel TEXT NOT NULL,
+        chat_id TEXT NOT NULL,
+        sender_id TEXT NOT NULL,
+        payload_json TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending',
+        handled_at TEXT,
+        error TEXT
+    );
+    CREATE INDEX inbox_status ON inbox (status, channel, chat_id, sender_id, id);
+
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        channel TEXT NOT NULL,
+        chat_id TEXT NOT NULL,
+        payload_json TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        sent_at TEXT,
+        platform_message_id TEXT,
+        inbox_id INTEGER REFERENCES inbox (id)
+    );
+    CREATE INDEX outbox_status ON outbox (status, channel, next_attempt_at, id);
+    CREATE TABLE outbox_attempts (
+        id INTEGER PRIMARY KEY,
+        outbox_id INTEGER NOT NULL REFERENCES outbox (id),
+        at TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        detail TEXT
+    );
+    CREATE INDEX outbox_attempts_outbox ON outbox_attempts (outbox_id);
+    """,
+)
+
+
+async def current_version(tx: aiosqlite.Connection) -> int:
+    await tx.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+    )
+    async with tx.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations") as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def migrate(tx: aiosqlite.Connection) -> int:
+    """Apply every migration newer than the database; returns the resulting version."""
+    version = await current_version(tx)
+    for number, script in enumerate(MIGRATIONS, start=1):
+        if number <= version:
+            continue
+        for statement in (s.strip() for s in script.split(";")):
+            if statement:
+                await tx.execute(statement)
+        await tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+            (number, dt.datetime.now(dt.UTC).isoformat()),
+        )
+        version = number
+    return version

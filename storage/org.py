@@ -1,0 +1,75 @@
+"""Units and clusters: synced from configuration, membership kept per year."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from domain.models import Cluster, ClusterMember, ClusterRole, Unit
+from storage.db import Tx
+
+
+async def sync(tx: Tx, units: Iterable[Unit], clusters: Iterable[Cluster]) -> None:
+    """Make the tables match the config; units missing from config become inactive.
+
+    Units are never deleted: reports and people still point at them.
+    """
+    units = list(units)
+    await tx.executemany(
+        "INSERT INTO units (code, name, kind, active) VALUES (?, ?, ?, 1) "
+        "ON CONFLICT (code) DO UPDATE SET name = excluded.name, kind = excluded.kind, active = 1",
+        [(u.code, u.name, u.kind) for u in units],
+    )
+    codes = [u.code for u in units]
+    marks = ",".join("?" * len(codes)) or "''"
+    await tx.execute(f"UPDATE units SET active = 0 WHERE code NOT IN ({marks})", codes)
+    await tx.execute("DELETE FROM cluster_members")
+    await tx.execute("DELETE FROM clusters")
+    for c in clusters:
+        await tx.execute(
+            "INSERT INTO clusters (code, year, name) VALUES (?, ?, ?)", (c.code, c.year, c.name)
+        )
+        await tx.executemany(
+            "INSERT INTO cluster_members (cluster_code, year, unit_code, role) VALUES (?, ?, ?, ?)",
+            [(c.code, c.year, m.unit, m.role.value) for m in c.members],
+        )
+
+
+async def unit(tx: Tx, code: str) -> Unit | None:
+    async with tx.execute("SELECT code, name, kind FROM units WHERE code = ?", (code,)) as cur:
+        row = await cur.fetchone()
+    return Unit(code=row["code"], name=row["name"], kind=row["kind"]) if row else None
+
+
+async def units(tx: Tx, *, active_only: bool = True) -> list[Unit]:
+    sql = "SELECT code, name, kind FROM units"
+    if active_only:
+        sql += " WHERE active = 1"
+    async with tx.execute(sql + " ORDER BY code") as cur:
+        rows = await cur.fetchall()
+    return [Unit(code=r["code"], name=r["name"], kind=r["kind"]) for r in rows]
+
+
+async def cluster_of(tx: Tx, unit_code: str, year: int) -> Cluster | None:
+    async with tx.execute(
+        "SELECT cluster_code FROM cluster_members WHERE unit_code = ? AND year = ?",
+        (unit_code, year),
+    ) as cur:
+        row = await cur.fetchone()
+    return await cluster(tx, row["cluster_code"], year) if row else None
+
+
+async def cluster(tx: Tx, code: str, year: int) -> Cluster | None:
+    async with tx.execute(
+        "SELECT name FROM clusters WHERE code = ? AND year = ?", (code, year)
+    ) as cur:
+        head = await cur.fetchone()
+    if head is None:
+        return None
+    async with tx.execute(
+        "SELECT unit_code, role FROM cluster_members WHERE cluster_code = ? AND year = ? "
+        "ORDER BY unit_code",
+        (code, year),
+    ) as cur:
+        rows = await cur.fetchall()
+    members = tuple(ClusterMember(unit=r["unit_code"], role=ClusterRole(r["role"])) for r in rows)
+    return Cluster(code=code, year=year, name=head["name"], members=members)

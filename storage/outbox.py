@@ -1,0 +1,129 @@
+"""The outbox: every message the bot sends is a row first, delivered in order per chat."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from typing import Any
+
+from domain.messages import DeliveryStatus, OutboxItem, Reply
+from storage._codec import parse_ts, ts
+from storage.db import Tx
+
+
+def _item(row: Any) -> OutboxItem:
+    return OutboxItem(
+        id=row["id"],
+        channel=row["channel"],
+        chat_id=row["chat_id"],
+        reply=Reply.from_json(row["payload_json"]),
+        status=DeliveryStatus(row["status"]),
+        attempts=row["attempts"],
+        next_attempt_at=parse_ts(row["next_attempt_at"]),
+        created_at=parse_ts(row["created_at"]),
+        last_error=row["last_error"],
+        platform_message_id=row["platform_message_id"],
+    )
+
+
+async def enqueue(
+    tx: Tx, channel: str, chat_id: str, reply: Reply, now: dt.datetime, inbox_id: int | None = None
+) -> int:
+    cur = await tx.execute(
+        "INSERT INTO outbox (channel, chat_id, payload_json, status, attempts, next_attempt_at, "
+        "created_at, inbox_id) VALUES (?, ?, ?, 'pending', 0, ?, ?, ?)",
+        (channel, chat_id, reply.to_json(), ts(now), ts(now), inbox_id),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+async def due(
+    tx: Tx, channel: str, now: dt.datetime, *, busy_chats: Collection[str] = (), limit: int = 500
+) -> list[OutboxItem]:
+    """Pending rows whose chat has nothing earlier still waiting, oldest first.
+
+    A chat whose oldest pending row is not yet due is held back entirely, so a
+    retry never lets a later message overtake an earlier one.
+    """
+    async with tx.execute(
+        "SELECT o.* FROM outbox o WHERE o.status = 'pending' AND o.channel = ? AND o.id IN ("
+        " SELECT MIN(id) FROM outbox WHERE status = 'pending' AND channel = ? GROUP BY chat_id"
+        ") AND o.next_attempt_at <= ? ORDER BY o.id LIMIT ?",
+        (channel, channel, ts(now), limit),
+    ) as cur:
+        heads = [_item(r) for r in await cur.fetchall()]
+    return [h for h in heads if h.chat_id not in busy_chats]
+
+
+async def chat_backlog(tx: Tx, channel: str, chat_id: str, limit: int = 50) -> list[OutboxItem]:
+    async with tx.execute(
+        "SELECT * FROM outbox WHERE status = 'pending' AND channel = ? AND chat_id = ? "
+        "ORDER BY id LIMIT ?",
+        (channel, chat_id, limit),
+    ) as cur:
+        return [_item(r) for r in await cur.fetchall()]
+
+
+async def next_due_at(tx: Tx, channel: str) -> dt.datetime | None:
+    async with tx.execute(
+        "SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending' AND channel = ?",
+        (channel,),
+    ) as cur:
+        row = await cur.fetchone()
+    return parse_ts(row[0]) if row and row[0] else None
+
+
+async def mark_sent(tx: Tx, item_id: int, now: dt.datetime, platform_message_id: str) -> None:
+    await tx.execute(
+        "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, "
+        "platform_message_id = ?, last_error = NULL WHERE id = ?",
+        (ts(now), platform_message_id, item_id),
+    )
+    await _attempt(tx, item_id, now, "sent", platform_message_id)
+
+
+async def mark_retry(
+    tx: Tx, item_id: int, now: dt.datetime, next_attempt_at: dt.datetime, error: str
+) -> None:
+    await tx.execute(
+        "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? "
+        "WHERE id = ?",
+        (ts(next_attempt_at), error, item_id),
+    )
+    await _attempt(tx, item_id, now, "retry", error)
+
+
+async def mark_failed(tx: Tx, item_id: int, now: dt.datetime, error: str) -> None:
+    await tx.execute(
+        "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? "
+        "WHERE id = ?",
+        (error, item_id),
+    )
+    await _attempt(tx, item_id, now, "failed", error)
+
+
+async def _attempt(tx: Tx, item_id: int, now: dt.datetime, outcome: str, detail: str) -> None:
+    await tx.execute(
+        "INSERT INTO outbox_attempts (outbox_id, at, outcome, detail) VALUES (?, ?, ?, ?)",
+        (item_id, ts(now), outcome, detail),
+    )
+
+
+async def listing(
+    tx: Tx, statuses: Collection[DeliveryStatus], limit: int = 100
+) -> list[OutboxItem]:
+    marks = ",".join("?" * len(statuses))
+    async with tx.execute(
+        f"SELECT * FROM outbox WHERE status IN ({marks}) ORDER BY id LIMIT ?",
+        (*[s.value for s in statuses], limit),
+    ) as cur:
+        return [_item(r) for r in await cur.fetchall()]
+
+
+async def sent_platform_id(tx: Tx, item_id: int) -> str | None:
+    async with tx.execute(
+        "SELECT platform_message_id FROM outbox WHERE id = ?", (item_id,)
+    ) as cur:
+        row = await cur.fetchone()
+    return row[0] if row else None

@@ -1,0 +1,81 @@
+"""People and the messenger identities that point at them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from domain.models import Language, Person, Role
+from storage._codec import ts
+from storage.db import Tx
+
+_COLUMNS = "p.id, p.name, p.unit_code, p.role, p.language, p.active"
+
+
+def _person(row: Any) -> Person:
+    return Person(
+        id=row["id"],
+        name=row["name"],
+        unit_code=row["unit_code"],
+        role=Role(row["role"]),
+        language=Language(row["language"]),
+        active=bool(row["active"]),
+    )
+
+
+async def by_identity(tx: Tx, channel: str, platform_id: str) -> Person | None:
+    """The active person behind a messenger account, if registered."""
+    async with tx.execute(
+        f"SELECT {_COLUMNS} FROM identities i JOIN people p ON p.id = i.person_id "
+        "WHERE i.channel = ? AND i.platform_id = ? AND p.active = 1",
+        (channel, platform_id),
+    ) as cur:
+        row = await cur.fetchone()
+    return _person(row) if row else None
+
+
+async def get(tx: Tx, person_id: int) -> Person | None:
+    async with tx.execute(f"SELECT {_COLUMNS} FROM people p WHERE p.id = ?", (person_id,)) as cur:
+        row = await cur.fetchone()
+    return _person(row) if row else None
+
+
+async def create(
+    tx: Tx,
+    *,
+    name: str,
+    unit_code: str,
+    role: Role,
+    language: Language,
+    channel: str,
+    platform_id: str,
+    now: dt.datetime,
+) -> Person:
+    """A new person with their first identity; an old identity of the account is moved over."""
+    cur = await tx.execute(
+        "INSERT INTO people (name, unit_code, role, language, active, created_at) "
+        "VALUES (?, ?, ?, ?, 1, ?)",
+        (name, unit_code, role.value, language.value, ts(now)),
+    )
+    person_id = cur.lastrowid
+    assert person_id is not None
+    await tx.execute(
+        "INSERT INTO identities (channel, platform_id, person_id, created_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (channel, platform_id) DO UPDATE SET person_id = excluded.person_id",
+        (channel, platform_id, person_id, ts(now)),
+    )
+    return Person(person_id, name, unit_code, role, language, True)
+
+
+async def deactivate(tx: Tx, person_id: int) -> None:
+    await tx.execute("UPDATE people SET active = 0 WHERE id = ?", (person_id,))
+
+
+async def set_language(tx: Tx, person_id: int, language: Language) -> None:
+    await tx.execute("UPDATE people SET language = ? WHERE id = ?", (language.value, person_id))
+
+
+async def count_active(tx: Tx) -> int:
+    async with tx.execute("SELECT COUNT(*) FROM people WHERE active = 1") as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0

@@ -1,0 +1,236 @@
+"""Reports, their evidence photos and their audit trail (nothing is ever erased)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from domain.models import AuditEntry, Photo, Report, ReportStatus
+from storage._codec import opt_ts, parse_ts, ts
+from storage.db import Tx
+
+
+def _report(row: Any, photos: tuple[Photo, ...]) -> Report:
+    return Report(
+        id=row["id"],
+        unit_code=row["unit_code"],
+        person_id=row["person_id"],
+        indicator=row["indicator"],
+        values=json.loads(row["values_json"]),
+        occurred_on=dt.date.fromisoformat(row["occurred_on"]),
+        created_at=parse_ts(row["created_at"]),
+        status=ReportStatus(row["status"]),
+        source_key=row["source_key"],
+        version=row["version"],
+        updated_at=opt_ts(row["updated_at"]),
+        photos=photos,
+    )
+
+
+def _value_rows(report_id: int, values: Mapping[str, Any]) -> list[tuple[int, str, Any, Any]]:
+    """Typed copies of the values, so aggregates can SUM without parsing JSON."""
+    rows = []
+    for code, value in values.items():
+        if isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, int | float):
+            rows.append((report_id, code, value, None))
+        else:
+            rows.append((report_id, code, None, str(value)))
+    return rows
+
+
+async def _photos(tx: Tx, report_ids: list[int]) -> dict[int, tuple[Photo, ...]]:
+    if not report_ids:
+        return {}
+    marks = ",".join("?" * len(report_ids))
+    async with tx.execute(
+        "SELECT report_id, channel, file_ref, file_unique_id, size FROM report_photos "
+        f"WHERE report_id IN ({marks}) ORDER BY id",
+        report_ids,
+    ) as cur:
+        rows = await cur.fetchall()
+    out: dict[int, list[Photo]] = {}
+    for r in rows:
+        out.setdefault(r["report_id"], []).append(
+            Photo(r["channel"], r["file_ref"], r["file_unique_id"], r["size"])
+        )
+    return {k: tuple(v) for k, v in out.items()}
+
+
+async def _one(tx: Tx, where: str, param: Any) -> Report | None:
+    async with tx.execute(f"SELECT * FROM reports WHERE {where}", (param,)) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        return None
+    photos = await _photos(tx, [row["id"]])
+    return _report(row, photos.get(row["id"], ()))
+
+
+async def get(tx: Tx, report_id: int) -> Report | None:
+    return await _one(tx, "id = ?", report_id)
+
+
+async def by_source_key(tx: Tx, source_key: str) -> Report | None:
+    return await _one(tx, "source_key = ?", source_key)
+
+
+async def create(
+    tx: Tx,
+    *,
+    unit_code: str,
+    person_id: int,
+    indicator: str,
+    values: Mapping[str, Any],
+    occurred_on: dt.date,
+    photos: tuple[Photo, ...],
+    source_key: str,
+    now: dt.datetime,
+) -> tuple[Report, bool]:
+    """Save a report once per source key; returns (report, created).
+
+    The source key is the inbox key of the update that confirmed the report,
+    so a redelivered confirmation finds the first report instead of a twin.
+    """
+    existing = await by_source_key(tx, source_key)
+    if existing is not None:
+        return existing, False
+    values_json = json.dumps(dict(values), ensure_ascii=False, sort_keys=True)
+    cur = await tx.execute(
+        "INSERT INTO reports (unit_code, person_id, indicator, values_json, occurred_on, "
+        "created_at, status, version, source_key) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)",
+        (
+            unit_code,
+            person_id,
+            indicator,
+            values_json,
+            occurred_on.isoformat(),
+            ts(now),
+            ReportStatus.ACTIVE.value,
+            source_key,
+        ),
+    )
+    report_id = cur.lastrowid
+    assert report_id is not None
+    await tx.executemany(
+        "INSERT INTO report_values (report_id, field, num, text) VALUES (?, ?, ?, ?)",
+        _value_rows(report_id, values),
+    )
+    await tx.executemany(
+        "INSERT INTO report_photos (report_id, channel, file_ref, file_unique_id, size, added_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [(report_id, p.channel, p.file_ref, p.file_unique_id, p.size, ts(now)) for p in photos],
+    )
+    after = {"values": dict(values), "occurred_on": occurred_on.isoformat()}
+    await _audit(tx, report_id, person_id, "created", now, None, after)
+    report = Report(
+        report_id, unit_code, person_id, indicator, dict(values), occurred_on, now,
+        ReportStatus.ACTIVE, source_key, 1, None, photos,
+    )
+    return report, True
+
+
+async def recent_for_unit(tx: Tx, unit_code: str, limit: int = 10) -> list[Report]:
+    async with tx.execute(
+        "SELECT * FROM reports WHERE unit_code = ? ORDER BY id DESC LIMIT ?", (unit_code, limit)
+    ) as cur:
+        rows = await cur.fetchall()
+    photos = await _photos(tx, [r["id"] for r in rows])
+    return [_report(r, photos.get(r["id"], ())) for r in rows]
+
+
+async def update_values(
+    tx: Tx,
+    report: Report,
+    *,
+    person_id: int,
+    values: Mapping[str, Any],
+    occurred_on: dt.date,
+    now: dt.datetime,
+) -> Report:
+    """Edit in place, bump the version, and keep the old values in the audit trail."""
+    await tx.execute(
+        "UPDATE reports SET values_json = ?, occurred_on = ?, updated_at = ?, "
+        "version = version + 1 WHERE id = ?",
+        (
+            json.dumps(dict(values), ensure_ascii=False, sort_keys=True),
+            occurred_on.isoformat(),
+            ts(now),
+            report.id,
+        ),
+    )
+    await tx.execute("DELETE FROM report_values WHERE report_id = ?", (report.id,))
+    await tx.executemany(
+        "INSERT INTO report_values (report_id, field, num, text) VALUES (?, ?, ?, ?)",
+        _value_rows(report.id, values),
+    )
+    before = {"values": report.values, "occurred_on": report.occurred_on.isoformat()}
+    after = {"values": dict(values), "occurred_on": occurred_on.isoformat()}
+    await _audit(tx, report.id, person_id, "edited", now, before, after)
+    updated = await get(tx, report.id)
+    assert updated is not None
+    return updated
+
+
+async def retract(tx: Tx, report: Report, *, person_id: int, now: dt.datetime) -> None:
+    """Mark as retracted (never deleted): standings skip it, the trail shows who and when."""
+    await tx.execute(
+        "UPDATE reports SET status = ?, updated_at = ? WHERE id = ?",
+        (ReportStatus.RETRACTED.value, ts(now), report.id),
+    )
+    await _audit(
+        tx, report.id, person_id, "retracted", now,
+        {"status": report.status.value}, {"status": ReportStatus.RETRACTED.value},
+    )
+
+
+async def _audit(
+    tx: Tx,
+    report_id: int,
+    person_id: int,
+    action: str,
+    now: dt.datetime,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    await tx.execute(
+        "INSERT INTO report_audit (report_id, person_id, action, at, before_json, after_json) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            report_id,
+            person_id,
+            action,
+            ts(now),
+            json.dumps(before, ensure_ascii=False) if before is not None else None,
+            json.dumps(after, ensure_ascii=False) if after is not None else None,
+        ),
+    )
+
+
+async def audit_trail(tx: Tx, report_id: int) -> list[AuditEntry]:
+    async with tx.execute(
+        "SELECT * FROM report_audit WHERE report_id = ? ORDER BY id", (report_id,)
+    ) as cur:
+        rows = await cur.fetchall()
+    return [
+        AuditEntry(
+            report_id=r["report_id"],
+            person_id=r["person_id"],
+            action=r["action"],
+            at=parse_ts(r["at"]),
+            before=json.loads(r["before_json"]) if r["before_json"] else None,
+            after=json.loads(r["after_json"]) if r["after_json"] else None,
+        )
+        for r in rows
+    ]
+
+
+async def count(tx: Tx, *, status: ReportStatus | None = None) -> int:
+    sql, params = "SELECT COUNT(*) FROM reports", ()
+    if status is not None:
+        sql, params = sql + " WHERE status = ?", (status.value,)
+    async with tx.execute(sql, params) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
