@@ -70,8 +70,12 @@ class Inbound:
 
 @dataclass(frozen=True, slots=True)
 class Button:
+    """A choice; `nav` marks navigation (back, skip, cancel) that text channels
+    show as words to type rather than numbered options."""
+
     label: str
     data: str
+    nav: bool = False
 
     def __post_init__(self) -> None:
         if len(self.data.encode()) > 64:
@@ -89,11 +93,12 @@ class Attachment:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """One message to send. `edit_ref` edits an earlier message instead (button cards)."""
+    """One message to send. `edit_ref` edits an earlier message instead (button cards);
+    `menu` holds the labels of the persistent menu keyboard to show with it."""
 
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
-    menu: bool = False
+    menu: tuple[str, ...] = ()
     edit_ref: str = ""
     attachment: Attachment | None = None
 
@@ -108,6 +113,7 @@ class Reply:
     def from_json(cls, raw: str) -> Reply:
         data: dict[str, Any] = json.loads(raw)
         data["buttons"] = tuple(tuple(Button(**b) for b in row) for row in data["buttons"])
+        data["menu"] = tuple(data["menu"])
         if data.get("attachment"):
             data["attachment"] = Attachment(**data["attachment"])
         return cls(**data)

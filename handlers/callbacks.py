@@ -52,5 +52,5 @@ class CallbackData:
             return None
         return cls(parts[0], action, parts[2] if len(parts) == 3 else "")
 
-    def button(self, label: str) -> Button:
-        return Button(label=label, data=self.pack())
+    def button(self, label: str, *, nav: bool = False) -> Button:
+        return Button(label=label, data=self.pack(), nav=nav)

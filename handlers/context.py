@@ -99,9 +99,13 @@ class Ctx:
             Outgoing(
                 self.inbound.channel,
                 self.inbound.chat_id,
-                Reply(text=text, buttons=buttons, menu=menu, edit_ref=edit_ref),
+                Reply(text=text, buttons=buttons, menu=self.menu_labels() if menu else (),
+                      edit_ref=edit_ref),
             )
         )
+
+    def menu_labels(self) -> tuple[str, ...]:
+        return tuple(self.t(k) for k in ("menu.report", "menu.myreports", "menu.help"))
 
     def set_state(self, flow: str, step: str, data: dict[str, Any], flow_id: str | None = None) -> str:
         fid = flow_id or (self.conversation.flow_id if self.conversation else new_flow_id())

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from domain.errors import UserInputError
-from domain.messages import Conversation, Inbound, InboundKind, Outgoing, Reply
+from domain.messages import Inbound, InboundKind, Outgoing, Reply
 from handlers.context import Clock, Ctx, HandlerSettings, Translator
 from handlers.router import route
 from handlers.states import Flow
@@ -164,8 +164,30 @@ class Dispatcher:
             await outbox.enqueue(tx, inbound.channel, inbound.chat_id, Reply(text=text), now, inbox_id)
         return {inbound.channel}
 
-    def conversation_of(self, key: Key) -> Conversation | None:  # pragma: no cover - debug aid
-        return None
+    async def expire_idle(self) -> int:
+        """End conversations idle past the timeout, with a polite note; returns how many.
+
+        Finished ones (kept only to recognise a double-tapped ✅) go silently.
+        """
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            idle = await conversations.idle_since(tx, now - self.settings.conversation_timeout)
+        channels: set[str] = set()
+        for key, conv in idle:
+            async with self._locks.setdefault(key, asyncio.Lock()), self.db.transaction() as tx:
+                current = await conversations.get(tx, key)
+                if current is None or current.updated_at != conv.updated_at:
+                    continue  # the person answered meanwhile
+                await conversations.clear(tx, key)
+                if conv.flow == Flow.DONE:
+                    continue
+                person = await people.by_identity(tx, key[0], key[2])
+                lang = person.language.value if person else self.settings.default_language.value
+                await outbox.enqueue(tx, key[0], key[1], Reply(self.translate(lang, "conv.expired")), now)
+                channels.add(key[0])
+        if channels:
+            self.on_outbox(channels)
+        return len(idle)
 
 
 def split_text(text: str, limit: int) -> list[str]:

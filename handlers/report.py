@@ -134,7 +134,7 @@ def _ask_indicator(ctx: Ctx, *, edit: bool = False) -> None:
         for i in ctx.settings.indicators
     ]
     rows = tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
-    rows += ((_cb(ctx, Action.CANCEL).button(ctx.t("btn.cancel")),),)
+    rows += ((_cb(ctx, Action.CANCEL).button(ctx.t("btn.cancel"), nav=True),),)
     ctx.reply(ctx.t("report.pick_indicator"), rows, edit=edit)
 
 
@@ -169,19 +169,19 @@ def _ask_field(ctx: Ctx, data: dict[str, Any], f: FieldDef) -> None:
     if f.type == FieldType.DATE:
         rows.append(
             (
-                _cb(ctx, Action.DEFAULT, "today").button(ctx.t("btn.today")),
-                _cb(ctx, Action.DEFAULT, "yesterday").button(ctx.t("btn.yesterday")),
+                _cb(ctx, Action.DEFAULT, "today").button(ctx.t("btn.today"), nav=True),
+                _cb(ctx, Action.DEFAULT, "yesterday").button(ctx.t("btn.yesterday"), nav=True),
             )
         )
     elif f.default is not None and f.type != FieldType.CHOICE:
         shown = format_value(f, default_value(f, ctx.today), ctx.lang)
-        rows.append((_cb(ctx, Action.DEFAULT).button(ctx.t("btn.default", value=shown)),))
+        rows.append((_cb(ctx, Action.DEFAULT).button(ctx.t("btn.default", value=shown), nav=True),))
     if f.type == FieldType.PHOTO and data.get("photos"):
-        rows.append((_cb(ctx, Action.PHOTOS_DONE).button(ctx.t("btn.photos_done")),))
-    nav = [_cb(ctx, Action.BACK).button(ctx.t("btn.back"))]
+        rows.append((_cb(ctx, Action.PHOTOS_DONE).button(ctx.t("btn.photos_done"), nav=True),))
+    nav = [_cb(ctx, Action.BACK).button(ctx.t("btn.back"), nav=True)]
     if not f.required:
-        nav.append(_cb(ctx, Action.SKIP).button(ctx.t("btn.skip")))
-    nav.append(_cb(ctx, Action.CANCEL).button(ctx.t("btn.cancel")))
+        nav.append(_cb(ctx, Action.SKIP).button(ctx.t("btn.skip"), nav=True))
+    nav.append(_cb(ctx, Action.CANCEL).button(ctx.t("btn.cancel"), nav=True))
     rows.append(tuple(nav))
     ctx.reply("\n".join(lines), tuple(rows))
 
@@ -423,8 +423,8 @@ def _ask_photo_more(ctx: Ctx, data: dict[str, Any], f: FieldDef) -> None:
     ctx.set_state(Flow.REPORT, Step.FIELD, data)
     rows = (
         (
-            _cb(ctx, Action.PHOTOS_DONE).button(ctx.t("btn.photos_done")),
-            _cb(ctx, Action.CANCEL).button(ctx.t("btn.cancel")),
+            _cb(ctx, Action.PHOTOS_DONE).button(ctx.t("btn.photos_done"), nav=True),
+            _cb(ctx, Action.CANCEL).button(ctx.t("btn.cancel"), nav=True),
         ),
     )
     ctx.reply(ctx.t("report.photo_received", count=len(data["photos"])), rows)
@@ -450,7 +450,7 @@ def _ask_edit_pick(ctx: Ctx, data: dict[str, Any]) -> None:
         _cb(ctx, Action.EDIT_FIELD, f.code).button(f"{n}. {f.label.get(ctx.lang)}")
         for n, f in enumerate(indicator.fields, start=1)
     ]
-    rows = tuple((b,) for b in buttons) + ((_cb(ctx, Action.BACK).button(ctx.t("btn.back")),),)
+    rows = tuple((b,) for b in buttons) + ((_cb(ctx, Action.BACK).button(ctx.t("btn.back"), nav=True),),)
     ctx.reply(ctx.t("report.pick_field"), rows)
 
 

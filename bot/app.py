@@ -1,0 +1,149 @@
+"""Assembly and lifecycle: config → database → dispatcher → channels and their outbox senders.
+
+Start order matters: the database and the dispatcher exist before any channel
+receives, and updates left pending by a crash are handled before new ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.channels.base import Channel
+from bot.clock import SystemClock
+from bot.config import AppConfig, Secrets
+from bot.i18n import Catalog
+from bot.outbox_sender import OutboxSender
+from domain.periods import PeriodKind
+from handlers.context import Clock, HandlerSettings
+from handlers.dispatcher import Dispatcher
+from storage import org
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+COMMANDS_VI = [
+    ("report", "Báo cáo hoạt động"),
+    ("quick", "Báo cáo nhanh một dòng"),
+    ("myreports", "Báo cáo gần nhất của đơn vị"),
+    ("cancel", "Huỷ báo cáo đang nhập"),
+    ("back", "Quay lại mục trước"),
+    ("lang", "Ngôn ngữ: vi | en"),
+    ("help", "Hướng dẫn"),
+]
+
+
+def handler_settings(config: AppConfig, bot_username: str = "") -> HandlerSettings:
+    reporting = config.reporting
+    return HandlerSettings(
+        indicators=config.indicators,
+        units={u.code: u for u in config.units},
+        tz=config.federation.tz,
+        default_language=config.federation.default_language,
+        period_kind=PeriodKind(reporting.period),
+        open_days_after_period=reporting.open_days_after_period,
+        edit_window=dt.timedelta(hours=reporting.edit_window_hours),
+        conversation_timeout=dt.timedelta(minutes=config.bot.conversation_timeout_minutes),
+        start_attempts=reporting.start_attempts,
+        start_lockout=dt.timedelta(minutes=reporting.start_lockout_minutes),
+        myreports_limit=reporting.myreports_limit,
+        max_message_chars=config.bot.max_message_chars,
+        bot_username=bot_username or (config.telegram.bot_username or ""),
+    )
+
+
+@dataclass
+class App:
+    config: AppConfig
+    secrets: Secrets
+    clock: Clock = field(default_factory=SystemClock)
+    database: str | None = None
+    catalog: Catalog = field(default_factory=Catalog)
+
+    def __post_init__(self) -> None:
+        self.db = Database(self.database or self.config.bot.database)
+        self.dispatcher = Dispatcher(
+            self.db, handler_settings(self.config), self.catalog, self.clock,
+            on_outbox=self._wake_senders,
+        )
+        self.channels: dict[str, Channel] = {}
+        self.senders: dict[str, OutboxSender] = {}
+        self.scheduler: AsyncIOScheduler | None = None
+
+    def _wake_senders(self, channels: Iterable[str]) -> None:
+        for name in channels:
+            sender = self.senders.get(name)
+            if sender is not None:
+                sender.wake()
+
+    async def open(self) -> None:
+        """Database up, migrations applied, organisation synced from config."""
+        await self.db.open()
+        async with self.db.transaction() as tx:
+            await org.sync(tx, self.config.units, self.config.clusters)
+
+    def add_channel(self, channel: Channel) -> None:
+        self.channels[channel.name] = channel
+        self.senders[channel.name] = OutboxSender(self.db, channel, self.clock)
+
+    def telegram_channel(self) -> Channel:
+        from bot.channels.telegram import TelegramChannel
+
+        token = self.secrets.telegram_bot_token
+        if token is None:
+            raise RuntimeError("TELEGRAM_BOT_TOKEN is not set")
+        tg = self.config.telegram
+        return TelegramChannel(
+            token=token.get_secret_value(),
+            api_base_url=tg.api_base_url,
+            file_base_url=tg.file_base_url,
+            dispatcher=self.dispatcher,
+            clock=self.clock,
+            commands=COMMANDS_VI,
+            concurrent_updates=tg.concurrent_updates,
+            poll_timeout=tg.poll_timeout_seconds,
+        )
+
+    async def start(self) -> None:
+        await self.open()
+        for sender in self.senders.values():
+            sender.start()
+        recovered = await self.dispatcher.recover()
+        if recovered:
+            log.info("handled updates left pending by the last run in %d conversations", recovered)
+        for name, channel in self.channels.items():
+            await channel.start()
+            if name == "telegram":
+                username = getattr(channel, "username", "")
+                if username:
+                    self.dispatcher.settings = handler_settings(self.config, username)
+            self.senders[name].wake()
+        self.scheduler = AsyncIOScheduler(timezone=self.config.federation.tz)
+        self.scheduler.add_job(
+            self.dispatcher.expire_idle, "interval", seconds=60, id="expire-idle",
+            max_instances=1, coalesce=True,
+        )
+        self.scheduler.start()
+
+    async def stop(self) -> None:
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        for channel in self.channels.values():
+            with contextlib.suppress(Exception):
+                await channel.stop()
+        for sender in self.senders.values():
+            await sender.stop()
+        await self.db.close()
+
+    async def run_until(self, stop: asyncio.Event) -> None:
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()

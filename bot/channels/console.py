@@ -1,0 +1,76 @@
+"""The console channel: the demo chat in a terminal, rendered like Zalo (numbered choices)."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+import secrets
+from collections.abc import Callable
+
+from bot.channels import text_choices
+from domain.messages import Button, ChatType, Inbound, InboundKind, Reply
+from domain.models import Photo
+from handlers.context import Clock
+
+NAME = "console"
+PHOTO_COMMANDS = {"/photo", "/anh", "/ảnh", "📷"}
+
+
+class ConsoleChannel:
+    name = NAME
+
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        write: Callable[[str], None] = print,
+        user_id: str = "demo",
+        user_name: str = "Nguyễn Thị Demo",
+    ) -> None:
+        self.clock = clock
+        self.write = write
+        self.user_id = user_id
+        self.user_name = user_name
+        self._session = secrets.token_hex(4)
+        self._counter = itertools.count(1)
+        self._sent = itertools.count(1)
+        self._buttons: list[Button] = []
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    def to_inbound(self, line: str) -> Inbound:
+        """A typed line becomes a command, a choice (by number or name), a photo, or text."""
+        n = next(self._counter)
+        text = line.strip()
+        base = Inbound(
+            channel=NAME,
+            key=f"{NAME}:{self._session}:{n}",
+            chat_id=self.user_id,
+            chat_type=ChatType.PRIVATE,
+            sender_id=self.user_id,
+            sender_name=self.user_name,
+            kind=InboundKind.TEXT,
+            received_at=self.clock.now(),
+            text=text,
+        )
+        if text.split(" ")[0].lower() in PHOTO_COMMANDS:
+            photo = Photo(NAME, f"console-photo-{self._session}-{n}", f"p{n}", 120_000)
+            return replace(base, kind=InboundKind.PHOTO, text="", photos=(photo,))
+        if text.startswith("/"):
+            name, _, args = text[1:].partition(" ")
+            return replace(base, kind=InboundKind.COMMAND, command=name.lower(), args=args.strip())
+        chosen = text_choices.resolve(text, self._buttons)
+        if chosen is not None:
+            return replace(base, kind=InboundKind.CHOICE, choice=chosen.data, message_ref="")
+        return base
+
+    async def deliver(self, chat_id: str, reply: Reply) -> str:
+        self._buttons = reply.choice_buttons
+        self.write(text_choices.render(reply))
+        self.write("")
+        return str(next(self._sent))
+

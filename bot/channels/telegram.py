@@ -1,0 +1,222 @@
+"""Telegram through python-telegram-bot 22: long polling, rate limiter, one error handler.
+
+PTB's own Updater acknowledges a batch (by asking for the next offset) before
+our handlers have seen it, so a crash could lose an update. We poll ourselves
+instead (the "custom updater" PTB supports with `.updater(None)`): each batch
+is recorded in the inbox *before* the next getUpdates call confirms it, then
+handed to the Application's update queue for concurrent processing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    Update,
+)
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
+
+from bot.channels.telegram_map import to_inbound
+from domain.errors import DeliveryError
+from domain.messages import Reply
+from handlers.context import Clock
+from handlers.dispatcher import Dispatcher
+
+log = logging.getLogger(__name__)
+
+NAME = "telegram"
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+
+
+class TelegramChannel:
+    name = NAME
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        api_base_url: str,
+        file_base_url: str,
+        dispatcher: Dispatcher,
+        clock: Clock,
+        commands: list[tuple[str, str]],
+        concurrent_updates: int = 64,
+        poll_timeout: int = 25,
+        rate_limit: bool = True,
+    ) -> None:
+        self.dispatcher = dispatcher
+        self.clock = clock
+        self.commands = commands
+        self.poll_timeout = poll_timeout
+        builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
+            ApplicationBuilder()
+            .token(token)
+            .base_url(api_base_url)
+            .base_file_url(file_base_url)
+            .updater(None)
+            .concurrent_updates(concurrent_updates)
+        )
+        if rate_limit:
+            builder = builder.rate_limiter(AIORateLimiter(max_retries=0))
+        self.app: Application[Any, Any, Any, Any, Any, Any] = builder.build()
+        self.app.add_handler(TypeHandler(Update, self._on_update))
+        self.app.add_error_handler(self._on_error)
+        self._poller: asyncio.Task[None] | None = None
+        self.username = ""
+
+    async def start(self) -> None:
+        await self.app.initialize()
+        self.username = self.app.bot.username or ""
+        await self.app.bot.delete_webhook()
+        with contextlib.suppress(TelegramError):
+            await self.app.bot.set_my_commands([BotCommand(c, d) for c, d in self.commands])
+        await self.app.start()
+        self._poller = asyncio.create_task(self._poll(), name="telegram-poll")
+
+    async def stop(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+        if self.app.running:
+            await self.app.stop()
+        await self.app.shutdown()
+
+    # ---- receiving ------------------------------------------------------------------------
+
+    async def _poll(self) -> None:
+        offset: int | None = None
+        backoff = 1.0
+        while True:
+            try:
+                updates = await self.app.bot.get_updates(
+                    offset=offset,
+                    timeout=self.poll_timeout,
+                    read_timeout=self.poll_timeout + 10,
+                    allowed_updates=ALLOWED_UPDATES,
+                )
+                backoff = 1.0
+            except asyncio.CancelledError:
+                raise
+            except RetryAfter as exc:
+                await asyncio.sleep(_seconds(exc.retry_after))
+                continue
+            except Exception as exc:  # network trouble: keep polling, politely
+                log.warning("telegram getUpdates failed: %s; retrying in %.0fs", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 60.0)
+                continue
+            if not updates:
+                continue
+            await self.ingest(updates)
+            offset = updates[-1].update_id + 1
+
+    async def ingest(self, updates: list[Update] | tuple[Update, ...]) -> None:
+        """Record a batch durably, then queue it; returns once recorded."""
+        now = self.clock.now()
+        pairs = [(u, to_inbound(u, now, self.username)) for u in updates]
+        inbounds = [i for _, i in pairs if i is not None]
+        fresh = {i.key for i in await self.dispatcher.receive_many(inbounds)}
+        for update, inbound in pairs:
+            if update.callback_query is not None:
+                asyncio.create_task(self._answer_callback(update.callback_query.id))
+            if inbound is not None and inbound.key in fresh:
+                await self.app.update_queue.put(update)
+
+    async def _answer_callback(self, query_id: str) -> None:
+        """Stop the button's spinner; the real answer comes through the outbox."""
+        with contextlib.suppress(TelegramError):
+            await self.app.bot.answer_callback_query(query_id)
+
+    async def _on_update(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert isinstance(update, Update)
+        inbound = to_inbound(update, self.clock.now(), self.username)
+        if inbound is not None:
+            await self.dispatcher.process(inbound.conversation_key)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("telegram: error while handling %r", update, exc_info=context.error)
+
+    # ---- sending --------------------------------------------------------------------------
+
+    def _markup(self, reply: Reply) -> Any:
+        if reply.buttons:
+            return InlineKeyboardMarkup(
+                [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in reply.buttons]
+            )
+        if reply.menu:
+            first, *rest = reply.menu
+            return ReplyKeyboardMarkup(
+                [[KeyboardButton(first)], [KeyboardButton(x) for x in rest]],
+                resize_keyboard=True,
+                is_persistent=True,
+            )
+        return None
+
+    async def deliver(self, chat_id: str, reply: Reply) -> str:
+        markup = self._markup(reply)
+        try:
+            if reply.edit_ref:
+                try:
+                    edited = await self.app.bot.edit_message_text(
+                        reply.text,
+                        chat_id=int(chat_id),
+                        message_id=int(reply.edit_ref),
+                        reply_markup=markup if reply.buttons else None,
+                    )
+                    return str(edited.message_id) if isinstance(edited, Message) else reply.edit_ref
+                except BadRequest as exc:
+                    if "not modified" in exc.message.lower():
+                        return reply.edit_ref
+                    if not _edit_impossible(exc):
+                        raise
+                    # the card is gone or too old to edit: send the text as a new message
+            if reply.attachment is not None:
+                return await self._send_attachment(chat_id, reply, markup)
+            message = await self.app.bot.send_message(int(chat_id), reply.text, reply_markup=markup)
+            return str(message.message_id)
+        except RetryAfter as exc:
+            raise DeliveryError(f"429: {exc.message}", permanent=False,
+                                retry_after=_seconds(exc.retry_after)) from exc
+        except Forbidden as exc:
+            raise DeliveryError(f"403: {exc.message}", permanent=True) from exc
+        except BadRequest as exc:
+            raise DeliveryError(f"400: {exc.message}", permanent=True) from exc
+        except NetworkError as exc:  # includes 5xx answers and timeouts
+            raise DeliveryError(f"network: {exc.message}", permanent=False) from exc
+
+    async def _send_attachment(self, chat_id: str, reply: Reply, markup: Any) -> str:
+        assert reply.attachment is not None
+        data = base64.b64decode(reply.attachment.data_b64)
+        if reply.attachment.kind == "image":
+            message = await self.app.bot.send_photo(
+                int(chat_id), data, caption=reply.text[:1024] or None, reply_markup=markup,
+                filename=reply.attachment.filename,
+            )
+        else:
+            message = await self.app.bot.send_document(
+                int(chat_id), data, caption=reply.text[:1024] or None, reply_markup=markup,
+                filename=reply.attachment.filename,
+            )
+        return str(message.message_id)
+
+
+def _edit_impossible(exc: BadRequest) -> bool:
+    text = exc.message.lower()
+    return "message to edit not found" in text or "can't be edited" in text
+
+
+def _seconds(value: Any) -> float:
+    return float(value.total_seconds()) if hasattr(value, "total_seconds") else float(value)
+

@@ -1,0 +1,208 @@
+"""The `thidua` command: run, demo, migrate, check-config, invite."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.app import App
+from bot.channels.console import ConsoleChannel
+from bot.clock import SystemClock
+from bot.config import AppConfig, Secrets, check_config, format_problems, load_config
+from domain.errors import ConfigError, UserInputError
+from domain.models import Role
+from handlers.admin import create_invite, parse_duration
+
+log = logging.getLogger("thidua")
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEMO_UNIT = "hoan_kiem"
+
+
+def _config_path(given: str | None, secrets: Secrets) -> Path:
+    if given:
+        return Path(given)
+    if secrets.thidua_config:
+        return secrets.thidua_config
+    for candidate in (Path("config.toml"), Path("config.example.toml"), REPO_ROOT / "config.example.toml"):
+        if candidate.exists():
+            return candidate
+    raise SystemExit("no configuration: pass --config FILE or set THIDUA_CONFIG")
+
+
+def _load(given: str | None, secrets: Secrets) -> AppConfig:
+    path = _config_path(given, secrets)
+    try:
+        return load_config(path).with_secrets(secrets)
+    except ConfigError as exc:
+        print(f"{path}: configuration has problems:", file=sys.stderr)
+        print(format_problems(exc.problems), file=sys.stderr)
+        raise SystemExit(1) from exc
+
+
+def _logging(verbose: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # httpx logs request URLs, and Telegram's URLs contain the bot token.
+    for noisy in ("httpx", "httpcore", "telegram.ext.ExtBot", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+async def _run(config: AppConfig, secrets: Secrets) -> None:
+    app = App(config, secrets)
+    app.add_channel(app.telegram_channel())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    log.info("thidua is running on Telegram; Ctrl+C to stop")
+    await app.run_until(stop)
+
+
+async def _demo(config: AppConfig, secrets: Secrets, lines: Sequence[str] | None = None) -> None:
+    """A chat in the terminal on the sample config, a throwaway database, a ready invite."""
+    with tempfile.TemporaryDirectory(prefix="thidua-demo-") as folder:
+        clock = SystemClock()
+        app = App(config, secrets, clock=clock, database=str(Path(folder) / "demo.sqlite3"))
+        console = ConsoleChannel(clock)
+        app.add_channel(console)
+        await app.start()
+        try:
+            async with app.db.transaction() as tx:
+                issued = await create_invite(
+                    tx, unit_code=DEMO_UNIT, role=Role.OFFICER, uses=5, expires_in=None,
+                    now=clock.now(),
+                )
+            unit = config.unit(DEMO_UNIT)
+            print("=" * 60)
+            print("thidua — demo trên console (không cần token Telegram)")
+            print(f"Mã mời demo cho {unit.name if unit else DEMO_UNIT}: {issued.shown}")
+            print(f"Thử: /start {issued.shown}  →  /report  →  /myreports")
+            print("Gõ số để chọn, /photo để gửi ảnh mẫu, Ctrl+D để thoát.")
+            print("=" * 60)
+            source = iter(lines) if lines is not None else None
+            while True:
+                if source is not None:
+                    line = next(source, None)
+                    if line is None:
+                        break
+                    print(f"> {line}")
+                else:
+                    try:
+                        line = await asyncio.to_thread(input, "> ")
+                    except EOFError:
+                        break
+                if not line.strip():
+                    continue
+                await app.dispatcher.submit(console.to_inbound(line))
+                await app.senders[console.name].wait_idle()
+        finally:
+            await app.stop()
+
+
+async def _migrate(config: AppConfig) -> None:
+    app = App(config, Secrets())
+    await app.open()
+    async with app.db.transaction() as tx:
+        async with tx.execute("SELECT MAX(version) FROM schema_migrations") as cur:
+            row = await cur.fetchone()
+    await app.db.close()
+    print(f"{app.db.path}: schema version {row[0] if row else 0}")
+
+
+async def _invite(config: AppConfig, args: argparse.Namespace) -> int:
+    app = App(config, Secrets())
+    await app.open()
+    try:
+        async with app.db.transaction() as tx:
+            issued = await create_invite(
+                tx,
+                unit_code=args.unit,
+                role=Role(args.role),
+                uses=args.uses,
+                expires_in=parse_duration(args.expires) if args.expires else None,
+                now=app.clock.now(),
+            )
+    except UserInputError as exc:
+        print(f"invite: {app.catalog('en', exc.key, **exc.params)}", file=sys.stderr)
+        return 1
+    finally:
+        await app.db.close()
+    unit = config.unit(args.unit)
+    print(f"Code: {issued.shown}")
+    print(f"Unit: {unit.name if unit else args.unit} · role: {args.role} · uses: {args.uses}"
+          + (f" · expires in {args.expires}" if args.expires else ""))
+    link = config.telegram.deep_link(issued.code)
+    print(f"Telegram: {link}" if link else "Telegram: set telegram.bot_username for a deep link")
+    print(f"Or type in the chat: /start {issued.shown}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="thidua", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command")
+    for name, text in (
+        ("run", "run the bot on Telegram (needs TELEGRAM_BOT_TOKEN)"),
+        ("demo", "chat with the bot in this terminal, on sample data"),
+        ("migrate", "apply database migrations"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--config", help="TOML file (default: THIDUA_CONFIG or config.example.toml)")
+    check = sub.add_parser("check-config", help="validate a configuration file")
+    check.add_argument("file")
+    inv = sub.add_parser("invite", help="create an invite code")
+    inv.add_argument("--config")
+    inv.add_argument("--unit", required=True)
+    inv.add_argument("--role", required=True, choices=[r.value for r in Role])
+    inv.add_argument("--uses", type=int, default=1)
+    inv.add_argument("--expires", help="e.g. 7d, 12h")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    secrets = Secrets()
+    command = args.command or ("run" if secrets.telegram_bot_token else "demo")
+    if command == "check-config":
+        problems, summary = check_config(args.file)
+        if problems:
+            print("\n".join(problems))
+            print(summary, file=sys.stderr)
+            return 1
+        print(summary)
+        return 0
+    _logging(args.verbose)
+    if command == "demo":
+        logging.getLogger().setLevel(logging.WARNING)
+    config = _load(getattr(args, "config", None), secrets)
+    if command == "run":
+        if secrets.telegram_bot_token is None:
+            print("TELEGRAM_BOT_TOKEN is not set; starting the console demo instead.", file=sys.stderr)
+            asyncio.run(_demo(config, secrets))
+            return 0
+        asyncio.run(_run(config, secrets))
+    elif command == "demo":
+        asyncio.run(_demo(config, secrets))
+    elif command == "migrate":
+        asyncio.run(_migrate(config))
+    elif command == "invite":
+        try:
+            return asyncio.run(_invite(config, args))
+        except ValueError as exc:
+            print(f"invite: {exc}", file=sys.stderr)
+            return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
