@@ -1,0 +1,175 @@
+"""Drives the channel-neutral dispatcher the way a channel would, with a hand-moved clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.app import handler_settings
+from bot.config import AppConfig, load_config
+from bot.i18n import Catalog
+from domain.messages import Button, ChatType, Inbound, InboundKind, Reply
+from domain.models import Photo, Role
+from handlers.admin import create_invite
+from handlers.dispatcher import Dispatcher
+from storage import org
+from storage.db import Database
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "config.example.toml"
+TZ = dt.timezone(dt.timedelta(hours=7))
+
+
+class FakeClock:
+    """Time that only moves when a test says so."""
+
+    def __init__(self, start: dt.datetime | None = None) -> None:
+        self.current = start or dt.datetime(2026, 3, 10, 9, 0, tzinfo=TZ)
+
+    def now(self) -> dt.datetime:
+        return self.current.astimezone(dt.UTC)
+
+    def advance(self, **delta: float) -> None:
+        self.current += dt.timedelta(**delta)
+
+
+_keys = itertools.count(1)
+
+
+@dataclass
+class Sent:
+    """A reply as the person sees it, with the platform message id it got."""
+
+    chat_id: str
+    reply: Reply
+    message_id: str
+
+    @property
+    def text(self) -> str:
+        return self.reply.text
+
+    @property
+    def buttons(self) -> list[Button]:
+        return self.reply.choice_buttons
+
+
+@dataclass
+class Harness:
+    db: Database
+    dispatcher: Dispatcher
+    clock: FakeClock
+    config: AppConfig
+    catalog: Catalog
+    channel: str = "test"
+    delivered: list[Sent] = field(default_factory=list)
+    _last_id: int = 0
+
+    @classmethod
+    async def create(cls, tmp_path: Path, clock: FakeClock | None = None, config: AppConfig | None = None) -> Harness:
+        config = config or load_config(EXAMPLE)
+        db = Database(tmp_path / "test.sqlite3")
+        await db.open()
+        async with db.transaction() as tx:
+            await org.sync(tx, config.units, config.clusters)
+        clock = clock or FakeClock()
+        catalog = Catalog()
+        dispatcher = Dispatcher(db, handler_settings(config, "thidua_test_bot"), catalog, clock)
+        return cls(db, dispatcher, clock, config, catalog)
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    async def invite(self, unit: str = "hoan_kiem", role: Role = Role.OFFICER, uses: int = 1,
+                     expires: dt.timedelta | None = None) -> str:
+        async with self.db.transaction() as tx:
+            issued = await create_invite(tx, unit_code=unit, role=role, uses=uses,
+                                         expires_in=expires, now=self.clock.now())
+        return issued.shown
+
+    def user(self, user_id: int, name: str = "Nguyễn Văn An") -> User:
+        return User(self, str(user_id), name)
+
+    async def collect(self) -> list[Sent]:
+        """Every outbox row written since the last call, marked delivered."""
+        async with self.db.transaction() as tx:
+            async with tx.execute(
+                "SELECT id, chat_id, payload_json FROM outbox WHERE id > ? ORDER BY id", (self._last_id,)
+            ) as cur:
+                rows = await cur.fetchall()
+            for r in rows:
+                await tx.execute(
+                    "UPDATE outbox SET status = 'sent', platform_message_id = ? WHERE id = ?",
+                    (str(r["id"]), r["id"]),
+                )
+        sent = [Sent(r["chat_id"], Reply.from_json(r["payload_json"]), str(r["id"])) for r in rows]
+        if rows:
+            self._last_id = rows[-1]["id"]
+        self.delivered.extend(sent)
+        return sent
+
+    async def scalar(self, sql: str, *params: object) -> object:
+        async with self.db.transaction() as tx, tx.execute(sql, params) as cur:
+            row = await cur.fetchone()
+        return row[0] if row else None
+
+
+@dataclass
+class User:
+    h: Harness
+    id: str
+    name: str
+    chat_id: str = ""
+    chat_type: ChatType = ChatType.PRIVATE
+    last_with_buttons: Sent | None = None
+
+    def __post_init__(self) -> None:
+        self.chat_id = self.chat_id or self.id
+
+    def inbound(self, kind: InboundKind, **fields: object) -> Inbound:
+        return Inbound(
+            channel=self.h.channel, key=f"test:{next(_keys)}", chat_id=self.chat_id,
+            chat_type=self.chat_type, sender_id=self.id, sender_name=self.name, kind=kind,
+            received_at=self.h.clock.now(), **fields,  # type: ignore[arg-type]
+        )
+
+    async def deliver(self, inbound: Inbound) -> list[Sent]:
+        await self.h.dispatcher.submit(inbound)
+        replies = await self.h.collect()
+        mine = [r for r in replies if r.chat_id == self.chat_id]
+        for r in mine:
+            if r.buttons:
+                self.last_with_buttons = r
+        return mine
+
+    async def send(self, text: str) -> list[Sent]:
+        if text.startswith("/"):
+            name, _, args = text[1:].partition(" ")
+            return await self.deliver(self.inbound(InboundKind.COMMAND, text=text, command=name.lower(), args=args.strip()))
+        return await self.deliver(self.inbound(InboundKind.TEXT, text=text))
+
+    def button(self, label: str) -> tuple[Sent, Button]:
+        sent = self.last_with_buttons
+        assert sent is not None, "no message with buttons yet"
+        for b in sent.buttons:
+            if label in b.label:
+                return sent, b
+        raise AssertionError(f"no button {label!r} in {[b.label for b in sent.buttons]}")
+
+    async def press(self, label: str) -> list[Sent]:
+        sent, button = self.button(label)
+        return await self.press_data(button.data, sent.message_id)
+
+    async def press_data(self, data: str, message_ref: str = "1") -> list[Sent]:
+        return await self.deliver(self.inbound(InboundKind.CHOICE, choice=data, message_ref=message_ref))
+
+    async def photo(self, n: int = 1, caption: str = "") -> list[Sent]:
+        photo = Photo(self.h.channel, f"file-{self.id}-{n}", f"u{n}", 50_000 + n)
+        return await self.deliver(self.inbound(InboundKind.PHOTO, photos=(photo,), text=caption))
+
+    async def other(self, kind: InboundKind, text: str = "") -> list[Sent]:
+        return await self.deliver(self.inbound(kind, text=text))
+
+    async def register(self, code: str) -> list[Sent]:
+        return await self.send(f"/start {code}")
