@@ -69,7 +69,10 @@ class App:
     def __post_init__(self) -> None:
         self.db = Database(self.database or self.config.bot.database)
         self.dispatcher = Dispatcher(
-            self.db, handler_settings(self.config), self.catalog, self.clock,
+            self.db,
+            handler_settings(self.config),
+            self.catalog,
+            self.clock,
             on_outbox=self._wake_senders,
         )
         self.channels: dict[str, Channel] = {}
@@ -126,8 +129,12 @@ class App:
             self.senders[name].wake()
         self.scheduler = AsyncIOScheduler(timezone=self.config.federation.tz)
         self.scheduler.add_job(
-            self.dispatcher.expire_idle, "interval", seconds=60, id="expire-idle",
-            max_instances=1, coalesce=True,
+            self.dispatcher.expire_idle,
+            "interval",
+            seconds=60,
+            id="expire-idle",
+            max_instances=1,
+            coalesce=True,
         )
         self.scheduler.start()
 

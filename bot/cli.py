@@ -30,7 +30,11 @@ def _config_path(given: str | None, secrets: Secrets) -> Path:
         return Path(given)
     if secrets.thidua_config:
         return secrets.thidua_config
-    for candidate in (Path("config.toml"), Path("config.example.toml"), REPO_ROOT / "config.example.toml"):
+    for candidate in (
+        Path("config.toml"),
+        Path("config.example.toml"),
+        REPO_ROOT / "config.example.toml",
+    ):
         if candidate.exists():
             return candidate
     raise SystemExit("no configuration: pass --config FILE or set THIDUA_CONFIG")
@@ -79,7 +83,11 @@ async def _demo(config: AppConfig, secrets: Secrets, lines: Sequence[str] | None
         try:
             async with app.db.transaction() as tx:
                 issued = await create_invite(
-                    tx, unit_code=DEMO_UNIT, role=Role.OFFICER, uses=5, expires_in=None,
+                    tx,
+                    unit_code=DEMO_UNIT,
+                    role=Role.OFFICER,
+                    uses=5,
+                    expires_in=None,
                     now=clock.now(),
                 )
             unit = config.unit(DEMO_UNIT)
@@ -112,9 +120,11 @@ async def _demo(config: AppConfig, secrets: Secrets, lines: Sequence[str] | None
 async def _migrate(config: AppConfig) -> None:
     app = App(config, Secrets())
     await app.open()
-    async with app.db.transaction() as tx:
-        async with tx.execute("SELECT MAX(version) FROM schema_migrations") as cur:
-            row = await cur.fetchone()
+    async with (
+        app.db.transaction() as tx,
+        tx.execute("SELECT MAX(version) FROM schema_migrations") as cur,
+    ):
+        row = await cur.fetchone()
     await app.db.close()
     print(f"{app.db.path}: schema version {row[0] if row else 0}")
 
@@ -139,8 +149,10 @@ async def _invite(config: AppConfig, args: argparse.Namespace) -> int:
         await app.db.close()
     unit = config.unit(args.unit)
     print(f"Code: {issued.shown}")
-    print(f"Unit: {unit.name if unit else args.unit} · role: {args.role} · uses: {args.uses}"
-          + (f" · expires in {args.expires}" if args.expires else ""))
+    print(
+        f"Unit: {unit.name if unit else args.unit} · role: {args.role} · uses: {args.uses}"
+        + (f" · expires in {args.expires}" if args.expires else "")
+    )
     link = config.telegram.deep_link(issued.code)
     print(f"Telegram: {link}" if link else "Telegram: set telegram.bot_username for a deep link")
     print(f"Or type in the chat: /start {issued.shown}")
@@ -187,7 +199,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = _load(getattr(args, "config", None), secrets)
     if command == "run":
         if secrets.telegram_bot_token is None:
-            print("TELEGRAM_BOT_TOKEN is not set; starting the console demo instead.", file=sys.stderr)
+            print(
+                "TELEGRAM_BOT_TOKEN is not set; starting the console demo instead.", file=sys.stderr
+            )
             asyncio.run(_demo(config, secrets))
             return 0
         asyncio.run(_run(config, secrets))

@@ -63,10 +63,10 @@ class OutboxSender:
         await asyncio.gather(*self._busy.values(), return_exceptions=True)
         self._busy.clear()
 
-    async def wait_idle(self, timeout: float = 10.0) -> None:
+    async def wait_idle(self, limit: float = 10.0) -> None:
         """Until nothing is due and nothing is in flight (used by the console and tests)."""
         self.wake()
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(limit):
             while True:
                 self._idle.clear()
                 await self._idle.wait()
@@ -136,10 +136,14 @@ class OutboxSender:
             now = self.clock.now()
             async with self.db.transaction() as tx:
                 if exc.permanent:
-                    log.warning("outbox %s #%d: gave up: %s", self.channel.name, item.id, exc.reason)
+                    log.warning(
+                        "outbox %s #%d: gave up: %s", self.channel.name, item.id, exc.reason
+                    )
                     await outbox.mark_failed(tx, item.id, now, exc.reason)
                     return True
-                delay = exc.retry_after if exc.retry_after is not None else self._backoff(item.attempts)
+                delay = (
+                    exc.retry_after if exc.retry_after is not None else self._backoff(item.attempts)
+                )
                 await outbox.mark_retry(
                     tx, item.id, now, now + dt.timedelta(seconds=delay), exc.reason
                 )

@@ -9,6 +9,7 @@ without the officer's ✅.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -83,10 +84,8 @@ def parse_quick(
     date_field = indicator.date_field
     date_match = _DATE_PHRASE.search(folded)
     if date_field is not None and date_match is not None:
-        try:
+        with contextlib.suppress(UserInputError):  # a bad date is simply asked for later
             values[date_field.code] = parse_date(date_match.group(1), today).isoformat()
-        except UserInputError:
-            pass
 
     for f in indicator.fields:
         if f.type != FieldType.CHOICE:

@@ -55,7 +55,7 @@ async def create_invite(
 
 
 def parse_duration(text: str) -> dt.timedelta:
-    """"7d", "12h", "30m", "2w" — how long an invite stays valid."""
+    """ "7d", "12h", "30m", "2w" — how long an invite stays valid."""
     text = text.strip().lower()
     units = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
     if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():

@@ -20,6 +20,8 @@ from domain.models import IndicatorDef, Language, Person, Unit
 from domain.periods import PeriodKind
 from storage.db import Tx
 
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+
 
 class Clock(Protocol):
     def now(self) -> dt.datetime:
@@ -37,7 +39,7 @@ class HandlerSettings:
 
     indicators: tuple[IndicatorDef, ...]
     units: Mapping[str, Unit]
-    tz: ZoneInfo = ZoneInfo("Asia/Ho_Chi_Minh")
+    tz: ZoneInfo = VIETNAM
     default_language: Language = Language.VI
     period_kind: PeriodKind = PeriodKind.HALF
     open_days_after_period: int = 15
@@ -80,7 +82,9 @@ class Ctx:
 
     @property
     def date_rules(self) -> DateRules:
-        return DateRules(self.today, self.settings.period_kind, self.settings.open_days_after_period)
+        return DateRules(
+            self.today, self.settings.period_kind, self.settings.open_days_after_period
+        )
 
     def t(self, key: str, **params: Any) -> str:
         return self.translate(self.lang, key, **params)
@@ -99,15 +103,21 @@ class Ctx:
             Outgoing(
                 self.inbound.channel,
                 self.inbound.chat_id,
-                Reply(text=text, buttons=buttons, menu=self.menu_labels() if menu else (),
-                      edit_ref=edit_ref),
+                Reply(
+                    text=text,
+                    buttons=buttons,
+                    menu=self.menu_labels() if menu else (),
+                    edit_ref=edit_ref,
+                ),
             )
         )
 
     def menu_labels(self) -> tuple[str, ...]:
         return tuple(self.t(k) for k in ("menu.report", "menu.myreports", "menu.help"))
 
-    def set_state(self, flow: str, step: str, data: dict[str, Any], flow_id: str | None = None) -> str:
+    def set_state(
+        self, flow: str, step: str, data: dict[str, Any], flow_id: str | None = None
+    ) -> str:
         fid = flow_id or (self.conversation.flow_id if self.conversation else new_flow_id())
         self.conversation = Conversation(flow, step, fid, data, self.now)
         self.state_changed = True

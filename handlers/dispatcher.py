@@ -97,7 +97,10 @@ class Dispatcher:
                 except Exception:
                     log.exception(
                         "handler failed: update %s (%s) from %s in %s",
-                        inbound.key, inbound.kind, inbound.sender_id, inbound.chat_id,
+                        inbound.key,
+                        inbound.kind,
+                        inbound.sender_id,
+                        inbound.chat_id,
                     )
                     raise
         except Exception as exc:  # the top-level error handler: log, apologise, go on
@@ -111,7 +114,11 @@ class Dispatcher:
         person = await people.by_identity(tx, inbound.channel, inbound.sender_id)
         conv = await conversations.get(tx, inbound.conversation_key)
         ctx = Ctx(tx, inbound, person, conv, now, self.settings, self.translate)
-        if conv is not None and conv.flow != Flow.DONE and now - conv.updated_at > self.settings.conversation_timeout:
+        if (
+            conv is not None
+            and conv.flow != Flow.DONE
+            and now - conv.updated_at > self.settings.conversation_timeout
+        ):
             await conversations.clear(tx, inbound.conversation_key)
             ctx.conversation = None
             ctx.reply(ctx.t("conv.expired"))
@@ -122,8 +129,16 @@ class Dispatcher:
                 await route(ctx)
             except UserInputError as exc:
                 await tx.execute("ROLLBACK TO SAVEPOINT handler")
-                ctx = Ctx(tx, inbound, ctx.person if ctx.person and person else person, conv, now,
-                          self.settings, self.translate, outgoing=ctx.outgoing[:0])
+                ctx = Ctx(
+                    tx,
+                    inbound,
+                    ctx.person if ctx.person and person else person,
+                    conv,
+                    now,
+                    self.settings,
+                    self.translate,
+                    outgoing=ctx.outgoing[:0],
+                )
                 ctx.reply(ctx.t(exc.key, **exc.params))
                 if conv is not None:
                     ctx.conversation = replace(conv, updated_at=now)
@@ -147,7 +162,9 @@ class Dispatcher:
         for item in items:
             for part in split_text(item.reply.text, limit):
                 reply = item.reply if part == item.reply.text else replace(item.reply, text=part)
-                await outbox.enqueue(tx, item.channel, item.chat_id, reply, self.clock.now(), inbox_id)
+                await outbox.enqueue(
+                    tx, item.channel, item.chat_id, reply, self.clock.now(), inbox_id
+                )
 
     async def _fail(self, key: Key, exc: Exception) -> set[str]:
         """Mark the update failed and apologise, so one bad update never blocks the chat."""
@@ -161,7 +178,9 @@ class Dispatcher:
             now = self.clock.now()
             await inbox.mark(tx, inbox_id, "failed", now, f"{type(exc).__name__}: {exc}"[:500])
             text = self.translate(lang, "err.internal")
-            await outbox.enqueue(tx, inbound.channel, inbound.chat_id, Reply(text=text), now, inbox_id)
+            await outbox.enqueue(
+                tx, inbound.channel, inbound.chat_id, Reply(text=text), now, inbox_id
+            )
         return {inbound.channel}
 
     async def expire_idle(self) -> int:
@@ -183,7 +202,9 @@ class Dispatcher:
                     continue
                 person = await people.by_identity(tx, key[0], key[2])
                 lang = person.language.value if person else self.settings.default_language.value
-                await outbox.enqueue(tx, key[0], key[1], Reply(self.translate(lang, "conv.expired")), now)
+                await outbox.enqueue(
+                    tx, key[0], key[1], Reply(self.translate(lang, "conv.expired")), now
+                )
                 channels.add(key[0])
         if channels:
             self.on_outbox(channels)

@@ -33,7 +33,8 @@ async def show(ctx: Ctx) -> None:
             authors[r.person_id] = author.name if author else "?"
         lines.append(report_line(ctx, r))
         lines.append(
-            "   " + ctx.t("myreports.meta", when=local_time(ctx, r.created_at), who=authors[r.person_id])
+            "   "
+            + ctx.t("myreports.meta", when=local_time(ctx, r.created_at), who=authors[r.person_id])
         )
         try:
             report_flow.check_may_change(ctx, r)
@@ -65,11 +66,14 @@ async def _own_report(ctx: Ctx, raw_id: str) -> Report:
 async def ask_retract(ctx: Ctx, raw_id: str) -> None:
     """/retract <id> or 🗑: confirm first, nothing is retracted by one stray tap."""
     report = await _own_report(ctx, raw_id)
-    flow_id = ctx.set_state(Flow.MYREPORTS, Step.RETRACT_CONFIRM, {"report_id": report.id},
-                            flow_id=new_flow_id())
+    flow_id = ctx.set_state(
+        Flow.MYREPORTS, Step.RETRACT_CONFIRM, {"report_id": report.id}, flow_id=new_flow_id()
+    )
     rows = (
         (
-            CallbackData(flow_id, Action.RETRACT_YES, str(report.id)).button(ctx.t("btn.retract_yes")),
+            CallbackData(flow_id, Action.RETRACT_YES, str(report.id)).button(
+                ctx.t("btn.retract_yes")
+            ),
             CallbackData(flow_id, Action.RETRACT_NO).button(ctx.t("btn.retract_no")),
         ),
     )

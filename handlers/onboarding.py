@@ -28,8 +28,12 @@ async def start(ctx: Ctx) -> None:
     inbound = ctx.inbound
     if ctx.person is not None:
         ctx.reply(
-            ctx.t("start.already", name=ctx.person.name, unit=_unit_name(ctx, ctx.person.unit_code),
-                  role=ctx.t(ROLE_KEYS[ctx.person.role])),
+            ctx.t(
+                "start.already",
+                name=ctx.person.name,
+                unit=_unit_name(ctx, ctx.person.unit_code),
+                role=ctx.t(ROLE_KEYS[ctx.person.role]),
+            ),
             menu=True,
         )
         return
@@ -38,7 +42,9 @@ async def start(ctx: Ctx) -> None:
         ctx.reply(ctx.t("start.need_code"))
         return
     window_start = ctx.now - ctx.settings.start_lockout
-    fails = await invites.failed_attempts_since(ctx.tx, inbound.channel, inbound.sender_id, window_start)
+    fails = await invites.failed_attempts_since(
+        ctx.tx, inbound.channel, inbound.sender_id, window_start
+    )
     limit = ctx.settings.start_attempts
     if len(fails) >= limit:
         free_at = fails[-limit] + ctx.settings.start_lockout
@@ -50,7 +56,9 @@ async def start(ctx: Ctx) -> None:
         await invites.record_failed_attempt(ctx.tx, inbound.channel, inbound.sender_id, ctx.now)
         left = limit - len(fails) - 1
         key = "start.bad_code" if left > 0 else "start.bad_code_locked"
-        ctx.reply(ctx.t(key, left=left, minutes=int(ctx.settings.start_lockout.total_seconds() // 60)))
+        ctx.reply(
+            ctx.t(key, left=left, minutes=int(ctx.settings.start_lockout.total_seconds() // 60))
+        )
         return
     if invite.expires_at is not None and ctx.now >= invite.expires_at:
         raise UserInputError("start.expired")
@@ -72,8 +80,12 @@ async def start(ctx: Ctx) -> None:
     await invites.clear_failed_attempts(ctx.tx, inbound.channel, inbound.sender_id)
     ctx.person = person
     ctx.reply(
-        ctx.t("start.welcome", name=person.name, unit=_unit_name(ctx, person.unit_code),
-              role=ctx.t(ROLE_KEYS[person.role])),
+        ctx.t(
+            "start.welcome",
+            name=person.name,
+            unit=_unit_name(ctx, person.unit_code),
+            role=ctx.t(ROLE_KEYS[person.role]),
+        ),
         menu=True,
     )
 

@@ -17,8 +17,10 @@ def indicator_title(indicator: IndicatorDef, lang: str) -> str:
     return f"{indicator.icon} {label}" if indicator.icon else label
 
 
-def summary_line(indicator: IndicatorDef, values: Mapping[str, Any], lang: str, photos: int = 0) -> str:
-    """"🎁 Tặng quà · 20 suất · 500.000 đ · 8/3 · 08/03/2026": values in form order."""
+def summary_line(
+    indicator: IndicatorDef, values: Mapping[str, Any], lang: str, photos: int = 0
+) -> str:
+    """ "🎁 Tặng quà · 20 suất · 500.000 đ · 8/3 · 08/03/2026": values in form order."""
     parts = [indicator_title(indicator, lang)]
     for f in indicator.fields:
         value = values.get(f.code)
@@ -31,15 +33,25 @@ def summary_line(indicator: IndicatorDef, values: Mapping[str, Any], lang: str, 
     return " · ".join(parts)
 
 
-def card(ctx: Ctx, indicator: IndicatorDef, values: Mapping[str, Any], photos: int, unit_code: str) -> str:
+def card(
+    ctx: Ctx, indicator: IndicatorDef, values: Mapping[str, Any], photos: int, unit_code: str
+) -> str:
     lines = [ctx.t("report.card_title", indicator=indicator_title(indicator, ctx.lang))]
     for f in indicator.fields:
         label = f.label.get(ctx.lang)
         if f.type == FieldType.PHOTO:
-            shown = ctx.t("report.photos_count", count=photos) if photos else ctx.t("report.empty_value")
+            shown = (
+                ctx.t("report.photos_count", count=photos)
+                if photos
+                else ctx.t("report.empty_value")
+            )
         else:
             value = values.get(f.code)
-            shown = format_value(f, value, ctx.lang) if value is not None else ctx.t("report.empty_value")
+            shown = (
+                format_value(f, value, ctx.lang)
+                if value is not None
+                else ctx.t("report.empty_value")
+            )
         lines.append(f"• {label}: {shown}")
     unit = ctx.settings.units.get(unit_code)
     lines.append(ctx.t("report.card_unit", unit=unit.name if unit else unit_code))

@@ -74,7 +74,9 @@ def _resolve_unit(ctx: Ctx, typed: str) -> str:
         return typed
     names = {code: fold(u.name) for code, u in ctx.settings.units.items()}
     matches = process.extract(fold(typed), names, scorer=fuzz.WRatio, limit=3)
-    suggestions = ", ".join(f"{ctx.settings.units[m[2]].name} ({m[2]})" for m in matches if m[1] > 60)
+    suggestions = ", ".join(
+        f"{ctx.settings.units[m[2]].name} ({m[2]})" for m in matches if m[1] > 60
+    )
     raise UserInputError("err.unknown_unit", text=typed, suggestions=suggestions or "—")
 
 
@@ -162,9 +164,7 @@ def _ask_field(ctx: Ctx, data: dict[str, Any], f: FieldDef) -> None:
         lines.append(ctx.t("report.optional"))
     rows: list[tuple[Button, ...]] = []
     if f.type == FieldType.CHOICE:
-        buttons = [
-            _cb(ctx, Action.CHOICE, c.code).button(c.label.get(ctx.lang)) for c in f.choices
-        ]
+        buttons = [_cb(ctx, Action.CHOICE, c.code).button(c.label.get(ctx.lang)) for c in f.choices]
         rows += [tuple(buttons[i : i + 3]) for i in range(0, len(buttons), 3)]
     if f.type == FieldType.DATE:
         rows.append(
@@ -197,7 +197,9 @@ def _hint_params(ctx: Ctx, f: FieldDef) -> dict[str, Any]:
     return {"min": shown(f.min), "max": shown(f.max), "max_length": f.max_length}
 
 
-def _next_field(indicator: IndicatorDef, data: dict[str, Any], after: str | None) -> FieldDef | None:
+def _next_field(
+    indicator: IndicatorDef, data: dict[str, Any], after: str | None
+) -> FieldDef | None:
     values = data["values"]
     if data.get("return_to_confirm"):
         return None
@@ -206,7 +208,11 @@ def _next_field(indicator: IndicatorDef, data: dict[str, Any], after: str | None
         start = codes.index(after) + 1 if after in codes else 0
         return indicator.fields[start] if start < len(codes) else None
     for f in indicator.fields:
-        if f.required and f.code not in values and not (f.type == FieldType.PHOTO and data["photos"]):
+        if (
+            f.required
+            and f.code not in values
+            and not (f.type == FieldType.PHOTO and data["photos"])
+        ):
             return f
     return None
 
@@ -372,7 +378,11 @@ def _match_field(indicator: IndicatorDef, text: str, lang: str) -> FieldDef | No
         index = int(wanted) - 1
         return indicator.fields[index] if 0 <= index < len(indicator.fields) else None
     return next(
-        (f for f in indicator.fields if wanted in {f.code, fold(f.label.vi), fold(f.label.get(lang))}),
+        (
+            f
+            for f in indicator.fields
+            if wanted in {f.code, fold(f.label.vi), fold(f.label.get(lang))}
+        ),
         None,
     )
 
@@ -380,8 +390,12 @@ def _match_field(indicator: IndicatorDef, text: str, lang: str) -> FieldDef | No
 def _add_photos(ctx: Ctx, data: dict[str, Any]) -> None:
     for p in ctx.inbound.photos:
         data["photos"].append(
-            {"channel": p.channel, "file_ref": p.file_ref, "file_unique_id": p.file_unique_id,
-             "size": p.size}
+            {
+                "channel": p.channel,
+                "file_ref": p.file_ref,
+                "file_unique_id": p.file_unique_id,
+                "size": p.size,
+            }
         )
 
 
@@ -434,9 +448,7 @@ def _ask_ambiguous(ctx: Ctx, data: dict[str, Any], f: FieldDef, exc: AmbiguousNu
     data = dict(data, ambiguous=list(exc.options))
     ctx.set_state(Flow.REPORT, Step.FIELD, data)
     shown = [format_value(f, o, ctx.lang) for o in exc.options]
-    buttons = tuple(
-        _cb(ctx, Action.AMBIGUOUS, str(i)).button(s) for i, s in enumerate(shown)
-    )
+    buttons = tuple(_cb(ctx, Action.AMBIGUOUS, str(i)).button(s) for i, s in enumerate(shown))
     ctx.reply(
         ctx.t("report.ambiguous", text=exc.params["text"], options=ctx.t("word.or").join(shown)),
         (buttons,),
@@ -446,11 +458,13 @@ def _ask_ambiguous(ctx: Ctx, data: dict[str, Any], f: FieldDef, exc: AmbiguousNu
 def _ask_edit_pick(ctx: Ctx, data: dict[str, Any]) -> None:
     indicator = _indicator(ctx, data)
     ctx.set_state(Flow.REPORT, Step.EDIT_PICK, data)
-    buttons = [
-        _cb(ctx, Action.EDIT_FIELD, f.code).button(f"{n}. {f.label.get(ctx.lang)}")
-        for n, f in enumerate(indicator.fields, start=1)
-    ]
-    rows = tuple((b,) for b in buttons) + ((_cb(ctx, Action.BACK).button(ctx.t("btn.back"), nav=True),),)
+    rows = (
+        *(
+            (_cb(ctx, Action.EDIT_FIELD, f.code).button(f.label.get(ctx.lang)),)
+            for f in indicator.fields
+        ),
+        (_cb(ctx, Action.BACK).button(ctx.t("btn.back"), nav=True),),
+    )
     ctx.reply(ctx.t("report.pick_field"), rows)
 
 
@@ -488,7 +502,9 @@ async def cancel(ctx: Ctx, *, edit: bool = False) -> None:
     """/cancel anywhere: nothing is saved, and the officer is told so."""
     had_flow = ctx.conversation is not None and ctx.conversation.flow != Flow.DONE
     ctx.end_state()
-    ctx.reply(ctx.t("report.cancelled" if had_flow else "report.nothing_to_cancel"), menu=True, edit=edit)
+    ctx.reply(
+        ctx.t("report.cancelled" if had_flow else "report.nothing_to_cancel"), menu=True, edit=edit
+    )
 
 
 async def _save(ctx: Ctx, data: dict[str, Any]) -> None:
@@ -516,7 +532,12 @@ async def _save(ctx: Ctx, data: dict[str, Any]) -> None:
         assert report is not None
         check_may_change(ctx, report)
         report = await reports.update_values(
-            ctx.tx, report, person_id=ctx.person.id, values=values, occurred_on=occurred, now=ctx.now
+            ctx.tx,
+            report,
+            person_id=ctx.person.id,
+            values=values,
+            occurred_on=occurred,
+            now=ctx.now,
         )
         key = "report.updated"
     else:
@@ -548,4 +569,3 @@ def check_may_change(ctx: Ctx, report: Report) -> None:
     if ctx.now - report.created_at > ctx.settings.edit_window:
         hours = int(ctx.settings.edit_window.total_seconds() // 3600)
         raise UserInputError("err.edit_window_over", id=report.id, hours=hours)
-

@@ -37,8 +37,14 @@ async def put(tx: Tx, key: Key, conv: Conversation) -> None:
         "ON CONFLICT (channel, chat_id, sender_id) DO UPDATE SET flow = excluded.flow, "
         "step = excluded.step, flow_id = excluded.flow_id, data_json = excluded.data_json, "
         "updated_at = excluded.updated_at",
-        (*key, conv.flow, conv.step, conv.flow_id, json.dumps(conv.data, ensure_ascii=False),
-         ts(conv.updated_at)),
+        (
+            *key,
+            conv.flow,
+            conv.step,
+            conv.flow_id,
+            json.dumps(conv.data, ensure_ascii=False),
+            ts(conv.updated_at),
+        ),
     )
 
 
@@ -59,8 +65,13 @@ async def idle_since(tx: Tx, before: dt.datetime) -> list[tuple[Key, Conversatio
     return [
         (
             (r["channel"], r["chat_id"], r["sender_id"]),
-            Conversation(r["flow"], r["step"], r["flow_id"], json.loads(r["data_json"]),
-                         parse_ts(r["updated_at"])),
+            Conversation(
+                r["flow"],
+                r["step"],
+                r["flow_id"],
+                json.loads(r["data_json"]),
+                parse_ts(r["updated_at"]),
+            ),
         )
         for r in rows
     ]

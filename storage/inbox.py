@@ -16,8 +16,14 @@ async def record(tx: Tx, inbound: Inbound, now: dt.datetime) -> int | None:
     cur = await tx.execute(
         "INSERT INTO inbox (key, channel, chat_id, sender_id, payload_json, received_at, status) "
         "VALUES (?, ?, ?, ?, ?, ?, 'pending') ON CONFLICT (key) DO NOTHING",
-        (inbound.key, inbound.channel, inbound.chat_id, inbound.sender_id, inbound.to_json(),
-         ts(now)),
+        (
+            inbound.key,
+            inbound.channel,
+            inbound.chat_id,
+            inbound.sender_id,
+            inbound.to_json(),
+            ts(now),
+        ),
     )
     return cur.lastrowid if cur.rowcount == 1 else None
 
@@ -43,7 +49,9 @@ async def pending_conversations(tx: Tx) -> list[Key]:
     return [(r["channel"], r["chat_id"], r["sender_id"]) for r in rows]
 
 
-async def mark(tx: Tx, inbox_id: int, status: str, now: dt.datetime, error: str | None = None) -> None:
+async def mark(
+    tx: Tx, inbox_id: int, status: str, now: dt.datetime, error: str | None = None
+) -> None:
     await tx.execute(
         "UPDATE inbox SET status = ?, handled_at = ?, error = ? WHERE id = ?",
         (status, ts(now), error, inbox_id),

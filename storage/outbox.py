@@ -96,8 +96,7 @@ async def mark_retry(
 
 async def mark_failed(tx: Tx, item_id: int, now: dt.datetime, error: str) -> None:
     await tx.execute(
-        "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? "
-        "WHERE id = ?",
+        "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?",
         (error, item_id),
     )
     await _attempt(tx, item_id, now, "failed", error)
@@ -122,8 +121,6 @@ async def listing(
 
 
 async def sent_platform_id(tx: Tx, item_id: int) -> str | None:
-    async with tx.execute(
-        "SELECT platform_message_id FROM outbox WHERE id = ?", (item_id,)
-    ) as cur:
+    async with tx.execute("SELECT platform_message_id FROM outbox WHERE id = ?", (item_id,)) as cur:
         row = await cur.fetchone()
     return row[0] if row else None

@@ -31,7 +31,7 @@ def _report(row: Any, photos: tuple[Photo, ...]) -> Report:
 
 def _value_rows(report_id: int, values: Mapping[str, Any]) -> list[tuple[int, str, Any, Any]]:
     """Typed copies of the values, so aggregates can SUM without parsing JSON."""
-    rows = []
+    rows: list[tuple[int, str, Any, Any]] = []
     for code, value in values.items():
         if isinstance(value, bool) or value is None:
             continue
@@ -126,8 +126,18 @@ async def create(
     after = {"values": dict(values), "occurred_on": occurred_on.isoformat()}
     await _audit(tx, report_id, person_id, "created", now, None, after)
     report = Report(
-        report_id, unit_code, person_id, indicator, dict(values), occurred_on, now,
-        ReportStatus.ACTIVE, source_key, 1, None, photos,
+        report_id,
+        unit_code,
+        person_id,
+        indicator,
+        dict(values),
+        occurred_on,
+        now,
+        ReportStatus.ACTIVE,
+        source_key,
+        1,
+        None,
+        photos,
     )
     return report, True
 
@@ -181,8 +191,13 @@ async def retract(tx: Tx, report: Report, *, person_id: int, now: dt.datetime) -
         (ReportStatus.RETRACTED.value, ts(now), report.id),
     )
     await _audit(
-        tx, report.id, person_id, "retracted", now,
-        {"status": report.status.value}, {"status": ReportStatus.RETRACTED.value},
+        tx,
+        report.id,
+        person_id,
+        "retracted",
+        now,
+        {"status": report.status.value},
+        {"status": ReportStatus.RETRACTED.value},
     )
 
 
@@ -228,7 +243,7 @@ async def audit_trail(tx: Tx, report_id: int) -> list[AuditEntry]:
 
 
 async def count(tx: Tx, *, status: ReportStatus | None = None) -> int:
-    sql, params = "SELECT COUNT(*) FROM reports", ()
+    sql, params = "SELECT COUNT(*) FROM reports", tuple[str, ...]()
     if status is not None:
         sql, params = sql + " WHERE status = ?", (status.value,)
     async with tx.execute(sql, params) as cur:

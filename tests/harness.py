@@ -67,7 +67,9 @@ class Harness:
     _last_id: int = 0
 
     @classmethod
-    async def create(cls, tmp_path: Path, clock: FakeClock | None = None, config: AppConfig | None = None) -> Harness:
+    async def create(
+        cls, tmp_path: Path, clock: FakeClock | None = None, config: AppConfig | None = None
+    ) -> Harness:
         config = config or load_config(EXAMPLE)
         db = Database(tmp_path / "test.sqlite3")
         await db.open()
@@ -81,11 +83,17 @@ class Harness:
     async def close(self) -> None:
         await self.db.close()
 
-    async def invite(self, unit: str = "hoan_kiem", role: Role = Role.OFFICER, uses: int = 1,
-                     expires: dt.timedelta | None = None) -> str:
+    async def invite(
+        self,
+        unit: str = "hoan_kiem",
+        role: Role = Role.OFFICER,
+        uses: int = 1,
+        expires: dt.timedelta | None = None,
+    ) -> str:
         async with self.db.transaction() as tx:
-            issued = await create_invite(tx, unit_code=unit, role=role, uses=uses,
-                                         expires_in=expires, now=self.clock.now())
+            issued = await create_invite(
+                tx, unit_code=unit, role=role, uses=uses, expires_in=expires, now=self.clock.now()
+            )
         return issued.shown
 
     def user(self, user_id: int, name: str = "Nguyễn Văn An") -> User:
@@ -95,7 +103,8 @@ class Harness:
         """Every outbox row written since the last call, marked delivered."""
         async with self.db.transaction() as tx:
             async with tx.execute(
-                "SELECT id, chat_id, payload_json FROM outbox WHERE id > ? ORDER BY id", (self._last_id,)
+                "SELECT id, chat_id, payload_json FROM outbox WHERE id > ? ORDER BY id",
+                (self._last_id,),
             ) as cur:
                 rows = await cur.fetchall()
             for r in rows:
@@ -129,9 +138,15 @@ class User:
 
     def inbound(self, kind: InboundKind, **fields: object) -> Inbound:
         return Inbound(
-            channel=self.h.channel, key=f"test:{next(_keys)}", chat_id=self.chat_id,
-            chat_type=self.chat_type, sender_id=self.id, sender_name=self.name, kind=kind,
-            received_at=self.h.clock.now(), **fields,  # type: ignore[arg-type]
+            channel=self.h.channel,
+            key=f"test:{next(_keys)}",
+            chat_id=self.chat_id,
+            chat_type=self.chat_type,
+            sender_id=self.id,
+            sender_name=self.name,
+            kind=kind,
+            received_at=self.h.clock.now(),
+            **fields,  # type: ignore[arg-type]
         )
 
     async def deliver(self, inbound: Inbound) -> list[Sent]:
@@ -146,7 +161,11 @@ class User:
     async def send(self, text: str) -> list[Sent]:
         if text.startswith("/"):
             name, _, args = text[1:].partition(" ")
-            return await self.deliver(self.inbound(InboundKind.COMMAND, text=text, command=name.lower(), args=args.strip()))
+            return await self.deliver(
+                self.inbound(
+                    InboundKind.COMMAND, text=text, command=name.lower(), args=args.strip()
+                )
+            )
         return await self.deliver(self.inbound(InboundKind.TEXT, text=text))
 
     def button(self, label: str) -> tuple[Sent, Button]:
@@ -162,7 +181,9 @@ class User:
         return await self.press_data(button.data, sent.message_id)
 
     async def press_data(self, data: str, message_ref: str = "1") -> list[Sent]:
-        return await self.deliver(self.inbound(InboundKind.CHOICE, choice=data, message_ref=message_ref))
+        return await self.deliver(
+            self.inbound(InboundKind.CHOICE, choice=data, message_ref=message_ref)
+        )
 
     async def photo(self, n: int = 1, caption: str = "") -> list[Sent]:
         photo = Photo(self.h.channel, f"file-{self.id}-{n}", f"u{n}", 50_000 + n)

@@ -12,8 +12,13 @@ from handlers.callbacks import MAX_BYTES
 from tests.harness import Harness, User
 
 
-async def registered(h: Harness, user_id: int = 101, role: Role = Role.OFFICER,
-                     unit: str = "hoan_kiem", name: str = "Nguyễn Văn An") -> User:
+async def registered(
+    h: Harness,
+    user_id: int = 101,
+    role: Role = Role.OFFICER,
+    unit: str = "hoan_kiem",
+    name: str = "Nguyễn Văn An",
+) -> User:
     user = h.user(user_id, name)
     replies = await user.register(await h.invite(unit, role))
     assert "Chào mừng" in replies[-1].text
@@ -105,8 +110,11 @@ async def test_gifts_report_with_buttons_is_saved_once(h: Harness) -> None:
     assert saved[0].reply.edit_ref  # the card is replaced, so its buttons vanish
     row = await h.scalar("SELECT values_json FROM reports WHERE id = 1")
     assert json.loads(str(row)) == {
-        "count": 20, "value_per_gift": 500000, "recipients": "nữ đoàn viên",
-        "occasion": "women_day", "date": "2026-03-08",
+        "count": 20,
+        "value_per_gift": 500000,
+        "recipients": "nữ đoàn viên",
+        "occasion": "women_day",
+        "date": "2026-03-08",
     }
     assert await h.scalar("SELECT occurred_on FROM reports") == "2026-03-08"
     assert await h.scalar("SELECT action FROM report_audit") == "created"
@@ -161,7 +169,9 @@ async def test_edit_a_field_from_the_card(h: Harness) -> None:
         ("2,5", "số nguyên"),
     ],
 )
-async def test_bad_numbers_get_a_clear_message_and_the_form_goes_on(h: Harness, typed: str, expected: str) -> None:
+async def test_bad_numbers_get_a_clear_message_and_the_form_goes_on(
+    h: Harness, typed: str, expected: str
+) -> None:
     user = await registered(h)
     await user.send("/report")
     await user.press("Tặng quà")
@@ -336,7 +346,9 @@ async def test_retract_own_report_keeps_the_trail(h: Harness) -> None:
     done = await user.press("Rút báo cáo")
     assert "Đã rút báo cáo #1" in done[0].text
     assert await h.scalar("SELECT status FROM reports WHERE id = 1") == "retracted"
-    actions = await h.scalar("SELECT group_concat(action, ',') FROM report_audit WHERE report_id = 1")
+    actions = await h.scalar(
+        "SELECT group_concat(action, ',') FROM report_audit WHERE report_id = 1"
+    )
     assert actions == "created,retracted"
     assert "[đã rút]" in (await user.send("/myreports"))[0].text
 
@@ -396,8 +408,11 @@ async def test_a_handler_crash_apologises_and_the_chat_goes_on(h: Harness, monke
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(onboarding, "help_", boom)
-    monkeypatch.setitem(__import__("handlers.router").router.COMMANDS, "help",
-                        __import__("handlers.router").router.Command(boom, registered=False))
+    monkeypatch.setitem(
+        __import__("handlers.router").router.COMMANDS,
+        "help",
+        __import__("handlers.router").router.Command(boom, registered=False),
+    )
     replies = await user.send("/help")
     assert "gặp lỗi" in replies[0].text
     assert await h.scalar("SELECT status FROM inbox ORDER BY id DESC LIMIT 1") == "failed"

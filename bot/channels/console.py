@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import replace
 import secrets
 from collections.abc import Callable
+from dataclasses import replace
 
 from bot.channels import text_choices
 from domain.messages import Button, ChatType, Inbound, InboundKind, Reply
@@ -73,4 +73,3 @@ class ConsoleChannel:
         self.write(text_choices.render(reply))
         self.write("")
         return str(next(self._sent))
-

@@ -73,6 +73,7 @@ class TelegramChannel:
         self.app.add_handler(TypeHandler(Update, self._on_update))
         self.app.add_error_handler(self._on_error)
         self._poller: asyncio.Task[None] | None = None
+        self._side_tasks: set[asyncio.Task[None]] = set()
         self.username = ""
 
     async def start(self) -> None:
@@ -130,7 +131,9 @@ class TelegramChannel:
         fresh = {i.key for i in await self.dispatcher.receive_many(inbounds)}
         for update, inbound in pairs:
             if update.callback_query is not None:
-                asyncio.create_task(self._answer_callback(update.callback_query.id))
+                task = asyncio.create_task(self._answer_callback(update.callback_query.id))
+                self._side_tasks.add(task)
+                task.add_done_callback(self._side_tasks.discard)
             if inbound is not None and inbound.key in fresh:
                 await self.app.update_queue.put(update)
 
@@ -153,7 +156,10 @@ class TelegramChannel:
     def _markup(self, reply: Reply) -> Any:
         if reply.buttons:
             return InlineKeyboardMarkup(
-                [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in reply.buttons]
+                [
+                    [InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
+                    for row in reply.buttons
+                ]
             )
         if reply.menu:
             first, *rest = reply.menu
@@ -187,8 +193,9 @@ class TelegramChannel:
             message = await self.app.bot.send_message(int(chat_id), reply.text, reply_markup=markup)
             return str(message.message_id)
         except RetryAfter as exc:
-            raise DeliveryError(f"429: {exc.message}", permanent=False,
-                                retry_after=_seconds(exc.retry_after)) from exc
+            raise DeliveryError(
+                f"429: {exc.message}", permanent=False, retry_after=_seconds(exc.retry_after)
+            ) from exc
         except Forbidden as exc:
             raise DeliveryError(f"403: {exc.message}", permanent=True) from exc
         except BadRequest as exc:
@@ -201,12 +208,18 @@ class TelegramChannel:
         data = base64.b64decode(reply.attachment.data_b64)
         if reply.attachment.kind == "image":
             message = await self.app.bot.send_photo(
-                int(chat_id), data, caption=reply.text[:1024] or None, reply_markup=markup,
+                int(chat_id),
+                data,
+                caption=reply.text[:1024] or None,
+                reply_markup=markup,
                 filename=reply.attachment.filename,
             )
         else:
             message = await self.app.bot.send_document(
-                int(chat_id), data, caption=reply.text[:1024] or None, reply_markup=markup,
+                int(chat_id),
+                data,
+                caption=reply.text[:1024] or None,
+                reply_markup=markup,
                 filename=reply.attachment.filename,
             )
         return str(message.message_id)
@@ -219,4 +232,3 @@ def _edit_impossible(exc: BadRequest) -> bool:
 
 def _seconds(value: Any) -> float:
     return float(value.total_seconds()) if hasattr(value, "total_seconds") else float(value)
-
