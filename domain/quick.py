@@ -25,6 +25,7 @@ _DATE_PHRASE = re.compile(
     r"\b(hom nay|hom qua|hom kia|ngay \d{1,2}[/.-]\d{1,2}(?:[/.-]\d{2,4})?)\b"
 )
 _WORD = re.compile(r"[a-z0-9]+")
+_NUMBERS = re.compile(r"(?<![a-z0-9])[0-9][0-9.,]*(?![a-z0-9/])")
 CONTEXT_WORDS = 3
 
 
@@ -39,8 +40,13 @@ def _contains(haystack: str, needle: str) -> bool:
 
 
 def detect_indicator(text: str, indicators: tuple[IndicatorDef, ...]) -> IndicatorDef | None:
-    """The indicator whose longest keyword occurs in the text (ties: config order)."""
-    folded = fold(text)
+    """The indicator whose longest keyword occurs in the text (ties: config order).
+
+    Numbers are taken out first, so "thành lập 3 công đoàn cơ sở" still names
+    "thanh lap cong doan co so".
+    """
+    folded = _NUMBERS.sub(" ", fold(text))
+    folded = " ".join(folded.split())
     best: tuple[int, int] | None = None
     found: IndicatorDef | None = None
     for order, indicator in enumerate(indicators):

@@ -1,0 +1,482 @@
+"""Reading and writing the numbers officers type in chat.
+
+Vietnamese writes thousands with dots and decimals with a comma (1.250.000;
+99,1%), some people type US style (80,000), and money comes in shorthand
+(500k, 1tr5, 1 triệu rưỡi, 2 tỷ). Where a reading is genuinely open ("1.5":
+one and a half, or a truncated 1.500?) we raise `AmbiguousNumber` so the bot
+asks instead of guessing: a wrong figure in a report is worse than a question.
+
+Everything works on `fold(text)`, so input typed without diacritics ("500
+nghin", "1 trieu ruoi") reads the same. Pure functions: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+from enum import Enum
+
+from babel.numbers import format_decimal
+
+from domain.errors import AmbiguousNumber, UserInputError
+from domain.text import fold
+
+__all__ = [
+    "MAX_INPUT_CHARS",
+    "Amount",
+    "format_integer",
+    "format_money",
+    "format_number",
+    "format_percent",
+    "parse_integer",
+    "parse_money",
+    "parse_number",
+    "scan_amounts",
+]
+
+MAX_INPUT_CHARS = 100
+"""Longer input is not a number someone meant to type (and keeps parsing cheap)."""
+
+_THOUSAND = Decimal(1000)
+_MILLION = Decimal(1_000_000)
+
+# --- tokens (all matched against folded, lower-case text) -------------------
+
+# A numeral: either space-grouped thousands ("1 250 000", optional decimal
+# part) or digits joined by dots/commas. Which separator means what is decided
+# later by `_classify`, not by the regex.
+_NUMERAL = re.compile(
+    r"[0-9]{1,3}(?: [0-9]{3})+(?![0-9])(?:[.,][0-9]+)?(?![.,]?[0-9])"
+    r"|[0-9]+(?:[.,][0-9]+)*"
+)
+_UNITS: dict[str, Decimal] = {
+    "nghin": _THOUSAND,
+    "ngan": _THOUSAND,
+    "k": _THOUSAND,
+    "trieu": _MILLION,
+    "tr": _MILLION,
+    "cu": _MILLION,
+    "ty": Decimal(1_000_000_000),
+    "ti": Decimal(1_000_000_000),
+}
+# "ti vi" (a TV, a common gift) is not "tỉ". "củ" (slang for a million) folds
+# to the same "cu" as "cụ" (an elderly person, whom officers visit), so it is
+# read only where the text is known to be money: `parse_money`.
+_UNIT = re.compile(r"\s*(nghin|ngan|trieu|tr|ty|ti|k)(?![a-z])(?!\s?vi(?![a-z]))")
+_UNIT_MONEY = re.compile(r"\s*(nghin|ngan|trieu|tr|cu|ty|ti|k)(?![a-z])(?!\s?vi(?![a-z]))")
+# "đ/c" is "đồng chí" (comrade), not đồng.
+_CURRENCY = r"(?:vnd|dong|d(?!/c)|₫)(?![a-z])"
+_CURRENCY_AFTER = re.compile(r"\s*" + _CURRENCY)
+_CURRENCY_BEFORE = re.compile(r"(?:₫|vnd(?![a-z]))\s*")
+_SIGN = re.compile(r"([-−+])\s*")
+_PERCENT = re.compile(r"\s*%")
+_HALF = re.compile(r"\s*ruoi(?![a-z])")
+# Compound amounts: "1 tỷ 200 triệu", "2tr500k" (each further term has a smaller unit).
+_TERM = re.compile(r"\s*([0-9]{1,3})(?![0-9.,])")
+# "1tr5", "2tr50": digits glued to the unit are tenths/hundredths of it.
+_FRAC_GLUED = re.compile(r"([0-9]{1,3})(?![0-9])(?![.,][0-9])")
+# "1 tỷ 2": spaced digits count only at the end of the expression, so
+# "2 triệu 20 suất" stays two amounts.
+_FRAC_SPACED = re.compile(
+    r"\s+([0-9]{1,3})(?![0-9])(?![.,][0-9])(?=\s*(?:$|" + _CURRENCY + r"|[^\w\s](?![0-9])))"
+)
+# After the number, another number right away ("8/3", "20 30", "1e5") means the
+# text is not one number; words ("20 suất quà") are fine.
+_TRAILING_NUMBER = re.compile(r"\s*[^\w\s]*\s*[0-9]|[a-z]+[0-9]")
+# Vietnamese number words that would change the value if we ignored them.
+_TRAILING_NUMBER_WORD = re.compile(r"\s*(?:ruoi|tram|muoi|chuc)(?![a-z])")
+
+
+class _Shape(Enum):
+    """How the separators in a numeral can be read."""
+
+    PLAIN = "plain"  # 1500
+    GROUPED = "grouped"  # 1.250.000, 1,250,000, 1 250 000: thousands, no doubt
+    DECIMAL = "decimal"  # 1.250.000,5 / 80,000.5 / 0,5 / 1,2345: a decimal, no doubt
+    SEP3 = "sep3"  # 1.500 / 1,500: thousands (value) or decimal (alt)
+    DOT_SHORT = "dot_short"  # 1.5 / 2.25: decimal (value) or a typo for 15 (alt)
+    COMMA_SHORT = "comma_short"  # 1,5 / 2,25: the Vietnamese decimal comma
+
+
+@dataclass(frozen=True)
+class _Numeral:
+    shape: _Shape
+    value: Decimal
+    alt: Decimal | None = None
+    padded: Decimal | None = None  # DOT_SHORT only: "1.5" read as a cut-off "1.500"
+
+
+@dataclass(frozen=True)
+class _Expr:
+    """One number expression as typed, before any reading is chosen."""
+
+    start: int
+    end: int
+    numeral: _Numeral
+    unit: Decimal | None
+    extra: Decimal  # compound terms, "1tr5" fractions and "rưỡi", already in đồng-units
+    has_extra: bool
+    percent: bool
+    currency: bool
+    negative: bool
+
+
+class _Kind(Enum):
+    INTEGER = "integer"
+    NUMBER = "number"
+    MONEY = "money"
+
+
+def _classify(raw: str) -> _Numeral | None:
+    """Decide what the dots and commas in `raw` can mean; None if nothing sensible."""
+    if " " in raw:
+        head, _, decimals = _split_spaced(raw)
+        digits = head.replace(" ", "")
+        if decimals:
+            return _Numeral(_Shape.DECIMAL, Decimal(f"{digits}.{decimals}"))
+        return _Numeral(_Shape.GROUPED, Decimal(digits))
+    seps = re.findall(r"[.,]", raw)
+    groups = re.split(r"[.,]", raw)
+    if not seps:
+        return _Numeral(_Shape.PLAIN, Decimal(raw))
+    if len(set(seps)) == 2:
+        decimal_sep = seps[-1]
+        thousands = seps[:-1]
+        if decimal_sep in thousands or not _valid_groups(groups[:-1]):
+            return None
+        return _Numeral(_Shape.DECIMAL, Decimal("".join(groups[:-1]) + "." + groups[-1]))
+    if len(seps) >= 2:
+        if not _valid_groups(groups):
+            return None
+        return _Numeral(_Shape.GROUPED, Decimal("".join(groups)))
+    head, tail = groups
+    as_decimal = Decimal(f"{head}.{tail}")
+    if head.startswith("0"):
+        # Thousands never start with 0, so "0,5" / "0.500" are plain decimals.
+        shape = _Shape.COMMA_SHORT if len(tail) <= 2 else _Shape.DECIMAL
+        return _Numeral(shape, as_decimal)
+    if len(head) > 3:
+        # "1234.5" cannot be thousands: the separator must be a decimal point.
+        return _Numeral(_Shape.DECIMAL, as_decimal)
+    if len(tail) == 3:
+        return _Numeral(_Shape.SEP3, Decimal(head + tail), alt=as_decimal)
+    if len(tail) <= 2:
+        if seps[0] == ",":
+            return _Numeral(_Shape.COMMA_SHORT, as_decimal)
+        padded = Decimal(head) * _THOUSAND + Decimal(tail.ljust(3, "0"))
+        return _Numeral(_Shape.DOT_SHORT, as_decimal, alt=Decimal(head + tail), padded=padded)
+    return _Numeral(_Shape.DECIMAL, as_decimal)
+
+
+def _split_spaced(raw: str) -> tuple[str, str, str]:
+    """Split "1 250 000,5" into ("1 250 000", ",", "5")."""
+    match = re.fullmatch(r"([0-9 ]+)(?:([.,])([0-9]+))?", raw)
+    assert match is not None  # guaranteed by _NUMERAL
+    return match.group(1), match.group(2) or "", match.group(3) or ""
+
+
+def _valid_groups(groups: list[str]) -> bool:
+    """Thousands groups: 1–3 leading digits (no leading zero), then exactly 3 each."""
+    first, rest = groups[0], groups[1:]
+    return (
+        1 <= len(first) <= 3
+        and not (first.startswith("0") and len(first) > 1)
+        and first != "0"
+        and all(len(group) == 3 for group in rest)
+    )
+
+
+def _read(s: str, pos: int, *, allow_sign: bool, unit_re: re.Pattern[str] = _UNIT) -> _Expr | None:
+    """Read one number expression of folded text `s` starting exactly at `pos`."""
+    start = pos
+    negative = False
+    if allow_sign and (sign := _SIGN.match(s, pos)):
+        negative = sign.group(1) != "+"
+        pos = sign.end()
+    currency = False
+    if prefix := _CURRENCY_BEFORE.match(s, pos):
+        currency = True
+        pos = prefix.end()
+    numeral_match = _NUMERAL.match(s, pos)
+    if numeral_match is None:
+        return None
+    numeral = _classify(numeral_match.group())
+    if numeral is None:
+        return None
+    pos = numeral_match.end()
+
+    unit: Decimal | None = None
+    extra = Decimal(0)
+    has_extra = False
+    percent = False
+    if unit_match := unit_re.match(s, pos):
+        unit = _UNITS[unit_match.group(1)]
+        pos = unit_match.end()
+        last_unit = unit
+        while (term := _TERM.match(s, pos)) and (next_unit := unit_re.match(s, term.end())):
+            term_unit = _UNITS[next_unit.group(1)]
+            if term_unit >= last_unit:
+                break
+            extra += Decimal(term.group(1)) * term_unit
+            has_extra = True
+            last_unit = term_unit
+            pos = next_unit.end()
+        if half := _HALF.match(s, pos):
+            extra += last_unit / 2
+            has_extra = True
+            pos = half.end()
+        elif frac := (_FRAC_GLUED.match(s, pos) or _FRAC_SPACED.match(s, pos)):
+            digits = frac.group(1)
+            extra += Decimal(f"0.{digits}") * last_unit
+            has_extra = True
+            pos = frac.end()
+    elif pct := _PERCENT.match(s, pos):
+        percent = True
+        pos = pct.end()
+    if cur := _CURRENCY_AFTER.match(s, pos):
+        currency = True
+        pos = cur.end()
+    return _Expr(start, pos, numeral, unit, extra, has_extra, percent, currency, negative)
+
+
+def _number(value: Decimal) -> int | float:
+    """An option or result as the plainest Python number (1500, not 1500.0)."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _evaluate(expr: _Expr, kind: _Kind, text: str) -> Decimal:
+    """Choose the one reading of `expr` for `kind`, or raise why there is none."""
+    numeral = expr.numeral
+    if expr.percent and kind is not _Kind.NUMBER:
+        raise UserInputError("err.not_a_number", text=text)
+    if expr.negative:
+        raise UserInputError("err.negative", text=text)
+
+    if expr.unit is not None:
+        unit = expr.unit
+        if expr.has_extra and numeral.shape not in (_Shape.PLAIN, _Shape.GROUPED):
+            raise UserInputError("err.not_a_number", text=text)  # "1,5tr5"
+        if numeral.shape is _Shape.SEP3:
+            assert numeral.alt is not None
+            options = (numeral.value * unit + expr.extra, numeral.alt * unit + expr.extra)
+            raise AmbiguousNumber(text, tuple(_number(o) for o in options))
+        total = numeral.value * unit + expr.extra
+    elif numeral.shape is _Shape.SEP3:
+        if kind is _Kind.NUMBER:
+            assert numeral.alt is not None
+            raise AmbiguousNumber(text, (_number(numeral.value), _number(numeral.alt)))
+        total = numeral.value
+    elif numeral.shape is _Shape.DOT_SHORT:
+        assert numeral.alt is not None and numeral.padded is not None
+        if kind is _Kind.MONEY:
+            options = (numeral.value * _MILLION, numeral.value * _THOUSAND)
+        elif kind is _Kind.NUMBER:
+            options = (numeral.value, numeral.alt)
+        elif numeral.value == numeral.value.to_integral_value():
+            options = (numeral.value, numeral.padded)  # "20.0": 20, or a cut-off 20.000
+        else:
+            options = (numeral.padded, numeral.alt)  # "1.5": 1.500, or a slip for 15
+        raise AmbiguousNumber(text, tuple(_number(o) for o in options))
+    elif numeral.shape is _Shape.COMMA_SHORT and kind is _Kind.MONEY:
+        options = (numeral.value * _MILLION, numeral.value * _THOUSAND)
+        raise AmbiguousNumber(text, tuple(_number(o) for o in options))
+    else:
+        total = numeral.value
+
+    if kind is not _Kind.NUMBER and total != total.to_integral_value():
+        raise UserInputError("err.not_integer", text=text)
+    return total
+
+
+def _parse(text: str, kind: _Kind) -> Decimal:
+    """Shared front door: length check, one expression at the start, sane tail."""
+    if len(text.strip()) > MAX_INPUT_CHARS:
+        raise UserInputError("err.too_long", text=text)
+    folded = fold(text)
+    if len(folded) > MAX_INPUT_CHARS:  # folding can expand a few exotic characters
+        raise UserInputError("err.too_long", text=text)
+    unit_re = _UNIT_MONEY if kind is _Kind.MONEY else _UNIT
+    expr = _read(folded, 0, allow_sign=True, unit_re=unit_re)
+    if expr is None:
+        raise UserInputError("err.not_a_number", text=text)
+    rest = folded[expr.end :]
+    if _TRAILING_NUMBER.match(rest) or _TRAILING_NUMBER_WORD.match(rest):
+        raise UserInputError("err.not_a_number", text=text)
+    return _evaluate(expr, kind, text)
+
+
+def parse_integer(text: str) -> int:
+    """A count ("20", "20 suất", "3.600", "5 nghìn"): dots/commas before 3 digits are thousands.
+
+    Units multiply ("5 nghìn người" = 5000) because people write counts that way
+    too; "củ" does not, as "20 cụ" (elderly people) folds to the same letters.
+    """
+    return int(_parse(text, _Kind.INTEGER))
+
+
+def parse_number(text: str) -> float:
+    """A measure that may have decimals ("99,1", "70,37%"); the percent sign is dropped."""
+    return float(_parse(text, _Kind.NUMBER))
+
+
+def parse_money(text: str) -> int:
+    """An amount in whole đồng: "500k", "1tr5", "1 triệu rưỡi", "500.000đ", "1 tỷ 2"."""
+    return int(_parse(text, _Kind.MONEY))
+
+
+# --- free sentences ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Amount:
+    """A number found in a sentence; `start`/`end`/`raw` refer to `fold(text)`."""
+
+    start: int
+    end: int
+    value: float
+    is_money: bool
+    raw: str
+
+
+# Kept as separate patterns (not one alternation) so overlapping hits are all masked.
+_NOT_AMOUNTS = tuple(
+    re.compile(pattern)
+    for pattern in (
+        # 30/6/2025, 30-6-2025, 30.6.2025, 30/6/25
+        r"(?<![0-9])[0-9]{1,2}\s*(?P<sep>[/.\-])\s*[0-9]{1,2}\s*(?P=sep)\s*"
+        r"(?:[0-9]{4}|[0-9]{2})(?![0-9])",
+        # 2025-06-30
+        r"(?<![0-9])[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?![0-9])",
+        # 8/3, and done/target like 31/20 or 855/492
+        r"(?<![0-9])[0-9]+(?:\s*/\s*[0-9]+)+",
+        # "ngày 8-3", "nhân dịp 8-3"
+        r"(?:(?<=ngay )|(?<=dip )|(?<= le ))[0-9]{1,2}-[0-9]{1,2}(?![0-9])",
+        # the "1.1–" of "1.1–30.6.2026"
+        r"(?<![0-9])[0-9]{1,2}[./][0-9]{1,2}\s*[-–]\s*(?=[0-9]{1,2}[./][0-9]{1,2}[./][0-9]{2,4})",
+        # 8h30, 14:00, 8h
+        r"(?<![0-9])[0-9]{1,2}(?:[h:][0-9]{2}|h)(?![0-9a-z])",
+        # periods and ordinals: năm 2025, tháng 6 (not "mỗi tháng 2 lần"), quý 1,
+        # Q1, đợt 2, lần thứ 3
+        r"(?<![a-z])(?:nam\s*[0-9]{4}|(?<!moi )thang\s*[0-9]{1,2}"
+        r"|(?:quy|q|dot|ky|lan thu)\s*[0-9]{1,2})(?![0-9])",
+        # phone numbers
+        r"(?<![0-9])0[0-9]{8,10}(?![0-9])",
+    )
+)
+# A number starts after a non-alphanumeric, or after "x" as in "20 suất x500k";
+# "q1", "h1", "mp3" are not amounts.
+_CANDIDATE = re.compile(r"(?<![0-9a-wyz])(?:₫\s*)?[0-9]")
+_DIGIT_RUN = re.compile(r"[0-9.,]*")
+
+
+def _plain_value(expr: _Expr) -> Decimal:
+    """The Vietnamese-convention reading, used where nobody can be asked."""
+    numeral = expr.numeral
+    base = numeral.value  # SEP3 → thousands; DOT_SHORT/COMMA_SHORT → decimal
+    if expr.unit is None:
+        return base
+    return base * expr.unit + expr.extra
+
+
+def scan_amounts(text: str) -> list[Amount]:
+    """Every number expression in a free sentence, for quick reports.
+
+    Positions (`start`, `end`) and `raw` refer to the *folded* text
+    `fold(text)`, not to `text`. Dates (8/3, 30/6/2025), done/target pairs
+    (31/20), times, phone numbers and period references (năm 2025, quý 1) are
+    not amounts. `value` is the Vietnamese-convention reading (dot = thousands,
+    comma = decimal, "1.5" = 1,5); re-parse `raw` with `parse_money` or
+    `parse_number` to ask when it is ambiguous. Signs are ignored: dashes in
+    chat are bullets and ranges far more often than negatives.
+    """
+    folded = fold(text)
+    masked = bytearray(len(folded))  # 1 where a date, time, phone... sits
+    for pattern in _NOT_AMOUNTS:
+        for hit in pattern.finditer(folded):
+            masked[hit.start() : hit.end()] = b"\x01" * (hit.end() - hit.start())
+    found: list[Amount] = []
+    pos = 0
+    while candidate := _CANDIDATE.search(folded, pos):
+        start = candidate.start()
+        expr = _read(folded, start, allow_sign=False)
+        if expr is None:
+            digits = _DIGIT_RUN.match(folded, candidate.end())
+            pos = digits.end() if digits else candidate.end()
+            continue
+        if any(masked[start : expr.end]):
+            pos = expr.end  # skip the whole expression and the masked run after it
+            while pos < len(folded) and masked[pos]:
+                pos += 1
+            continue
+        if expr.has_extra and expr.numeral.shape not in (_Shape.PLAIN, _Shape.GROUPED):
+            pos = expr.end  # "1,5tr5": no sensible reading
+            continue
+        value = float(_plain_value(expr))
+        if expr.end - expr.start > MAX_INPUT_CHARS or not math.isfinite(value):
+            pos = expr.end  # a run of digits nobody meant as an amount
+            continue
+        found.append(
+            Amount(
+                start=expr.start,
+                end=expr.end,
+                value=value,
+                is_money=expr.unit is not None or expr.currency,
+                raw=folded[expr.start : expr.end],
+            )
+        )
+        pos = expr.end
+    return found
+
+
+# --- formatting -------------------------------------------------------------
+
+
+# Enough digits that quantizing any float (up to 1e308) never overflows the context.
+_WIDE = Context(prec=400)
+
+
+def _locale(lang: str) -> str:
+    """Babel locale for a chat language; anything but English gets Vietnamese."""
+    return "en" if lang == "en" else "vi"
+
+
+def format_integer(n: int, lang: str) -> str:
+    """1.250.000 (vi) or 1,250,000 (en)."""
+    return format_decimal(n, format="#,##0", locale=_locale(lang))
+
+
+def format_money(n: int, lang: str) -> str:
+    """1.250.000 đ (vi) or 1,250,000 VND (en); parse_money reads both back."""
+    suffix = "VND" if _locale(lang) == "en" else "đ"
+    return f"{format_integer(n, lang)} {suffix}"
+
+
+def _rounded(x: float, places: int) -> Decimal | None:
+    """x to `places` decimals, halves away from zero as people (and Excel) round."""
+    if not math.isfinite(x):
+        return None
+    with localcontext(_WIDE):
+        return Decimal(repr(x)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def format_number(x: float, lang: str) -> str:
+    """Up to 2 decimals, none for whole values: 70,37 / 1.250 (vi), 70.37 / 1,250 (en).
+
+    Non-finite values (a ratio over a zero target) show as "—" rather than crash a report.
+    """
+    value = _rounded(x, 2)
+    if value is None:
+        return "—"
+    with localcontext(_WIDE):  # Babel quantizes again in the current context
+        return format_decimal(value, format="#,##0.##", locale=_locale(lang))
+
+
+def format_percent(ratio: float, lang: str) -> str:
+    """A ratio as a percentage with one decimal: 2.45 → 245,0% (vi), 245.0% (en)."""
+    if not math.isfinite(ratio):
+        return "—"
+    with localcontext(_WIDE):
+        value = (Decimal(repr(ratio)) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+        return format_decimal(value, format="#,##0.0", locale=_locale(lang)) + "%"

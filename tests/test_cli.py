@@ -1,0 +1,130 @@
+"""The `thidua` command as a newcomer and federation staff use it (real subprocesses)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.harness import EXAMPLE, ROOT
+
+
+def thidua(
+    *args: str, stdin: str = "", env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if k not in ("TELEGRAM_BOT_TOKEN", "THIDUA_CONFIG")}
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**base, **(env or {})},
+        cwd=cwd,
+    )
+
+
+def test_check_config_accepts_the_example() -> None:
+    result = thidua("check-config", str(EXAMPLE))
+    assert result.returncode == 0, result.stderr
+    assert re.match(r"OK: \d+ clusters .*12 units, 8 indicators", result.stdout)
+
+
+def test_check_config_names_every_problem_by_toml_path(tmp_path: Path) -> None:
+    bad = EXAMPLE.read_text(encoding="utf-8").replace("max = 1000000", "max = -5", 1)
+    bad = bad.replace('unit = "dong_da"', 'unit = "dong_daa"', 1)
+    path = tmp_path / "bad.toml"
+    path.write_text(bad, encoding="utf-8")
+    result = thidua("check-config", str(path))
+    assert result.returncode == 1
+    assert "indicators[0].fields[0].max: must be ≥ min" in result.stdout
+    assert re.search(
+        r"clusters\[\d+\]\.members\[\d+\]\.unit: unknown unit 'dong_daa'", result.stdout
+    )
+
+
+def test_invite_prints_a_code_that_registers(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(
+        EXAMPLE.read_text(encoding="utf-8").replace(
+            '# bot_username = "your_federation_bot"', 'bot_username = "thidua_hanoi_bot"'
+        ),
+        encoding="utf-8",
+    )
+    result = thidua(
+        "invite",
+        "--config",
+        str(config),
+        "--unit",
+        "long_bien",
+        "--role",
+        "chair",
+        "--uses",
+        "3",
+        "--expires",
+        "7d",
+    )
+    assert result.returncode == 0, result.stderr
+    code = re.search(r"Code: ([0-9A-Z]{4}(?:-[0-9A-Z]{4}){3})", result.stdout)
+    assert code is not None
+    assert "LĐLĐ quận Long Biên" in result.stdout and "uses: 3" in result.stdout
+    assert f"https://t.me/thidua_hanoi_bot?start={code.group(1).replace('-', '')}" in result.stdout
+    refused = thidua("invite", "--config", str(config), "--unit", "nowhere", "--role", "officer")
+    assert refused.returncode == 1 and "nowhere" in refused.stderr
+
+
+def test_migrate_reports_the_schema_version(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    result = thidua("migrate", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert "schema version 1" in result.stdout
+
+
+async def test_demo_runs_a_whole_report_in_the_terminal_without_a_token() -> None:
+    """README's start command with no token: the console demo, driven like a newcomer would."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TELEGRAM_BOT_TOKEN", "THIDUA_CONFIG")}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+        cwd=ROOT,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    banner = ""
+    async with asyncio.timeout(60):
+        while (code := re.search(r"/start ([0-9A-Z]{4}(?:-[0-9A-Z]{4}){3})", banner)) is None:
+            line = await proc.stdout.readline()
+            assert line, f"demo ended before printing a code: {banner}"
+            banner += line.decode()
+    lines = [
+        "/report",
+        f"/start {code.group(1)}",
+        "/report",
+        "1",
+        "20",
+        "500k",
+        "bỏ qua",
+        "2",
+        "hôm nay",
+        "/photo",
+        "xong",
+        "1",
+        "/myreports",
+    ]
+    out, err = await asyncio.wait_for(proc.communicate(("\n".join(lines) + "\n").encode()), 60)
+    text = out.decode()
+    assert proc.returncode == 0, err.decode()
+    assert "chưa đăng ký" in text  # /report before /start is refused politely
+    assert "Chào mừng" in text and "LĐLĐ quận Hoàn Kiếm" in text
+    assert "1. 🎁 Tặng quà" in text  # numbered choices on a text channel
+    assert "1. ✅ Lưu  2. ✏️ Sửa  3. ❌ Huỷ" in text
+    assert "✅ Đã lưu báo cáo #1: 🎁 Tặng quà · 20 suất · 500.000 đ" in text
+    assert "#1 🎁 Tặng quà" in text.split("/myreports")[-1]

@@ -1,0 +1,141 @@
+"""The outbox sender: order per chat, retries that never reorder, permanent failures recorded."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.outbox_sender import OutboxSender
+from domain.errors import DeliveryError
+from domain.messages import Reply
+from storage import outbox
+from storage.db import Database
+from tests.harness import FakeClock
+
+
+class ScriptedChannel:
+    """A channel whose platform answers from a script: ok, or a DeliveryError per text."""
+
+    name = "scripted"
+
+    def __init__(self) -> None:
+        self.delivered: list[tuple[str, str]] = []
+        self.failures: dict[str, list[DeliveryError]] = {}
+        self.changed = asyncio.Condition()
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def deliver(self, chat_id: str, reply: Reply) -> str:
+        async with self.changed:
+            self.changed.notify_all()
+            queue = self.failures.get(reply.text)
+            if queue:
+                raise queue.pop(0)
+            self.delivered.append((chat_id, reply.text))
+            return str(len(self.delivered))
+
+    async def wait_for(self, count: int) -> None:
+        async with asyncio.timeout(10), self.changed:
+            await self.changed.wait_for(lambda: len(self.delivered) >= count)
+
+
+@pytest.fixture
+async def setup(
+    tmp_path: Path,
+) -> AsyncIterator[tuple[Database, ScriptedChannel, OutboxSender, FakeClock]]:
+    db = Database(tmp_path / "o.sqlite3")
+    await db.open()
+    clock = FakeClock()
+    channel = ScriptedChannel()
+    sender = OutboxSender(db, channel, clock, idle_poll=0.05)
+    sender.start()
+    yield db, channel, sender, clock
+    await sender.stop()
+    await db.close()
+
+
+async def enqueue(db: Database, clock: FakeClock, chat: str, *texts: str) -> None:
+    async with db.transaction() as tx:
+        for text in texts:
+            await outbox.enqueue(tx, "scripted", chat, Reply(text), clock.now())
+
+
+async def statuses(db: Database) -> list[tuple[str, str, int, str | None]]:
+    async with (
+        db.transaction() as tx,
+        tx.execute(
+            "SELECT payload_json, status, attempts, last_error FROM outbox ORDER BY id"
+        ) as cur,
+    ):
+        return [(Reply.from_json(r[0]).text, r[1], r[2], r[3]) for r in await cur.fetchall()]
+
+
+async def test_messages_arrive_in_order_per_chat(setup) -> None:
+    db, channel, sender, clock = setup
+    await enqueue(db, clock, "a", "a1", "a2", "a3")
+    await enqueue(db, clock, "b", "b1", "b2")
+    sender.wake()
+    await channel.wait_for(5)
+    assert [t for c, t in channel.delivered if c == "a"] == ["a1", "a2", "a3"]
+    assert [t for c, t in channel.delivered if c == "b"] == ["b1", "b2"]
+    assert {s for _, s, _, _ in await statuses(db)} == {"sent"}
+
+
+async def test_a_429_holds_the_chat_back_until_retry_after(setup) -> None:
+    db, channel, sender, clock = setup
+    channel.failures["a1"] = [
+        DeliveryError("429: Too Many Requests", permanent=False, retry_after=30)
+    ]
+    await enqueue(db, clock, "a", "a1", "a2")
+    await enqueue(db, clock, "b", "b1")
+    sender.wake()
+    await channel.wait_for(1)
+    await sender.wait_idle(5)
+    assert channel.delivered == [("b", "b1")]  # a2 must not overtake a1
+    clock.advance(seconds=31)
+    sender.wake()
+    await channel.wait_for(3)
+    assert [t for c, t in channel.delivered if c == "a"] == ["a1", "a2"]
+    rows = await statuses(db)
+    assert rows[0] == ("a1", "sent", 2, None)
+    async with (
+        db.transaction() as tx,
+        tx.execute("SELECT outcome FROM outbox_attempts WHERE outbox_id = 1 ORDER BY id") as cur,
+    ):
+        assert [r[0] for r in await cur.fetchall()] == ["retry", "sent"]
+
+
+async def test_server_errors_back_off_exponentially(setup) -> None:
+    db, channel, sender, clock = setup
+    channel.failures["x"] = [DeliveryError("network: Bad Gateway", permanent=False)] * 3
+    await enqueue(db, clock, "a", "x")
+    sender.wake()
+    waits = []
+    for _ in range(3):
+        await sender.wait_idle(5)
+        async with db.transaction() as tx:
+            due = await outbox.next_due_at(tx, "scripted")
+        assert due is not None
+        waits.append((due - clock.now()).total_seconds())
+        clock.advance(seconds=waits[-1] + 0.001)
+        sender.wake()
+    await channel.wait_for(1)
+    assert waits == [1.0, 2.0, 4.0]
+
+
+async def test_blocked_user_is_a_permanent_failure_and_the_chat_moves_on(setup) -> None:
+    db, channel, sender, clock = setup
+    channel.failures["blocked"] = [
+        DeliveryError("403: Forbidden: bot was blocked by the user", permanent=True)
+    ]
+    await enqueue(db, clock, "a", "blocked", "after")
+    sender.wake()
+    await channel.wait_for(1)
+    rows = await statuses(db)
+    assert rows[0] == ("blocked", "failed", 1, "403: Forbidden: bot was blocked by the user")
+    assert rows[1][:2] == ("after", "sent")

@@ -1,0 +1,190 @@
+"""Pure pieces: invite codes, quick-report parsing, text choices, catalogs, message splitting."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.channels import text_choices
+from bot.config import load_config
+from bot.i18n import Catalog, load_catalog, placeholders
+from domain.invites import ALPHABET, code_from_bytes, display, normalize
+from domain.messages import Button, Reply
+from domain.quick import detect_indicator, parse_quick
+from handlers.admin import parse_duration
+from handlers.callbacks import Action, CallbackData
+from handlers.dispatcher import split_text
+from tests.harness import EXAMPLE
+
+CONFIG = load_config(EXAMPLE)
+TODAY = dt.date(2026, 3, 10)
+
+
+# ---- invite codes -------------------------------------------------------------------------
+
+
+@given(st.binary(min_size=10, max_size=10))
+def test_invite_codes_carry_80_bits_and_survive_sloppy_typing(raw: bytes) -> None:
+    code = code_from_bytes(raw)
+    assert len(code) == 16 and set(code) <= set(ALPHABET)
+    assert int("".join(str(ALPHABET.index(c)).zfill(2) for c in code)) >= 0
+    sloppy = display(code).lower().replace("-", " ").replace("0", "o").replace("1", "l")
+    assert normalize(sloppy) == code
+
+
+def test_distinct_bytes_give_distinct_codes() -> None:
+    assert code_from_bytes(bytes(10)) != code_from_bytes(bytes(9) + b"\x01")
+
+
+@pytest.mark.parametrize(
+    "typed", ["", "ABC", "AAAA-BBBB-CCCC-DDDU", "AAAA-BBBB-CCCC-DDDD-E", "🙂" * 16]
+)
+def test_impossible_codes_are_rejected_before_lookup(typed: str) -> None:
+    assert normalize(typed) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "days"), [("7d", 7), ("2w", 14), ("12h", 0.5), ("30m", 30 / 1440)]
+)
+def test_invite_durations(text: str, days: float) -> None:
+    assert parse_duration(text) == dt.timedelta(days=days)
+
+
+@pytest.mark.parametrize("text", ["7", "d", "7y", "-1d", "abc"])
+def test_bad_invite_durations(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+# ---- quick reports ------------------------------------------------------------------------
+
+
+def test_the_issue_sentence_becomes_a_gifts_report() -> None:
+    parsed = parse_quick(
+        "tặng 20 suất quà, mỗi suất 500.000đ nhân dịp 8/3", CONFIG.indicators, TODAY
+    )
+    assert parsed is not None and parsed.indicator.code == "gifts"
+    assert parsed.values == {"count": 20, "value_per_gift": 500_000, "occasion": "women_day"}
+
+
+@pytest.mark.parametrize(
+    ("text", "indicator", "values"),
+    [
+        ("tang qua 400 suat, moi suat 1tr", "gifts", {"count": 400, "value_per_gift": 1_000_000}),
+        (
+            "trao 3.600 suất quà trị giá 500.000 đồng dịp Tết hôm qua",
+            "gifts",
+            {"count": 3600, "value_per_gift": 500_000, "occasion": "tet", "date": "2026-03-09"},
+        ),
+        ("phát triển 35 đoàn viên mới", "new_members", {"people": 35}),
+        ("thanh lap 3 cong doan co so ngay 2/3", "new_unions", {"unions": 3, "date": "2026-03-02"}),
+    ],
+)
+def test_quick_sentences(text: str, indicator: str, values: dict) -> None:
+    parsed = parse_quick(text, CONFIG.indicators, TODAY)
+    assert parsed is not None and parsed.indicator.code == indicator
+    assert {k: parsed.values[k] for k in values} == values
+
+
+@pytest.mark.parametrize("text", ["xin chào", "abc", "20", "'; DROP TABLE reports;--", ""])
+def test_no_indicator_no_guess(text: str) -> None:
+    assert detect_indicator(text, CONFIG.indicators) is None
+
+
+@given(st.text(max_size=300))
+def test_quick_parse_never_raises(text: str) -> None:
+    parse_quick(text, CONFIG.indicators, TODAY)
+
+
+# ---- text channels ------------------------------------------------------------------------
+
+
+BUTTONS = [
+    Button("🎁 Tặng quà", "f:i:gifts"),
+    Button("📅 Tổ chức sự kiện", "f:i:events"),
+    Button("⬅️ Quay lại", "f:b", nav=True),
+    Button("❌ Huỷ", "f:x", nav=True),
+]
+
+
+def test_numbered_rendering_keeps_navigation_as_words() -> None:
+    text = text_choices.render(Reply("Chọn:", (tuple(BUTTONS),)))
+    assert text == "Chọn:\n1. 🎁 Tặng quà  2. 📅 Tổ chức sự kiện\n(⬅️ Quay lại · ❌ Huỷ)"
+
+
+@pytest.mark.parametrize(
+    ("typed", "data"),
+    [
+        ("1", "f:i:gifts"),
+        ("2", "f:i:events"),
+        ("tang qua", "f:i:gifts"),
+        ("TỔ CHỨC SỰ KIỆN", "f:i:events"),
+        ("huy", "f:x"),
+        ("quay lai", "f:b"),
+        ("7", None),
+        ("0", None),
+        ("abc", None),
+    ],
+)
+def test_typed_answers_resolve_to_buttons(typed: str, data: str | None) -> None:
+    chosen = text_choices.resolve(typed, BUTTONS)
+    assert (chosen.data if chosen else None) == data
+
+
+def test_a_name_shared_by_two_buttons_resolves_to_nothing() -> None:
+    twins = [Button("Khác", "a"), Button("khac", "b")]
+    assert text_choices.resolve("khác", twins) is None
+
+
+# ---- callback data, catalogs, splitting ---------------------------------------------------
+
+
+def test_callback_data_round_trip_and_limit() -> None:
+    cb = CallbackData("abcdefgh", Action.EDIT_FIELD, "value_per_gift")
+    assert CallbackData.unpack(cb.pack()) == cb
+    assert CallbackData.unpack("abcdefgh:zz") is None
+    with pytest.raises(ValueError):
+        CallbackData("x", Action.CHOICE, "y" * 80).pack()
+
+
+def test_catalogs_have_the_same_keys_and_placeholders() -> None:
+    vi, en = load_catalog("vi"), load_catalog("en")
+    assert vi.keys() == en.keys()
+    for key in vi:
+        assert placeholders(vi[key]) == placeholders(en[key]), key
+
+
+def test_every_error_key_raised_in_code_exists_in_the_catalog() -> None:
+    import pathlib
+    import re
+
+    catalog = load_catalog("vi")
+    root = pathlib.Path(EXAMPLE).parent
+    used: set[str] = set()
+    for folder in ("domain", "handlers", "bot"):
+        for path in (root / folder).rglob("*.py"):
+            used |= set(
+                re.findall(
+                    r'"((?:err|start|quick|report|myreports|lang|conv|group|help|btn|menu|hint|role|word)\.[a-z_]+)"',
+                    path.read_text(),
+                )
+            )
+    missing = {k for k in used if k not in catalog and not k.startswith("hint.")}
+    assert not missing
+
+
+def test_catalog_falls_back_to_vietnamese_and_never_raises() -> None:
+    t = Catalog()
+    assert t("fr", "btn.save") == "✅ Lưu"
+    assert t("vi", "no.such.key") == "no.such.key"
+    assert "{id}" in t("vi", "report.saved")  # a missing parameter leaves the template
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=12000), st.integers(50, 4096))
+def test_split_text_respects_the_limit_and_loses_nothing(text: str, limit: int) -> None:
+    parts = split_text(text, limit)
+    assert all(len(p) <= limit for p in parts)
+    assert "".join(parts).replace("\n", "") == text.replace("\n", "")
