@@ -11,9 +11,10 @@ restart.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import replace
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass, field, replace
 
 from domain.errors import UserInputError
 from domain.messages import Inbound, InboundKind, Outgoing, Reply
@@ -43,7 +44,7 @@ class Dispatcher:
         self.translate = translate
         self.clock = clock
         self.on_outbox = on_outbox
-        self._locks: dict[Key, asyncio.Lock] = {}
+        self._locks: dict[Key, _KeyLock] = {}
 
     async def receive(self, inbound: Inbound) -> bool:
         """Record one update; False when it was delivered before."""
@@ -67,14 +68,24 @@ class Dispatcher:
 
     async def process(self, key: Key) -> None:
         """Handle every pending update of one conversation, oldest first."""
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        async with lock:
-            try:
-                while await self._handle_next(key):
-                    pass
-            finally:
-                if not lock._waiters:  # nobody queued behind us: forget the lock
-                    self._locks.pop(key, None)
+        async with self._lock(key):
+            while await self._handle_next(key):
+                pass
+
+    @contextlib.asynccontextmanager
+    async def _lock(self, key: Key) -> AsyncIterator[None]:
+        """One handler at a time per conversation; dropped when nobody holds or waits."""
+        entry = self._locks.get(key)
+        if entry is None:
+            entry = self._locks[key] = _KeyLock()
+        entry.users += 1
+        try:
+            async with entry.lock:
+                yield
+        finally:
+            entry.users -= 1
+            if entry.users == 0:
+                del self._locks[key]
 
     async def recover(self) -> int:
         """Handle updates recorded before a crash; returns how many conversations had some."""
@@ -193,7 +204,7 @@ class Dispatcher:
             idle = await conversations.idle_since(tx, now - self.settings.conversation_timeout)
         channels: set[str] = set()
         for key, conv in idle:
-            async with self._locks.setdefault(key, asyncio.Lock()), self.db.transaction() as tx:
+            async with self._lock(key), self.db.transaction() as tx:
                 current = await conversations.get(tx, key)
                 if current is None or current.updated_at != conv.updated_at:
                     continue  # the person answered meanwhile
@@ -209,6 +220,12 @@ class Dispatcher:
         if channels:
             self.on_outbox(channels)
         return len(idle)
+
+
+@dataclass
+class _KeyLock:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
 
 
 def split_text(text: str, limit: int) -> list[str]:
