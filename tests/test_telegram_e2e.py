@@ -7,7 +7,6 @@ import os
 import re
 import signal
 import sqlite3
-import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -103,7 +102,7 @@ async def test_quick_report_and_a_redelivered_update_is_handled_once(tg) -> None
     await binh.say("/help", "Các lệnh bạn dùng được")
     answers = [c for c in fake.sent(chat_id=2002) if "Báo cáo gần nhất" in (c.text or "")]
     assert len(answers) == 1
-    assert await count(app, "SELECT COUNT(*) FROM inbox WHERE key = 'telegram:%d'" % update_id) == 1
+    assert await count(app, f"SELECT COUNT(*) FROM inbox WHERE key = 'telegram:{update_id}'") == 1
 
 
 async def test_group_chat_points_to_private_chat_and_bad_input_is_survived(tg) -> None:
@@ -184,27 +183,25 @@ async def test_sigkill_between_answers_continues_the_conversation_and_saves_once
 ) -> None:
     async with FakeTelegramAPI() as fake:
         config = _write_config(tmp_path, fake)
-        made = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "bot.cli",
-                "invite",
-                "--config",
-                str(config),
-                "--unit",
-                "ba_dinh",
-                "--role",
-                "officer",
-            ],
-            capture_output=True,
-            text=True,
+        made = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "invite",
+            "--config",
+            str(config),
+            "--unit",
+            "ba_dinh",
+            "--role",
+            "officer",
             cwd=ROOT,
             env=_env(fake),
-            timeout=60,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
-        code = re.search(r"Code: (\S+)", made.stdout)
-        assert code, made.stderr
+        out, err = await asyncio.wait_for(made.communicate(), 60)
+        code = re.search(r"Code: (\S+)", out.decode())
+        assert code, err.decode()
         user = fake.user(5005, "Dũng")
         dung = TgUser(fake, user)
 

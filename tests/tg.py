@@ -22,13 +22,13 @@ class TgUser:
     def _new(self) -> list[Call]:
         return self.fake.sent(chat_id=self.chat_id)[self.seen :]
 
-    async def expect(self, fragment: str, timeout: float = 15.0) -> Call:
+    async def expect(self, fragment: str, limit: float = 15.0) -> Call:
         """The next message (or edit) in this chat that contains `fragment`."""
 
         def found(fake: FakeTelegramAPI) -> bool:
             return any(fragment in (c.text or "") for c in self._new())
 
-        await self.fake.wait_for(found, timeout=timeout, what=f"a reply containing {fragment!r}")
+        await self.fake.wait_for(found, timeout=limit, what=f"a reply containing {fragment!r}")
         new = self._new()
         index = next(i for i, c in enumerate(new) if fragment in (c.text or ""))
         self.history.extend(new[: index + 1])
