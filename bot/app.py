@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -20,6 +19,7 @@ from bot.clock import SystemClock
 from bot.config import AppConfig, Secrets
 from bot.i18n import Catalog
 from bot.outbox_sender import OutboxSender
+from domain.messages import OutboxItem
 from domain.periods import PeriodKind
 from handlers.context import Clock, HandlerSettings
 from handlers.dispatcher import Dispatcher
@@ -73,17 +73,18 @@ class App:
             handler_settings(self.config),
             self.catalog,
             self.clock,
-            on_outbox=self._wake_senders,
+            on_outbox=self._hand_over,
         )
         self.channels: dict[str, Channel] = {}
         self.senders: dict[str, OutboxSender] = {}
         self.scheduler: AsyncIOScheduler | None = None
 
-    def _wake_senders(self, channels: Iterable[str]) -> None:
-        for name in channels:
-            sender = self.senders.get(name)
+    def _hand_over(self, items: list[OutboxItem]) -> None:
+        """Replies just committed go straight to their channel's sender."""
+        for item in items:
+            sender = self.senders.get(item.channel)
             if sender is not None:
-                sender.wake()
+                sender.submit([item])
 
     async def open(self) -> None:
         """Database up, migrations applied, organisation synced from config."""
@@ -111,6 +112,8 @@ class App:
             commands=COMMANDS_VI,
             concurrent_updates=tg.concurrent_updates,
             poll_timeout=tg.poll_timeout_seconds,
+            max_per_second=tg.max_messages_per_second,
+            max_group_per_minute=tg.max_group_messages_per_minute,
         )
 
     async def start(self) -> None:
@@ -138,14 +141,21 @@ class App:
         )
         self.scheduler.start()
 
-    async def stop(self) -> None:
+    async def stop(self, drain_seconds: float = 5.0) -> None:
+        """Stop receiving, give replies already due a moment to go out, then close."""
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         for channel in self.channels.values():
             with contextlib.suppress(Exception):
-                await channel.stop()
+                await channel.stop_receiving()
+        for sender in self.senders.values():
+            with contextlib.suppress(TimeoutError):
+                await sender.wait_idle(drain_seconds)
         for sender in self.senders.values():
             await sender.stop()
+        for channel in self.channels.values():
+            with contextlib.suppress(Exception):
+                await channel.stop()
         await self.db.close()
 
     async def run_until(self, stop: asyncio.Event) -> None:

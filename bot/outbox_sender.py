@@ -1,17 +1,26 @@
 """Delivers outbox rows for one channel: in order per chat, concurrently across chats.
 
-A row is marked sent only after the platform accepted it; a retryable failure
-(429, 5xx, network) sets the row's next attempt with backoff and holds back the
-rest of that chat, so messages never overtake each other; a permanent failure
-(blocked, chat not found) is recorded with its reason and skipped.
+Hot path: the dispatcher hands over the rows it just committed (`submit`), so a
+reply goes out at once without re-reading the table. The table is what makes
+delivery survive a crash or an outage: at start, on a timer and after every
+retry, a scan loads rows still pending (`due`) into the same per-chat queues.
+
+A row is marked sent only after the platform accepted it (acknowledgements are
+written in batches; a crash before the batch is written re-sends, never
+loses). A retryable failure (429, 5xx, network) schedules the row's next
+attempt with backoff and hands the rest of that chat back to the table, so a
+later message never overtakes an earlier one; a permanent failure (blocked,
+chat not found) is recorded with its reason and the chat moves on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import datetime as dt
 import logging
+from collections.abc import Iterable
 
 from bot.channels.base import Channel
 from domain.errors import DeliveryError
@@ -30,7 +39,7 @@ class OutboxSender:
         channel: Channel,
         clock: Clock,
         *,
-        max_chats: int = 64,
+        max_chats: int = 256,
         backoff_base: float = 1.0,
         backoff_max: float = 300.0,
         idle_poll: float = 5.0,
@@ -42,91 +51,80 @@ class OutboxSender:
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self.idle_poll = idle_poll
-        self._wake = asyncio.Event()
-        self._busy: dict[str, asyncio.Task[None]] = {}
-        self._task: asyncio.Task[None] | None = None
-        self._idle = asyncio.Event()
+        self._queues: dict[str, list[OutboxItem]] = {}  # per chat, sorted by id
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._known: set[int] = set()  # queued, in flight, or sent but not yet acknowledged
+        self._acks: list[tuple[int, dt.datetime, str]] = []
+        self._ack_ready = asyncio.Event()
+        self._scan_now = asyncio.Event()
+        self._changed = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
 
-    def wake(self) -> None:
-        self._wake.set()
+    # ---- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=f"outbox-{self.channel.name}")
+        name = self.channel.name
+        self._tasks = [
+            asyncio.create_task(self._scanner(), name=f"outbox-scan-{name}"),
+            asyncio.create_task(self._acknowledger(), name=f"outbox-ack-{name}"),
+        ]
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        for task in list(self._busy.values()):
+        for task in [*self._tasks, *self._workers.values()]:
             task.cancel()
-        await asyncio.gather(*self._busy.values(), return_exceptions=True)
-        self._busy.clear()
+        await asyncio.gather(*self._tasks, *self._workers.values(), return_exceptions=True)
+        self._workers.clear()
+        await self._flush_acks()
+
+    def wake(self) -> None:
+        """Look at the table now (used after a restart, and by tests)."""
+        self._scan_now.set()
+
+    def submit(self, items: Iterable[OutboxItem]) -> None:
+        """Rows just committed by the dispatcher: queue them for their chats at once."""
+        for item in items:
+            if item.id not in self._known:
+                self._enqueue(item)
 
     async def wait_idle(self, limit: float = 10.0) -> None:
-        """Until nothing is due and nothing is in flight (used by the console and tests)."""
-        self.wake()
+        """Until nothing is queued, in flight, unacknowledged or due in the table."""
         async with asyncio.timeout(limit):
             while True:
-                self._idle.clear()
-                await self._idle.wait()
-                if not self._busy:
+                self._changed.clear()
+                if not self._known and not self._workers:
                     async with self.db.transaction() as tx:
-                        pending = await outbox.due(tx, self.channel.name, self.clock.now(), limit=1)
-                    if not pending:
+                        due = await outbox.due(tx, self.channel.name, self.clock.now(), limit=1)
+                    if not due:
                         return
+                    self.wake()
+                await self._changed.wait()
 
-    async def _run(self) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                started = await self._dispatch_due()
-            except Exception:
-                log.exception("outbox %s: could not read due rows", self.channel.name)
-                started = 0
-            if not started and not self._busy:
-                self._idle.set()
-            timeout = await self._next_wait() if not started else None
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout):
-                    await self._wake.wait()
+    # ---- queues and workers ---------------------------------------------------------------
 
-    async def _next_wait(self) -> float:
-        async with self.db.transaction() as tx:
-            due_at = await outbox.next_due_at(tx, self.channel.name)
-        if due_at is None:
-            return self.idle_poll
-        return min(self.idle_poll, max(0.01, (due_at - self.clock.now()).total_seconds()))
+    def _enqueue(self, item: OutboxItem) -> None:
+        self._known.add(item.id)
+        queue = self._queues.setdefault(item.chat_id, [])
+        bisect.insort(queue, item, key=lambda i: i.id)
+        if item.chat_id not in self._workers:
+            self._workers[item.chat_id] = asyncio.create_task(self._work(item.chat_id))
 
-    async def _dispatch_due(self) -> int:
-        room = self.max_chats - len(self._busy)
-        if room <= 0:
-            return 0
-        async with self.db.transaction() as tx:
-            heads = await outbox.due(
-                tx, self.channel.name, self.clock.now(), busy_chats=set(self._busy), limit=room
-            )
-        for head in heads:
-            self._busy[head.chat_id] = asyncio.create_task(self._drain_chat(head.chat_id))
-        return len(heads)
-
-    async def _drain_chat(self, chat_id: str) -> None:
+    async def _work(self, chat_id: str) -> None:
         try:
-            while True:
-                async with self.db.transaction() as tx:
-                    backlog = await outbox.chat_backlog(tx, self.channel.name, chat_id, limit=20)
-                now = self.clock.now()
-                backlog = [b for b in backlog if b.next_attempt_at <= now] if backlog else []
-                if not backlog or backlog[0].next_attempt_at > now:
-                    return
-                for item in backlog:
-                    if not await self._send(item):
-                        return
+            queue = self._queues[chat_id]
+            while queue:
+                item = queue.pop(0)
+                if not await self._send(item):
+                    for held in queue:  # back to the table, behind the row that must wait
+                        self._known.discard(held.id)
+                    queue.clear()
         except Exception:
             log.exception("outbox %s: chat %s failed", self.channel.name, chat_id)
+            for held in self._queues.get(chat_id, []):
+                self._known.discard(held.id)
         finally:
-            self._busy.pop(chat_id, None)
-            self.wake()
+            self._queues.pop(chat_id, None)
+            self._workers.pop(chat_id, None)
+            self._changed.set()
 
     async def _send(self, item: OutboxItem) -> bool:
         """Deliver one row; False when the chat must wait (a retry is scheduled)."""
@@ -140,17 +138,84 @@ class OutboxSender:
                         "outbox %s #%d: gave up: %s", self.channel.name, item.id, exc.reason
                     )
                     await outbox.mark_failed(tx, item.id, now, exc.reason)
-                    return True
-                delay = (
-                    exc.retry_after if exc.retry_after is not None else self._backoff(item.attempts)
-                )
-                await outbox.mark_retry(
-                    tx, item.id, now, now + dt.timedelta(seconds=delay), exc.reason
-                )
-            return False
-        async with self.db.transaction() as tx:
-            await outbox.mark_sent(tx, item.id, self.clock.now(), message_id)
+                else:
+                    delay = (
+                        exc.retry_after
+                        if exc.retry_after is not None
+                        else self._backoff(item.attempts)
+                    )
+                    await outbox.mark_retry(
+                        tx, item.id, now, now + dt.timedelta(seconds=delay), exc.reason
+                    )
+            self._known.discard(item.id)
+            self._scan_now.set()
+            return exc.permanent
+        self._acks.append((item.id, self.clock.now(), message_id))
+        self._ack_ready.set()
         return True
 
     def _backoff(self, attempts: int) -> float:
         return float(min(self.backoff_max, self.backoff_base * (2 ** min(attempts, 16))))
+
+    # ---- acknowledgements -----------------------------------------------------------------
+
+    async def _acknowledger(self) -> None:
+        while True:
+            await self._ack_ready.wait()
+            self._ack_ready.clear()
+            try:
+                await self._flush_acks()
+            except Exception:
+                log.exception("outbox %s: could not record deliveries", self.channel.name)
+
+    async def _flush_acks(self) -> None:
+        if not self._acks:
+            return
+        batch, self._acks = self._acks, []
+        try:
+            async with self.db.transaction() as tx:
+                await outbox.mark_sent_many(tx, batch)
+        except BaseException:
+            self._acks[:0] = batch
+            raise
+        for item_id, _, _ in batch:
+            self._known.discard(item_id)
+        self._changed.set()
+
+    # ---- the table: recovery and retries --------------------------------------------------
+
+    async def _scanner(self) -> None:
+        while True:
+            self._scan_now.clear()
+            try:
+                timeout = await self._scan()
+            except Exception:
+                log.exception("outbox %s: could not read due rows", self.channel.name)
+                timeout = self.idle_poll
+            self._changed.set()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self._scan_now.wait()
+
+    async def _scan(self) -> float:
+        """Queue due rows of idle chats; returns how long until the next look."""
+        room = self.max_chats - len(self._workers)
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            heads = (
+                await outbox.due(
+                    tx, self.channel.name, now, busy_chats=set(self._workers), limit=room
+                )
+                if room > 0
+                else []
+            )
+            backlogs = [await outbox.chat_backlog(tx, self.channel.name, h.chat_id) for h in heads]
+            due_at = await outbox.next_due_at(tx, self.channel.name, exclude=self._known)
+        for backlog in backlogs:
+            for item in backlog:
+                if item.id in self._known:
+                    break
+                self._enqueue(item)
+        if due_at is None:
+            return self.idle_poll
+        return min(self.idle_poll, max(0.01, (due_at - self.clock.now()).total_seconds()))

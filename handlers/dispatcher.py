@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 from domain.errors import UserInputError
-from domain.messages import Inbound, InboundKind, Outgoing, Reply
+from domain.messages import DeliveryStatus, Inbound, InboundKind, OutboxItem, Outgoing, Reply
 from handlers.context import Clock, Ctx, HandlerSettings, Translator
 from handlers.router import route
 from handlers.states import Flow
@@ -37,7 +38,7 @@ class Dispatcher:
         translate: Translator,
         clock: Clock,
         *,
-        on_outbox: Callable[[Iterable[str]], None] = lambda channels: None,
+        on_outbox: Callable[[list[OutboxItem]], None] = lambda items: None,
     ) -> None:
         self.db = db
         self.settings = settings
@@ -96,7 +97,9 @@ class Dispatcher:
         return len(keys)
 
     async def _handle_next(self, key: Key) -> bool:
-        channels: set[str] = set()
+        """Handle the oldest pending update of `key`; True while more may be waiting."""
+        sent: list[OutboxItem] = []
+        more = False
         try:
             async with self.db.transaction() as tx:
                 item = await inbox.next_pending(tx, key)
@@ -104,7 +107,7 @@ class Dispatcher:
                     return False
                 inbox_id, inbound = item
                 try:
-                    channels = await self._handle(tx, inbox_id, inbound)
+                    sent = await self._handle(tx, inbox_id, inbound)
                 except Exception:
                     log.exception(
                         "handler failed: update %s (%s) from %s in %s",
@@ -114,22 +117,21 @@ class Dispatcher:
                         inbound.chat_id,
                     )
                     raise
+                more = await inbox.next_pending(tx, key) is not None
         except Exception as exc:  # the top-level error handler: log, apologise, go on
-            channels = await self._fail(key, exc)
-        if channels:
-            self.on_outbox(channels)
-        return True
+            sent = await self._fail(key, exc)
+            more = True
+        if sent:
+            self.on_outbox(sent)
+        return more
 
-    async def _handle(self, tx: Tx, inbox_id: int, inbound: Inbound) -> set[str]:
+    async def _handle(self, tx: Tx, inbox_id: int, inbound: Inbound) -> list[OutboxItem]:
         now = self.clock.now()
         person = await people.by_identity(tx, inbound.channel, inbound.sender_id)
         conv = await conversations.get(tx, inbound.conversation_key)
         ctx = Ctx(tx, inbound, person, conv, now, self.settings, self.translate)
-        if (
-            conv is not None
-            and conv.flow != Flow.DONE
-            and now - conv.updated_at > self.settings.conversation_timeout
-        ):
+        timeout = self.settings.conversation_timeout
+        if conv is not None and conv.flow != Flow.DONE and now - conv.updated_at > timeout:
             await conversations.clear(tx, inbound.conversation_key)
             ctx.conversation = None
             ctx.reply(ctx.t("conv.expired"))
@@ -139,17 +141,10 @@ class Dispatcher:
             try:
                 await route(ctx)
             except UserInputError as exc:
+                # Undo whatever the handler half-did, answer why, keep the conversation alive.
                 await tx.execute("ROLLBACK TO SAVEPOINT handler")
-                ctx = Ctx(
-                    tx,
-                    inbound,
-                    ctx.person if ctx.person and person else person,
-                    conv,
-                    now,
-                    self.settings,
-                    self.translate,
-                    outgoing=ctx.outgoing[:0],
-                )
+                kept = [o for o in ctx.outgoing if o.reply.text == ctx.t("conv.expired")]
+                ctx = Ctx(tx, inbound, person, conv, now, self.settings, self.translate, kept)
                 ctx.reply(ctx.t(exc.key, **exc.params))
                 if conv is not None:
                     ctx.conversation = replace(conv, updated_at=now)
@@ -164,35 +159,40 @@ class Dispatcher:
             await conversations.put(
                 tx, inbound.conversation_key, replace(ctx.conversation, updated_at=now)
             )
-        await self._enqueue(tx, ctx.outgoing, inbox_id, now)
+        items = await self._enqueue(tx, ctx.outgoing, inbox_id, now)
         await inbox.mark(tx, inbox_id, "done", now)
-        return {o.channel for o in ctx.outgoing}
+        return items
 
-    async def _enqueue(self, tx: Tx, items: list[Outgoing], inbox_id: int, now: object) -> None:
-        limit = self.settings.max_message_chars
-        for item in items:
-            for part in split_text(item.reply.text, limit):
-                reply = item.reply if part == item.reply.text else replace(item.reply, text=part)
-                await outbox.enqueue(
-                    tx, item.channel, item.chat_id, reply, self.clock.now(), inbox_id
+    async def _enqueue(
+        self, tx: Tx, outgoing: list[Outgoing], inbox_id: int | None, now: dt.datetime
+    ) -> list[OutboxItem]:
+        """Outbox rows for the replies, long texts split to the platform's limit."""
+        items = []
+        for out in outgoing:
+            for part in split_text(out.reply.text, self.settings.max_message_chars):
+                reply = out.reply if part == out.reply.text else replace(out.reply, text=part)
+                row_id = await outbox.enqueue(tx, out.channel, out.chat_id, reply, now, inbox_id)
+                items.append(
+                    OutboxItem(
+                        row_id, out.channel, out.chat_id, reply, DeliveryStatus.PENDING, 0, now, now
+                    )
                 )
+        return items
 
-    async def _fail(self, key: Key, exc: Exception) -> set[str]:
+    async def _fail(self, key: Key, exc: Exception) -> list[OutboxItem]:
         """Mark the update failed and apologise, so one bad update never blocks the chat."""
         async with self.db.transaction() as tx:
             item = await inbox.next_pending(tx, key)
             if item is None:
-                return set()
+                return []
             inbox_id, inbound = item
             person = await people.by_identity(tx, inbound.channel, inbound.sender_id)
             lang = person.language.value if person else self.settings.default_language.value
             now = self.clock.now()
             await inbox.mark(tx, inbox_id, "failed", now, f"{type(exc).__name__}: {exc}"[:500])
             text = self.translate(lang, "err.internal")
-            await outbox.enqueue(
-                tx, inbound.channel, inbound.chat_id, Reply(text=text), now, inbox_id
-            )
-        return {inbound.channel}
+            apology = Outgoing(inbound.channel, inbound.chat_id, Reply(text=text))
+            return await self._enqueue(tx, [apology], inbox_id, now)
 
     async def expire_idle(self) -> int:
         """End conversations idle past the timeout, with a polite note; returns how many.
@@ -202,7 +202,7 @@ class Dispatcher:
         now = self.clock.now()
         async with self.db.transaction() as tx:
             idle = await conversations.idle_since(tx, now - self.settings.conversation_timeout)
-        channels: set[str] = set()
+        sent: list[OutboxItem] = []
         for key, conv in idle:
             async with self._lock(key), self.db.transaction() as tx:
                 current = await conversations.get(tx, key)
@@ -213,12 +213,10 @@ class Dispatcher:
                     continue
                 person = await people.by_identity(tx, key[0], key[2])
                 lang = person.language.value if person else self.settings.default_language.value
-                await outbox.enqueue(
-                    tx, key[0], key[1], Reply(self.translate(lang, "conv.expired")), now
-                )
-                channels.add(key[0])
-        if channels:
-            self.on_outbox(channels)
+                note = Outgoing(key[0], key[1], Reply(self.translate(lang, "conv.expired")))
+                sent += await self._enqueue(tx, [note], None, now)
+        if sent:
+            self.on_outbox(sent)
         return len(idle)
 
 

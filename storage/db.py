@@ -8,6 +8,7 @@ their statements inside one another's transaction.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -69,14 +70,32 @@ class Database:
 
         IMMEDIATE takes the write lock up front, so a second process waits
         (busy_timeout) instead of failing half-way through with SQLITE_BUSY.
+        BEGIN, COMMIT and ROLLBACK always run to completion even when the task
+        is cancelled meanwhile, so a cancellation never leaves the shared
+        connection inside a transaction.
         """
         async with self._lock:
             conn = self.conn
-            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                await _complete(conn, "BEGIN IMMEDIATE")
+            except asyncio.CancelledError:
+                await _complete(conn, "ROLLBACK")
+                raise
             try:
                 yield conn
             except BaseException:
-                await conn.execute("ROLLBACK")
+                await _complete(conn, "ROLLBACK")
                 raise
             else:
-                await conn.execute("COMMIT")
+                await _complete(conn, "COMMIT")
+
+
+async def _complete(conn: aiosqlite.Connection, sql: str) -> None:
+    """Run a statement to its end; a cancellation is passed on only afterwards."""
+    future = asyncio.ensure_future(conn.execute(sql))
+    try:
+        await asyncio.shield(future)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await future
+        raise

@@ -65,13 +65,16 @@ async def chat_backlog(tx: Tx, channel: str, chat_id: str, limit: int = 50) -> l
         return [_item(r) for r in await cur.fetchall()]
 
 
-async def next_due_at(tx: Tx, channel: str) -> dt.datetime | None:
+async def next_due_at(tx: Tx, channel: str, exclude: Collection[int] = ()) -> dt.datetime | None:
+    """When the earliest pending row (other than those already being sent) is due."""
     async with tx.execute(
-        "SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending' AND channel = ?",
-        (channel,),
+        "SELECT id, next_attempt_at FROM outbox WHERE status = 'pending' AND channel = ? "
+        "ORDER BY next_attempt_at LIMIT ?",
+        (channel, len(exclude) + 1),
     ) as cur:
-        row = await cur.fetchone()
-    return parse_ts(row[0]) if row and row[0] else None
+        rows = await cur.fetchall()
+    times = [parse_ts(r[1]) for r in rows if r[0] not in exclude]
+    return times[0] if times else None
 
 
 async def mark_sent(tx: Tx, item_id: int, now: dt.datetime, platform_message_id: str) -> None:
@@ -81,6 +84,19 @@ async def mark_sent(tx: Tx, item_id: int, now: dt.datetime, platform_message_id:
         (ts(now), platform_message_id, item_id),
     )
     await _attempt(tx, item_id, now, "sent", platform_message_id)
+
+
+async def mark_sent_many(tx: Tx, sent: list[tuple[int, dt.datetime, str]]) -> None:
+    """Acknowledge a batch of deliveries (id, when, platform message id) in one go."""
+    await tx.executemany(
+        "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, "
+        "platform_message_id = ?, last_error = NULL WHERE id = ?",
+        [(ts(at), message_id, item_id) for item_id, at, message_id in sent],
+    )
+    await tx.executemany(
+        "INSERT INTO outbox_attempts (outbox_id, at, outcome, detail) VALUES (?, ?, 'sent', ?)",
+        [(item_id, ts(at), message_id) for item_id, at, message_id in sent],
+    )
 
 
 async def mark_retry(

@@ -81,6 +81,7 @@ async def test_messages_arrive_in_order_per_chat(setup) -> None:
     await enqueue(db, clock, "b", "b1", "b2")
     sender.wake()
     await channel.wait_for(5)
+    await sender.wait_idle(5)
     assert [t for c, t in channel.delivered if c == "a"] == ["a1", "a2", "a3"]
     assert [t for c, t in channel.delivered if c == "b"] == ["b1", "b2"]
     assert {s for _, s, _, _ in await statuses(db)} == {"sent"}
@@ -100,6 +101,7 @@ async def test_a_429_holds_the_chat_back_until_retry_after(setup) -> None:
     clock.advance(seconds=31)
     sender.wake()
     await channel.wait_for(3)
+    await sender.wait_idle(5)
     assert [t for c, t in channel.delivered if c == "a"] == ["a1", "a2"]
     rows = await statuses(db)
     assert rows[0] == ("a1", "sent", 2, None)
@@ -136,6 +138,7 @@ async def test_blocked_user_is_a_permanent_failure_and_the_chat_moves_on(setup) 
     await enqueue(db, clock, "a", "blocked", "after")
     sender.wake()
     await channel.wait_for(1)
+    await sender.wait_idle(5)
     rows = await statuses(db)
     assert rows[0] == ("blocked", "failed", 1, "403: Forbidden: bot was blocked by the user")
     assert rows[1][:2] == ("after", "sent")

@@ -14,6 +14,10 @@ class Channel(Protocol):
 
     async def start(self) -> None: ...
 
+    async def stop_receiving(self) -> None:
+        """No new updates from here on; sending still works (shutdown drains the outbox)."""
+        ...
+
     async def stop(self) -> None: ...
 
     async def deliver(self, chat_id: str, reply: Reply) -> str:

@@ -39,6 +39,9 @@ class ConsoleChannel:
     async def start(self) -> None:
         return None
 
+    async def stop_receiving(self) -> None:
+        return None
+
     async def stop(self) -> None:
         return None
 

@@ -53,7 +53,8 @@ class TelegramChannel:
         commands: list[tuple[str, str]],
         concurrent_updates: int = 64,
         poll_timeout: int = 25,
-        rate_limit: bool = True,
+        max_per_second: float = 30,
+        max_group_per_minute: float = 20,
     ) -> None:
         self.dispatcher = dispatcher
         self.clock = clock
@@ -67,8 +68,17 @@ class TelegramChannel:
             .updater(None)
             .concurrent_updates(concurrent_updates)
         )
-        if rate_limit:
-            builder = builder.rate_limiter(AIORateLimiter(max_retries=0))
+        if max_per_second > 0:
+            # No retries inside the limiter: a 429 goes back to the outbox, which
+            # records the attempt and reschedules the row after retry_after.
+            limiter = AIORateLimiter(
+                overall_max_rate=max_per_second,
+                overall_time_period=1,
+                group_max_rate=max_group_per_minute or max_per_second * 60,
+                group_time_period=60,
+                max_retries=0,
+            )
+            builder = builder.rate_limiter(limiter)
         self.app: Application[Any, Any, Any, Any, Any, Any] = builder.build()
         self.app.add_handler(TypeHandler(Update, self._on_update))
         self.app.add_error_handler(self._on_error)
@@ -85,11 +95,15 @@ class TelegramChannel:
         await self.app.start()
         self._poller = asyncio.create_task(self._poll(), name="telegram-poll")
 
-    async def stop(self) -> None:
+    async def stop_receiving(self) -> None:
         if self._poller is not None:
             self._poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poller
+            self._poller = None
+
+    async def stop(self) -> None:
+        await self.stop_receiving()
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()
