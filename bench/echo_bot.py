@@ -15,7 +15,9 @@ from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
 async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if update.effective_message is not None and update.effective_chat is not None:
-        await context.bot.send_message(update.effective_chat.id, f"echo: {update.effective_message.text}")
+        await context.bot.send_message(
+            update.effective_chat.id, f"echo: {update.effective_message.text}"
+        )
 
 
 def main() -> None:

@@ -65,9 +65,10 @@ class App:
     clock: Clock = field(default_factory=SystemClock)
     database: str | None = None
     catalog: Catalog = field(default_factory=Catalog)
+    own_db_loop: bool = True
 
     def __post_init__(self) -> None:
-        self.db = Database(self.database or self.config.bot.database)
+        self.db = Database(self.database or self.config.bot.database, own_loop=self.own_db_loop)
         self.dispatcher = Dispatcher(
             self.db,
             handler_settings(self.config),
@@ -78,17 +79,25 @@ class App:
         self.channels: dict[str, Channel] = {}
         self.senders: dict[str, OutboxSender] = {}
         self.scheduler: AsyncIOScheduler | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def _hand_over(self, items: list[OutboxItem]) -> None:
-        """Replies just committed go straight to their channel's sender."""
+        """Replies just committed go straight to their channel's sender.
+
+        Called on the database's loop; the senders live on the main loop.
+        """
+        loop = self._loop
         for item in items:
             sender = self.senders.get(item.channel)
-            if sender is not None:
-                sender.submit([item])
+            if sender is not None and loop is not None:
+                loop.call_soon_threadsafe(sender.submit, [item])
 
     async def open(self) -> None:
         """Database up, migrations applied, organisation synced from config."""
         await self.db.open()
+        await self.db.run(self._sync_org())
+
+    async def _sync_org(self) -> None:
         async with self.db.transaction() as tx:
             await org.sync(tx, self.config.units, self.config.clusters)
 
@@ -111,15 +120,17 @@ class App:
             clock=self.clock,
             commands=COMMANDS_VI,
             concurrent_updates=tg.concurrent_updates,
+            connection_pool_size=tg.connection_pool_size,
             poll_timeout=tg.poll_timeout_seconds,
             max_per_second=tg.max_messages_per_second,
             max_group_per_minute=tg.max_group_messages_per_minute,
         )
 
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         await self.open()
         for sender in self.senders.values():
-            sender.start()
+            await sender.start()
         recovered = await self.dispatcher.recover()
         if recovered:
             log.info("handled updates left pending by the last run in %d conversations", recovered)

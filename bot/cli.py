@@ -18,7 +18,7 @@ from bot.clock import SystemClock
 from bot.config import AppConfig, Secrets, check_config, format_problems, load_config
 from domain.errors import ConfigError, UserInputError
 from domain.models import Role
-from handlers.admin import create_invite, parse_duration
+from handlers.admin import IssuedInvite, create_invite, parse_duration
 
 log = logging.getLogger("thidua")
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -81,15 +81,7 @@ async def _demo(config: AppConfig, secrets: Secrets, lines: Sequence[str] | None
         app.add_channel(console)
         await app.start()
         try:
-            async with app.db.transaction() as tx:
-                issued = await create_invite(
-                    tx,
-                    unit_code=DEMO_UNIT,
-                    role=Role.OFFICER,
-                    uses=5,
-                    expires_in=None,
-                    now=clock.now(),
-                )
+            issued = await app.db.run(_demo_invite(app))
             unit = config.unit(DEMO_UNIT)
             print("=" * 60)
             print("thidua — demo trên console (không cần token Telegram)")
@@ -117,8 +109,20 @@ async def _demo(config: AppConfig, secrets: Secrets, lines: Sequence[str] | None
             await app.stop()
 
 
+async def _demo_invite(app: App) -> IssuedInvite:
+    async with app.db.transaction() as tx:
+        return await create_invite(
+            tx,
+            unit_code=DEMO_UNIT,
+            role=Role.OFFICER,
+            uses=5,
+            expires_in=None,
+            now=app.clock.now(),
+        )
+
+
 async def _migrate(config: AppConfig) -> None:
-    app = App(config, Secrets())
+    app = App(config, Secrets(), own_db_loop=False)
     await app.open()
     async with (
         app.db.transaction() as tx,
@@ -130,7 +134,7 @@ async def _migrate(config: AppConfig) -> None:
 
 
 async def _invite(config: AppConfig, args: argparse.Namespace) -> int:
-    app = App(config, Secrets())
+    app = App(config, Secrets(), own_db_loop=False)
     await app.open()
     try:
         async with app.db.transaction() as tx:
@@ -182,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import sys as _s
+
+    _s.setswitchinterval(0.0005)
     args = build_parser().parse_args(argv)
     secrets = Secrets()
     command = args.command or ("run" if secrets.telegram_bot_token else "demo")

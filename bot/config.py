@@ -148,6 +148,7 @@ class TelegramSection(_Section):
     bot_username: str | None = None
     concurrent_updates: int = Field(default=64, ge=1, le=1024)
     poll_timeout_seconds: int = Field(default=25, ge=0, le=60)
+    connection_pool_size: int = Field(default=16, ge=1, le=1024)
     max_messages_per_second: float = Field(default=30, ge=0, le=10000)
     max_group_messages_per_minute: float = Field(default=20, ge=0, le=10000)
 

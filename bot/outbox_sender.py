@@ -8,9 +8,12 @@ retry, a scan loads rows still pending (`due`) into the same per-chat queues.
 A row is marked sent only after the platform accepted it (acknowledgements are
 written in batches; a crash before the batch is written re-sends, never
 loses). A retryable failure (429, 5xx, network) schedules the row's next
-attempt with backoff and hands the rest of that chat back to the table, so a
-later message never overtakes an earlier one; a permanent failure (blocked,
-chat not found) is recorded with its reason and the chat moves on.
+attempt with backoff and hands the chat back to the table, so a later message
+never overtakes an earlier one; a permanent failure (blocked, chat not found)
+is recorded with its reason and the chat moves on.
+
+Database work runs through `db.run` (the database's own loop); the queues,
+workers and HTTP calls live on the caller's loop.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from storage import outbox
 from storage.db import Database
 
 log = logging.getLogger(__name__)
+
+Ack = tuple[int, dt.datetime, str]
 
 
 class OutboxSender:
@@ -54,7 +59,8 @@ class OutboxSender:
         self._queues: dict[str, list[OutboxItem]] = {}  # per chat, sorted by id
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._known: set[int] = set()  # queued, in flight, or sent but not yet acknowledged
-        self._acks: list[tuple[int, dt.datetime, str]] = []
+        self._held: set[str] = set()  # chats whose next row waits in the table
+        self._acks: list[Ack] = []
         self._ack_ready = asyncio.Event()
         self._scan_now = asyncio.Event()
         self._changed = asyncio.Event()
@@ -62,7 +68,9 @@ class OutboxSender:
 
     # ---- lifecycle ------------------------------------------------------------------------
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        """Chats with rows left pending by the last run are held until the table is read."""
+        self._held = await self.db.run(self._pending_chats())
         name = self.channel.name
         self._tasks = [
             asyncio.create_task(self._scanner(), name=f"outbox-scan-{name}"),
@@ -81,9 +89,15 @@ class OutboxSender:
         self._scan_now.set()
 
     def submit(self, items: Iterable[OutboxItem]) -> None:
-        """Rows just committed by the dispatcher: queue them for their chats at once."""
+        """Rows just committed by the dispatcher: queue them for their chats at once.
+
+        A chat with an earlier row still waiting in the table is left to the
+        table, so the new row cannot overtake it.
+        """
         for item in items:
-            if item.id not in self._known:
+            if item.chat_id in self._held:
+                self._scan_now.set()
+            elif item.id not in self._known:
                 self._enqueue(item)
 
     async def wait_idle(self, limit: float = 10.0) -> None:
@@ -92,9 +106,7 @@ class OutboxSender:
             while True:
                 self._changed.clear()
                 if not self._known and not self._workers:
-                    async with self.db.transaction() as tx:
-                        due = await outbox.due(tx, self.channel.name, self.clock.now(), limit=1)
-                    if not due:
+                    if not await self.db.run(self._any_due()):
                         return
                     self.wake()
                 await self._changed.wait()
@@ -131,28 +143,28 @@ class OutboxSender:
         try:
             message_id = await self.channel.deliver(item.chat_id, item.reply)
         except DeliveryError as exc:
-            now = self.clock.now()
-            async with self.db.transaction() as tx:
-                if exc.permanent:
-                    log.warning(
-                        "outbox %s #%d: gave up: %s", self.channel.name, item.id, exc.reason
-                    )
-                    await outbox.mark_failed(tx, item.id, now, exc.reason)
-                else:
-                    delay = (
-                        exc.retry_after
-                        if exc.retry_after is not None
-                        else self._backoff(item.attempts)
-                    )
-                    await outbox.mark_retry(
-                        tx, item.id, now, now + dt.timedelta(seconds=delay), exc.reason
-                    )
+            if not exc.permanent:
+                self._held.add(item.chat_id)
+            await self.db.run(self._record_failure(item, exc))
             self._known.discard(item.id)
             self._scan_now.set()
             return exc.permanent
         self._acks.append((item.id, self.clock.now(), message_id))
         self._ack_ready.set()
         return True
+
+    async def _record_failure(self, item: OutboxItem, exc: DeliveryError) -> None:
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            if exc.permanent:
+                log.warning("outbox %s #%d: gave up: %s", self.channel.name, item.id, exc.reason)
+                await outbox.mark_failed(tx, item.id, now, exc.reason)
+            else:
+                delay = (
+                    exc.retry_after if exc.retry_after is not None else self._backoff(item.attempts)
+                )
+                next_at = now + dt.timedelta(seconds=delay)
+                await outbox.mark_retry(tx, item.id, now, next_at, exc.reason)
 
     def _backoff(self, attempts: int) -> float:
         return float(min(self.backoff_max, self.backoff_base * (2 ** min(attempts, 16))))
@@ -173,14 +185,17 @@ class OutboxSender:
             return
         batch, self._acks = self._acks, []
         try:
-            async with self.db.transaction() as tx:
-                await outbox.mark_sent_many(tx, batch)
+            await self.db.run(self._write_acks(batch))
         except BaseException:
             self._acks[:0] = batch
             raise
         for item_id, _, _ in batch:
             self._known.discard(item_id)
         self._changed.set()
+
+    async def _write_acks(self, batch: list[Ack]) -> None:
+        async with self.db.transaction() as tx:
+            await outbox.mark_sent_many(tx, batch)
 
     # ---- the table: recovery and retries --------------------------------------------------
 
@@ -200,18 +215,12 @@ class OutboxSender:
     async def _scan(self) -> float:
         """Queue due rows of idle chats; returns how long until the next look."""
         room = self.max_chats - len(self._workers)
-        now = self.clock.now()
-        async with self.db.transaction() as tx:
-            heads = (
-                await outbox.due(
-                    tx, self.channel.name, now, busy_chats=set(self._workers), limit=room
-                )
-                if room > 0
-                else []
-            )
-            backlogs = [await outbox.chat_backlog(tx, self.channel.name, h.chat_id) for h in heads]
-            due_at = await outbox.next_due_at(tx, self.channel.name, exclude=self._known)
+        backlogs, due_at = await self.db.run(
+            self._read_due(room, set(self._workers), set(self._known))
+        )
         for backlog in backlogs:
+            if backlog:
+                self._held.discard(backlog[0].chat_id)
             for item in backlog:
                 if item.id in self._known:
                     break
@@ -219,3 +228,26 @@ class OutboxSender:
         if due_at is None:
             return self.idle_poll
         return min(self.idle_poll, max(0.01, (due_at - self.clock.now()).total_seconds()))
+
+    async def _pending_chats(self) -> set[str]:
+        async with self.db.transaction() as tx:
+            return await outbox.pending_chats(tx, self.channel.name)
+
+    async def _any_due(self) -> bool:
+        async with self.db.transaction() as tx:
+            return bool(await outbox.due(tx, self.channel.name, self.clock.now(), limit=1))
+
+    async def _read_due(
+        self, room: int, busy: set[str], known: set[int]
+    ) -> tuple[list[list[OutboxItem]], dt.datetime | None]:
+        """Backlogs of chats whose oldest pending row is due, and when the next row is due."""
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            heads = (
+                await outbox.due(tx, self.channel.name, now, busy_chats=busy, limit=room)
+                if room > 0
+                else []
+            )
+            backlogs = [await outbox.chat_backlog(tx, self.channel.name, h.chat_id) for h in heads]
+            due_at = await outbox.next_due_at(tx, self.channel.name, exclude=known)
+        return backlogs, due_at

@@ -47,13 +47,17 @@ class Dispatcher:
         self.on_outbox = on_outbox
         self._locks: dict[Key, _KeyLock] = {}
 
+    # Public entry points hand their work to the database's loop (see storage.db).
+
     async def receive(self, inbound: Inbound) -> bool:
         """Record one update; False when it was delivered before."""
-        async with self.db.transaction() as tx:
-            return await inbox.record(tx, inbound, self.clock.now()) is not None
+        return bool(await self.receive_many([inbound]))
 
     async def receive_many(self, inbounds: Iterable[Inbound]) -> list[Inbound]:
         """Record a batch in one transaction; returns the ones not seen before."""
+        return await self.db.run(self._receive_many(list(inbounds)))
+
+    async def _receive_many(self, inbounds: list[Inbound]) -> list[Inbound]:
         fresh = []
         async with self.db.transaction() as tx:
             now = self.clock.now()
@@ -69,6 +73,9 @@ class Dispatcher:
 
     async def process(self, key: Key) -> None:
         """Handle every pending update of one conversation, oldest first."""
+        await self.db.run(self._process(key))
+
+    async def _process(self, key: Key) -> None:
         async with self._lock(key):
             while await self._handle_next(key):
                 pass
@@ -90,10 +97,13 @@ class Dispatcher:
 
     async def recover(self) -> int:
         """Handle updates recorded before a crash; returns how many conversations had some."""
+        return await self.db.run(self._recover())
+
+    async def _recover(self) -> int:
         async with self.db.transaction() as tx:
             keys = await inbox.pending_conversations(tx)
         for key in keys:
-            await self.process(key)
+            await self._process(key)
         return len(keys)
 
     async def _handle_next(self, key: Key) -> bool:
@@ -199,6 +209,9 @@ class Dispatcher:
 
         Finished ones (kept only to recognise a double-tapped ✅) go silently.
         """
+        return await self.db.run(self._expire_idle())
+
+    async def _expire_idle(self) -> int:
         now = self.clock.now()
         async with self.db.transaction() as tx:
             idle = await conversations.idle_since(tx, now - self.settings.conversation_timeout)

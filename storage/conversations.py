@@ -6,19 +6,19 @@ import datetime as dt
 import json
 
 from domain.messages import Conversation
-from storage._codec import parse_ts, ts
+from storage._codec import fetch_all, fetch_one, parse_ts, ts
 from storage.db import Tx
 
 Key = tuple[str, str, str]
 
 
 async def get(tx: Tx, key: Key) -> Conversation | None:
-    async with tx.execute(
+    row = await fetch_one(
+        tx,
         "SELECT flow, step, flow_id, data_json, updated_at FROM conversations "
         "WHERE channel = ? AND chat_id = ? AND sender_id = ?",
         key,
-    ) as cur:
-        row = await cur.fetchone()
+    )
     if row is None:
         return None
     return Conversation(
@@ -56,12 +56,12 @@ async def clear(tx: Tx, key: Key) -> None:
 
 async def idle_since(tx: Tx, before: dt.datetime) -> list[tuple[Key, Conversation]]:
     """Conversations untouched since `before`: candidates for the idle-timeout note."""
-    async with tx.execute(
+    rows = await fetch_all(
+        tx,
         "SELECT channel, chat_id, sender_id, flow, step, flow_id, data_json, updated_at "
         "FROM conversations WHERE updated_at < ?",
         (ts(before),),
-    ) as cur:
-        rows = await cur.fetchall()
+    )
     return [
         (
             (r["channel"], r["chat_id"], r["sender_id"]),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from domain.messages import Inbound
-from storage._codec import ts
+from storage._codec import fetch_all, fetch_one, ts
 from storage.db import Tx
 
 Key = tuple[str, str, str]
@@ -30,22 +30,22 @@ async def record(tx: Tx, inbound: Inbound, now: dt.datetime) -> int | None:
 
 async def next_pending(tx: Tx, key: Key) -> tuple[int, Inbound] | None:
     """The oldest unhandled update of one conversation: updates are handled in arrival order."""
-    async with tx.execute(
+    row = await fetch_one(
+        tx,
         "SELECT id, payload_json FROM inbox WHERE status = 'pending' AND channel = ? "
         "AND chat_id = ? AND sender_id = ? ORDER BY id LIMIT 1",
         key,
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return (row["id"], Inbound.from_json(row["payload_json"])) if row else None
 
 
 async def pending_conversations(tx: Tx) -> list[Key]:
     """Conversations with unhandled updates, e.g. after a crash."""
-    async with tx.execute(
+    rows = await fetch_all(
+        tx,
         "SELECT channel, chat_id, sender_id, MIN(id) AS first FROM inbox WHERE status = 'pending' "
-        "GROUP BY channel, chat_id, sender_id ORDER BY first"
-    ) as cur:
-        rows = await cur.fetchall()
+        "GROUP BY channel, chat_id, sender_id ORDER BY first",
+    )
     return [(r["channel"], r["chat_id"], r["sender_id"]) for r in rows]
 
 
@@ -59,6 +59,5 @@ async def mark(
 
 
 async def status_counts(tx: Tx) -> dict[str, int]:
-    async with tx.execute("SELECT status, COUNT(*) FROM inbox GROUP BY status") as cur:
-        rows = await cur.fetchall()
+    rows = await fetch_all(tx, "SELECT status, COUNT(*) FROM inbox GROUP BY status")
     return {r[0]: int(r[1]) for r in rows}

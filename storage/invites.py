@@ -7,7 +7,7 @@ import hashlib
 from typing import Any
 
 from domain.models import Invite, Role
-from storage._codec import opt_ts, parse_ts, ts
+from storage._codec import fetch_all, fetch_one, opt_ts, parse_ts, ts
 from storage.db import Tx
 
 
@@ -55,10 +55,9 @@ async def create(
 
 
 async def find(tx: Tx, normalized_code: str) -> Invite | None:
-    async with tx.execute(
-        "SELECT * FROM invites WHERE code_hash = ?", (code_hash(normalized_code),)
-    ) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(
+        tx, "SELECT * FROM invites WHERE code_hash = ?", (code_hash(normalized_code),)
+    )
     return _invite(row) if row else None
 
 
@@ -86,12 +85,12 @@ async def record_failed_attempt(tx: Tx, channel: str, platform_id: str, now: dt.
 async def failed_attempts_since(
     tx: Tx, channel: str, platform_id: str, since: dt.datetime
 ) -> list[dt.datetime]:
-    async with tx.execute(
+    rows = await fetch_all(
+        tx,
         "SELECT at FROM start_attempts WHERE channel = ? AND platform_id = ? AND at >= ? "
         "ORDER BY at",
         (channel, platform_id, ts(since)),
-    ) as cur:
-        rows = await cur.fetchall()
+    )
     return [parse_ts(r["at"]) for r in rows]
 
 

@@ -10,6 +10,8 @@ import datetime as dt
 
 import aiosqlite
 
+from storage._codec import fetch_one
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: the core: organisation, people, invites, reports, conversations, inbox, outbox.
     """
@@ -176,8 +178,7 @@ async def current_version(tx: aiosqlite.Connection) -> int:
         "CREATE TABLE IF NOT EXISTS schema_migrations "
         "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
     )
-    async with tx.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations") as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(tx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
     return int(row[0]) if row else 0
 
 

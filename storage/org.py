@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from domain.models import Cluster, ClusterMember, ClusterRole, Unit
+from storage._codec import fetch_all, fetch_one
 from storage.db import Tx
 
 
@@ -35,8 +36,7 @@ async def sync(tx: Tx, units: Iterable[Unit], clusters: Iterable[Cluster]) -> No
 
 
 async def unit(tx: Tx, code: str) -> Unit | None:
-    async with tx.execute("SELECT code, name, kind FROM units WHERE code = ?", (code,)) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(tx, "SELECT code, name, kind FROM units WHERE code = ?", (code,))
     return Unit(code=row["code"], name=row["name"], kind=row["kind"]) if row else None
 
 
@@ -44,32 +44,30 @@ async def units(tx: Tx, *, active_only: bool = True) -> list[Unit]:
     sql = "SELECT code, name, kind FROM units"
     if active_only:
         sql += " WHERE active = 1"
-    async with tx.execute(sql + " ORDER BY code") as cur:
-        rows = await cur.fetchall()
+    rows = await fetch_all(tx, sql + " ORDER BY code")
     return [Unit(code=r["code"], name=r["name"], kind=r["kind"]) for r in rows]
 
 
 async def cluster_of(tx: Tx, unit_code: str, year: int) -> Cluster | None:
-    async with tx.execute(
+    row = await fetch_one(
+        tx,
         "SELECT cluster_code FROM cluster_members WHERE unit_code = ? AND year = ?",
         (unit_code, year),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return await cluster(tx, row["cluster_code"], year) if row else None
 
 
 async def cluster(tx: Tx, code: str, year: int) -> Cluster | None:
-    async with tx.execute(
-        "SELECT name FROM clusters WHERE code = ? AND year = ?", (code, year)
-    ) as cur:
-        head = await cur.fetchone()
+    head = await fetch_one(
+        tx, "SELECT name FROM clusters WHERE code = ? AND year = ?", (code, year)
+    )
     if head is None:
         return None
-    async with tx.execute(
+    rows = await fetch_all(
+        tx,
         "SELECT unit_code, role FROM cluster_members WHERE cluster_code = ? AND year = ? "
         "ORDER BY unit_code",
         (code, year),
-    ) as cur:
-        rows = await cur.fetchall()
+    )
     members = tuple(ClusterMember(unit=r["unit_code"], role=ClusterRole(r["role"])) for r in rows)
     return Cluster(code=code, year=year, name=head["name"], members=members)

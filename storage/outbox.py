@@ -7,7 +7,7 @@ from collections.abc import Collection
 from typing import Any
 
 from domain.messages import DeliveryStatus, OutboxItem, Reply
-from storage._codec import parse_ts, ts
+from storage._codec import fetch_all, fetch_one, parse_ts, ts
 from storage.db import Tx
 
 
@@ -46,33 +46,48 @@ async def due(
     A chat whose oldest pending row is not yet due is held back entirely, so a
     retry never lets a later message overtake an earlier one.
     """
-    async with tx.execute(
-        "SELECT o.* FROM outbox o WHERE o.status = 'pending' AND o.channel = ? AND o.id IN ("
-        " SELECT MIN(id) FROM outbox WHERE status = 'pending' AND channel = ? GROUP BY chat_id"
-        ") AND o.next_attempt_at <= ? ORDER BY o.id LIMIT ?",
-        (channel, channel, ts(now), limit),
-    ) as cur:
-        heads = [_item(r) for r in await cur.fetchall()]
+    heads = [
+        _item(r)
+        for r in await fetch_all(
+            tx,
+            "SELECT o.* FROM outbox o WHERE o.status = 'pending' AND o.channel = ? AND o.id IN ("
+            " SELECT MIN(id) FROM outbox WHERE status = 'pending' AND channel = ? GROUP BY chat_id"
+            ") AND o.next_attempt_at <= ? ORDER BY o.id LIMIT ?",
+            (channel, channel, ts(now), limit),
+        )
+    ]
     return [h for h in heads if h.chat_id not in busy_chats]
 
 
+async def pending_chats(tx: Tx, channel: str) -> set[str]:
+    rows = await fetch_all(
+        tx,
+        "SELECT DISTINCT chat_id FROM outbox WHERE status = 'pending' AND channel = ?",
+        (channel,),
+    )
+    return {r[0] for r in rows}
+
+
 async def chat_backlog(tx: Tx, channel: str, chat_id: str, limit: int = 50) -> list[OutboxItem]:
-    async with tx.execute(
-        "SELECT * FROM outbox WHERE status = 'pending' AND channel = ? AND chat_id = ? "
-        "ORDER BY id LIMIT ?",
-        (channel, chat_id, limit),
-    ) as cur:
-        return [_item(r) for r in await cur.fetchall()]
+    return [
+        _item(r)
+        for r in await fetch_all(
+            tx,
+            "SELECT * FROM outbox WHERE status = 'pending' AND channel = ? AND chat_id = ? "
+            "ORDER BY id LIMIT ?",
+            (channel, chat_id, limit),
+        )
+    ]
 
 
 async def next_due_at(tx: Tx, channel: str, exclude: Collection[int] = ()) -> dt.datetime | None:
     """When the earliest pending row (other than those already being sent) is due."""
-    async with tx.execute(
+    rows = await fetch_all(
+        tx,
         "SELECT id, next_attempt_at FROM outbox WHERE status = 'pending' AND channel = ? "
         "ORDER BY next_attempt_at LIMIT ?",
         (channel, len(exclude) + 1),
-    ) as cur:
-        rows = await cur.fetchall()
+    )
     times = [parse_ts(r[1]) for r in rows if r[0] not in exclude]
     return times[0] if times else None
 
@@ -129,14 +144,16 @@ async def listing(
     tx: Tx, statuses: Collection[DeliveryStatus], limit: int = 100
 ) -> list[OutboxItem]:
     marks = ",".join("?" * len(statuses))
-    async with tx.execute(
-        f"SELECT * FROM outbox WHERE status IN ({marks}) ORDER BY id LIMIT ?",
-        (*[s.value for s in statuses], limit),
-    ) as cur:
-        return [_item(r) for r in await cur.fetchall()]
+    return [
+        _item(r)
+        for r in await fetch_all(
+            tx,
+            f"SELECT * FROM outbox WHERE status IN ({marks}) ORDER BY id LIMIT ?",
+            (*[s.value for s in statuses], limit),
+        )
+    ]
 
 
 async def sent_platform_id(tx: Tx, item_id: int) -> str | None:
-    async with tx.execute("SELECT platform_message_id FROM outbox WHERE id = ?", (item_id,)) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(tx, "SELECT platform_message_id FROM outbox WHERE id = ?", (item_id,))
     return row[0] if row else None

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from domain.models import Language, Person, Role
-from storage._codec import ts
+from storage._codec import fetch_one, ts
 from storage.db import Tx
 
 _COLUMNS = "p.id, p.name, p.unit_code, p.role, p.language, p.active"
@@ -25,18 +25,17 @@ def _person(row: Any) -> Person:
 
 async def by_identity(tx: Tx, channel: str, platform_id: str) -> Person | None:
     """The active person behind a messenger account, if registered."""
-    async with tx.execute(
+    row = await fetch_one(
+        tx,
         f"SELECT {_COLUMNS} FROM identities i JOIN people p ON p.id = i.person_id "
         "WHERE i.channel = ? AND i.platform_id = ? AND p.active = 1",
         (channel, platform_id),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return _person(row) if row else None
 
 
 async def get(tx: Tx, person_id: int) -> Person | None:
-    async with tx.execute(f"SELECT {_COLUMNS} FROM people p WHERE p.id = ?", (person_id,)) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(tx, f"SELECT {_COLUMNS} FROM people p WHERE p.id = ?", (person_id,))
     return _person(row) if row else None
 
 
@@ -76,6 +75,5 @@ async def set_language(tx: Tx, person_id: int, language: Language) -> None:
 
 
 async def count_active(tx: Tx) -> int:
-    async with tx.execute("SELECT COUNT(*) FROM people WHERE active = 1") as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(tx, "SELECT COUNT(*) FROM people WHERE active = 1")
     return int(row[0]) if row else 0

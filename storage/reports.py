@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from domain.models import AuditEntry, Photo, Report, ReportStatus
-from storage._codec import opt_ts, parse_ts, ts
+from storage._codec import fetch_all, fetch_one, opt_ts, parse_ts, ts
 from storage.db import Tx
 
 
@@ -46,12 +46,12 @@ async def _photos(tx: Tx, report_ids: list[int]) -> dict[int, tuple[Photo, ...]]
     if not report_ids:
         return {}
     marks = ",".join("?" * len(report_ids))
-    async with tx.execute(
+    rows = await fetch_all(
+        tx,
         "SELECT report_id, channel, file_ref, file_unique_id, size FROM report_photos "
         f"WHERE report_id IN ({marks}) ORDER BY id",
         report_ids,
-    ) as cur:
-        rows = await cur.fetchall()
+    )
     out: dict[int, list[Photo]] = {}
     for r in rows:
         out.setdefault(r["report_id"], []).append(
@@ -61,8 +61,7 @@ async def _photos(tx: Tx, report_ids: list[int]) -> dict[int, tuple[Photo, ...]]
 
 
 async def _one(tx: Tx, where: str, param: Any) -> Report | None:
-    async with tx.execute(f"SELECT * FROM reports WHERE {where}", (param,)) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(tx, f"SELECT * FROM reports WHERE {where}", (param,))
     if row is None:
         return None
     photos = await _photos(tx, [row["id"]])
@@ -143,10 +142,9 @@ async def create(
 
 
 async def recent_for_unit(tx: Tx, unit_code: str, limit: int = 10) -> list[Report]:
-    async with tx.execute(
-        "SELECT * FROM reports WHERE unit_code = ? ORDER BY id DESC LIMIT ?", (unit_code, limit)
-    ) as cur:
-        rows = await cur.fetchall()
+    rows = await fetch_all(
+        tx, "SELECT * FROM reports WHERE unit_code = ? ORDER BY id DESC LIMIT ?", (unit_code, limit)
+    )
     photos = await _photos(tx, [r["id"] for r in rows])
     return [_report(r, photos.get(r["id"], ())) for r in rows]
 
@@ -225,10 +223,9 @@ async def _audit(
 
 
 async def audit_trail(tx: Tx, report_id: int) -> list[AuditEntry]:
-    async with tx.execute(
-        "SELECT * FROM report_audit WHERE report_id = ? ORDER BY id", (report_id,)
-    ) as cur:
-        rows = await cur.fetchall()
+    rows = await fetch_all(
+        tx, "SELECT * FROM report_audit WHERE report_id = ? ORDER BY id", (report_id,)
+    )
     return [
         AuditEntry(
             report_id=r["report_id"],
@@ -246,6 +243,5 @@ async def count(tx: Tx, *, status: ReportStatus | None = None) -> int:
     sql, params = "SELECT COUNT(*) FROM reports", tuple[str, ...]()
     if status is not None:
         sql, params = sql + " WHERE status = ?", (status.value,)
-    async with tx.execute(sql, params) as cur:
-        row = await cur.fetchone()
+    row = await fetch_one(tx, sql, params)
     return int(row[0]) if row else 0

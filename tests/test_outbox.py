@@ -53,7 +53,7 @@ async def setup(
     clock = FakeClock()
     channel = ScriptedChannel()
     sender = OutboxSender(db, channel, clock, idle_poll=0.05)
-    sender.start()
+    await sender.start()
     yield db, channel, sender, clock
     await sender.stop()
     await db.close()

@@ -41,17 +41,23 @@ async def invite(app: App, unit: str = "hoan_kiem") -> str:
     from domain.models import Role
     from handlers.admin import create_invite
 
-    async with app.db.transaction() as tx:
-        issued = await create_invite(
-            tx, unit_code=unit, role=Role.OFFICER, uses=5, expires_in=None, now=app.clock.now()
-        )
-    return issued.shown
+    async def make() -> str:
+        async with app.db.transaction() as tx:
+            issued = await create_invite(
+                tx, unit_code=unit, role=Role.OFFICER, uses=5, expires_in=None, now=app.clock.now()
+            )
+        return issued.shown
+
+    return await app.db.run(make())
 
 
 async def count(app: App, sql: str) -> int:
-    async with app.db.transaction() as tx, tx.execute(sql) as cur:
-        row = await cur.fetchone()
-    return int(row[0])
+    async def query() -> int:
+        async with app.db.transaction() as tx, tx.execute(sql) as cur:
+            row = await cur.fetchone()
+        return int(row[0])
+
+    return await app.db.run(query())
 
 
 async def test_registration_gifts_report_with_buttons_myreports_and_retract(tg) -> None:

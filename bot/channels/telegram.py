@@ -52,6 +52,7 @@ class TelegramChannel:
         clock: Clock,
         commands: list[tuple[str, str]],
         concurrent_updates: int = 64,
+        connection_pool_size: int = 16,
         poll_timeout: int = 25,
         max_per_second: float = 30,
         max_group_per_minute: float = 20,
@@ -67,6 +68,7 @@ class TelegramChannel:
             .base_file_url(file_base_url)
             .updater(None)
             .concurrent_updates(concurrent_updates)
+            .connection_pool_size(connection_pool_size)
         )
         if max_per_second > 0:
             # No retries inside the limiter: a 429 goes back to the outbox, which
