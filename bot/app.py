@@ -65,10 +65,9 @@ class App:
     clock: Clock = field(default_factory=SystemClock)
     database: str | None = None
     catalog: Catalog = field(default_factory=Catalog)
-    own_db_loop: bool = True
 
     def __post_init__(self) -> None:
-        self.db = Database(self.database or self.config.bot.database, own_loop=self.own_db_loop)
+        self.db = Database(self.database or self.config.bot.database)
         self.dispatcher = Dispatcher(
             self.db,
             handler_settings(self.config),
@@ -79,25 +78,17 @@ class App:
         self.channels: dict[str, Channel] = {}
         self.senders: dict[str, OutboxSender] = {}
         self.scheduler: AsyncIOScheduler | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     def _hand_over(self, items: list[OutboxItem]) -> None:
-        """Replies just committed go straight to their channel's sender.
-
-        Called on the database's loop; the senders live on the main loop.
-        """
-        loop = self._loop
+        """Replies just committed go straight to their channel's sender."""
         for item in items:
             sender = self.senders.get(item.channel)
-            if sender is not None and loop is not None:
-                loop.call_soon_threadsafe(sender.submit, [item])
+            if sender is not None:
+                sender.submit([item])
 
     async def open(self) -> None:
         """Database up, migrations applied, organisation synced from config."""
         await self.db.open()
-        await self.db.run(self._sync_org())
-
-    async def _sync_org(self) -> None:
         async with self.db.transaction() as tx:
             await org.sync(tx, self.config.units, self.config.clusters)
 
@@ -127,7 +118,6 @@ class App:
         )
 
     async def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
         await self.open()
         for sender in self.senders.values():
             await sender.start()

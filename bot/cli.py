@@ -81,7 +81,7 @@ async def _demo(config: AppConfig, secrets: Secrets, lines: Sequence[str] | None
         app.add_channel(console)
         await app.start()
         try:
-            issued = await app.db.run(_demo_invite(app))
+            issued = await _demo_invite(app)
             unit = config.unit(DEMO_UNIT)
             print("=" * 60)
             print("thidua — demo trên console (không cần token Telegram)")
@@ -122,7 +122,7 @@ async def _demo_invite(app: App) -> IssuedInvite:
 
 
 async def _migrate(config: AppConfig) -> None:
-    app = App(config, Secrets(), own_db_loop=False)
+    app = App(config, Secrets())
     await app.open()
     async with (
         app.db.transaction() as tx,
@@ -134,7 +134,7 @@ async def _migrate(config: AppConfig) -> None:
 
 
 async def _invite(config: AppConfig, args: argparse.Namespace) -> int:
-    app = App(config, Secrets(), own_db_loop=False)
+    app = App(config, Secrets())
     await app.open()
     try:
         async with app.db.transaction() as tx:
@@ -186,9 +186,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    import sys as _s
-
-    _s.setswitchinterval(0.0005)
     args = build_parser().parse_args(argv)
     secrets = Secrets()
     command = args.command or ("run" if secrets.telegram_bot_token else "demo")

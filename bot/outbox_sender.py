@@ -11,9 +11,6 @@ loses). A retryable failure (429, 5xx, network) schedules the row's next
 attempt with backoff and hands the chat back to the table, so a later message
 never overtakes an earlier one; a permanent failure (blocked, chat not found)
 is recorded with its reason and the chat moves on.
-
-Database work runs through `db.run` (the database's own loop); the queues,
-workers and HTTP calls live on the caller's loop.
 """
 
 from __future__ import annotations
@@ -70,7 +67,7 @@ class OutboxSender:
 
     async def start(self) -> None:
         """Chats with rows left pending by the last run are held until the table is read."""
-        self._held = await self.db.run(self._pending_chats())
+        self._held = await self._pending_chats()
         name = self.channel.name
         self._tasks = [
             asyncio.create_task(self._scanner(), name=f"outbox-scan-{name}"),
@@ -106,7 +103,7 @@ class OutboxSender:
             while True:
                 self._changed.clear()
                 if not self._known and not self._workers:
-                    if not await self.db.run(self._any_due()):
+                    if not await self._any_due():
                         return
                     self.wake()
                 await self._changed.wait()
@@ -145,7 +142,7 @@ class OutboxSender:
         except DeliveryError as exc:
             if not exc.permanent:
                 self._held.add(item.chat_id)
-            await self.db.run(self._record_failure(item, exc))
+            await self._record_failure(item, exc)
             self._known.discard(item.id)
             self._scan_now.set()
             return exc.permanent
@@ -185,7 +182,7 @@ class OutboxSender:
             return
         batch, self._acks = self._acks, []
         try:
-            await self.db.run(self._write_acks(batch))
+            await self._write_acks(batch)
         except BaseException:
             self._acks[:0] = batch
             raise
@@ -215,9 +212,7 @@ class OutboxSender:
     async def _scan(self) -> float:
         """Queue due rows of idle chats; returns how long until the next look."""
         room = self.max_chats - len(self._workers)
-        backlogs, due_at = await self.db.run(
-            self._read_due(room, set(self._workers), set(self._known))
-        )
+        backlogs, due_at = await self._read_due(room, set(self._workers), set(self._known))
         for backlog in backlogs:
             if backlog:
                 self._held.discard(backlog[0].chat_id)

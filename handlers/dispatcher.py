@@ -14,11 +14,21 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from domain.errors import UserInputError
-from domain.messages import DeliveryStatus, Inbound, InboundKind, OutboxItem, Outgoing, Reply
+from domain.messages import (
+    Conversation,
+    DeliveryStatus,
+    Inbound,
+    InboundKind,
+    OutboxItem,
+    Outgoing,
+    Reply,
+)
+from domain.models import Person
 from handlers.context import Clock, Ctx, HandlerSettings, Translator
 from handlers.router import route
 from handlers.states import Flow
@@ -47,24 +57,17 @@ class Dispatcher:
         self.on_outbox = on_outbox
         self._locks: dict[Key, _KeyLock] = {}
 
-    # Public entry points hand their work to the database's loop (see storage.db).
-
     async def receive(self, inbound: Inbound) -> bool:
         """Record one update; False when it was delivered before."""
         return bool(await self.receive_many([inbound]))
 
     async def receive_many(self, inbounds: Iterable[Inbound]) -> list[Inbound]:
         """Record a batch in one transaction; returns the ones not seen before."""
-        return await self.db.run(self._receive_many(list(inbounds)))
-
-    async def _receive_many(self, inbounds: list[Inbound]) -> list[Inbound]:
-        fresh = []
+        inbounds = list(inbounds)
         async with self.db.transaction() as tx:
             now = self.clock.now()
-            for item in inbounds:
-                if await inbox.record(tx, item, now) is not None:
-                    fresh.append(item)
-        return fresh
+            ids = await asyncio.gather(*(inbox.record(tx, item, now) for item in inbounds))
+        return [item for item, row_id in zip(inbounds, ids, strict=True) if row_id is not None]
 
     async def submit(self, inbound: Inbound) -> None:
         """Receive and handle: what a channel calls for each update."""
@@ -73,9 +76,6 @@ class Dispatcher:
 
     async def process(self, key: Key) -> None:
         """Handle every pending update of one conversation, oldest first."""
-        await self.db.run(self._process(key))
-
-    async def _process(self, key: Key) -> None:
         async with self._lock(key):
             while await self._handle_next(key):
                 pass
@@ -97,27 +97,34 @@ class Dispatcher:
 
     async def recover(self) -> int:
         """Handle updates recorded before a crash; returns how many conversations had some."""
-        return await self.db.run(self._recover())
-
-    async def _recover(self) -> int:
         async with self.db.transaction() as tx:
             keys = await inbox.pending_conversations(tx)
         for key in keys:
-            await self._process(key)
+            await self.process(key)
         return len(keys)
 
     async def _handle_next(self, key: Key) -> bool:
-        """Handle the oldest pending update of `key`; True while more may be waiting."""
+        """Handle the oldest pending update of `key`; True while more may be waiting.
+
+        Statements that do not depend on each other are sent to the database
+        together (asyncio.gather keeps their order on the connection's queue),
+        so a whole update costs four round trips instead of a dozen.
+        """
         sent: list[OutboxItem] = []
         more = False
         try:
             async with self.db.transaction() as tx:
-                item = await inbox.next_pending(tx, key)
+                item, person, conv, _ = await asyncio.gather(
+                    inbox.next_pending(tx, key),
+                    people.by_identity(tx, key[0], key[2]),
+                    conversations.get(tx, key),
+                    tx.execute("SAVEPOINT handler"),
+                )
                 if item is None:
                     return False
                 inbox_id, inbound = item
                 try:
-                    sent = await self._handle(tx, inbox_id, inbound)
+                    sent, more = await self._handle(tx, inbox_id, inbound, person, conv)
                 except Exception:
                     log.exception(
                         "handler failed: update %s (%s) from %s in %s",
@@ -127,7 +134,6 @@ class Dispatcher:
                         inbound.chat_id,
                     )
                     raise
-                more = await inbox.next_pending(tx, key) is not None
         except Exception as exc:  # the top-level error handler: log, apologise, go on
             sent = await self._fail(key, exc)
             more = True
@@ -135,59 +141,71 @@ class Dispatcher:
             self.on_outbox(sent)
         return more
 
-    async def _handle(self, tx: Tx, inbox_id: int, inbound: Inbound) -> list[OutboxItem]:
+    async def _handle(
+        self,
+        tx: Tx,
+        inbox_id: int,
+        inbound: Inbound,
+        person: Person | None,
+        conv: Conversation | None,
+    ) -> tuple[list[OutboxItem], bool]:
+        """Route one update inside the open transaction (a savepoint is already set)."""
         now = self.clock.now()
-        person = await people.by_identity(tx, inbound.channel, inbound.sender_id)
-        conv = await conversations.get(tx, inbound.conversation_key)
+        key = inbound.conversation_key
         ctx = Ctx(tx, inbound, person, conv, now, self.settings, self.translate)
         timeout = self.settings.conversation_timeout
-        if conv is not None and conv.flow != Flow.DONE and now - conv.updated_at > timeout:
-            await conversations.clear(tx, inbound.conversation_key)
-            ctx.conversation = None
+        expired = conv is not None and conv.flow != Flow.DONE and now - conv.updated_at > timeout
+        if expired:
+            conv = ctx.conversation = None
+            ctx.state_changed = True
             ctx.reply(ctx.t("conv.expired"))
-            conv = None
-        if not (ctx.outgoing and inbound.kind == InboundKind.CHOICE):
-            await tx.execute("SAVEPOINT handler")
+        if not (expired and inbound.kind == InboundKind.CHOICE):
             try:
                 await route(ctx)
             except UserInputError as exc:
                 # Undo whatever the handler half-did, answer why, keep the conversation alive.
                 await tx.execute("ROLLBACK TO SAVEPOINT handler")
-                kept = [o for o in ctx.outgoing if o.reply.text == ctx.t("conv.expired")]
+                kept = ctx.outgoing[:1] if expired else []
                 ctx = Ctx(tx, inbound, person, conv, now, self.settings, self.translate, kept)
+                ctx.state_changed = expired
                 ctx.reply(ctx.t(exc.key, **exc.params))
                 if conv is not None:
                     ctx.conversation = replace(conv, updated_at=now)
                     ctx.state_changed = True
-            await tx.execute("RELEASE SAVEPOINT handler")
-        if ctx.state_changed:
-            if ctx.conversation is None:
-                await conversations.clear(tx, inbound.conversation_key)
-            else:
-                await conversations.put(tx, inbound.conversation_key, ctx.conversation)
+        writes: list[Awaitable[object]] = [tx.execute("RELEASE SAVEPOINT handler")]
+        if ctx.state_changed and ctx.conversation is None:
+            writes.append(conversations.clear(tx, key))
+        elif ctx.state_changed and ctx.conversation is not None:
+            writes.append(conversations.put(tx, key, ctx.conversation))
         elif ctx.conversation is not None and ctx.conversation.flow != Flow.DONE:
-            await conversations.put(
-                tx, inbound.conversation_key, replace(ctx.conversation, updated_at=now)
-            )
-        items = await self._enqueue(tx, ctx.outgoing, inbox_id, now)
-        await inbox.mark(tx, inbox_id, "done", now)
-        return items
+            writes.append(conversations.put(tx, key, replace(ctx.conversation, updated_at=now)))
+        replies = self._split(ctx.outgoing)
+        rows = [outbox.enqueue(tx, o.channel, o.chat_id, o.reply, now, inbox_id) for o in replies]
+        done = inbox.mark(tx, inbox_id, "done", now)
+        results = await asyncio.gather(*writes, *rows, done, inbox.next_pending(tx, key))
+        ids = results[len(writes) : len(writes) + len(rows)]
+        return _items(ids, replies, now), results[-1] is not None
+
+    def _split(self, outgoing: list[Outgoing]) -> list[Outgoing]:
+        """Long texts cut to the platform's limit, each part its own message."""
+        limit = self.settings.max_message_chars
+        return [
+            out
+            if part == out.reply.text
+            else Outgoing(out.channel, out.chat_id, replace(out.reply, text=part))
+            for out in outgoing
+            for part in split_text(out.reply.text, limit)
+        ]
 
     async def _enqueue(
         self, tx: Tx, outgoing: list[Outgoing], inbox_id: int | None, now: dt.datetime
     ) -> list[OutboxItem]:
-        """Outbox rows for the replies, long texts split to the platform's limit."""
-        items = []
-        for out in outgoing:
-            for part in split_text(out.reply.text, self.settings.max_message_chars):
-                reply = out.reply if part == out.reply.text else replace(out.reply, text=part)
-                row_id = await outbox.enqueue(tx, out.channel, out.chat_id, reply, now, inbox_id)
-                items.append(
-                    OutboxItem(
-                        row_id, out.channel, out.chat_id, reply, DeliveryStatus.PENDING, 0, now, now
-                    )
-                )
-        return items
+        """Outbox rows for replies outside a handler (apologies, expiry notes)."""
+        replies = self._split(outgoing)
+        ids = [
+            await outbox.enqueue(tx, o.channel, o.chat_id, o.reply, now, inbox_id) for o in replies
+        ]
+        return _items(ids, replies, now)
 
     async def _fail(self, key: Key, exc: Exception) -> list[OutboxItem]:
         """Mark the update failed and apologise, so one bad update never blocks the chat."""
@@ -209,9 +227,6 @@ class Dispatcher:
 
         Finished ones (kept only to recognise a double-tapped ✅) go silently.
         """
-        return await self.db.run(self._expire_idle())
-
-    async def _expire_idle(self) -> int:
         now = self.clock.now()
         async with self.db.transaction() as tx:
             idle = await conversations.idle_since(tx, now - self.settings.conversation_timeout)
@@ -231,6 +246,13 @@ class Dispatcher:
         if sent:
             self.on_outbox(sent)
         return len(idle)
+
+
+def _items(ids: list[Any], replies: list[Outgoing], now: dt.datetime) -> list[OutboxItem]:
+    return [
+        OutboxItem(int(row_id), o.channel, o.chat_id, o.reply, DeliveryStatus.PENDING, 0, now, now)
+        for row_id, o in zip(ids, replies, strict=True)
+    ]
 
 
 @dataclass

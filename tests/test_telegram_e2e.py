@@ -48,7 +48,7 @@ async def invite(app: App, unit: str = "hoan_kiem") -> str:
             )
         return issued.shown
 
-    return await app.db.run(make())
+    return await make()
 
 
 async def count(app: App, sql: str) -> int:
@@ -57,7 +57,7 @@ async def count(app: App, sql: str) -> int:
             row = await cur.fetchone()
         return int(row[0])
 
-    return await app.db.run(query())
+    return await query()
 
 
 async def test_registration_gifts_report_with_buttons_myreports_and_retract(tg) -> None:
