@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -54,8 +54,9 @@ class Inbound:
         return (self.channel, self.chat_id, self.sender_id)
 
     def to_json(self) -> str:
-        data = asdict(self)
+        data = {f: getattr(self, f) for f in _INBOUND_FIELDS}
         data["received_at"] = self.received_at.isoformat()
+        data["photos"] = [asdict(p) for p in self.photos]
         return json.dumps(data, ensure_ascii=False)
 
     @classmethod
@@ -66,6 +67,9 @@ class Inbound:
         data["kind"] = InboundKind(data["kind"])
         data["photos"] = tuple(Photo(**p) for p in data["photos"])
         return cls(**data)
+
+
+_INBOUND_FIELDS = tuple(f.name for f in fields(Inbound))
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,12 +111,19 @@ class Reply:
         return [b for row in self.buttons for b in row]
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
+        data = {
+            "text": self.text,
+            "buttons": [[[b.label, b.data, b.nav] for b in row] for row in self.buttons],
+            "menu": list(self.menu),
+            "edit_ref": self.edit_ref,
+            "attachment": asdict(self.attachment) if self.attachment else None,
+        }
+        return json.dumps(data, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, raw: str) -> Reply:
         data: dict[str, Any] = json.loads(raw)
-        data["buttons"] = tuple(tuple(Button(**b) for b in row) for row in data["buttons"])
+        data["buttons"] = tuple(tuple(Button(*b) for b in row) for row in data["buttons"])
         data["menu"] = tuple(data["menu"])
         if data.get("attachment"):
             data["attachment"] = Attachment(**data["attachment"])

@@ -86,6 +86,7 @@ class TelegramChannel:
         self.app.add_error_handler(self._on_error)
         self._poller: asyncio.Task[None] | None = None
         self._side_tasks: set[asyncio.Task[None]] = set()
+        self._conversations: dict[int, tuple[str, str, str]] = {}  # update id → conversation
         self.username = ""
 
     async def start(self) -> None:
@@ -151,6 +152,7 @@ class TelegramChannel:
                 self._side_tasks.add(task)
                 task.add_done_callback(self._side_tasks.discard)
             if inbound is not None and inbound.key in fresh:
+                self._conversations[update.update_id] = inbound.conversation_key
                 await self.app.update_queue.put(update)
 
     async def _answer_callback(self, query_id: str) -> None:
@@ -160,9 +162,9 @@ class TelegramChannel:
 
     async def _on_update(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert isinstance(update, Update)
-        inbound = to_inbound(update, self.clock.now(), self.username)
-        if inbound is not None:
-            await self.dispatcher.process(inbound.conversation_key)
+        key = self._conversations.pop(update.update_id, None)
+        if key is not None:
+            await self.dispatcher.process(key)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("telegram: error while handling %r", update, exc_info=context.error)
