@@ -1,6 +1,7 @@
 """The peer for bench/report_throughput.py: a bare python-telegram-bot echo bot.
 
-It does the same Telegram work per update as a report conversation (a reply
+Same PTB settings as thidua (concurrent updates 64, connection pool 16). It
+does the same Telegram work per update as a report conversation (a reply
 with an inline button to every text; for every button press, answer the
 callback query and send a reply) with concurrent updates on, no rate limiter
 and no storage: the floor for any bot on the same PTB stack and fake Bot API.

@@ -196,7 +196,7 @@ async def one_round(officers: int, round_no: int) -> tuple[Result, Result, dict[
             )
             ours = await drive(
                 fake,
-                "thidua (inbox + SQLite + outbox)",
+                "thidua (SQLite inbox/outbox)",
                 10_000,
                 officers,
                 THIDUA_STEPS,
@@ -234,16 +234,15 @@ async def main(officers: int, rounds: int) -> int:
     )
     await one_round(min(officers, 20), 0)  # warm-up (imports, page cache), not counted
     results = [await one_round(officers, n + 1) for n in range(rounds)]
-    ratios = sorted(o.rate / p.rate for o, p, _ in results)
-    median = ratios[len(ratios) // 2]
-    ours, peer, _ = min(results, key=lambda r: abs(r[0].rate / r[1].rate - median))
-    print(f"{'bot (median round)':36} {'updates/s':>10} {'p50 ms':>8} {'p95 ms':>8}")
-    for r in (ours, peer):
-        print(f"{r.name:36} {r.rate:10.1f} {r.pct(50):8.1f} {r.pct(95):8.1f}")
-    print(
-        f"ratio a/b (updates/s): median {median:.2f}, range {ratios[0]:.2f}–{ratios[-1]:.2f}"
-        "   (target ≥ 0.5)"
-    )
+    # The peer's rate swings between rounds (its slow rounds show multi-second
+    # stalls), so the floor is its best round: the ratio is never flattered.
+    ours = sorted((r[0] for r in results), key=lambda r: r.rate)[len(results) // 2]
+    peer = max((r[1] for r in results), key=lambda r: r.rate)
+    print(f"{'bot':44} {'updates/s':>10} {'p50 ms':>8} {'p95 ms':>8}")
+    for r, which in ((ours, "median round"), (peer, "best round")):
+        name = f"{r.name} ({which})"
+        print(f"{name:44} {r.rate:10.1f} {r.pct(50):8.1f} {r.pct(95):8.1f}")
+    print(f"ratio a/b (updates/s): {ours.rate / peer.rate:.2f}   (target ≥ 0.5)")
     persisted = all(
         c["reports"] == officers and c["inbox_not_done"] == 0 and c["outbox_not_sent"] == 0
         for _, _, c in results
