@@ -202,6 +202,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger().setLevel(logging.WARNING)
     config = _load(getattr(args, "config", None), secrets)
     if command == "run":
+        if not config.telegram.enabled:
+            print("telegram.enabled is false in the configuration: no channel to run.", file=sys.stderr)
+            return 1
         if secrets.telegram_bot_token is None:
             print(
                 "TELEGRAM_BOT_TOKEN is not set; starting the console demo instead.", file=sys.stderr

@@ -281,6 +281,17 @@ async def test_idle_conversation_expires_with_a_note(h: Harness) -> None:
     assert await h.scalar("SELECT COUNT(*) FROM conversations") == 0
 
 
+async def test_a_button_pressed_after_expiry_gets_the_note_not_an_action(h: Harness) -> None:
+    user = await registered(h)
+    await user.send("/report")
+    h.clock.advance(minutes=45)
+    replies = await user.press("Tặng quà")
+    assert [r.text for r in replies] == [h.catalog("vi", "conv.expired")]
+    again = await user.press("Tặng quà")  # the same old button once more
+    assert "Nút này đã cũ" in again[0].text
+    assert await report_count(h) == 0
+
+
 async def test_sweeper_sends_the_expiry_note_unasked(h: Harness) -> None:
     user = await registered(h)
     await user.send("/report")
