@@ -203,7 +203,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = _load(getattr(args, "config", None), secrets)
     if command == "run":
         if not config.telegram.enabled:
-            print("telegram.enabled is false in the configuration: no channel to run.", file=sys.stderr)
+            print(
+                "telegram.enabled is false in the configuration: no channel to run.",
+                file=sys.stderr,
+            )
             return 1
         if secrets.telegram_bot_token is None:
             print(

@@ -26,7 +26,7 @@ from bot.channels.base import Channel
 from domain.errors import DeliveryError
 from domain.messages import OutboxItem
 from handlers.context import Clock
-from storage import outbox
+from storage import outbox, people
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -156,6 +156,10 @@ class OutboxSender:
             if exc.permanent:
                 log.warning("outbox %s #%d: gave up: %s", self.channel.name, item.id, exc.reason)
                 await outbox.mark_failed(tx, item.id, now, exc.reason)
+                if exc.unreachable:
+                    await people.mark_unreachable(
+                        tx, self.channel.name, item.chat_id, exc.reason, now
+                    )
             else:
                 delay = (
                     exc.retry_after if exc.retry_after is not None else self._backoff(item.attempts)

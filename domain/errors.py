@@ -48,10 +48,19 @@ class StorageError(ThiduaError):
 
 
 class DeliveryError(ThiduaError):
-    """A messenger refused a message; `permanent` tells the outbox whether to retry."""
+    """A messenger refused a message; `permanent` tells the outbox whether to retry,
+    `unreachable` that the person cannot get messages at all (blocked the bot)."""
 
-    def __init__(self, reason: str, *, permanent: bool, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        permanent: bool,
+        retry_after: float | None = None,
+        unreachable: bool = False,
+    ) -> None:
         self.reason = reason
         self.permanent = permanent
         self.retry_after = retry_after
+        self.unreachable = unreachable
         super().__init__(reason)

@@ -153,6 +153,8 @@ class Person:
     role: Role
     language: Language
     active: bool = True
+    muted: bool = False
+    unreachable: bool = False
 
 
 @dataclass(frozen=True, slots=True)

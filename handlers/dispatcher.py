@@ -173,6 +173,8 @@ class Dispatcher:
                     ctx.conversation = replace(conv, updated_at=now)
                     ctx.state_changed = True
         writes: list[Awaitable[object]] = [tx.execute("RELEASE SAVEPOINT handler")]
+        if person is not None and person.unreachable:
+            writes.append(people.mark_reachable(tx, person.id))
         if ctx.state_changed and ctx.conversation is None:
             writes.append(conversations.clear(tx, key))
         elif ctx.state_changed and ctx.conversation is not None:

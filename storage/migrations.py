@@ -170,6 +170,36 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX outbox_attempts_outbox ON outbox_attempts (outbox_id);
     """,
+    # 2: deadlines and reminders: reachability, muting, once-only deliveries and firings.
+    """
+    ALTER TABLE people ADD COLUMN muted INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE people ADD COLUMN unreachable_at TEXT;
+    ALTER TABLE people ADD COLUMN unreachable_reason TEXT;
+    ALTER TABLE outbox ADD COLUMN dedupe_key TEXT;
+    CREATE UNIQUE INDEX outbox_dedupe ON outbox (dedupe_key);
+    CREATE TABLE schedule_claims (
+        job TEXT NOT NULL,
+        fire_at TEXT NOT NULL,
+        claimed_at TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        PRIMARY KEY (job, fire_at)
+    );
+    CREATE TABLE declarations (
+        unit_code TEXT NOT NULL REFERENCES units (code),
+        obligation TEXT NOT NULL,
+        period_key TEXT NOT NULL,
+        person_id INTEGER NOT NULL REFERENCES people (id),
+        declared_at TEXT NOT NULL,
+        PRIMARY KEY (unit_code, obligation, period_key)
+    );
+    CREATE TABLE snoozes (
+        person_id INTEGER NOT NULL REFERENCES people (id),
+        obligation TEXT NOT NULL,
+        period_key TEXT NOT NULL,
+        until TEXT NOT NULL,
+        PRIMARY KEY (person_id, obligation, period_key)
+    );
+    """,
 )
 
 

@@ -27,15 +27,24 @@ def _item(row: Any) -> OutboxItem:
 
 
 async def enqueue(
-    tx: Tx, channel: str, chat_id: str, reply: Reply, now: dt.datetime, inbox_id: int | None = None
-) -> int:
+    tx: Tx,
+    channel: str,
+    chat_id: str,
+    reply: Reply,
+    now: dt.datetime,
+    inbox_id: int | None = None,
+    *,
+    dedupe_key: str | None = None,
+    not_before: dt.datetime | None = None,
+) -> int | None:
+    """A new row; None when a row with the same dedupe key exists (sent once, ever)."""
     cur = await tx.execute(
         "INSERT INTO outbox (channel, chat_id, payload_json, status, attempts, next_attempt_at, "
-        "created_at, inbox_id) VALUES (?, ?, ?, 'pending', 0, ?, ?, ?)",
-        (channel, chat_id, reply.to_json(), ts(now), ts(now), inbox_id),
+        "created_at, inbox_id, dedupe_key) VALUES (?, ?, ?, 'pending', 0, ?, ?, ?, ?) "
+        "ON CONFLICT (dedupe_key) DO NOTHING",
+        (channel, chat_id, reply.to_json(), ts(not_before or now), ts(now), inbox_id, dedupe_key),
     )
-    assert cur.lastrowid is not None
-    return cur.lastrowid
+    return cur.lastrowid if cur.rowcount == 1 else None
 
 
 async def due(

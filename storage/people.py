@@ -6,10 +6,10 @@ import datetime as dt
 from typing import Any
 
 from domain.models import Language, Person, Role
-from storage._codec import fetch_one, ts
+from storage._codec import fetch_all, fetch_one, ts
 from storage.db import Tx
 
-_COLUMNS = "p.id, p.name, p.unit_code, p.role, p.language, p.active"
+_COLUMNS = "p.id, p.name, p.unit_code, p.role, p.language, p.active, p.muted, p.unreachable_at"
 
 
 def _person(row: Any) -> Person:
@@ -20,6 +20,8 @@ def _person(row: Any) -> Person:
         role=Role(row["role"]),
         language=Language(row["language"]),
         active=bool(row["active"]),
+        muted=bool(row["muted"]),
+        unreachable=row["unreachable_at"] is not None,
     )
 
 
@@ -72,6 +74,61 @@ async def deactivate(tx: Tx, person_id: int) -> None:
 
 async def set_language(tx: Tx, person_id: int, language: Language) -> None:
     await tx.execute("UPDATE people SET language = ? WHERE id = ?", (language.value, person_id))
+
+
+async def set_muted(tx: Tx, person_id: int, muted: bool) -> None:
+    await tx.execute("UPDATE people SET muted = ? WHERE id = ?", (int(muted), person_id))
+
+
+async def mark_unreachable(
+    tx: Tx, channel: str, platform_id: str, reason: str, now: dt.datetime
+) -> int | None:
+    """The person behind a private chat that refused delivery (blocked the bot, deleted)."""
+    row = await fetch_one(
+        tx,
+        "SELECT person_id FROM identities WHERE channel = ? AND platform_id = ?",
+        (channel, platform_id),
+    )
+    if row is None:
+        return None
+    await tx.execute(
+        "UPDATE people SET unreachable_at = ?, unreachable_reason = ? WHERE id = ?",
+        (ts(now), reason[:300], row["person_id"]),
+    )
+    return int(row["person_id"])
+
+
+async def mark_reachable(tx: Tx, person_id: int) -> None:
+    """They wrote to the bot again, so messages reach them."""
+    await tx.execute(
+        "UPDATE people SET unreachable_at = NULL, unreachable_reason = NULL WHERE id = ? "
+        "AND unreachable_at IS NOT NULL",
+        (person_id,),
+    )
+
+
+async def in_units(tx: Tx, unit_codes: list[str]) -> list[Person]:
+    """Active people of these units, for reminders and digests."""
+    if not unit_codes:
+        return []
+    marks = ",".join("?" * len(unit_codes))
+    rows = await fetch_all(
+        tx,
+        f"SELECT {_COLUMNS} FROM people p WHERE p.active = 1 AND p.unit_code IN ({marks}) "
+        "ORDER BY p.id",
+        unit_codes,
+    )
+    return [_person(r) for r in rows]
+
+
+async def channels_of(tx: Tx, person_id: int) -> list[tuple[str, str]]:
+    """(channel, platform id) of a person's accounts, oldest first."""
+    rows = await fetch_all(
+        tx,
+        "SELECT channel, platform_id FROM identities WHERE person_id = ? ORDER BY created_at",
+        (person_id,),
+    )
+    return [(r["channel"], r["platform_id"]) for r in rows]
 
 
 async def count_active(tx: Tx) -> int:

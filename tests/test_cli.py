@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from storage.migrations import MIGRATIONS
 from tests.harness import EXAMPLE, ROOT
 
 
@@ -81,7 +82,7 @@ def test_migrate_reports_the_schema_version(tmp_path: Path) -> None:
     config.write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
     result = thidua("migrate", "--config", str(config))
     assert result.returncode == 0, result.stderr
-    assert "schema version 1" in result.stdout
+    assert f"schema version {len(MIGRATIONS)}" in result.stdout
 
 
 async def test_demo_runs_a_whole_report_in_the_terminal_without_a_token() -> None:

@@ -142,3 +142,34 @@ async def test_blocked_user_is_a_permanent_failure_and_the_chat_moves_on(setup) 
     rows = await statuses(db)
     assert rows[0] == ("blocked", "failed", 1, "403: Forbidden: bot was blocked by the user")
     assert rows[1][:2] == ("after", "sent")
+
+
+async def test_a_person_who_blocked_the_bot_is_marked_unreachable(setup) -> None:
+    db, channel, sender, clock = setup
+    from domain.models import Language, Role, Unit
+    from storage import org, people
+
+    async with db.transaction() as tx:
+        await org.sync(tx, [Unit(code="hoan_kiem", name="LĐLĐ quận Hoàn Kiếm")], [])
+        person = await people.create(
+            tx,
+            name="An",
+            unit_code="hoan_kiem",
+            role=Role.OFFICER,
+            language=Language.VI,
+            channel="scripted",
+            platform_id="a",
+            now=clock.now(),
+        )
+    channel.failures["hello"] = [
+        DeliveryError(
+            "403: Forbidden: bot was blocked by the user", permanent=True, unreachable=True
+        )
+    ]
+    await enqueue(db, clock, "a", "hello")
+    sender.wake()
+    await sender.wait_idle(5)
+    async with db.transaction() as tx:
+        again = await people.get(tx, person.id)
+    assert again is not None and again.unreachable
+    assert channel.delivered == []

@@ -215,9 +215,10 @@ class TelegramChannel:
                 f"429: {exc.message}", permanent=False, retry_after=_seconds(exc.retry_after)
             ) from exc
         except Forbidden as exc:
-            raise DeliveryError(f"403: {exc.message}", permanent=True) from exc
+            raise DeliveryError(f"403: {exc.message}", permanent=True, unreachable=True) from exc
         except BadRequest as exc:
-            raise DeliveryError(f"400: {exc.message}", permanent=True) from exc
+            gone = "chat not found" in exc.message.lower()
+            raise DeliveryError(f"400: {exc.message}", permanent=True, unreachable=gone) from exc
         except NetworkError as exc:  # includes 5xx answers and timeouts
             raise DeliveryError(f"network: {exc.message}", permanent=False) from exc
 
