@@ -1,0 +1,112 @@
+"""Scheduled work that runs at most once per firing, also across restarts.
+
+APScheduler (AsyncIOScheduler, Asia/Ho_Chi_Minh) only wakes us up; what is due
+is decided by `tick()` from the injected clock and each job's trigger. Every
+firing is claimed by a row (job, fire time) in the same transaction as its
+effects (outbox rows), so a crash either leaves no trace of the firing, and it
+is redone, or leaves both the claim and every message it produced. Firings
+missed while the bot was down are caught up at start when they are still
+within the job's grace window, otherwise recorded as skipped and logged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
+
+from domain.messages import OutboxItem
+from handlers.context import Clock
+from storage import schedule
+from storage.db import Database, Tx
+
+log = logging.getLogger(__name__)
+
+JobRun = Callable[[Tx, dt.datetime, dt.datetime | None], Awaitable[list[OutboxItem]]]
+"""(transaction, this fire time, previous fire time) → the outbox rows it wrote."""
+
+_TINY = dt.timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    trigger: BaseTrigger
+    run: JobRun
+    grace: dt.timedelta = dt.timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class Firing:
+    job: str
+    fire_at: dt.datetime
+    outcome: str  # "ran", "skipped" (too late), "taken" (another process had it)
+    messages: int = 0
+
+
+@dataclass
+class Scheduler:
+    db: Database
+    clock: Clock
+    jobs: list[Job] = field(default_factory=list)
+    on_outbox: Callable[[list[OutboxItem]], None] = lambda items: None
+    _aps: AsyncIOScheduler | None = None
+
+    def due_times(self, job: Job, after: dt.datetime, until: dt.datetime) -> Iterable[dt.datetime]:
+        fire = job.trigger.get_next_fire_time(None, after + _TINY)
+        while fire is not None and fire <= until:
+            yield fire
+            fire = job.trigger.get_next_fire_time(fire, fire + _TINY)
+
+    async def tick(self) -> list[Firing]:
+        """Run every firing due by now that nobody has run yet."""
+        now = self.clock.now()
+        done: list[Firing] = []
+        for job in self.jobs:
+            async with self.db.transaction() as tx:
+                last = await schedule.last_fired(tx, job.id)
+            start = last if last is not None else now - job.grace
+            previous = last
+            for fire_at in self.due_times(job, start, now):
+                done.append(await self._fire(job, fire_at, previous, now))
+                previous = fire_at
+        return done
+
+    async def _fire(
+        self, job: Job, fire_at: dt.datetime, previous: dt.datetime | None, now: dt.datetime
+    ) -> Firing:
+        late = now - fire_at > job.grace
+        items: list[OutboxItem] = []
+        async with self.db.transaction() as tx:
+            claimed = await schedule.claim(tx, job.id, fire_at, now, "skipped" if late else "ran")
+            if claimed and not late:
+                items = await job.run(tx, fire_at, previous)
+        if not claimed:
+            return Firing(job.id, fire_at, "taken")
+        if late:
+            log.warning("schedule: %s at %s missed by %s; skipped", job.id, fire_at, now - fire_at)
+            return Firing(job.id, fire_at, "skipped")
+        if items:
+            self.on_outbox(items)
+        return Firing(job.id, fire_at, "ran", len(items))
+
+    def start(self, timezone: dt.tzinfo) -> None:
+        """Wake up at every job's trigger, and once a minute as a safety net."""
+        aps = AsyncIOScheduler(timezone=timezone)
+        for job in self.jobs:
+            aps.add_job(self.tick, job.trigger, id=job.id, max_instances=1, coalesce=True)
+        aps.add_job(self.tick, "interval", minutes=1, id="tick", max_instances=1, coalesce=True)
+        aps.start()
+        self._aps = aps
+
+    def add(self, job: Job) -> None:
+        self.jobs.append(job)
+
+    def stop(self) -> None:
+        if self._aps is not None and self._aps.running:
+            self._aps.shutdown(wait=False)
+        self._aps = None
