@@ -45,6 +45,8 @@ class OutboxSender:
         backoff_base: float = 1.0,
         backoff_max: float = 300.0,
         idle_poll: float = 5.0,
+        per_chat_interval: float = 1.0,
+        per_chat_burst: int = 3,
     ) -> None:
         self.db = db
         self.channel = channel
@@ -62,6 +64,7 @@ class OutboxSender:
         self._scan_now = asyncio.Event()
         self._changed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._pacing = _Pacing(per_chat_interval, per_chat_burst)
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -137,6 +140,8 @@ class OutboxSender:
 
     async def _send(self, item: OutboxItem) -> bool:
         """Deliver one row; False when the chat must wait (a retry is scheduled)."""
+        if item.unsolicited:  # answers keep the person's pace; bulk sends keep Telegram's
+            await self._pacing.wait(item.chat_id)
         try:
             message_id = await self.channel.deliver(item.chat_id, item.reply)
         except DeliveryError as exc:
@@ -250,3 +255,24 @@ class OutboxSender:
             backlogs = [await outbox.chat_backlog(tx, self.channel.name, h.chat_id) for h in heads]
             due_at = await outbox.next_due_at(tx, self.channel.name, exclude=known)
         return backlogs, due_at
+
+
+class _Pacing:
+    """At most `burst` messages at once per chat, then one per `interval` seconds."""
+
+    def __init__(self, interval: float, burst: int) -> None:
+        self.interval = interval
+        self.burst = burst
+        self._next: dict[
+            str, float
+        ] = {}  # per chat: when the next message may go at the latest pace
+
+    async def wait(self, chat_id: str) -> None:
+        if self.interval <= 0:
+            return
+        now = asyncio.get_running_loop().time()
+        slack = self.interval * (self.burst - 1)
+        due = max(self._next.get(chat_id, now - slack), now - slack)
+        self._next[chat_id] = due + self.interval
+        if due > now:
+            await asyncio.sleep(due - now)

@@ -160,6 +160,12 @@ class OutboxItem:
     created_at: dt.datetime
     last_error: str | None = None
     platform_message_id: str | None = None
+    reply_to_inbox: int | None = None
+
+    @property
+    def unsolicited(self) -> bool:
+        """Reminders, digests, posts: not an answer to something the person just sent."""
+        return self.reply_to_inbox is None
 
 
 @dataclass(frozen=True, slots=True)

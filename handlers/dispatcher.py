@@ -186,7 +186,7 @@ class Dispatcher:
         done = inbox.mark(tx, inbox_id, "done", now)
         results = await asyncio.gather(*writes, *rows, done, inbox.next_pending(tx, key))
         ids = results[len(writes) : len(writes) + len(rows)]
-        return _items(ids, replies, now), results[-1] is not None
+        return _items(ids, replies, now, inbox_id), results[-1] is not None
 
     def _split(self, outgoing: list[Outgoing]) -> list[Outgoing]:
         """Long texts cut to the platform's limit, each part its own message."""
@@ -207,7 +207,7 @@ class Dispatcher:
         ids = [
             await outbox.enqueue(tx, o.channel, o.chat_id, o.reply, now, inbox_id) for o in replies
         ]
-        return _items(ids, replies, now)
+        return _items(ids, replies, now, inbox_id)
 
     async def _fail(self, key: Key, exc: Exception) -> list[OutboxItem]:
         """Mark the update failed and apologise, so one bad update never blocks the chat."""
@@ -250,9 +250,21 @@ class Dispatcher:
         return len(idle)
 
 
-def _items(ids: list[Any], replies: list[Outgoing], now: dt.datetime) -> list[OutboxItem]:
+def _items(
+    ids: list[Any], replies: list[Outgoing], now: dt.datetime, inbox_id: int | None
+) -> list[OutboxItem]:
     return [
-        OutboxItem(int(row_id), o.channel, o.chat_id, o.reply, DeliveryStatus.PENDING, 0, now, now)
+        OutboxItem(
+            int(row_id),
+            o.channel,
+            o.chat_id,
+            o.reply,
+            DeliveryStatus.PENDING,
+            0,
+            now,
+            now,
+            reply_to_inbox=inbox_id,
+        )
         for row_id, o in zip(ids, replies, strict=True)
     ]
 

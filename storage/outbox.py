@@ -23,6 +23,7 @@ def _item(row: Any) -> OutboxItem:
         created_at=parse_ts(row["created_at"]),
         last_error=row["last_error"],
         platform_message_id=row["platform_message_id"],
+        reply_to_inbox=row["inbox_id"],
     )
 
 

@@ -173,3 +173,30 @@ async def test_a_person_who_blocked_the_bot_is_marked_unreachable(setup) -> None
         again = await people.get(tx, person.id)
     assert again is not None and again.unreachable
     assert channel.delivered == []
+
+
+async def test_bulk_messages_are_paced_per_chat(tmp_path: Path) -> None:
+    db = Database(tmp_path / "p.sqlite3")
+    await db.open()
+    clock = FakeClock()
+    channel = ScriptedChannel()
+    times: dict[str, float] = {}
+    deliver = channel.deliver
+
+    async def timed(chat_id: str, reply: Reply) -> str:
+        times[reply.text] = asyncio.get_running_loop().time()
+        return await deliver(chat_id, reply)
+
+    channel.deliver = timed  # type: ignore[method-assign]
+    sender = OutboxSender(db, channel, clock, per_chat_interval=0.05, per_chat_burst=2)
+    await sender.start()
+    try:
+        await enqueue(db, clock, "a", *[f"bulk{n}" for n in range(5)])  # no inbox row: reminders
+        sender.wake()
+        await channel.wait_for(5)
+        gaps = [times[f"bulk{n + 1}"] - times[f"bulk{n}"] for n in range(4)]
+        assert gaps[0] < 0.05  # a burst of two goes at once
+        assert all(g >= 0.045 for g in gaps[1:])  # then one per interval
+    finally:
+        await sender.stop()
+        await db.close()
