@@ -51,6 +51,9 @@ from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from domain.errors import ConfigError
+from domain.measures import MeasureDef, check_measures, default_measures
+from domain.periods import Period as PeriodOfTime
+from domain.scoring import ScoringDef, Target, check_scoring
 from domain.models import (
     Cluster,
     ClusterRole,
@@ -185,6 +188,45 @@ class ReportingSection(_Section):
     myreports_limit: int = Field(default=10, ge=1, le=50)
 
 
+class TargetEntry(_Section):
+    """One [[targets]] row: a unit's target for a measure in a period ("2025", "2025-H1")."""
+
+    unit: str
+    measure: str
+    period: str
+    value: float = Field(ge=0)
+
+    @field_validator("period")
+    @classmethod
+    def _period(cls, value: str) -> str:
+        try:
+            PeriodOfTime.from_key(value)
+        except ValueError:
+            raise ValueError('must be a period key like "2025", "2025-H1" or "2025-Q3"') from None
+        return value
+
+    def target(self) -> Target:
+        return Target(self.unit, self.measure, self.period, self.value)
+
+
+class StandingsSection(_Section):
+    """[standings]: how standings are computed and when they are posted to cluster groups."""
+
+    post_cron: str = "0 8 * * mon"
+    pro_rate: bool = True
+
+    @field_validator("post_cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as exc:
+            raise ValueError(f"not a crontab expression: {exc}") from None
+        return value
+
+
 class AppConfig(_Section):
     """The whole configuration file, checked across sections.
 
@@ -200,8 +242,13 @@ class AppConfig(_Section):
     units: tuple[Unit, ...] = Field(min_length=1)
     clusters: tuple[Cluster, ...] = ()
     indicators: tuple[IndicatorDef, ...] = Field(min_length=1)
+    measures: tuple[MeasureDef, ...] = ()
+    scoring: ScoringDef | None = None
+    targets: tuple[TargetEntry, ...] = ()
+    standings: StandingsSection = StandingsSection()
 
     _units: dict[str, Unit] = PrivateAttr(default_factory=dict)
+    _measures: tuple[MeasureDef, ...] = PrivateAttr(default=())
     _indicators: dict[str, IndicatorDef] = PrivateAttr(default_factory=dict)
     _clusters_by_year: dict[int, tuple[Cluster, ...]] = PrivateAttr(default_factory=dict)
     _cluster_of: dict[tuple[str, int], Cluster] = PrivateAttr(default_factory=dict)
@@ -211,7 +258,7 @@ class AppConfig(_Section):
     def _validate_absent_sections(cls, data: Any) -> Any:
         """An absent section is validated as an empty one, so the database path resolves."""
         if isinstance(data, dict):
-            data = {"bot": {}, "telegram": {}, "reporting": {}} | data
+            data = {"bot": {}, "telegram": {}, "reporting": {}, "standings": {}} | data
         return data
 
     @model_validator(mode="after")
@@ -222,6 +269,26 @@ class AppConfig(_Section):
             list(enumerate(self.indicators)),
             known_units={u.code for u in self.units},
         )
+        self._measures = self.measures or tuple(
+            m for m in default_measures() if not check_measures([m], self.indicators)
+        )
+        problems += check_measures(self._measures, self.indicators)
+        measure_codes = {m.code for m in self.all_measures}
+        if self.scoring is not None:
+            problems += check_scoring(self.scoring, measure_codes)
+        unit_codes = {u.code for u in self.units}
+        seen_targets: dict[tuple[str, str, str], int] = {}
+        for i, entry in enumerate(self.targets):
+            if entry.unit not in unit_codes:
+                problems.append((f"targets[{i}].unit", f"unknown unit {entry.unit!r}"))
+            if entry.measure not in measure_codes:
+                problems.append((f"targets[{i}].measure", f"unknown measure {entry.measure!r}"))
+            key = (entry.unit, entry.measure, entry.period)
+            if key in seen_targets:
+                problems.append(
+                    (f"targets[{i}]", f"duplicate target (first at targets[{seen_targets[key]}])")
+                )
+            seen_targets.setdefault(key, i)
         if problems:
             raise ConfigError(problems)
         self._units = {u.code: u for u in self.units}
@@ -233,6 +300,11 @@ class AppConfig(_Section):
                 self._cluster_of[(member.unit, cluster.year)] = cluster
         self._clusters_by_year = {year: tuple(cs) for year, cs in by_year.items()}
         return self
+
+    @property
+    def all_measures(self) -> tuple[MeasureDef, ...]:
+        """The configured measures, or the defaults for the standard indicators."""
+        return self._measures
 
     def unit(self, code: str) -> Unit | None:
         """The unit with this code, or None."""
@@ -268,9 +340,11 @@ class AppConfig(_Section):
         """One line for `thidua check-config`: what the file defines."""
         years = ", ".join(str(y) for y in self.cluster_years)
         fields = sum(len(i.fields) for i in self.indicators)
+        scoring = f", {len(self.scoring.criteria)} criteria" if self.scoring else ""
         return (
             f"OK: {len(self.clusters)} clusters ({years}), {len(self.units)} units, "
-            f"{len(self.indicators)} indicators, {fields} fields"
+            f"{len(self.indicators)} indicators, {fields} fields, "
+            f"{len(self.all_measures)} measures{scoring}, {len(self.targets)} targets"
         )
 
 

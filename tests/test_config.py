@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -79,7 +80,10 @@ def problems_of(tmp_path: Path, text: str) -> list[tuple[str, str]]:
 def test_example_loads_with_expected_summary() -> None:
     problems, summary = check_config(EXAMPLE)
     assert problems == []
-    assert summary == "OK: 6 clusters (2019, 2024, 2025, 2026), 12 units, 8 indicators, 30 fields"
+    assert summary == (
+        "OK: 6 clusters (2019, 2024, 2025, 2026), 12 units, 8 indicators, 30 fields, "
+        "8 measures, 6 criteria, 72 targets"
+    )
 
 
 def test_example_content_matches_the_reported_facts() -> None:
@@ -379,3 +383,31 @@ def test_field_defaults_and_aliases_are_checked(tmp_path: Path) -> None:
         ("indicators[0].fields[1].choices[1].aliases[0]", "alias 'tet' also names choice 'tet'"),
         ("indicators[0].fields[1].default", "unknown choice 'xmas' (one of: tet, women_day)"),
     ]
+
+
+def test_scoring_weights_and_targets_are_checked_with_their_paths(tmp_path: Path) -> None:
+    from bot.config import load_config
+    from domain.errors import ConfigError
+
+    text = EXAMPLE.read_text(encoding="utf-8")
+    text = text.replace(
+        'weight = 25\nmethod = "target"\ncap = 1.2', 'weight = 20\nmethod = "target"\ncap = 1.2', 1
+    )
+    text = text.replace(
+        'unit = "hoan_kiem"\nmeasure = "new_unions"',
+        'unit = "hoan_kiemm"\nmeasure = "new_unions"',
+        1,
+    )
+    text = text.replace(
+        'measure = "gifts_count"\nperiod = "2025"', 'measure = "gift"\nperiod = "2025"', 1
+    )
+    text = text.replace('period = "2026"\nvalue = 20', 'period = "đợt 3"\nvalue = 20', 1)
+    path = tmp_path / "c.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    lines = [f"{p}: {m}" for p, m in info.value.problems]
+    assert any("weights must sum to 100, got 95" in line for line in lines), lines
+    assert any(re.match(r"targets\[\d+\]\.period: must be a period key", line) for line in lines), (
+        lines
+    )
