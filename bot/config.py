@@ -52,8 +52,6 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from domain.errors import ConfigError
 from domain.measures import MeasureDef, check_measures, default_measures
-from domain.periods import Period as PeriodOfTime
-from domain.scoring import ScoringDef, Target, check_scoring
 from domain.models import (
     Cluster,
     ClusterRole,
@@ -63,6 +61,8 @@ from domain.models import (
     Language,
     Unit,
 )
+from domain.periods import Period as PeriodOfTime
+from domain.scoring import ScoringDef, Target, check_scoring
 from domain.text import fold
 
 __all__ = [
