@@ -18,7 +18,7 @@ Wire format (what we rely on)
   splits longer text on line boundaries (:func:`split_text`) and sends the parts in order.
 * Webhook deliveries carry the secret given to ``setWebhook`` in ``X-Bot-Api-Secret-Token``.
 
-Sources read (stored copies, April 2026): the Vietnamese API reference mirrored in
+Sources read (stored public copies): the Vietnamese API reference mirrored in
 XuanNguyenNB/QuanLyThuChi_Bot_Telegram_Zalom ``docs/ZALO_BOT_API.md`` (methods, parameters,
 sample answers; links to https://bot.zaloplatforms.com/docs); the PyPI page of
 ``python-zalo-bot`` (``get_update(timeout=...)`` returns a single update); the slots of its
