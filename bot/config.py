@@ -52,6 +52,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from domain.errors import ConfigError
 from domain.measures import MeasureDef, check_measures, default_measures
+from domain.obligations import Obligation, Scope, clamp_notes
 from domain.models import (
     Cluster,
     ClusterRole,
@@ -62,6 +63,7 @@ from domain.models import (
     Unit,
 )
 from domain.periods import Period as PeriodOfTime
+from domain.reminders import ReminderRules
 from domain.scoring import ScoringDef, Target, check_scoring
 from domain.text import fold
 
@@ -246,6 +248,8 @@ class AppConfig(_Section):
     scoring: ScoringDef | None = None
     targets: tuple[TargetEntry, ...] = ()
     standings: StandingsSection = StandingsSection()
+    reminders: ReminderRules = ReminderRules()
+    obligations: tuple[Obligation, ...] = ()
 
     _units: dict[str, Unit] = PrivateAttr(default_factory=dict)
     _measures: tuple[MeasureDef, ...] = PrivateAttr(default=())
@@ -289,6 +293,7 @@ class AppConfig(_Section):
                     (f"targets[{i}]", f"duplicate target (first at targets[{seen_targets[key]}])")
                 )
             seen_targets.setdefault(key, i)
+        problems += self._check_obligations(unit_codes)
         if problems:
             raise ConfigError(problems)
         self._units = {u.code: u for u in self.units}
@@ -300,6 +305,48 @@ class AppConfig(_Section):
                 self._cluster_of[(member.unit, cluster.year)] = cluster
         self._clusters_by_year = {year: tuple(cs) for year, cs in by_year.items()}
         return self
+
+    def _check_obligations(self, unit_codes: set[str]) -> list[Problem]:
+        indicator_codes = {i.code for i in self.indicators}
+        cluster_codes = {c.code for c in self.clusters}
+        problems: list[Problem] = []
+        seen: dict[str, int] = {}
+        for i, ob in enumerate(self.obligations):
+            where = f"obligations[{i}]"
+            if ob.code in seen:
+                problems.append(
+                    (
+                        f"{where}.code",
+                        f"duplicate obligation {ob.code!r} (first at obligations[{seen[ob.code]}])",
+                    )
+                )
+            seen.setdefault(ob.code, i)
+            for j, code in enumerate(ob.indicators):
+                if code not in indicator_codes:
+                    problems.append((f"{where}.indicators[{j}]", f"unknown indicator {code!r}"))
+            if isinstance(ob.applies_to, Scope):
+                for j, code in enumerate(ob.applies_to.units):
+                    if code not in unit_codes:
+                        problems.append(
+                            (f"{where}.applies_to.units[{j}]", f"unknown unit {code!r}")
+                        )
+                for j, code in enumerate(ob.applies_to.clusters):
+                    if code not in cluster_codes:
+                        problems.append(
+                            (f"{where}.applies_to.clusters[{j}]", f"unknown cluster {code!r}")
+                        )
+        return problems
+
+    def notes(self) -> list[str]:
+        """Things check-config states without failing, e.g. day-31 fallbacks."""
+        return [
+            f"obligations[{i}].due: {note}"
+            for i, ob in enumerate(self.obligations)
+            for note in clamp_notes(ob.due)
+        ]
+
+    def obligation(self, code: str) -> Obligation | None:
+        return next((o for o in self.obligations if o.code == code), None)
 
     @property
     def all_measures(self) -> tuple[MeasureDef, ...]:
@@ -341,6 +388,7 @@ class AppConfig(_Section):
         years = ", ".join(str(y) for y in self.cluster_years)
         fields = sum(len(i.fields) for i in self.indicators)
         scoring = f", {len(self.scoring.criteria)} criteria" if self.scoring else ""
+        scoring += f", {len(self.obligations)} obligations"
         return (
             f"OK: {len(self.clusters)} clusters ({years}), {len(self.units)} units, "
             f"{len(self.indicators)} indicators, {fields} fields, "
@@ -713,4 +761,5 @@ def check_config(path: Path | str) -> tuple[list[str], str]:
         lines = [_problem_line(p) for p in exc.problems]
         count = len(exc.problems)
         return lines, f"{count} problem{'s' if count != 1 else ''} in {path}"
-    return [], config.summary()
+    notes = "".join(f"\nnote: {n}" for n in config.notes())
+    return [], config.summary() + notes

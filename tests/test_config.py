@@ -82,7 +82,7 @@ def test_example_loads_with_expected_summary() -> None:
     assert problems == []
     assert summary == (
         "OK: 6 clusters (2019, 2024, 2025, 2026), 12 units, 8 indicators, 30 fields, "
-        "8 measures, 6 criteria, 72 targets"
+        "8 measures, 6 criteria, 2 obligations, 72 targets"
     )
 
 
@@ -411,3 +411,25 @@ def test_scoring_weights_and_targets_are_checked_with_their_paths(tmp_path: Path
     assert any(re.match(r"targets\[\d+\]\.period: must be a period key", line) for line in lines), (
         lines
     )
+
+
+def test_obligations_are_checked_and_day_31_fallback_is_stated(tmp_path: Path) -> None:
+    from bot.config import check_config
+
+    text = EXAMPLE.read_text(encoding="utf-8")
+    good = text.replace(
+        'due = { kind = "day_of_next_month", day = 20 }',
+        'due = { kind = "day_of_next_month", day = 31 }',
+    )
+    path = tmp_path / "ok.toml"
+    path.write_text(good, encoding="utf-8")
+    problems, summary = check_config(path)
+    assert problems == []
+    assert "note: obligations[0].due: " in summary and "last day" in summary
+    bad = text.replace('indicators = ["cba"]', 'indicators = ["cbaa"]').replace(
+        'applies_to = { clusters = ["cum1", "cum2"] }', 'applies_to = { clusters = ["cum9"] }'
+    )
+    path.write_text(bad, encoding="utf-8")
+    problems, _ = check_config(path)
+    assert "obligations[1].indicators[0]: unknown indicator 'cbaa'" in problems
+    assert "obligations[1].applies_to.clusters[0]: unknown cluster 'cum9'" in problems
