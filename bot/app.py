@@ -12,17 +12,19 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 
 from bot.channels.base import Channel
 from bot.clock import SystemClock
 from bot.config import AppConfig, Secrets
 from bot.i18n import Catalog
 from bot.outbox_sender import OutboxSender
+from bot.scheduler import Job, Scheduler
 from domain.messages import OutboxItem
 from domain.periods import PeriodKind
 from handlers.context import Clock, HandlerSettings
 from handlers.dispatcher import Dispatcher
+from handlers.reminders import Reminders
 from storage import org
 from storage.db import Database
 
@@ -55,6 +57,8 @@ def handler_settings(config: AppConfig, bot_username: str = "") -> HandlerSettin
         myreports_limit=reporting.myreports_limit,
         max_message_chars=config.bot.max_message_chars,
         bot_username=bot_username or (config.telegram.bot_username or ""),
+        obligations=config.obligations,
+        reminders=config.reminders,
     )
 
 
@@ -77,7 +81,16 @@ class App:
         )
         self.channels: dict[str, Channel] = {}
         self.senders: dict[str, OutboxSender] = {}
-        self.scheduler: AsyncIOScheduler | None = None
+        self.scheduler = Scheduler(self.db, self.clock, on_outbox=self._hand_over)
+        self.scheduler.add(
+            Job(
+                "reminders",
+                CronTrigger(minute="*/5", timezone=self.config.federation.tz),
+                Reminders(self.dispatcher.settings, self.catalog).fire,
+                grace=dt.timedelta(hours=12),
+            )
+        )
+        self.scheduler.housekeeping.append((self.dispatcher.expire_idle, 60))
 
     def _hand_over(self, items: list[OutboxItem]) -> None:
         """Replies just committed go straight to their channel's sender."""
@@ -131,21 +144,12 @@ class App:
                 if username:
                     self.dispatcher.settings = handler_settings(self.config, username)
             self.senders[name].wake()
-        self.scheduler = AsyncIOScheduler(timezone=self.config.federation.tz)
-        self.scheduler.add_job(
-            self.dispatcher.expire_idle,
-            "interval",
-            seconds=60,
-            id="expire-idle",
-            max_instances=1,
-            coalesce=True,
-        )
-        self.scheduler.start()
+        await self.scheduler.tick()  # catch up on firings missed while the bot was down
+        self.scheduler.start(self.config.federation.tz)
 
     async def stop(self, drain_seconds: float = 5.0) -> None:
         """Stop receiving, give replies already due a moment to go out, then close."""
-        if self.scheduler is not None and self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+        self.scheduler.stop()
         for channel in self.channels.values():
             with contextlib.suppress(Exception):
                 await channel.stop_receiving()

@@ -52,7 +52,6 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from domain.errors import ConfigError
 from domain.measures import MeasureDef, check_measures, default_measures
-from domain.obligations import Obligation, Scope, clamp_notes
 from domain.models import (
     Cluster,
     ClusterRole,
@@ -62,6 +61,7 @@ from domain.models import (
     Language,
     Unit,
 )
+from domain.obligations import Obligation, Scope, clamp_notes
 from domain.periods import Period as PeriodOfTime
 from domain.reminders import ReminderRules
 from domain.scoring import ScoringDef, Target, check_scoring

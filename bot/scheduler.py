@@ -44,7 +44,7 @@ class Job:
 class Firing:
     job: str
     fire_at: dt.datetime
-    outcome: str  # "ran", "skipped" (too late), "taken" (another process had it)
+    outcome: str  # "ran", "skipped" (too late), "taken" (another process had it), "failed"
     messages: int = 0
 
 
@@ -54,6 +54,7 @@ class Scheduler:
     clock: Clock
     jobs: list[Job] = field(default_factory=list)
     on_outbox: Callable[[list[OutboxItem]], None] = lambda items: None
+    housekeeping: list[tuple[Callable[[], Awaitable[object]], float]] = field(default_factory=list)
     _aps: AsyncIOScheduler | None = None
 
     def due_times(self, job: Job, after: dt.datetime, until: dt.datetime) -> Iterable[dt.datetime]:
@@ -72,7 +73,12 @@ class Scheduler:
             start = last if last is not None else now - job.grace
             previous = last
             for fire_at in self.due_times(job, start, now):
-                done.append(await self._fire(job, fire_at, previous, now))
+                try:
+                    done.append(await self._fire(job, fire_at, previous, now))
+                except Exception:  # logged, left unclaimed: the next tick tries again
+                    log.exception("schedule: %s at %s failed", job.id, fire_at)
+                    done.append(Firing(job.id, fire_at, "failed"))
+                    break
                 previous = fire_at
         return done
 
@@ -100,6 +106,15 @@ class Scheduler:
         for job in self.jobs:
             aps.add_job(self.tick, job.trigger, id=job.id, max_instances=1, coalesce=True)
         aps.add_job(self.tick, "interval", minutes=1, id="tick", max_instances=1, coalesce=True)
+        for n, (work, seconds) in enumerate(self.housekeeping):
+            aps.add_job(
+                work,
+                "interval",
+                seconds=seconds,
+                id=f"housekeeping-{n}",
+                max_instances=1,
+                coalesce=True,
+            )
         aps.start()
         self._aps = aps
 

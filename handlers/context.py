@@ -17,7 +17,9 @@ from zoneinfo import ZoneInfo
 from domain.fields import DateRules
 from domain.messages import Button, Conversation, Inbound, Outgoing, Reply
 from domain.models import IndicatorDef, Language, Person, Unit
+from domain.obligations import Obligation
 from domain.periods import PeriodKind
+from domain.reminders import ReminderRules
 from storage.db import Tx
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -50,9 +52,14 @@ class HandlerSettings:
     myreports_limit: int = 10
     max_message_chars: int = 4096
     bot_username: str = ""
+    obligations: tuple[Obligation, ...] = ()
+    reminders: ReminderRules = field(default_factory=ReminderRules)
 
     def indicator(self, code: str) -> IndicatorDef | None:
         return next((i for i in self.indicators if i.code == code), None)
+
+    def obligation(self, code: str) -> Obligation | None:
+        return next((o for o in self.obligations if o.code == code), None)
 
 
 def new_flow_id() -> str:

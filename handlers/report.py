@@ -80,6 +80,23 @@ def _resolve_unit(ctx: Ctx, typed: str) -> str:
     raise UserInputError("err.unknown_unit", text=typed, suggestions=suggestions or "—")
 
 
+async def start_for_period(ctx: Ctx, indicator: IndicatorDef | None, day: dt.date) -> None:
+    """From a reminder's "📝 Báo cáo ngay": the form, with the period's date one tap away."""
+    assert ctx.person is not None
+    data: dict[str, Any] = {
+        "mode": NEW,
+        "unit": ctx.person.unit_code,
+        "values": {},
+        "photos": [],
+        "preset_date": day.isoformat(),
+    }
+    ctx.set_state(Flow.REPORT, Step.PICK_INDICATOR, data, flow_id=new_flow_id())
+    if indicator is not None:
+        await _choose_indicator(ctx, indicator)
+    else:
+        _ask_indicator(ctx)
+
+
 async def quick(ctx: Ctx, text: str) -> bool:
     """Start a report from one sentence; False when no indicator is recognisable."""
     assert ctx.person is not None
@@ -167,12 +184,14 @@ def _ask_field(ctx: Ctx, data: dict[str, Any], f: FieldDef) -> None:
         buttons = [_cb(ctx, Action.CHOICE, c.code).button(c.label.get(ctx.lang)) for c in f.choices]
         rows += [tuple(buttons[i : i + 3]) for i in range(0, len(buttons), 3)]
     if f.type == FieldType.DATE:
-        rows.append(
-            (
-                _cb(ctx, Action.DEFAULT, "today").button(ctx.t("btn.today"), nav=True),
-                _cb(ctx, Action.DEFAULT, "yesterday").button(ctx.t("btn.yesterday"), nav=True),
-            )
-        )
+        dates = [
+            _cb(ctx, Action.DEFAULT, "today").button(ctx.t("btn.today"), nav=True),
+            _cb(ctx, Action.DEFAULT, "yesterday").button(ctx.t("btn.yesterday"), nav=True),
+        ]
+        if preset := data.get("preset_date"):
+            shown = format_value(f, preset, ctx.lang)
+            dates.insert(0, _cb(ctx, Action.DEFAULT, "preset").button(f"📅 {shown}"))
+        rows.append(tuple(dates))
     elif f.default is not None and f.type != FieldType.CHOICE:
         shown = format_value(f, default_value(f, ctx.today), ctx.lang)
         rows.append((_cb(ctx, Action.DEFAULT).button(ctx.t("btn.default", value=shown), nav=True),))
@@ -301,7 +320,10 @@ async def _field_choice(ctx: Ctx, data: dict[str, Any], cb: CallbackData) -> Non
         await _advance(ctx, data, after=f.code)
         return
     if cb.action == Action.DEFAULT:
-        if f.type == FieldType.DATE:
+        if f.type == FieldType.DATE and cb.arg == "preset" and data.get("preset_date"):
+            day = dt.date.fromisoformat(data["preset_date"])
+            data["values"][f.code] = check_date(day, ctx.date_rules).isoformat()
+        elif f.type == FieldType.DATE:
             day = ctx.today - dt.timedelta(days=1 if cb.arg == "yesterday" else 0)
             data["values"][f.code] = check_date(day, ctx.date_rules).isoformat()
         else:

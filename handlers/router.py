@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from domain.errors import UserInputError
 from domain.messages import ChatType, InboundKind
 from domain.text import fold
-from handlers import myreports, onboarding, report
+from handlers import myreports, onboarding, reminders, report
 from handlers.callbacks import Action, CallbackData
 from handlers.context import Ctx
 from handlers.states import Flow
@@ -67,6 +67,11 @@ COMMANDS: dict[str, Command] = {
     "myreports": Command(myreports.show, starts_flow=True),
     "retract": Command(_retract, starts_flow=True),
     "edit": Command(_edit, starts_flow=True),
+    "deadlines": Command(reminders.deadlines),
+    "missing": Command(reminders.missing, private_only=False),
+    "completeness": Command(reminders.completeness_cmd, private_only=False),
+    "mute": Command(reminders.mute),
+    "unmute": Command(reminders.unmute),
 }
 
 MENU = {"menu.report": "report", "menu.myreports": "myreports", "menu.help": "help"}
@@ -148,6 +153,9 @@ async def _group(ctx: Ctx) -> None:
 
 
 async def _choice(ctx: Ctx) -> None:
+    if reminders.unpack(ctx.inbound.choice) is not None:
+        await reminders.on_button(ctx)
+        return
     cb = CallbackData.unpack(ctx.inbound.choice)
     conv = ctx.conversation
     if cb is None or conv is None or conv.flow_id != cb.flow_id:

@@ -71,3 +71,11 @@ async def cluster(tx: Tx, code: str, year: int) -> Cluster | None:
     )
     members = tuple(ClusterMember(unit=r["unit_code"], role=ClusterRole(r["role"])) for r in rows)
     return Cluster(code=code, year=year, name=head["name"], members=members)
+
+
+async def memberships(tx: Tx, year: int) -> dict[str, tuple[str, ClusterRole]]:
+    """unit → (cluster, role) for one year."""
+    rows = await fetch_all(
+        tx, "SELECT unit_code, cluster_code, role FROM cluster_members WHERE year = ?", (year,)
+    )
+    return {r["unit_code"]: (r["cluster_code"], ClusterRole(r["role"])) for r in rows}

@@ -141,6 +141,20 @@ async def create(
     return report, True
 
 
+async def in_period(tx: Tx, unit_codes: list[str], start: dt.date, end: dt.date) -> list[Report]:
+    """Reports of these units that happened in [start, end], retracted ones included."""
+    if not unit_codes:
+        return []
+    marks = ",".join("?" * len(unit_codes))
+    rows = await fetch_all(
+        tx,
+        f"SELECT * FROM reports WHERE unit_code IN ({marks}) AND occurred_on BETWEEN ? AND ? "
+        "ORDER BY id",
+        (*unit_codes, start.isoformat(), end.isoformat()),
+    )
+    return [_report(r, ()) for r in rows]
+
+
 async def recent_for_unit(tx: Tx, unit_code: str, limit: int = 10) -> list[Report]:
     rows = await fetch_all(
         tx, "SELECT * FROM reports WHERE unit_code = ? ORDER BY id DESC LIMIT ?", (unit_code, limit)

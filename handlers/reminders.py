@@ -1,0 +1,540 @@
+"""Deadlines in chat: the reminder fan-out the scheduler fires, the reminder buttons,
+and /deadlines, /missing, /mute, /unmute, /completeness.
+
+Who owes what is computed from the reports and "Không có hoạt động"
+declarations at the moment a reminder goes out, so a unit that reported an
+hour ago is not reminded, and a stale reminder button answers "đã báo cáo rồi".
+Every reminder row carries a dedupe key: the same reminder is never queued
+twice, whatever restarts or overlapping firings happen.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from domain.dates import format_date
+from domain.errors import UserInputError
+from domain.messages import Button, DeliveryStatus, OutboxItem, Reply
+from domain.models import Person, Role
+from domain.numbers import format_percent
+from domain.obligations import (
+    Met,
+    Obligation,
+    Tally,
+    UnitRef,
+    completeness,
+    due_moment,
+    is_met,
+    periods_due_between,
+)
+from domain.periods import Period, parse_period
+from domain.reminders import (
+    NoticeReason,
+    PlannedReminder,
+    Recipient,
+    ReminderKind,
+    plan_reminders,
+    snooze_until,
+    who_to_remind,
+)
+from handlers import report as report_flow
+from handlers.context import Ctx, HandlerSettings, Translator
+from storage import declarations, org, outbox, people
+from storage import reports as reports_repo
+from storage.db import Tx
+
+PREFIX = "rm"
+LOOKBACK = dt.timedelta(days=70)  # how far back a period's reminders can still be due
+
+
+class ReminderAction(StrEnum):
+    REPORT = "r"
+    NOTHING = "n"
+    SNOOZE = "s"
+
+
+def pack(action: ReminderAction, obligation: str, period_key: str) -> str:
+    return f"{PREFIX}:{action.value}:{obligation}:{period_key}"
+
+
+def unpack(data: str) -> tuple[ReminderAction, str, str] | None:
+    parts = data.split(":")
+    if len(parts) != 4 or parts[0] != PREFIX:
+        return None
+    try:
+        return ReminderAction(parts[1]), parts[2], parts[3]
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """One reminder message as it would be queued (also what `reminders preview` prints)."""
+
+    person: Person
+    channel: str
+    chat_id: str
+    reply: Reply
+    dedupe_key: str
+    at: dt.datetime
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """Where one unit stands on one obligation and period."""
+
+    unit: UnitRef
+    met: Met
+
+
+def _label(obligation: Obligation, lang: str) -> str:
+    return obligation.label.get(lang) if obligation.label else obligation.code
+
+
+async def unit_refs(
+    tx: Tx, settings: HandlerSettings, obligation: Obligation, year: int
+) -> list[UnitRef]:
+    """The units that owe this obligation in `year` (membership is per year)."""
+    members = await org.memberships(tx, year)
+    refs = []
+    for code in settings.units:
+        cluster = members[code][0] if code in members else None
+        if obligation.applies(code, cluster):
+            refs.append(UnitRef(code, cluster))
+    return refs
+
+
+async def standings_for(
+    tx: Tx, settings: HandlerSettings, obligation: Obligation, period: Period
+) -> list[Standing]:
+    refs = await unit_refs(tx, settings, obligation, period.start.year)
+    found = await reports_repo.in_period(tx, [r.unit for r in refs], period.start, period.end)
+    declared = await declarations.for_period(tx, obligation.code, period.key)
+    return [
+        Standing(ref, is_met(ref.unit, obligation, period, found, declared, tz=settings.tz))
+        for ref in refs
+    ]
+
+
+class Reminders:
+    """The fan-out: what is due in a window, to whom, in their language."""
+
+    def __init__(self, settings: HandlerSettings, translate: Translator) -> None:
+        self.settings = settings
+        self.translate = translate
+
+    async def plan(self, tx: Tx, start: dt.datetime, end: dt.datetime) -> list[Planned]:
+        """Every reminder whose moment falls in (start, end], without writing anything."""
+        planned: list[Planned] = []
+        for obligation in self.settings.obligations:
+            first, last = (start - LOOKBACK).date(), (end + LOOKBACK).date()
+            for period in periods_due_between(obligation, first, last):
+                items = [
+                    item
+                    for item in plan_reminders(
+                        obligation, period, self.settings.reminders, self.settings.tz
+                    )
+                    if start < item.at <= end
+                ]
+                if items:
+                    planned += await self._for_period(tx, obligation, period, items)
+        planned += await self._snoozes_ending(tx, start, end)
+        return planned
+
+    async def fire(
+        self, tx: Tx, fire_at: dt.datetime, previous: dt.datetime | None
+    ) -> list[OutboxItem]:
+        """The scheduler's job: queue the window's reminders, each at most once ever."""
+        start = previous if previous is not None else fire_at - dt.timedelta(minutes=5)
+        items: list[OutboxItem] = []
+        for p in await self.plan(tx, start, fire_at):
+            row = await outbox.enqueue(
+                tx, p.channel, p.chat_id, p.reply, fire_at, dedupe_key=p.dedupe_key
+            )
+            if row is not None:
+                items.append(
+                    OutboxItem(
+                        row,
+                        p.channel,
+                        p.chat_id,
+                        p.reply,
+                        DeliveryStatus.PENDING,
+                        0,
+                        fire_at,
+                        fire_at,
+                    )
+                )
+        return items
+
+    async def _recipients(
+        self, tx: Tx, refs: Sequence[UnitRef]
+    ) -> tuple[list[Recipient], dict[int, Person]]:
+        clusters = {r.unit: r.cluster for r in refs}
+        found = await people.in_units(tx, [r.unit for r in refs])
+        recipients = [
+            Recipient(
+                person_id=p.id,
+                unit=p.unit_code,
+                role=p.role,
+                muted=p.muted,
+                reachable=not p.unreachable,
+                cluster=clusters.get(p.unit_code) if p.role == Role.CLUSTER_HEAD else None,
+            )
+            for p in found
+        ]
+        return recipients, {p.id: p for p in found}
+
+    async def _for_period(
+        self, tx: Tx, obligation: Obligation, period: Period, items: list[PlannedReminder]
+    ) -> list[Planned]:
+        standings = await standings_for(tx, self.settings, obligation, period)
+        owing = [s.unit for s in standings if not s.met.met]
+        if not owing:
+            return []
+        recipients, by_id = await self._recipients(tx, [s.unit for s in standings])
+        out: list[Planned] = []
+        for item in items:
+            grouped: dict[int, list[tuple[str, NoticeReason]]] = {}
+            for notice in who_to_remind(item, owing, recipients):
+                grouped.setdefault(notice.person_id, []).append((notice.unit, notice.reason))
+            for person_id, lines in grouped.items():
+                person = by_id[person_id]
+                if item.kind in (ReminderKind.BEFORE, ReminderKind.DUE_DAY, ReminderKind.OVERDUE):
+                    until = await declarations.snoozed_until(
+                        tx, person_id, obligation.code, period.key
+                    )
+                    if until is not None and until > item.at:
+                        continue
+                reply = self._message(person, obligation, period, item, lines)
+                kind = f"{item.kind.value}:{item.day_offset}"
+                key = f"rm:{obligation.code}:{period.key}:{kind}:{person_id}"
+                out += await self._address(tx, person, reply, key, item.at, item.kind.value)
+        return out
+
+    async def _snoozes_ending(self, tx: Tx, start: dt.datetime, end: dt.datetime) -> list[Planned]:
+        out: list[Planned] = []
+        for person_id, code, period_key, until in await declarations.snoozes_ending(tx, start, end):
+            obligation = self.settings.obligation(code)
+            person = await people.get(tx, person_id)
+            if obligation is None or person is None or not person.active or person.unreachable:
+                continue
+            period = Period.from_key(period_key)
+            standing = next(
+                (
+                    s
+                    for s in await standings_for(tx, self.settings, obligation, period)
+                    if s.unit.unit == person.unit_code
+                ),
+                None,
+            )
+            if standing is None or standing.met.met:
+                continue
+            item = PlannedReminder(
+                ReminderKind.OVERDUE
+                if until > due_moment(obligation, period, self.settings.tz)
+                else ReminderKind.BEFORE,
+                obligation.code,
+                period.key,
+                due_moment(obligation, period, self.settings.tz),
+                0,
+                until,
+                until,
+            )
+            reply = self._message(
+                person, obligation, period, item, [(person.unit_code, NoticeReason.OWING)]
+            )
+            key = f"rm:{code}:{period_key}:snooze:{until.isoformat()}:{person_id}"
+            out += await self._address(tx, person, reply, key, until, "snoozed")
+        return out
+
+    async def _address(
+        self, tx: Tx, person: Person, reply: Reply, key: str, at: dt.datetime, kind: str
+    ) -> list[Planned]:
+        accounts = await people.channels_of(tx, person.id)
+        if not accounts:
+            return []
+        channel, chat_id = accounts[0]
+        return [Planned(person, channel, chat_id, reply, key, at, kind)]
+
+    def _message(
+        self,
+        person: Person,
+        obligation: Obligation,
+        period: Period,
+        item: PlannedReminder,
+        lines: list[tuple[str, NoticeReason]],
+    ) -> Reply:
+        lang = person.language.value
+        t = self.translate
+        label, period_label = _label(obligation, lang), period.label(lang)
+        due = item.due.astimezone(self.settings.tz)
+        days = (due.date() - item.at.astimezone(self.settings.tz).date()).days
+        if days > 0:
+            when = t(lang, "reminder.due_in", days=days)
+        elif days == 0:
+            when = t(lang, "reminder.due_today")
+        else:
+            when = t(lang, "reminder.overdue", days=-days)
+        common = {
+            "obligation": label,
+            "period": period_label,
+            "due": format_date(due.date(), lang),
+            "when": when,
+        }
+        if item.kind == ReminderKind.DIGEST_CLUSTER_HEAD:
+            body = [t(lang, "reminder.digest", **common)]
+            for unit, reason in lines:
+                name = self._unit_name(unit)
+                body.append(t(lang, f"reminder.digest_{reason.value}", unit=name))
+            return Reply("\n".join(body))
+        unit = self._unit_name(lines[0][0])
+        if item.kind == ReminderKind.ESCALATE_CHAIR:
+            return Reply(t(lang, "reminder.escalated", unit=unit, **common))
+        buttons = (
+            (
+                Button(
+                    t(lang, "btn.report_now"),
+                    pack(ReminderAction.REPORT, obligation.code, period.key),
+                ),
+            ),
+            (
+                Button(
+                    t(lang, "btn.nothing_to_report"),
+                    pack(ReminderAction.NOTHING, obligation.code, period.key),
+                ),
+                Button(
+                    t(lang, "btn.snooze"), pack(ReminderAction.SNOOZE, obligation.code, period.key)
+                ),
+            ),
+        )
+        return Reply(t(lang, "reminder.owing", unit=unit, **common), buttons)
+
+    def _unit_name(self, code: str) -> str:
+        unit = self.settings.units.get(code)
+        return unit.name if unit else code
+
+
+# ---- buttons on a reminder -----------------------------------------------------------------
+
+
+async def on_button(ctx: Ctx) -> None:
+    """📝 Báo cáo ngay / Không có hoạt động / ⏰ Nhắc lại sau, pressed on a reminder."""
+    parsed = unpack(ctx.inbound.choice)
+    if parsed is None:
+        raise UserInputError("err.stale_button")
+    if ctx.person is None:
+        raise UserInputError("err.not_registered")
+    action, code, period_key = parsed
+    obligation = ctx.settings.obligation(code)
+    try:
+        period = Period.from_key(period_key)
+    except ValueError:
+        period = None
+    if obligation is None or period is None or not obligation.covers(period):
+        raise UserInputError("err.stale_button")
+    standing = next(
+        (
+            s
+            for s in await standings_for(ctx.tx, ctx.settings, obligation, period)
+            if s.unit.unit == ctx.person.unit_code
+        ),
+        None,
+    )
+    if standing is None:
+        raise UserInputError("reminder.not_your_obligation")
+    label, period_label = _label(obligation, ctx.lang), period.label(ctx.lang)
+    if standing.met.met:
+        key = "reminder.already_declared" if standing.met.declared else "reminder.already_reported"
+        raise UserInputError(
+            key, obligation=label, period=period_label, id=standing.met.report_id or ""
+        )
+    if action == ReminderAction.REPORT:
+        indicator = (
+            ctx.settings.indicator(obligation.indicators[0])
+            if len(obligation.indicators) == 1
+            else None
+        )
+        day = min(ctx.today, period.end)
+        await report_flow.start_for_period(ctx, indicator, day)
+    elif action == ReminderAction.NOTHING:
+        await declarations.declare(
+            ctx.tx, ctx.person.unit_code, obligation.code, period.key, ctx.person.id, ctx.now
+        )
+        unit = ctx.settings.units.get(ctx.person.unit_code)
+        ctx.reply(
+            ctx.t(
+                "reminder.declared",
+                unit=unit.name if unit else "",
+                obligation=label,
+                period=period_label,
+            ),
+            edit=True,
+        )
+    else:
+        until = snooze_until(ctx.now, ctx.settings.tz, ctx.settings.reminders)
+        await declarations.snooze(ctx.tx, ctx.person.id, obligation.code, period.key, until)
+        shown = until.astimezone(ctx.settings.tz).strftime("%H:%M %d/%m/%Y")
+        ctx.reply(ctx.t("reminder.snoozed", when=shown), edit=True)
+
+
+# ---- commands -------------------------------------------------------------------------------
+
+
+def _relevant_periods(obligation: Obligation, today: dt.date) -> list[Period]:
+    return periods_due_between(
+        obligation, today - dt.timedelta(days=31), today + dt.timedelta(days=62)
+    )
+
+
+def _status(ctx: Ctx, met: Met) -> str:
+    if not met.met:
+        return ctx.t("deadline.missing")
+    if met.declared:
+        return ctx.t("deadline.declared")
+    return ctx.t("deadline.on_time") if met.on_time else ctx.t("deadline.late")
+
+
+async def deadlines(ctx: Ctx) -> None:
+    """/deadlines: what my unit owes, by when, and whether it is done."""
+    assert ctx.person is not None
+    lines = [ctx.t("deadline.title")]
+    for obligation in ctx.settings.obligations:
+        for period in _relevant_periods(obligation, ctx.today):
+            mine = [
+                s
+                for s in await standings_for(ctx.tx, ctx.settings, obligation, period)
+                if s.unit.unit == ctx.person.unit_code
+            ]
+            if not mine:
+                continue
+            due = due_moment(obligation, period, ctx.settings.tz)
+            lines.append(
+                ctx.t(
+                    "deadline.line",
+                    obligation=_label(obligation, ctx.lang),
+                    period=period.label(ctx.lang),
+                    due=format_date(due.date(), ctx.lang),
+                    status=_status(ctx, mine[0].met),
+                )
+            )
+    if len(lines) == 1:
+        lines.append(ctx.t("deadline.none"))
+    ctx.reply("\n".join(lines))
+
+
+def _may_see_cluster(ctx: Ctx) -> bool:
+    return ctx.person is not None and ctx.person.role in (Role.CLUSTER_HEAD, Role.ADMIN)
+
+
+async def _my_cluster(ctx: Ctx, year: int) -> str | None:
+    assert ctx.person is not None
+    members = await org.memberships(ctx.tx, year)
+    found = members.get(ctx.person.unit_code)
+    return found[0] if found else None
+
+
+async def missing(ctx: Ctx) -> None:
+    """/missing [period]: units that have not reported (cluster heads: their cluster)."""
+    if not _may_see_cluster(ctx):
+        raise UserInputError("err.cluster_heads_only")
+    assert ctx.person is not None
+    asked: Period | None = (
+        parse_period(ctx.inbound.args, ctx.today) if ctx.inbound.args.strip() else None
+    )
+    lines: list[str] = []
+    for obligation in ctx.settings.obligations:
+        if asked is not None:
+            periods = [asked] if obligation.covers(asked) else []
+        else:
+            due = [
+                p
+                for p in _relevant_periods(obligation, ctx.today)
+                if due_moment(obligation, p, ctx.settings.tz) <= ctx.now
+            ]
+            periods = due[-1:]
+        for period in periods:
+            cluster = await _my_cluster(ctx, period.start.year)
+            rows = [
+                s
+                for s in await standings_for(ctx.tx, ctx.settings, obligation, period)
+                if not s.met.met and (ctx.person.role == Role.ADMIN or s.unit.cluster == cluster)
+            ]
+            lines.append(
+                ctx.t(
+                    "missing.header",
+                    obligation=_label(obligation, ctx.lang),
+                    period=period.label(ctx.lang),
+                    count=len(rows),
+                )
+            )
+            lines += [
+                f"• {ctx.settings.units[s.unit.unit].name}"
+                for s in rows
+                if s.unit.unit in ctx.settings.units
+            ]
+    if asked is not None and not lines:
+        raise UserInputError("missing.no_obligation", period=asked.label(ctx.lang))
+    ctx.reply("\n".join(lines) if lines else ctx.t("deadline.none"))
+
+
+async def completeness_cmd(ctx: Ctx) -> None:
+    """/completeness: per unit of my cluster, share of reports in and on time this year."""
+    if not _may_see_cluster(ctx):
+        raise UserInputError("err.cluster_heads_only")
+    assert ctx.person is not None
+    year = ctx.today.year
+    cluster = await _my_cluster(ctx, year)
+    start = dt.date(year, 1, 1)
+    lines = [ctx.t("completeness.title", year=year)]
+    for obligation in ctx.settings.obligations:
+        periods = [
+            p
+            for p in periods_due_between(obligation, start, ctx.today)
+            if due_moment(obligation, p, ctx.settings.tz) <= ctx.now
+        ]
+        refs = [
+            r
+            for r in await unit_refs(ctx.tx, ctx.settings, obligation, year)
+            if ctx.person.role == Role.ADMIN or r.cluster == cluster
+        ]
+        found = await reports_repo.in_period(ctx.tx, [r.unit for r in refs], start, ctx.today)
+        declared = [
+            d
+            for p in periods
+            for d in await declarations.for_period(ctx.tx, obligation.code, p.key)
+        ]
+        result = completeness(refs, obligation, periods, found, declared, tz=ctx.settings.tz)
+        lines.append(f"{_label(obligation, ctx.lang)}:")
+        for ref in refs:
+            tally = result.units.get(ref.unit, Tally())
+            lines.append(
+                ctx.t(
+                    "completeness.line",
+                    unit=ctx.settings.units[ref.unit].name
+                    if ref.unit in ctx.settings.units
+                    else ref.unit,
+                    complete=_pct(tally.completeness, ctx.lang),
+                    on_time=_pct(tally.on_time_rate, ctx.lang),
+                )
+            )
+    ctx.reply("\n".join(lines))
+
+
+def _pct(rate: float | None, lang: str) -> str:
+    return "—" if rate is None else format_percent(rate, lang)
+
+
+async def mute(ctx: Ctx) -> None:
+    assert ctx.person is not None
+    await people.set_muted(ctx.tx, ctx.person.id, True)
+    ctx.reply(ctx.t("reminder.muted"))
+
+
+async def unmute(ctx: Ctx) -> None:
+    assert ctx.person is not None
+    await people.set_muted(ctx.tx, ctx.person.id, False)
+    ctx.reply(ctx.t("reminder.unmuted"))
