@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import signal
 import sys
@@ -17,8 +18,11 @@ from bot.channels.console import ConsoleChannel
 from bot.clock import SystemClock
 from bot.config import AppConfig, Secrets, check_config, format_problems, load_config
 from domain.errors import ConfigError, UserInputError
+from domain.messages import DeliveryStatus
 from domain.models import Role
 from handlers.admin import IssuedInvite, create_invite, parse_duration
+from handlers.reminders import Reminders
+from storage import outbox
 
 log = logging.getLogger("thidua")
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -163,6 +167,56 @@ async def _invite(config: AppConfig, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _preview(config: AppConfig, day: dt.date) -> None:
+    """Who would be reminded of what on `day`: a dry run, nothing is written."""
+    app = App(config, Secrets())
+    await app.open()
+    tz = config.federation.tz
+    start = dt.datetime.combine(day, dt.time(0), tz) - dt.timedelta(microseconds=1)
+    end = dt.datetime.combine(day, dt.time(23, 59, 59, 999999), tz)
+    try:
+        async with app.db.transaction() as tx:
+            planned = await Reminders(app.dispatcher.settings, app.catalog).plan(tx, start, end)
+    finally:
+        await app.db.close()
+    print(f"Reminders on {day:%d/%m/%Y} ({len(planned)} messages, dry run):")
+    for p in sorted(planned, key=lambda p: (p.at, p.person.unit_code, p.person.name)):
+        first_line = p.reply.text.splitlines()[0]
+        when = p.at.astimezone(tz).strftime("%H:%M")
+        print(
+            f"  {when}  {p.person.name} ({p.person.unit_code}, {p.person.role.value}) "
+            f"[{p.kind}] {first_line}"
+        )
+    if not planned:
+        print("  nobody: no registered person owes a report due then.")
+
+
+async def _outbox(config: AppConfig, show_all: bool) -> None:
+    app = App(config, Secrets())
+    await app.open()
+    statuses = [DeliveryStatus.PENDING, DeliveryStatus.FAILED]
+    if show_all:
+        statuses.append(DeliveryStatus.SENT)
+    try:
+        async with app.db.transaction() as tx:
+            items = await outbox.listing(tx, statuses, limit=200)
+    finally:
+        await app.db.close()
+    tz = config.federation.tz
+    header = f"{'id':>6} {'channel':9} {'chat':>14} {'status':8} {'tries':>5} {'next try':16}"
+    print(f"{header} reason / text")
+    for item in items:
+        when = item.next_attempt_at.astimezone(tz).strftime("%d/%m/%Y %H:%M")
+        text = item.reply.text.splitlines()[0][:40] if item.reply.text else ""
+        reason = item.last_error or ""
+        print(
+            f"{item.id:>6} {item.channel:9} {item.chat_id:>14} {item.status.value:8} "
+            f"{item.attempts:>5} {when:16} {reason[:60] or text}"
+        )
+    if not items:
+        print("nothing pending or failed")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="thidua", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -182,6 +236,14 @@ def build_parser() -> argparse.ArgumentParser:
     inv.add_argument("--role", required=True, choices=[r.value for r in Role])
     inv.add_argument("--uses", type=int, default=1)
     inv.add_argument("--expires", help="e.g. 7d, 12h")
+    rem = sub.add_parser("reminders", help="reminders: preview who would be reminded")
+    rem_sub = rem.add_subparsers(dest="reminders_command", required=True)
+    prev = rem_sub.add_parser("preview", help="dry run for one day")
+    prev.add_argument("--date", required=True, type=dt.date.fromisoformat, help="YYYY-MM-DD")
+    prev.add_argument("--config")
+    box = sub.add_parser("outbox", help="list pending and failed messages with reasons")
+    box.add_argument("--config")
+    box.add_argument("--all", action="store_true", help="include sent messages")
     return parser
 
 
@@ -219,6 +281,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(_demo(config, secrets))
     elif command == "migrate":
         asyncio.run(_migrate(config))
+    elif command == "reminders":
+        asyncio.run(_preview(config, args.date))
+    elif command == "outbox":
+        asyncio.run(_outbox(config, args.all))
     elif command == "invite":
         try:
             return asyncio.run(_invite(config, args))

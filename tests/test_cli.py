@@ -129,3 +129,44 @@ async def test_demo_runs_a_whole_report_in_the_terminal_without_a_token() -> Non
     assert "1. ✅ Lưu  2. ✏️ Sửa  3. ❌ Huỷ" in text
     assert "✅ Đã lưu báo cáo #1: 🎁 Tặng quà · 20 suất · 500.000 đ" in text
     assert "#1 🎁 Tặng quà" in text.split("/myreports")[-1]
+
+
+async def test_reminders_preview_and_outbox_listing(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from bot.app import App
+    from bot.config import Secrets, load_config
+    from domain.messages import Reply
+    from domain.models import Language, Role
+    from storage import outbox, people
+
+    config_path = tmp_path / "c.toml"
+    text = EXAMPLE.read_text(encoding="utf-8")
+    config_path.write_text(
+        text.replace('database = "thidua.sqlite3"', f'database = "{tmp_path / "db.sqlite3"}"'),
+        encoding="utf-8",
+    )
+    app = App(load_config(config_path), Secrets())
+    await app.open()
+    now = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+    async with app.db.transaction() as tx:
+        await people.create(
+            tx,
+            name="Nguyễn Văn An",
+            unit_code="hoan_kiem",
+            role=Role.OFFICER,
+            language=Language.VI,
+            channel="telegram",
+            platform_id="111",
+            now=now,
+        )
+        row = await outbox.enqueue(tx, "telegram", "222", Reply("xin chào"), now)
+        assert row is not None
+        await outbox.mark_failed(tx, row, now, "403: Forbidden: bot was blocked by the user")
+    await app.db.close()
+
+    preview = thidua("reminders", "preview", "--date", "2026-06-27", "--config", str(config_path))
+    assert preview.returncode == 0, preview.stderr
+    assert "08:30  Nguyễn Văn An (hoan_kiem, officer) [before] ⏰ Nhắc báo cáo" in preview.stdout
+    listing = thidua("outbox", "--config", str(config_path))
+    assert "failed" in listing.stdout and "bot was blocked by the user" in listing.stdout
