@@ -200,6 +200,27 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (person_id, obligation, period_key)
     );
     """,
+    # 3: standings: targets per unit, measure and period; cluster group chats.
+    """
+    CREATE TABLE targets (
+        unit_code TEXT NOT NULL REFERENCES units (code),
+        measure TEXT NOT NULL,
+        period_key TEXT NOT NULL,
+        value REAL NOT NULL,
+        source TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (unit_code, measure, period_key)
+    );
+    CREATE TABLE cluster_groups (
+        channel TEXT NOT NULL,
+        chat_id TEXT NOT NULL,
+        cluster_code TEXT NOT NULL,
+        linked_by INTEGER NOT NULL REFERENCES people (id),
+        linked_at TEXT NOT NULL,
+        PRIMARY KEY (channel, chat_id)
+    );
+    CREATE INDEX reports_occurred ON reports (occurred_on, unit_code);
+    """,
 )
 
 
