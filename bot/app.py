@@ -25,7 +25,9 @@ from domain.periods import PeriodKind
 from handlers.context import Clock, HandlerSettings
 from handlers.dispatcher import Dispatcher
 from handlers.reminders import Reminders
+from handlers.standings import GroupPosts
 from storage import org
+from storage import targets as targets_repo
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,8 @@ def handler_settings(config: AppConfig, bot_username: str = "") -> HandlerSettin
         max_message_chars=config.bot.max_message_chars,
         bot_username=bot_username or (config.telegram.bot_username or ""),
         obligations=config.obligations,
+        measures=config.all_measures,
+        scoring=config.scoring,
         reminders=config.reminders,
     )
 
@@ -90,6 +94,16 @@ class App:
                 grace=dt.timedelta(hours=12),
             )
         )
+        self.scheduler.add(
+            Job(
+                "standings-posts",
+                CronTrigger.from_crontab(
+                    self.config.standings.post_cron, timezone=self.config.federation.tz
+                ),
+                GroupPosts(self.dispatcher.settings, self.catalog).fire,
+                grace=dt.timedelta(hours=6),
+            )
+        )
         self.scheduler.housekeeping.append((self.dispatcher.expire_idle, 60))
 
     def _hand_over(self, items: list[OutboxItem]) -> None:
@@ -104,6 +118,9 @@ class App:
         await self.db.open()
         async with self.db.transaction() as tx:
             await org.sync(tx, self.config.units, self.config.clusters)
+            await targets_repo.sync_from_config(
+                tx, [t.target() for t in self.config.targets], self.clock.now()
+            )
 
     def add_channel(self, channel: Channel) -> None:
         self.channels[channel.name] = channel

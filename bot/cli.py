@@ -10,7 +10,7 @@ import logging
 import signal
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bot.app import App
@@ -20,9 +20,13 @@ from bot.config import AppConfig, Secrets, check_config, format_problems, load_c
 from domain.errors import ConfigError, UserInputError
 from domain.messages import DeliveryStatus
 from domain.models import Role
+from domain.periods import PeriodKind, parse_period
 from handlers.admin import IssuedInvite, create_invite, parse_duration
 from handlers.reminders import Reminders
-from storage import outbox
+from handlers.standings import build_workbook
+from handlers.targets_file import TargetsFileError, parse_targets, targets_template
+from storage import org, outbox
+from storage import targets as targets_repo
 
 log = logging.getLogger("thidua")
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -62,6 +66,9 @@ def _logging(verbose: bool = False) -> None:
     # httpx logs request URLs, and Telegram's URLs contain the bot token.
     for noisy in ("httpx", "httpcore", "telegram.ext.ExtBot", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # With no retries of its own, PTB's limiter logs every 429 as an error with a
+    # traceback; the outbox records each one (thidua outbox), so that is noise.
+    logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
 
 
 async def _run(config: AppConfig, secrets: Secrets) -> None:
@@ -217,6 +224,89 @@ async def _outbox(config: AppConfig, show_all: bool) -> None:
         print("nothing pending or failed")
 
 
+def _progress_bar(label: str) -> Callable[[int, int], None]:
+    """A text progress bar on stderr (the CLI's own output stays clean for pipes)."""
+
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // total if total else width
+        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show
+
+
+async def _export(config: AppConfig, period_text: str, cluster_code: str | None, out: Path) -> int:
+    app = App(config, Secrets())
+    await app.open()
+    now = app.clock.now()
+    today = now.astimezone(config.federation.tz).date()
+    try:
+        period = parse_period(period_text, today, PeriodKind.YEAR)
+        async with app.db.transaction() as tx:
+            cluster = await org.cluster(tx, cluster_code, period.year) if cluster_code else None
+            if cluster_code and cluster is None:
+                print(f"export: no cluster {cluster_code!r} in {period.year}", file=sys.stderr)
+                return 1
+            data = await build_workbook(
+                tx,
+                app.dispatcher.settings,
+                app.catalog,
+                "vi",
+                cluster,
+                period,
+                now,
+                progress=_progress_bar("export"),
+            )
+    except UserInputError as exc:
+        print(f"export: {app.catalog('en', exc.key, **exc.params)}", file=sys.stderr)
+        return 1
+    finally:
+        await app.db.close()
+    await asyncio.to_thread(out.write_bytes, data)
+    print(f"{out}: {len(data) // 1024} KB, {period.label('vi')}")
+    return 0
+
+
+async def _targets(config: AppConfig, args: argparse.Namespace) -> int:
+    app = App(config, Secrets())
+    await app.open()
+    try:
+        if args.targets_command == "template":
+            async with app.db.transaction() as tx:
+                existing = await targets_repo.all_targets(tx)
+            data = targets_template(
+                list(config.units),
+                list(config.all_measures),
+                args.period,
+                existing=existing,
+                generated_at=app.clock.now(),
+            )
+            await asyncio.to_thread(Path(args.out).write_bytes, data)
+            print(f"{args.out}: template for {args.period}")
+            return 0
+        path = Path(args.file)
+        try:
+            raw = await asyncio.to_thread(path.read_bytes)
+            found = parse_targets(
+                raw,
+                path.name,
+                units={u.code for u in config.units},
+                measures={m.code for m in config.all_measures},
+            )
+        except TargetsFileError as exc:
+            print(app.catalog("vi", exc.key, **exc.params), file=sys.stderr)
+            return 1
+        async with app.db.transaction() as tx:
+            await targets_repo.replace_imported(tx, found, app.clock.now())
+        print(f"imported {len(found)} targets from {path.name}")
+        return 0
+    finally:
+        await app.db.close()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="thidua", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -241,6 +331,20 @@ def build_parser() -> argparse.ArgumentParser:
     prev = rem_sub.add_parser("preview", help="dry run for one day")
     prev.add_argument("--date", required=True, type=dt.date.fromisoformat, help="YYYY-MM-DD")
     prev.add_argument("--config")
+    exp = sub.add_parser("export", help="standings, reports and targets as an Excel file")
+    exp.add_argument("--period", required=True, help='e.g. 2025, "đợt 1 2025"')
+    exp.add_argument("--cluster", help="a cluster code; default: every unit")
+    exp.add_argument("--out", required=True, type=Path)
+    exp.add_argument("--config")
+    tgt = sub.add_parser("targets", help="targets: template and import")
+    tgt_sub = tgt.add_subparsers(dest="targets_command", required=True)
+    tmpl = tgt_sub.add_parser("template", help="an .xlsx to fill in")
+    tmpl.add_argument("--period", required=True, help="2026, 2026-H1, …")
+    tmpl.add_argument("--out", required=True)
+    tmpl.add_argument("--config")
+    imp = tgt_sub.add_parser("import", help="import targets from .xlsx or .csv (all or nothing)")
+    imp.add_argument("file")
+    imp.add_argument("--config")
     box = sub.add_parser("outbox", help="list pending and failed messages with reasons")
     box.add_argument("--config")
     box.add_argument("--all", action="store_true", help="include sent messages")
@@ -283,6 +387,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(_migrate(config))
     elif command == "reminders":
         asyncio.run(_preview(config, args.date))
+    elif command == "export":
+        return asyncio.run(_export(config, args.period, args.cluster, args.out))
+    elif command == "targets":
+        return asyncio.run(_targets(config, args))
     elif command == "outbox":
         asyncio.run(_outbox(config, args.all))
     elif command == "invite":

@@ -47,6 +47,7 @@ class OutboxSender:
         idle_poll: float = 5.0,
         per_chat_interval: float = 1.0,
         per_chat_burst: int = 3,
+        max_in_flight: int = 32,
     ) -> None:
         self.db = db
         self.channel = channel
@@ -65,6 +66,11 @@ class OutboxSender:
         self._changed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._pacing = _Pacing(per_chat_interval, per_chat_burst)
+        # Deliveries handed to the channel at once. Keeps the HTTP client's queue short
+        # (httpcore scans every waiting request per connection hand-over) and lets
+        # stop() wait for the few that are under way instead of cancelling them.
+        self._in_flight = asyncio.Semaphore(max_in_flight)
+        self._stopping = False
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -77,10 +83,21 @@ class OutboxSender:
             asyncio.create_task(self._acknowledger(), name=f"outbox-ack-{name}"),
         ]
 
-    async def stop(self) -> None:
-        for task in [*self._tasks, *self._workers.values()]:
+    async def stop(self, grace: float = 5.0) -> None:
+        """No new deliveries; those under way finish (up to `grace` s) and are recorded.
+
+        Cancelling a delivery under way would lose the platform's answer to a
+        message it may already have accepted, and the next start would send it again.
+        """
+        self._stopping = True
+        for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, *self._workers.values(), return_exceptions=True)
+        workers = list(self._workers.values())
+        if workers:
+            await asyncio.wait(workers, timeout=grace)
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*self._tasks, *workers, return_exceptions=True)
         self._workers.clear()
         await self._flush_acks()
 
@@ -123,12 +140,14 @@ class OutboxSender:
     async def _work(self, chat_id: str) -> None:
         try:
             queue = self._queues[chat_id]
-            while queue:
+            while queue and not self._stopping:
                 item = queue.pop(0)
                 if not await self._send(item):
                     for held in queue:  # back to the table, behind the row that must wait
                         self._known.discard(held.id)
                     queue.clear()
+        except _Stopping:
+            pass
         except Exception:
             log.exception("outbox %s: chat %s failed", self.channel.name, chat_id)
             for held in self._queues.get(chat_id, []):
@@ -143,7 +162,10 @@ class OutboxSender:
         if item.unsolicited:  # answers keep the person's pace; bulk sends keep Telegram's
             await self._pacing.wait(item.chat_id)
         try:
-            message_id = await self.channel.deliver(item.chat_id, item.reply)
+            async with self._in_flight:
+                if self._stopping:  # the row stays pending for the next start
+                    raise _Stopping
+                message_id = await self.channel.deliver(item.chat_id, item.reply)
         except DeliveryError as exc:
             if not exc.permanent:
                 self._held.add(item.chat_id)
@@ -255,6 +277,10 @@ class OutboxSender:
             backlogs = [await outbox.chat_backlog(tx, self.channel.name, h.chat_id) for h in heads]
             due_at = await outbox.next_due_at(tx, self.channel.name, exclude=known)
         return backlogs, due_at
+
+
+class _Stopping(Exception):
+    """The sender is stopping: leave the row for the next start."""
 
 
 class _Pacing:

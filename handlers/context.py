@@ -15,11 +15,13 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from domain.fields import DateRules
+from domain.measures import MeasureDef
 from domain.messages import Button, Conversation, Inbound, Outgoing, Reply
 from domain.models import IndicatorDef, Language, Person, Unit
 from domain.obligations import Obligation
 from domain.periods import PeriodKind
 from domain.reminders import ReminderRules
+from domain.scoring import ScoringDef
 from storage.db import Tx
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -53,6 +55,8 @@ class HandlerSettings:
     max_message_chars: int = 4096
     bot_username: str = ""
     obligations: tuple[Obligation, ...] = ()
+    measures: tuple[MeasureDef, ...] = ()
+    scoring: ScoringDef | None = None
     reminders: ReminderRules = field(default_factory=ReminderRules)
 
     def indicator(self, code: str) -> IndicatorDef | None:
@@ -119,8 +123,13 @@ class Ctx:
             )
         )
 
+    def send(self, reply: Reply) -> None:
+        """Any prepared reply (a chart, a document) to the same chat."""
+        self.outgoing.append(Outgoing(self.inbound.channel, self.inbound.chat_id, reply))
+
     def menu_labels(self) -> tuple[str, ...]:
-        return tuple(self.t(k) for k in ("menu.report", "menu.myreports", "menu.help"))
+        keys = ("menu.report", "menu.myreports", "menu.standings", "menu.help")
+        return tuple(self.t(k) for k in keys)
 
     def set_state(
         self, flow: str, step: str, data: dict[str, Any], flow_id: str | None = None

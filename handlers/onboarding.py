@@ -94,7 +94,13 @@ async def help_(ctx: Ctx) -> None:
     if ctx.person is None:
         ctx.reply(ctx.t("help.unregistered"))
         return
-    parts = [ctx.t("help.header", role=ctx.t(ROLE_KEYS[ctx.person.role])), ctx.t("help.reporting")]
+    parts = [
+        ctx.t("help.header", role=ctx.t(ROLE_KEYS[ctx.person.role])),
+        ctx.t("help.reporting"),
+        ctx.t("help.follow_up"),
+    ]
+    if ctx.person.role in (Role.CLUSTER_HEAD, Role.ADMIN):
+        parts.append(ctx.t("help.cluster_head"))
     if ctx.person.role == Role.ADMIN:
         parts.append(ctx.t("help.admin"))
     parts.append(ctx.t("help.common"))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from domain.errors import UserInputError
 from domain.messages import ChatType, InboundKind
 from domain.text import fold
-from handlers import myreports, onboarding, reminders, report
+from handlers import myreports, onboarding, reminders, report, standings
 from handlers.callbacks import Action, CallbackData
 from handlers.context import Ctx
 from handlers.states import Flow
@@ -72,9 +72,19 @@ COMMANDS: dict[str, Command] = {
     "completeness": Command(reminders.completeness_cmd, private_only=False),
     "mute": Command(reminders.mute),
     "unmute": Command(reminders.unmute),
+    "standings": Command(standings.standings_cmd, registered=False, private_only=False),
+    "unit": Command(standings.unit_cmd),
+    "linkgroup": Command(standings.linkgroup, private_only=False),
+    "export": Command(standings.export_cmd, private_only=False),
+    "target": Command(standings.target_cmd),
 }
 
-MENU = {"menu.report": "report", "menu.myreports": "myreports", "menu.help": "help"}
+MENU = {
+    "menu.report": "report",
+    "menu.myreports": "myreports",
+    "menu.standings": "standings",
+    "menu.help": "help",
+}
 
 
 def _menu_command(ctx: Ctx, text: str) -> str | None:
@@ -140,6 +150,9 @@ async def _command(ctx: Ctx, name: str) -> None:
 async def _group(ctx: Ctx) -> None:
     """In a group the bot answers commands only, and never starts a report there."""
     inbound = ctx.inbound
+    if inbound.kind == InboundKind.CHOICE and inbound.choice.startswith(f"{standings.PREFIX}:"):
+        await standings.on_button(ctx)
+        return
     if inbound.kind != InboundKind.COMMAND:
         return
     command = COMMANDS.get(inbound.command)
@@ -155,6 +168,9 @@ async def _group(ctx: Ctx) -> None:
 async def _choice(ctx: Ctx) -> None:
     if reminders.unpack(ctx.inbound.choice) is not None:
         await reminders.on_button(ctx)
+        return
+    if ctx.inbound.choice.startswith(f"{standings.PREFIX}:"):
+        await standings.on_button(ctx)
         return
     cb = CallbackData.unpack(ctx.inbound.choice)
     conv = ctx.conversation

@@ -47,7 +47,7 @@ async def test_registration_with_invite_sets_unit_role_and_menu(h: Harness) -> N
     welcome = replies[-1]
     assert "Trần Thị Bình" in welcome.text
     assert "Chủ tịch công đoàn" in welcome.text and "Long Biên" in welcome.text
-    assert welcome.reply.menu == ("📝 Báo cáo", "📋 Báo cáo của tôi", "❓ Trợ giúp")
+    assert welcome.reply.menu == ("📝 Báo cáo", "📋 Báo cáo của tôi", "🏆 Xếp hạng", "❓ Trợ giúp")
     assert await h.scalar("SELECT unit_code FROM people") == "long_bien"
     again = await h.user(7).send("/start")
     assert "đã đăng ký rồi" in again[0].text

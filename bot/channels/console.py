@@ -73,6 +73,10 @@ class ConsoleChannel:
 
     async def deliver(self, chat_id: str, reply: Reply) -> str:
         self._buttons = reply.choice_buttons
-        self.write(text_choices.render(reply))
+        if reply.attachment is not None:
+            size = len(reply.attachment.data_b64) * 3 // 4 // 1024
+            self.write(f"📎 [{reply.attachment.filename}, {size} KB]")
+        if reply.text:
+            self.write(text_choices.render(reply))
         self.write("")
         return str(next(self._sent))

@@ -1,0 +1,547 @@
+"""Standings in chat: /standings, /unit, "Vì sao?", /linkgroup, /export, /target, group posts.
+
+Numbers come from the reports (retracted ones never count) and the targets;
+the arithmetic is `domain.scoring`. Every ranking says it is advisory: the
+official one is voted at the year-end review.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+from rapidfuzz import fuzz, process
+
+from domain.errors import UserInputError
+from domain.measures import MeasureDef
+from domain.messages import Attachment, Button, ChatType, DeliveryStatus, OutboxItem, Reply
+from domain.models import Cluster, Role, Unit
+from domain.numbers import format_integer, format_number, format_percent, parse_number
+from domain.obligations import Tally, UnitRef, completeness, due_moment, periods_due_between
+from domain.periods import Period, PeriodKind, parse_period
+from domain.quick import detect_indicator
+from domain.scoring import Standings, Target, UnitStanding, explain, score_cluster, targets_for
+from domain.text import fold, truncate
+from handlers.charts import standings_chart
+from handlers.context import Ctx, HandlerSettings, Translator
+from handlers.workbook import ReportRow, TargetRow, export_workbook
+from storage import declarations, org, outbox, people
+from storage import reports as reports_repo
+from storage import standings as standings_repo
+from storage import targets as targets_repo
+from storage.db import Tx
+
+PREFIX = "st"
+LINE = 40  # characters: readable on a phone without wrapping
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterStandings:
+    cluster: Cluster
+    period: Period
+    standings: Standings
+    units: tuple[Unit, ...]
+
+
+def _progress(period: Period, today: dt.date) -> float | None:
+    """The share of the period gone, for "đúng tiến độ / chậm tiến độ"."""
+    if today < period.start:
+        return 0.0
+    if today >= period.end:
+        return None  # over: no pro-rating, the full target counts
+    days = (period.end - period.start).days + 1
+    return ((today - period.start).days + 1) / days
+
+
+def valid_periods(settings: HandlerSettings, years: Sequence[int]) -> list[Period]:
+    out: list[Period] = []
+    for year in sorted(years, reverse=True):
+        out += [
+            Period(PeriodKind.YEAR, year, 1),
+            Period(PeriodKind.HALF, year, 1),
+            Period(PeriodKind.HALF, year, 2),
+        ]
+    return out
+
+
+async def _years(tx: Tx) -> list[int]:
+    rows = await tx.execute_fetchall("SELECT DISTINCT year FROM clusters ORDER BY year")
+    return [int(r[0]) for r in rows]
+
+
+async def parse_standings_period(ctx: Ctx, text: str) -> Period:
+    """A year or a đợt of a year that has clusters; anything else gets the valid choices."""
+    years = await _years(ctx.tx)
+    choices = valid_periods(ctx.settings, years)
+    default = Period(PeriodKind.YEAR, ctx.today.year, 1)
+    if not text.strip():
+        return default if ctx.today.year in years else choices[0]
+    try:
+        period = parse_period(text, ctx.today, PeriodKind.YEAR)
+    except UserInputError:
+        period = None
+    if period is None or period not in choices:
+        shown = ", ".join(p.label(ctx.lang) for p in choices[:9])
+        raise UserInputError("standings.bad_period", text=text.strip()[:40], choices=shown)
+    return period
+
+
+async def compute(
+    tx: Tx, settings: HandlerSettings, cluster: Cluster, period: Period, today: dt.date
+) -> ClusterStandings:
+    if settings.scoring is None:
+        raise UserInputError("standings.no_scoring")
+    units = tuple(settings.units[m.unit] for m in cluster.members if m.unit in settings.units)
+    codes = [u.code for u in units]
+    totals = await standings_repo.measure_totals(
+        tx, settings.measures, codes, period.start, period.end
+    )
+    targets = targets_for(await targets_repo.for_period(tx, period.key, codes), period.key)
+    standings = score_cluster(
+        units, totals, targets, settings.scoring, progress=_progress(period, today)
+    )
+    return ClusterStandings(cluster, period, standings, units)
+
+
+def _short(ctx: Ctx, code: str) -> str:
+    unit = ctx.settings.units.get(code)
+    return unit.name if unit else code
+
+
+async def reporting_rates(
+    tx: Tx, settings: HandlerSettings, result: ClusterStandings, now: dt.datetime
+) -> dict[str, Tally]:
+    """Per unit: reports owed in the period (due by now), sent, and sent on time."""
+    if not settings.obligations:
+        return {}
+    period = result.period
+    rates: dict[str, Tally] = {}
+    end = min(period.end, now.astimezone(settings.tz).date())
+    refs = [UnitRef(u.code, result.cluster.code) for u in result.units]
+    found = await reports_repo.in_period(tx, [r.unit for r in refs], period.start, end)
+    for obligation in settings.obligations:
+        due = [
+            p
+            for p in periods_due_between(obligation, period.start, period.end)
+            if period.start <= p.start
+            and p.end <= period.end
+            and due_moment(obligation, p, settings.tz) <= now
+        ]
+        applying = [r for r in refs if obligation.applies(r.unit, r.cluster)]
+        declared = [
+            d for p in due for d in await declarations.for_period(tx, obligation.code, p.key)
+        ]
+        tally = completeness(applying, obligation, due, found, declared, tz=settings.tz)
+        for unit, counts in tally.units.items():
+            rates[unit] = rates.get(unit, Tally()) + counts
+    return rates
+
+
+def render(
+    t: Callable[..., str],
+    lang: str,
+    result: ClusterStandings,
+    rates: dict[str, Tally] | None = None,
+) -> Reply:
+    """The ranking as compact cards, each line within 40 characters, with "Vì sao?" buttons."""
+    lines = [
+        truncate(t("standings.title", cluster=result.cluster.name), LINE),
+        truncate(result.period.label(lang), LINE),
+        "",
+    ]
+    buttons: list[tuple[Button, ...]] = []
+    for row in result.standings.rows:
+        rank = f"{row.rank}." if not row.tied else f"={row.rank}."
+        lines.append(truncate(f"{rank} {row.unit.name}", LINE))
+        lines.append(
+            truncate(
+                f"   {row.format_score(lang)} {t('standings.points')} · {row.rating.label(lang)}",
+                LINE,
+            )
+        )
+        tally = (rates or {}).get(row.unit.code)
+        if tally is not None and tally.expected:
+            complete = format_percent(tally.completeness or 0.0, lang)
+            on_time = format_percent(tally.on_time_rate or 0.0, lang)
+            lines.append(
+                truncate(f"   📥 {t('standings.rates', complete=complete, on_time=on_time)}", LINE)
+            )
+        for c in row.criteria:
+            label = truncate(c.criterion.label.get(lang), 16)
+            done = format_number(c.done, lang)
+            if c.target is None:
+                lines.append(truncate(f"   • {label}: {done}/—", LINE))
+            else:
+                target = format_number(c.target, lang)
+                ratio = format_percent(c.ratio or 0.0, lang)
+                lines.append(truncate(f"   • {label}: {done}/{target} {ratio}", LINE))
+        data = f"{PREFIX}:w:{result.cluster.code}:{result.period.key}:{row.unit.code}"
+        buttons.append((Button(t("standings.why", unit=truncate(row.unit.name, 24)), data),))
+    if not result.standings.rows:
+        lines.append(t("standings.empty"))
+    rule = result.standings.tie_rule.label(lang)
+    lines += ["", t("standings.tie_rule", rule=rule), t("standings.advisory")]
+    return Reply("\n".join(lines), tuple(buttons))
+
+
+async def chart_reply(t: Callable[..., str], lang: str, result: ClusterStandings) -> Reply:
+    """The chart, drawn off the event loop (matplotlib takes a tenth of a second)."""
+    title = f"{result.cluster.name} — {result.period.label(lang)}"
+    png = await asyncio.to_thread(standings_chart, result.standings, title, lang)
+    attachment = Attachment("image", "xep-hang.png", base64.b64encode(png).decode())
+    return Reply(t("standings.chart_caption", cluster=result.cluster.name), attachment=attachment)
+
+
+# ---- access ---------------------------------------------------------------------------------
+
+
+async def _cluster_for(ctx: Ctx, year: int) -> Cluster:
+    """The cluster this chat may see: the group's linked cluster, or the person's own."""
+    if ctx.inbound.chat_type == ChatType.GROUP:
+        code = await targets_repo.group_cluster(ctx.tx, ctx.inbound.channel, ctx.inbound.chat_id)
+        if code is None:
+            raise UserInputError("standings.group_not_linked")
+        cluster = await org.cluster(ctx.tx, code, year)
+    else:
+        if ctx.person is None:
+            raise UserInputError("err.not_registered")
+        cluster = await org.cluster_of(ctx.tx, ctx.person.unit_code, year)
+    if cluster is None:
+        raise UserInputError("standings.no_cluster", year=year)
+    return cluster
+
+
+# ---- commands -------------------------------------------------------------------------------
+
+
+async def standings_cmd(ctx: Ctx) -> None:
+    """/standings [period | indicator | all]."""
+    if ctx.person is None and ctx.inbound.chat_type != ChatType.GROUP:
+        raise UserInputError("err.not_registered")
+    args = ctx.inbound.args.strip()
+    words = args.split()
+    if words and fold(words[0]) in {"all", "tat ca"}:
+        await _all_clusters(ctx, " ".join(words[1:]))
+        return
+    indicator = (ctx.settings.indicator(fold(words[0])) if words else None) or (
+        detect_indicator(args, ctx.settings.indicators) if words and not args[0].isdigit() else None
+    )
+    if indicator is not None:
+        period_words = [w for w in words if any(ch.isdigit() for ch in w)]
+        await _one_indicator(ctx, indicator.code, " ".join(period_words[-1:]))
+        return
+    period = await parse_standings_period(ctx, args)
+    result = await compute(
+        ctx.tx, ctx.settings, await _cluster_for(ctx, period.year), period, ctx.today
+    )
+    rates = await reporting_rates(ctx.tx, ctx.settings, result, ctx.now)
+    ctx.send(render(ctx.t, ctx.lang, result, rates))
+    if result.standings.rows:
+        ctx.send(await chart_reply(ctx.t, ctx.lang, result))
+
+
+async def _all_clusters(ctx: Ctx, period_text: str) -> None:
+    if ctx.person is None or ctx.person.role != Role.ADMIN:
+        raise UserInputError("standings.admins_only")
+    period = await parse_standings_period(ctx, period_text)
+    lines = [ctx.t("standings.all_title", period=period.label(ctx.lang)), ""]
+    for code in await _cluster_codes(ctx.tx, period.year):
+        cluster = await org.cluster(ctx.tx, code, period.year)
+        if cluster is None:
+            continue
+        result = await compute(ctx.tx, ctx.settings, cluster, period, ctx.today)
+        leaders = [r for r in result.standings.rows if r.rank == 1]
+        names = ", ".join(r.unit.name for r in leaders) or "—"
+        score = leaders[0].format_score(ctx.lang) if leaders else "—"
+        lines.append(truncate(f"{cluster.name}:", LINE))
+        lines.append(truncate(f"   🥇 {names} ({score})", LINE))
+    lines += ["", ctx.t("standings.advisory")]
+    ctx.reply("\n".join(lines))
+
+
+async def _cluster_codes(tx: Tx, year: int) -> list[str]:
+    rows = await tx.execute_fetchall(
+        "SELECT code FROM clusters WHERE year = ? ORDER BY code", (year,)
+    )
+    return [str(r[0]) for r in rows]
+
+
+async def _one_indicator(ctx: Ctx, indicator: str, period_text: str) -> None:
+    period = await parse_standings_period(ctx, period_text)
+    cluster = await _cluster_for(ctx, period.year)
+    measures = [m for m in ctx.settings.measures if m.indicator == indicator]
+    codes = [m.unit for m in cluster.members]
+    totals = await standings_repo.measure_totals(ctx.tx, measures, codes, period.start, period.end)
+    ind = ctx.settings.indicator(indicator)
+    title = f"{ind.icon} {ind.label.get(ctx.lang)}" if ind else indicator
+    lines = [truncate(f"{title} — {cluster.name}", LINE), period.label(ctx.lang), ""]
+    first = measures[0].code if measures else ""
+    ranked = sorted(codes, key=lambda u: (-totals.get((u, first), 0.0), fold(_short(ctx, u))))
+    for n, code in enumerate(ranked, start=1):
+        lines.append(truncate(f"{n}. {_short(ctx, code)}", LINE))
+        for m in measures:
+            amount = _amount(m, totals.get((code, m.code), 0.0), ctx.lang)
+            lines.append(truncate(f"   {m.label.get(ctx.lang)}: {amount}", LINE))
+    lines += ["", ctx.t("standings.advisory")]
+    ctx.reply("\n".join(lines))
+
+
+def _amount(measure: MeasureDef, value: float, lang: str) -> str:
+    if measure.unit == "vnd":
+        return f"{format_integer(round(value), lang)} đ"
+    return format_number(value, lang)
+
+
+async def unit_cmd(ctx: Ctx) -> None:
+    """/unit [code]: one unit's progress per measure against its targets this year."""
+    if ctx.person is None:
+        raise UserInputError("err.not_registered")
+    typed = ctx.inbound.args.strip()
+    code = _resolve_unit(ctx, typed) if typed else ctx.person.unit_code
+    year = ctx.today.year
+    period = Period(PeriodKind.YEAR, year, 1)
+    own_cluster = await org.cluster_of(ctx.tx, ctx.person.unit_code, year)
+    their_cluster = await org.cluster_of(ctx.tx, code, year)
+    allowed = ctx.person.role == Role.ADMIN or (
+        own_cluster is not None
+        and their_cluster is not None
+        and own_cluster.code == their_cluster.code
+    )
+    if not allowed:
+        raise UserInputError("standings.other_cluster")
+    totals = await standings_repo.measure_totals(
+        ctx.tx, ctx.settings.measures, [code], period.start, period.end
+    )
+    targets = targets_for(await targets_repo.for_period(ctx.tx, period.key, [code]), period.key)
+    progress = _progress(period, ctx.today)
+    lines = [truncate(f"📊 {_short(ctx, code)}", LINE), period.label(ctx.lang), ""]
+    for m in ctx.settings.measures:
+        done = totals.get((code, m.code), 0.0)
+        target = targets.get((code, m.code))
+        label = truncate(m.label.get(ctx.lang), 22)
+        if target:
+            ratio = format_percent(done / target, ctx.lang)
+            expected = target * (progress if progress is not None else 1.0)
+            pace = ctx.t("standings.on_track" if done >= expected else "standings.behind")
+            lines.append(
+                truncate(
+                    f"• {label}: {_amount(m, done, ctx.lang)}/{_amount(m, target, ctx.lang)}", LINE
+                )
+            )
+            lines.append(truncate(f"   {ratio} · {pace}", LINE))
+        elif done:
+            lines.append(truncate(f"• {label}: {_amount(m, done, ctx.lang)}", LINE))
+    ctx.reply("\n".join(lines))
+
+
+def _resolve_unit(ctx: Ctx, typed: str) -> str:
+    wanted = fold(typed)
+    for code, unit in ctx.settings.units.items():
+        if wanted in {code, fold(unit.name)}:
+            return code
+    names = {code: fold(u.name) for code, u in ctx.settings.units.items()}
+    matches = process.extract(wanted, names, scorer=fuzz.WRatio, limit=3)
+    suggestions = ", ".join(
+        f"{ctx.settings.units[m[2]].name} ({m[2]})" for m in matches if m[1] > 50
+    )
+    raise UserInputError("err.unknown_unit", text=typed[:40], suggestions=suggestions or "—")
+
+
+async def on_button(ctx: Ctx) -> None:
+    """ "Vì sao?": the per-criterion breakdown of one unit's score."""
+    parts = ctx.inbound.choice.split(":")
+    if len(parts) != 5 or parts[1] != "w":
+        raise UserInputError("err.stale_button")
+    _, _, cluster_code, period_key, unit_code = parts
+    try:
+        period = Period.from_key(period_key)
+    except ValueError:
+        raise UserInputError("err.stale_button") from None
+    visible = await _cluster_for(ctx, period.year)
+    if visible.code != cluster_code and (ctx.person is None or ctx.person.role != Role.ADMIN):
+        raise UserInputError("standings.other_cluster")
+    cluster = await org.cluster(ctx.tx, cluster_code, period.year)
+    if cluster is None:
+        raise UserInputError("err.stale_button")
+    result = await compute(ctx.tx, ctx.settings, cluster, period, ctx.today)
+    row: UnitStanding | None = result.standings.of(unit_code)
+    if row is None:
+        raise UserInputError("err.stale_button")
+    ctx.reply(
+        "\n".join([f"❓ {row.unit.name}", *explain(row, ctx.lang), "", ctx.t("standings.advisory")])
+    )
+
+
+async def linkgroup(ctx: Ctx) -> None:
+    """/linkgroup in a cluster's group: scheduled standings go there; only heads and admins."""
+    if ctx.inbound.chat_type != ChatType.GROUP:
+        raise UserInputError("standings.linkgroup_in_group")
+    if ctx.person is None or ctx.person.role not in (Role.CLUSTER_HEAD, Role.ADMIN):
+        raise UserInputError("standings.linkgroup_heads_only")
+    cluster = await org.cluster_of(ctx.tx, ctx.person.unit_code, ctx.today.year)
+    if cluster is None:
+        raise UserInputError("standings.no_cluster", year=ctx.today.year)
+    await targets_repo.link_group(
+        ctx.tx, ctx.inbound.channel, ctx.inbound.chat_id, cluster.code, ctx.person.id, ctx.now
+    )
+    ctx.reply(ctx.t("standings.linked", cluster=cluster.name))
+
+
+async def export_cmd(ctx: Ctx) -> None:
+    """/export [period]: the cluster's standings, reports and targets as an .xlsx."""
+    if ctx.person is None or ctx.person.role not in (Role.CLUSTER_HEAD, Role.ADMIN):
+        raise UserInputError("err.cluster_heads_only")
+    period = await parse_standings_period(ctx, ctx.inbound.args)
+    cluster = await _cluster_for(ctx, period.year)
+    data = await build_workbook(
+        ctx.tx, ctx.settings, ctx.translate, ctx.lang, cluster, period, ctx.now
+    )
+    name = f"thidua-{cluster.code}-{period.key}.xlsx"
+    attachment = Attachment("document", name, base64.b64encode(data).decode())
+    ctx.reply(
+        ctx.t("standings.export_caption", cluster=cluster.name, period=period.label(ctx.lang))
+    )
+    ctx.send(Reply("", attachment=attachment))
+
+
+async def build_workbook(
+    tx: Tx,
+    settings: HandlerSettings,
+    translate: Translator,
+    lang: str,
+    cluster: Cluster | None,
+    period: Period,
+    now: dt.datetime,
+    progress: Callable[[int, int], None] | None = None,
+) -> bytes:
+    """The workbook for one cluster (or every unit when `cluster` is None)."""
+    today = now.astimezone(settings.tz).date()
+    codes = [m.unit for m in cluster.members] if cluster else list(settings.units)
+    standings = (
+        (await compute(tx, settings, cluster, period, today)).standings
+        if cluster and settings.scoring
+        else None
+    )
+    found = await reports_repo.in_period(tx, codes, period.start, period.end)
+    names: dict[int, str] = {}
+    for r in found:
+        if r.person_id not in names:
+            p = await people.get(tx, r.person_id)
+            names[r.person_id] = p.name if p else "?"
+    rows = [ReportRow(r, _name(settings, r.unit_code), names[r.person_id]) for r in found]
+    measure_labels = {m.code: m.label.get(lang) for m in settings.measures}
+    targets: list[Target] = await targets_repo.for_period(tx, period.key, codes)
+    target_rows = [
+        TargetRow(
+            t.unit,
+            _name(settings, t.unit),
+            t.measure,
+            measure_labels.get(t.measure, t.measure),
+            t.period,
+            t.value,
+        )
+        for t in targets
+    ]
+    title = translate(lang, "standings.export_title", cluster=cluster.name if cluster else "—")
+    return await asyncio.to_thread(
+        export_workbook,
+        title=title,
+        period_label=period.label(lang),
+        standings=standings,
+        reports=rows,
+        targets=target_rows,
+        indicators=settings.indicators,
+        lang=lang,
+        progress=progress,
+        generated_at=now,
+        tz=settings.tz,
+    )
+
+
+def _name(settings: HandlerSettings, code: str) -> str:
+    unit = settings.units.get(code)
+    return unit.name if unit else code
+
+
+async def target_cmd(ctx: Ctx) -> None:
+    """/target <unit> <measure> <period> <value>: one target, by an admin."""
+    if ctx.person is None or ctx.person.role != Role.ADMIN:
+        raise UserInputError("standings.admins_only")
+    words = ctx.inbound.args.split()
+    if len(words) != 4:
+        raise UserInputError("standings.target_usage")
+    unit = _resolve_unit(ctx, words[0])
+    measure = words[1]
+    if measure not in {m.code for m in ctx.settings.measures}:
+        raise UserInputError(
+            "standings.unknown_measure",
+            text=measure[:30],
+            choices=", ".join(m.code for m in ctx.settings.measures),
+        )
+    try:
+        period = Period.from_key(words[2])
+    except ValueError:
+        raise UserInputError("err.bad_period", text=words[2][:20]) from None
+    value = parse_number(words[3])
+    if value < 0:
+        raise UserInputError("err.negative", text=words[3])
+    await targets_repo.set_one(ctx.tx, Target(unit, measure, period.key, value), ctx.now)
+    ctx.reply(
+        ctx.t(
+            "standings.target_set",
+            unit=_short(ctx, unit),
+            measure=measure,
+            period=period.label(ctx.lang),
+            value=format_number(value, ctx.lang),
+        )
+    )
+
+
+# ---- scheduled posts to linked groups -------------------------------------------------------
+
+
+class GroupPosts:
+    """The scheduler's job: post standings (text and chart) to every linked cluster group."""
+
+    def __init__(self, settings: HandlerSettings, translate: Translator) -> None:
+        self.settings = settings
+        self.translate = translate
+
+    async def fire(
+        self, tx: Tx, fire_at: dt.datetime, previous: dt.datetime | None
+    ) -> list[OutboxItem]:
+        if self.settings.scoring is None:
+            return []
+        today = fire_at.astimezone(self.settings.tz).date()
+        period = Period(PeriodKind.YEAR, today.year, 1)
+        items: list[OutboxItem] = []
+        for channel, chat_id, code in await targets_repo.groups(tx):
+            cluster = await org.cluster(tx, code, today.year)
+            if cluster is None:
+                continue
+            result = await compute(tx, self.settings, cluster, period, today)
+            lang = self.settings.default_language.value
+            t = partial(self.translate, lang)
+            rates = await reporting_rates(tx, self.settings, result, fire_at)
+            replies = [render(t, lang, result, rates), await chart_reply(t, lang, result)]
+            for n, reply in enumerate(replies):
+                key = f"post:{channel}:{chat_id}:{fire_at.isoformat()}:{n}"
+                row = await outbox.enqueue(tx, channel, chat_id, reply, fire_at, dedupe_key=key)
+                if row is not None:
+                    items.append(
+                        OutboxItem(
+                            row,
+                            channel,
+                            chat_id,
+                            reply,
+                            DeliveryStatus.PENDING,
+                            0,
+                            fire_at,
+                            fire_at,
+                        )
+                    )
+        return items

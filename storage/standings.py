@@ -1,0 +1,153 @@
+"""Measure totals in SQL: `domain.measures.measure_totals` without loading the reports.
+
+Standings for a cluster need a handful of sums over thousands of reports;
+loading them as `Report` objects (JSON and all) would cost far more than the
+sums. One query answers every measure at once, in one pass over the reports:
+
+- It groups the reports by (unit, indicator). COUNT(*) is every count measure,
+  and the presence of a group is what makes a key present (the reference keys
+  a (unit, measure) once the unit has one counted report of the indicator,
+  even when its total is 0).
+- Each report joins at most a few rows of `report_values`, through their
+  primary key (report_id, field): join slot j reads the j-th field that the
+  measures of the report's own indicator use. The field name is picked with
+  `CASE r.indicator WHEN … THEN … END`, so a report is probed only for fields
+  its indicator needs, and a report of an indicator without measures is not
+  probed at all.
+- A product measure multiplies two slots of the same report row; a missing
+  factor makes the product NULL, which SUM skips: that report adds 0, like
+  `MeasureDef.value_of`.
+
+The SQL is portable (LEFT JOIN, CASE, SUM, COUNT, IN, BETWEEN on ISO date
+text): nothing here is SQLite-only. Sums are plain SQL SUMs, so they equal the
+reference's `math.fsum` exactly whenever the figures are integers (counts,
+people, VND), which is what every numeric field of a form holds; fractional
+figures may differ in the last bits, as any two summation orders do.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from domain.measures import MeasureDef, MeasureHow
+from domain.models import ReportStatus
+from storage._codec import fetch_all
+from storage.db import Tx
+
+__all__ = ["all_unit_totals", "measure_totals"]
+
+_UNITS_PER_QUERY = 500
+"""Unit codes per IN list: far below SQLite's and PostgreSQL's parameter limits."""
+
+_FINITE = (-sys.float_info.max, sys.float_info.max)
+"""A stored ±inf is not a figure (the reference reads it as missing): the join skips it."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """The query for one set of measures, and which result column answers each measure."""
+
+    sql: str
+    params: tuple[Any, ...]
+    by_indicator: dict[str, tuple[tuple[str, int], ...]]  # indicator → (measure code, column)
+
+
+def _plan(measures: Sequence[MeasureDef]) -> _Plan:
+    """Slots, products and the SELECT … FROM … for these measures (the WHERE comes later)."""
+    fields: dict[str, list[str]] = {}  # indicator → the fields its measures read, in slots
+    for m in measures:
+        slots = fields.setdefault(m.indicator, [])
+        slots.extend(f for f in m.inputs if f not in slots)
+    width = max((len(s) for s in fields.values()), default=0)
+    products: list[tuple[int, int]] = []
+    columns: dict[str, list[tuple[str, int]]] = {}
+    for m in measures:
+        slots = fields[m.indicator]
+        if m.how is MeasureHow.COUNT:
+            column = 0
+        elif m.how is MeasureHow.SUM:
+            column = 1 + slots.index(m.inputs[0])
+        else:
+            a, b = sorted(slots.index(f) for f in m.inputs)  # x·y = y·x exactly in floats
+            if (a, b) not in products:
+                products.append((a, b))
+            column = 1 + width + products.index((a, b))
+        columns.setdefault(m.indicator, []).append((m.code, column))
+
+    select = ["r.unit_code", "r.indicator", "COUNT(*)"]
+    select += [f"SUM(v{j}.num)" for j in range(width)]
+    select += [f"SUM(COALESCE(v{a}.num,1) * v{b}.num)" for a, b in products]
+    joins: list[str] = []
+    params: list[Any] = []
+    for j in range(width):
+        whens = [(ind, slots[j]) for ind, slots in fields.items() if len(slots) > j]
+        joins.append(
+            f"LEFT JOIN report_values v{j} ON v{j}.report_id = r.id AND v{j}.field = "
+            f"CASE r.indicator {' '.join('WHEN ? THEN ?' for _ in whens)} END "
+            f"AND v{j}.num BETWEEN ? AND ?"
+        )
+        params += [x for pair in whens for x in pair]
+        params += _FINITE
+    sql = f"SELECT {', '.join(select)} FROM reports r {' '.join(joins)}"
+    return _Plan(sql, tuple(params), {k: tuple(v) for k, v in columns.items()})
+
+
+async def _run(
+    tx: Tx, plan: _Plan, where: str, params: Sequence[Any], out: dict[tuple[str, str], float]
+) -> None:
+    """Run the plan under a WHERE and add its groups to `out` (absent SUMs are 0)."""
+    rows = await fetch_all(
+        tx,
+        f"{plan.sql} WHERE r.status <> ? AND {where} GROUP BY r.unit_code, r.indicator",
+        (*plan.params, ReportStatus.RETRACTED.value, *params),
+    )
+    for row in rows:
+        for code, column in plan.by_indicator.get(row[1], ()):
+            value = row[2 + column]
+            out[(row[0], code)] = 0.0 if value is None else float(value)
+
+
+async def measure_totals(
+    tx: Tx,
+    measures: Sequence[MeasureDef],
+    unit_codes: Sequence[str],
+    start: date,
+    end: date,
+) -> dict[tuple[str, str], float]:
+    """Totals per (unit code, measure code) of these units' reports in [start, end].
+
+    The same figures as `domain.measures.measure_totals` over the same
+    reports: retracted reports never count, both bounds are inclusive, and a
+    key is present once the unit has a counted report of the measure's
+    indicator. Callers read absent keys as 0.
+    """
+    out: dict[tuple[str, str], float] = {}
+    codes = list(dict.fromkeys(unit_codes))
+    if not measures or not codes:
+        return out
+    plan = _plan(measures)
+    for i in range(0, len(codes), _UNITS_PER_QUERY):
+        chunk = codes[i : i + _UNITS_PER_QUERY]
+        where = f"r.unit_code IN ({','.join('?' * len(chunk))}) AND r.occurred_on BETWEEN ? AND ?"
+        await _run(tx, plan, where, (*chunk, start.isoformat(), end.isoformat()), out)
+    return out
+
+
+async def all_unit_totals(
+    tx: Tx, measures: Sequence[MeasureDef], start: date, end: date
+) -> dict[tuple[str, str], float]:
+    """`measure_totals` for every unit with reports in [start, end], in one query.
+
+    For standings of all clusters at once: one pass over the period's reports
+    instead of one query per cluster.
+    """
+    out: dict[tuple[str, str], float] = {}
+    if not measures:
+        return out
+    where = "r.occurred_on BETWEEN ? AND ?"
+    await _run(tx, _plan(measures), where, (start.isoformat(), end.isoformat()), out)
+    return out

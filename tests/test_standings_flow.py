@@ -1,0 +1,121 @@
+"""Standings in chat with real figures: Long Biên 49/20 = 245,0%, Hoàn Kiếm 31/20 = 155,0%."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import io
+from collections.abc import AsyncIterator
+from zoneinfo import ZoneInfo
+
+import openpyxl
+import pytest
+
+from domain.messages import ChatType
+from domain.models import Role
+from tests.harness import FakeClock, Harness, User
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+@pytest.fixture
+async def h(tmp_path) -> AsyncIterator[Harness]:
+    harness = await Harness.create(tmp_path, FakeClock(dt.datetime(2025, 12, 20, 9, 0, tzinfo=VN)))
+    from storage import targets
+
+    async with harness.db.transaction() as tx:
+        await targets.sync_from_config(
+            tx, [t.target() for t in harness.config.targets], harness.clock.now()
+        )
+    yield harness
+    await harness.close()
+
+
+async def person(h: Harness, user_id: int, unit: str, role: Role = Role.OFFICER) -> User:
+    user = h.user(user_id, f"Người {user_id}")
+    await user.register(await h.invite(unit, role))
+    return user
+
+
+async def founded(user: User, unions: int) -> None:
+    await user.send(f"thành lập {unions} công đoàn cơ sở ngày 10/12")
+    await user.press("Lưu")
+
+
+async def test_standings_with_real_figures_chart_and_why(h: Harness) -> None:
+    lb = await person(h, 1, "long_bien")
+    hk = await person(h, 2, "hoan_kiem")
+    await founded(lb, 49)
+    await founded(hk, 31)
+    replies = await lb.send("/standings 2025")
+    text = replies[0].text
+    assert "🏆 Xếp hạng Cụm thi đua số 1" in text
+    assert "49/20 245,0%" in text and "31/20 155,0%" in text
+    assert "tham khảo" in text and "bình xét" in text
+    assert all(len(line) <= 40 for line in text.splitlines()[:-2])  # the advisory footer may wrap
+    chart = replies[1].reply.attachment
+    assert chart is not None and chart.kind == "image"
+    assert base64.b64decode(chart.data_b64).startswith(b"\x89PNG")
+    why_button = next(b for b in replies[0].buttons if "Long Biên" in b.label)
+    why = await lb.press_data(why_button.data, replies[0].message_id)
+    assert "Thành lập CĐCS: 49/20 = 245,0%" in why[0].text
+
+
+async def test_bad_periods_units_and_access(h: Harness) -> None:
+    lb = await person(h, 1, "long_bien")
+    for bad in ("2030", "đợt 3", "abc"):
+        reply = (await lb.send(f"/standings {bad}"))[0].text
+        assert "Các kỳ hợp lệ" in reply and "Năm 2025" in reply and "Đợt 1/2025" in reply
+    assert "LĐLĐ quận Long Biên" in (await lb.send("/unit long bine"))[0].text
+    assert "trong cụm của mình" in (await lb.send("/unit tay_ho"))[0].text
+    mine = (await lb.send("/unit"))[0].text
+    assert "Thành lập CĐCS" in mine or "CĐCS" in mine
+    assert "quản trị viên" in (await lb.send("/standings all"))[0].text
+    assert "chưa đăng ký" in (await h.user(99).send("/standings"))[0].text
+
+
+async def test_retracted_reports_do_not_count(h: Harness) -> None:
+    lb = await person(h, 1, "long_bien")
+    await founded(lb, 49)
+    await lb.send("/retract 1")
+    await lb.press("Rút báo cáo")
+    text = (await lb.send("/standings 2025"))[0].text
+    assert "0/20 0,0%" in text and "245,0%" not in text
+
+
+async def test_group_link_posts_export_and_admin(h: Harness) -> None:
+    head = await person(h, 3, "dong_da", Role.CLUSTER_HEAD)
+    officer = await person(h, 1, "long_bien")
+    admin = await person(h, 9, "hoan_kiem", Role.ADMIN)
+    group_head = h.user(3, "Người 3")
+    group_head.chat_id, group_head.chat_type = "-100777", ChatType.GROUP
+    assert "chưa được gắn" in (await group_head.send("/standings"))[0].text
+    group_officer = h.user(1, "Người 1")
+    group_officer.chat_id, group_officer.chat_type = "-100777", ChatType.GROUP
+    assert "Chỉ Cụm trưởng" in (await group_officer.send("/linkgroup"))[0].text
+    assert "Đã gắn nhóm" in (await group_head.send("/linkgroup"))[0].text
+    assert "🏆 Xếp hạng Cụm thi đua số 1" in (await group_officer.send("/standings"))[0].text
+    assert await group_officer.send("/report") != []  # points to the private chat
+
+    exported = await head.send("/export 2025")
+    document = exported[-1].reply.attachment
+    assert document is not None and document.filename.endswith(".xlsx")
+    book = openpyxl.load_workbook(io.BytesIO(base64.b64decode(document.data_b64)))
+    assert book.sheetnames[:3] == ["Xếp hạng", "Báo cáo", "Chỉ tiêu"]
+    assert "dành cho Cụm trưởng" in (await officer.send("/export"))[0].text
+
+    leaders = (await admin.send("/standings all 2025"))[0].text
+    assert "Cụm thi đua số 1" in leaders and "Cụm thi đua số 2" in leaders
+    assert "Đã đặt chỉ tiêu" in (await admin.send("/target long_bien new_unions 2025 25"))[0].text
+    await founded(officer, 49)
+    assert "49/25 196,0%" in (await officer.send("/standings 2025"))[0].text
+
+
+async def test_completeness_columns_and_one_indicator(h: Harness) -> None:
+    lb = await person(h, 1, "long_bien")
+    await lb.send("tặng 20 suất quà, mỗi suất 500.000đ nhân dịp tết ngày 1/12")
+    await lb.press("Lưu")
+    text = (await lb.send("/standings 2025"))[0].text
+    assert "📥 báo cáo" in text and "đúng hạn" in text  # reminders' rates join the ranking
+    gifts = (await lb.send("/standings tặng quà 2025"))[0].text
+    assert "🎁 Tặng quà" in gifts and "10.000.000 đ" in gifts and "20" in gifts
