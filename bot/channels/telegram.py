@@ -13,6 +13,7 @@ import asyncio
 import base64
 import contextlib
 import logging
+import warnings
 from typing import Any
 
 from telegram import (
@@ -26,6 +27,7 @@ from telegram import (
 )
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.channels.telegram_map import to_inbound
 from domain.errors import DeliveryError
@@ -131,7 +133,7 @@ class TelegramChannel:
             except asyncio.CancelledError:
                 raise
             except RetryAfter as exc:
-                await asyncio.sleep(_seconds(exc.retry_after))
+                await asyncio.sleep(_retry_after(exc))
                 continue
             except Exception as exc:  # network trouble: keep polling, politely
                 log.warning("telegram getUpdates failed: %s; retrying in %.0fs", exc, backoff)
@@ -215,7 +217,7 @@ class TelegramChannel:
             return str(message.message_id)
         except RetryAfter as exc:
             raise DeliveryError(
-                f"429: {exc.message}", permanent=False, retry_after=_seconds(exc.retry_after)
+                f"429: {exc.message}", permanent=False, retry_after=_retry_after(exc)
             ) from exc
         except Forbidden as exc:
             raise DeliveryError(f"403: {exc.message}", permanent=True, unreachable=True) from exc
@@ -250,6 +252,13 @@ class TelegramChannel:
 def _edit_impossible(exc: BadRequest) -> bool:
     text = exc.message.lower()
     return "message to edit not found" in text or "can't be edited" in text
+
+
+def _retry_after(exc: RetryAfter) -> float:
+    """retry_after in seconds, whichever type this PTB version returns (int or timedelta)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        return _seconds(exc.retry_after)
 
 
 def _seconds(value: Any) -> float:
