@@ -170,3 +170,65 @@ async def test_reminders_preview_and_outbox_listing(tmp_path: Path) -> None:
     assert "08:30  Nguyễn Văn An (hoan_kiem, officer) [before] ⏰ Nhắc báo cáo" in preview.stdout
     listing = thidua("outbox", "--config", str(config_path))
     assert "failed" in listing.stdout and "bot was blocked by the user" in listing.stdout
+
+
+def test_export_and_targets_template_import_round_trip(tmp_path: Path) -> None:
+    import io
+
+    import openpyxl
+
+    config_path = tmp_path / "c.toml"
+    config_path.write_text(
+        EXAMPLE.read_text(encoding="utf-8").replace(
+            'database = "thidua.sqlite3"', f'database = "{tmp_path / "db.sqlite3"}"'
+        ),
+        encoding="utf-8",
+    )
+    out = tmp_path / "cum1.xlsx"
+    exported = thidua(
+        "export",
+        "--period",
+        "2025",
+        "--cluster",
+        "cum1",
+        "--out",
+        str(out),
+        "--config",
+        str(config_path),
+    )
+    assert exported.returncode == 0, exported.stderr
+    book = openpyxl.load_workbook(io.BytesIO(out.read_bytes()))
+    assert book.sheetnames[:3] == ["Xếp hạng", "Báo cáo", "Chỉ tiêu"]
+
+    template = tmp_path / "targets.xlsx"
+    made = thidua(
+        "targets",
+        "template",
+        "--period",
+        "2027",
+        "--out",
+        str(template),
+        "--config",
+        str(config_path),
+    )
+    assert made.returncode == 0, made.stderr
+    sheet_book = openpyxl.load_workbook(template)
+    sheet = sheet_book["Chỉ tiêu"]
+    header_row = next(r for r in range(1, 10) if sheet.cell(row=r, column=1).value == "Mã đơn vị")
+    headers = [c.value for c in sheet[header_row]]
+    value_col = headers.index("Chỉ tiêu") + 1
+    for row in range(header_row + 1, sheet.max_row + 1):
+        sheet.cell(row=row, column=value_col, value=10)
+    sheet_book.save(template)
+    imported = thidua("targets", "import", str(template), "--config", str(config_path))
+    assert imported.returncode == 0, imported.stderr
+    assert "imported" in imported.stdout
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "unit,measure,period,value\nlong_bien,new_unions,2027,-3\nnowhere,new_unions,2027,5\n",
+        encoding="utf-8",
+    )
+    refused = thidua("targets", "import", str(bad), "--config", str(config_path))
+    assert refused.returncode == 1
+    assert "Dòng 2" in refused.stderr and "Dòng 3" in refused.stderr

@@ -119,3 +119,33 @@ async def test_completeness_columns_and_one_indicator(h: Harness) -> None:
     assert "📥 báo cáo" in text and "đúng hạn" in text  # reminders' rates join the ranking
     gifts = (await lb.send("/standings tặng quà 2025"))[0].text
     assert "🎁 Tặng quà" in gifts and "10.000.000 đ" in gifts and "20" in gifts
+
+
+async def test_a_unit_that_moved_cluster_is_ranked_where_it_was_each_year(tmp_path) -> None:
+    from bot.config import load_config
+    from tests.harness import EXAMPLE
+
+    text = EXAMPLE.read_text(encoding="utf-8")
+    # In 2026 Hoàn Kiếm leaves cluster 1 for cluster 2 (as wards replaced districts).
+    marker = 'code = "cum2"\nyear = 2026'
+    assert marker in text
+    moved = text.replace('{ unit = "hoan_kiem", role = "deputy" },\n', "", 1)
+    start = moved.index(marker)
+    members = moved.index("members = [", start) + len("members = [")
+    moved = moved[:members] + '\n    { unit = "hoan_kiem", role = "member" },' + moved[members:]
+    path = tmp_path / "moved.toml"
+    path.write_text(moved, encoding="utf-8")
+    config = load_config(path)
+    assert config.cluster_of("hoan_kiem", 2025).code == "cum1"
+    assert config.cluster_of("hoan_kiem", 2026).code == "cum2"
+    h = await Harness.create(tmp_path, FakeClock(dt.datetime(2026, 3, 10, 9, 0, tzinfo=VN)), config)
+    try:
+        hk = await person(h, 1, "hoan_kiem")
+        this_year = (await hk.send("/standings 2026"))[0].text
+        last_year = (await hk.send("/standings 2025"))[0].text
+        assert (
+            "Cụm thi đua số 2" in this_year and "Quận Tây Hồ" in this_year or "Tây Hồ" in this_year
+        )
+        assert "Cụm thi đua số 1" in last_year and "Long Biên" in last_year
+    finally:
+        await h.close()

@@ -174,9 +174,7 @@ async def _compare(
     async with Database(":memory:") as database:
         person = await _setup(database)
         async with database.transaction() as tx:
-            made = [
-                await _report(tx, person, u, i, v, d, retracted=r) for u, i, v, d, r in rows
-            ]
+            made = [await _report(tx, person, u, i, v, d, retracted=r) for u, i, v, d, r in rows]
             sql = await standings.measure_totals(tx, measures, units, period.start, period.end)
             everyone = await standings.all_unit_totals(tx, measures, period.start, period.end)
     mine = [r for r in made if r.unit_code in units]
@@ -184,7 +182,9 @@ async def _compare(
     assert everyone == pure_totals(made, measures, period)
 
 
-@settings(database=None, max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    database=None, max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(_period_and_reports(), _measures, _units)
 def test_sql_totals_equal_the_pure_totals(
     period_and_reports: tuple[Period, list[Row]],
@@ -202,16 +202,16 @@ async def test_gifts_value_is_count_times_value_per_gift(db: Database) -> None:
     person = await _setup(db)
     day = dt.date(2025, 3, 8)
     async with db.transaction() as tx:
-        await _report(tx, person, "hoan_kiem", "gifts", {"count": 20, "value_per_gift": 500_000}, day)
+        await _report(
+            tx, person, "hoan_kiem", "gifts", {"count": 20, "value_per_gift": 500_000}, day
+        )
         await _report(
             tx, person, "hoan_kiem", "gifts", {"count": 400, "value_per_gift": 1_000_000}, day
         )
         await _report(tx, person, "ba_dinh", "gifts", {"count": 20, "value_per_gift": 500_000}, day)
         # No value per gift given: it counts as gifts but adds nothing to the VND.
         await _report(tx, person, "long_bien", "gifts", {"count": 3_600}, day)
-        totals = await standings.measure_totals(
-            tx, MEASURES, list(UNITS), Y2025.start, Y2025.end
-        )
+        totals = await standings.measure_totals(tx, MEASURES, list(UNITS), Y2025.start, Y2025.end)
     assert totals[("hoan_kiem", "gifts_vnd")] == 410_000_000
     assert totals[("hoan_kiem", "gifts_count")] == 420
     assert totals[("hoan_kiem", "gift_reports")] == 2
