@@ -95,7 +95,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE report_values (
         report_id INTEGER NOT NULL REFERENCES reports (id),
         field TEXT NOT NULL,
-        num REAL,
+        num DOUBLE PRECISION,
         text TEXT,
         PRIMARY KEY (report_id, field)
     );
@@ -206,7 +206,7 @@ MIGRATIONS: tuple[str, ...] = (
         unit_code TEXT NOT NULL REFERENCES units (code),
         measure TEXT NOT NULL,
         period_key TEXT NOT NULL,
-        value REAL NOT NULL,
+        value DOUBLE PRECISION NOT NULL,
         source TEXT NOT NULL,
         updated_at TEXT NOT NULL,
         PRIMARY KEY (unit_code, measure, period_key)

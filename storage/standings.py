@@ -80,7 +80,7 @@ def _plan(measures: Sequence[MeasureDef]) -> _Plan:
 
     select = ["r.unit_code", "r.indicator", "COUNT(*)"]
     select += [f"SUM(v{j}.num)" for j in range(width)]
-    select += [f"SUM(COALESCE(v{a}.num,1) * v{b}.num)" for a, b in products]
+    select += [f"SUM(v{a}.num * v{b}.num)" for a, b in products]
     joins: list[str] = []
     params: list[Any] = []
     for j in range(width):

@@ -20,9 +20,8 @@ from domain.measures import measure_totals as pure_totals
 from domain.models import Cluster, Language, LocalText, Report, ReportStatus, Role, Unit
 from domain.periods import Period, PeriodKind
 from domain.scoring import Target
-from storage import org, people
+from storage import org, people, standings, targets
 from storage import reports as reports_repo
-from storage import standings, targets
 from storage.db import Database, Tx
 
 NOW = dt.datetime(2025, 6, 1, 9, 0, tzinfo=dt.UTC)
@@ -113,7 +112,10 @@ _figure = st.one_of(
     st.integers(min_value=-1000, max_value=2_000_000),
     st.integers(min_value=-4000, max_value=4000).map(lambda k: k / 4),
 )
-_value = st.one_of(_figure, _figure, _figure, st.text(max_size=3), st.none(), st.booleans())
+_MISSING = object()
+_value = st.one_of(
+    _figure, st.just(_MISSING), st.text(max_size=3), st.none(), st.booleans(), _figure
+)
 # Each indicator's own figures (and a stray one), so products miss either factor often.
 _FIELDS = {
     "gifts": ("count", "value_per_gift", "note"),
@@ -146,7 +148,9 @@ def _period_and_reports(draw: st.DrawFn) -> tuple[Period, list[Row]]:
                 lambda code: st.tuples(
                     st.sampled_from(UNITS),
                     st.just(code),
-                    st.dictionaries(st.sampled_from(_FIELDS[code]), _value),
+                    st.fixed_dictionaries({f: _value for f in _FIELDS[code]}).map(
+                        lambda values: {k: v for k, v in values.items() if v is not _MISSING}
+                    ),
                     dates,
                     st.sampled_from([False, False, False, True]),  # retracted?
                 )
@@ -182,9 +186,7 @@ async def _compare(
     assert everyone == pure_totals(made, measures, period)
 
 
-@settings(
-    database=None, max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_period_and_reports(), _measures, _units)
 def test_sql_totals_equal_the_pure_totals(
     period_and_reports: tuple[Period, list[Row]],
@@ -330,6 +332,23 @@ async def test_config_sync_replaces_config_rows_only(db: Database) -> None:
     assert set(await _sources(db)) == {
         ("ba_dinh", "new_unions", "2025"),
         ("long_bien", "new_unions", "2025"),
+    }
+
+
+async def test_an_unchanged_config_target_keeps_its_time(db: Database) -> None:
+    await _setup(db)
+    later = NOW + dt.timedelta(days=30)
+    async with db.transaction() as tx:
+        await targets.sync_from_config(
+            tx, [_t("hoan_kiem", "cba", 3), _t("ba_dinh", "cba", 4)], NOW
+        )
+        await targets.sync_from_config(
+            tx, [_t("hoan_kiem", "cba", 3), _t("ba_dinh", "cba", 5)], later
+        )
+        rows = await tx.execute_fetchall("SELECT unit_code, updated_at FROM targets")
+    assert dict((r[0], r[1]) for r in rows) == {
+        "hoan_kiem": NOW.isoformat(),
+        "ba_dinh": later.isoformat(),
     }
 
 
