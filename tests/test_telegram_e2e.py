@@ -242,3 +242,38 @@ async def test_sigkill_between_answers_continues_the_conversation_and_saves_once
         assert _reports(tmp_path) == 1
         receipts = [c for c in fake.sent(chat_id=5005) if "Đã lưu báo cáo" in (c.text or "")]
         assert len(receipts) == 1
+
+
+async def test_standings_chart_and_export_reach_telegram_as_photo_and_document(tg) -> None:
+    import io
+
+    import openpyxl
+
+    from domain.models import Role
+    from handlers.admin import create_invite
+
+    fake, app = tg
+    async with app.db.transaction() as tx:
+        issued = await create_invite(
+            tx,
+            unit_code="long_bien",
+            role=Role.CLUSTER_HEAD,
+            uses=1,
+            expires_in=None,
+            now=app.clock.now(),
+        )
+    head = TgUser(fake, fake.user(6006, "Cụm trưởng"))
+    await head.say(f"/start {issued.shown}", "Chào mừng")
+    await head.say("/standings", "🏆 Xếp hạng Cụm thi đua số 1")
+    photo = await fake.wait_calls(1, method="sendPhoto", chat_id=6006)
+    name, data = photo[0].files["photo"]
+    assert data.startswith(b"\x89PNG") and len(data) > 10_000
+    await head.say("/export", "Bảng tổng hợp")
+    document = await fake.wait_calls(1, method="sendDocument", chat_id=6006)
+    filename, content = document[0].files["document"]
+    assert filename.endswith(".xlsx")
+    assert openpyxl.load_workbook(io.BytesIO(content)).sheetnames[:3] == [
+        "Xếp hạng",
+        "Báo cáo",
+        "Chỉ tiêu",
+    ]
