@@ -266,7 +266,7 @@ async def test_standings_chart_and_export_reach_telegram_as_photo_and_document(t
     await head.say(f"/start {issued.shown}", "Chào mừng")
     await head.say("/standings", "🏆 Xếp hạng Cụm thi đua số 1")
     photo = await fake.wait_calls(1, method="sendPhoto", chat_id=6006)
-    name, data = photo[0].files["photo"]
+    _, data = photo[0].files["photo"]
     assert data.startswith(b"\x89PNG") and len(data) > 10_000
     await head.say("/export", "Bảng tổng hợp")
     document = await fake.wait_calls(1, method="sendDocument", chat_id=6006)
