@@ -23,7 +23,7 @@ from bot.scheduler import Job, Scheduler
 from domain.messages import OutboxItem
 from domain.periods import PeriodKind
 from handlers.context import Clock, HandlerSettings
-from handlers.dispatcher import Dispatcher
+from handlers.dispatcher import Dispatcher, prune
 from handlers.reminders import Reminders
 from handlers.standings import GroupPosts
 from storage import org
@@ -105,6 +105,12 @@ class App:
             )
         )
         self.scheduler.housekeeping.append((self.dispatcher.expire_idle, 60))
+        self.scheduler.housekeeping.append((self._prune, 6 * 3600))
+
+    async def _prune(self) -> None:
+        removed = await prune(self.db, self.clock.now())
+        if removed:
+            log.info("housekeeping: pruned %d delivered messages and handled updates", removed)
 
     def _hand_over(self, items: list[OutboxItem]) -> None:
         """Replies just committed go straight to their channel's sender."""

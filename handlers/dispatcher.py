@@ -250,6 +250,17 @@ class Dispatcher:
         return len(idle)
 
 
+async def prune(db: Database, now: dt.datetime, keep: dt.timedelta = dt.timedelta(days=30)) -> int:
+    """Housekeeping: drop delivered messages and handled updates older than `keep`.
+
+    Outbox rows go first, since an inbox row is kept while a reply still points at it.
+    """
+    async with db.transaction() as tx:
+        removed = await outbox.prune(tx, now - keep)
+        removed += await inbox.prune(tx, now - keep)
+    return removed
+
+
 def _items(
     ids: list[Any], replies: list[Outgoing], now: dt.datetime, inbox_id: int | None
 ) -> list[OutboxItem]:

@@ -167,3 +167,18 @@ async def listing(
 async def sent_platform_id(tx: Tx, item_id: int) -> str | None:
     row = await fetch_one(tx, "SELECT platform_message_id FROM outbox WHERE id = ?", (item_id,))
     return row[0] if row else None
+
+
+async def prune(tx: Tx, before: dt.datetime) -> int:
+    """Forget messages delivered before `before`, with their attempts; failed ones stay
+    (`thidua outbox` shows them) and so do rows whose dedupe key still guards a reminder."""
+    await tx.execute(
+        "DELETE FROM outbox_attempts WHERE outbox_id IN "
+        "(SELECT id FROM outbox WHERE status = 'sent' AND sent_at < ? AND dedupe_key IS NULL)",
+        (ts(before),),
+    )
+    cur = await tx.execute(
+        "DELETE FROM outbox WHERE status = 'sent' AND sent_at < ? AND dedupe_key IS NULL",
+        (ts(before),),
+    )
+    return cur.rowcount

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -451,3 +452,28 @@ async def test_every_button_fits_64_bytes_and_every_message_4096_chars(h: Harnes
         assert len(sent.text) <= 4096
         for b in sent.buttons:
             assert len(b.data.encode()) <= MAX_BYTES
+
+
+async def test_housekeeping_prunes_old_delivered_rows_but_keeps_failed_and_pending(
+    h: Harness,
+) -> None:
+    from handlers.dispatcher import prune
+
+    user = await registered(h)
+    await user.send("/help")  # delivered (the harness marks collected rows sent)
+    async with h.db.transaction() as tx:
+        await tx.execute(
+            "UPDATE outbox SET sent_at = received_at FROM inbox WHERE inbox.id = outbox.inbox_id"
+        )
+        await tx.execute(
+            "UPDATE outbox SET status = 'failed' WHERE id = (SELECT MIN(id) FROM outbox)"
+        )
+    before = int(await h.scalar("SELECT COUNT(*) FROM outbox"))
+    assert await prune(h.db, h.clock.now(), keep=dt.timedelta(days=30)) == 0  # nothing old yet
+    h.clock.advance(days=31)
+    removed = await prune(h.db, h.clock.now(), keep=dt.timedelta(days=30))
+    assert removed > 0
+    assert await h.scalar("SELECT COUNT(*) FROM outbox") == 1  # the failed row stays
+    assert before > 1
+    assert await h.scalar("SELECT COUNT(*) FROM reports") == 0
+    assert await h.scalar("SELECT COUNT(*) FROM people") == 1
