@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+import secrets
 from dataclasses import replace
 
 from domain.errors import UserInputError
-from domain.invites import normalize
+from domain.invites import RANDOM_BYTES, code_from_bytes, display, normalize
 from domain.models import Language, Role
 from handlers.context import Ctx
 from storage import invites, people
@@ -116,3 +118,69 @@ async def lang(ctx: Ctx) -> None:
     await people.set_language(ctx.tx, ctx.person.id, Language(wanted))
     ctx.person = replace(ctx.person, language=Language(wanted))
     ctx.reply(ctx.t("lang.set"), menu=True)
+
+
+LINK_CODE_LIFETIME = dt.timedelta(minutes=15)
+CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo", "console": "console"}
+
+
+async def link(ctx: Ctx) -> None:
+    """/link: show a code here, type `/link CODE` on the other messenger: one person, two apps."""
+    inbound = ctx.inbound
+    typed = inbound.args.strip()
+    if ctx.person is not None:
+        if typed:
+            raise UserInputError("link.already_here")
+        code = code_from_bytes(secrets.token_bytes(RANDOM_BYTES))
+        await people.create_link_code(
+            ctx.tx, ctx.person.id, invites.code_hash(code), ctx.now + LINK_CODE_LIFETIME
+        )
+        minutes = int(LINK_CODE_LIFETIME.total_seconds() // 60)
+        ctx.reply(ctx.t("link.code", code=display(code), minutes=minutes))
+        return
+    if not typed:
+        raise UserInputError("err.not_registered")
+    window_start = ctx.now - ctx.settings.start_lockout
+    fails = await invites.failed_attempts_since(
+        ctx.tx, inbound.channel, inbound.sender_id, window_start
+    )
+    if len(fails) >= ctx.settings.start_attempts:
+        free_at = fails[-ctx.settings.start_attempts] + ctx.settings.start_lockout
+        raise UserInputError(
+            "start.locked", minutes=max(1, math.ceil((free_at - ctx.now).total_seconds() / 60))
+        )
+    normalized = normalize(typed)
+    person_id = (
+        await people.use_link_code(ctx.tx, invites.code_hash(normalized), ctx.now)
+        if normalized
+        else None
+    )
+    if person_id is None:
+        await invites.record_failed_attempt(ctx.tx, inbound.channel, inbound.sender_id, ctx.now)
+        raise UserInputError("link.bad_code")
+    await people.add_identity(ctx.tx, person_id, inbound.channel, inbound.sender_id, ctx.now)
+    person = await people.get(ctx.tx, person_id)
+    assert person is not None
+    ctx.person = person
+    ctx.reply(
+        ctx.t(
+            "link.done",
+            channel=CHANNEL_NAMES.get(inbound.channel, inbound.channel),
+            name=person.name,
+            unit=_unit_name(ctx, person.unit_code),
+        ),
+        menu=True,
+    )
+
+
+async def channel(ctx: Ctx) -> None:
+    """/channel zalo|telegram: where reminders go when a person uses both."""
+    assert ctx.person is not None
+    wanted = ctx.inbound.args.strip().lower()
+    accounts = {c for c, _ in await people.channels_of(ctx.tx, ctx.person.id)}
+    if wanted not in CHANNEL_NAMES or wanted == "console":
+        raise UserInputError("link.channel_usage")
+    if wanted not in accounts:
+        raise UserInputError("link.channel_not_linked", channel=CHANNEL_NAMES[wanted])
+    await people.set_preferred_channel(ctx.tx, ctx.person.id, wanted)
+    ctx.reply(ctx.t("link.channel_set", channel=CHANNEL_NAMES[wanted]))

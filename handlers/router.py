@@ -60,6 +60,8 @@ COMMANDS: dict[str, Command] = {
     "start": Command(onboarding.start, registered=False),
     "help": Command(onboarding.help_, registered=False, private_only=False),
     "lang": Command(onboarding.lang, registered=False),
+    "link": Command(onboarding.link, registered=False),
+    "channel": Command(onboarding.channel),
     "report": Command(_report, starts_flow=True),
     "quick": Command(_quick, starts_flow=True),
     "cancel": Command(_cancel, registered=False),

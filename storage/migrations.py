@@ -221,6 +221,16 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX reports_occurred ON reports (occurred_on, unit_code);
     """,
+    # 4: one person on two messengers: link codes and the preferred channel.
+    """
+    ALTER TABLE people ADD COLUMN preferred_channel TEXT;
+    CREATE TABLE link_codes (
+        code_hash TEXT PRIMARY KEY,
+        person_id INTEGER NOT NULL REFERENCES people (id),
+        expires_at TEXT NOT NULL,
+        used_at TEXT
+    );
+    """,
 )
 
 

@@ -122,13 +122,51 @@ async def in_units(tx: Tx, unit_codes: list[str]) -> list[Person]:
 
 
 async def channels_of(tx: Tx, person_id: int) -> list[tuple[str, str]]:
-    """(channel, platform id) of a person's accounts, oldest first."""
+    """(channel, platform id) of a person's accounts: the preferred channel first."""
     rows = await fetch_all(
         tx,
-        "SELECT channel, platform_id FROM identities WHERE person_id = ? ORDER BY created_at",
+        "SELECT i.channel, i.platform_id, p.preferred_channel FROM identities i "
+        "JOIN people p ON p.id = i.person_id WHERE i.person_id = ? ORDER BY i.created_at",
         (person_id,),
     )
-    return [(r["channel"], r["platform_id"]) for r in rows]
+    ordered = sorted(rows, key=lambda r: r["channel"] != r["preferred_channel"])
+    return [(r["channel"], r["platform_id"]) for r in ordered]
+
+
+async def add_identity(
+    tx: Tx, person_id: int, channel: str, platform_id: str, now: dt.datetime
+) -> None:
+    """Link another messenger account to the same person."""
+    await tx.execute(
+        "INSERT INTO identities (channel, platform_id, person_id, created_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (channel, platform_id) DO UPDATE SET person_id = excluded.person_id",
+        (channel, platform_id, person_id, ts(now)),
+    )
+
+
+async def set_preferred_channel(tx: Tx, person_id: int, channel: str) -> None:
+    await tx.execute("UPDATE people SET preferred_channel = ? WHERE id = ?", (channel, person_id))
+
+
+async def create_link_code(tx: Tx, person_id: int, code_hash: str, expires_at: dt.datetime) -> None:
+    await tx.execute(
+        "INSERT INTO link_codes (code_hash, person_id, expires_at) VALUES (?, ?, ?)",
+        (code_hash, person_id, ts(expires_at)),
+    )
+
+
+async def use_link_code(tx: Tx, code_hash: str, now: dt.datetime) -> int | None:
+    """The person a valid, unused, unexpired link code belongs to (the code is spent)."""
+    row = await fetch_one(
+        tx,
+        "SELECT person_id FROM link_codes "
+        "WHERE code_hash = ? AND used_at IS NULL AND expires_at > ?",
+        (code_hash, ts(now)),
+    )
+    if row is None:
+        return None
+    await tx.execute("UPDATE link_codes SET used_at = ? WHERE code_hash = ?", (ts(now), code_hash))
+    return int(row["person_id"])
 
 
 async def count_active(tx: Tx) -> int:

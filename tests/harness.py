@@ -96,8 +96,8 @@ class Harness:
             )
         return issued.shown
 
-    def user(self, user_id: int, name: str = "Nguyễn Văn An") -> User:
-        return User(self, str(user_id), name)
+    def user(self, user_id: int, name: str = "Nguyễn Văn An", channel: str = "") -> User:
+        return User(self, str(user_id), name, channel=channel or self.channel)
 
     async def collect(self) -> list[Sent]:
         """Every outbox row written since the last call, marked delivered."""
@@ -132,13 +132,14 @@ class User:
     chat_id: str = ""
     chat_type: ChatType = ChatType.PRIVATE
     last_with_buttons: Sent | None = None
+    channel: str = "test"
 
     def __post_init__(self) -> None:
         self.chat_id = self.chat_id or self.id
 
     def inbound(self, kind: InboundKind, **fields: object) -> Inbound:
         return Inbound(
-            channel=self.h.channel,
+            channel=self.channel,
             key=f"test:{next(_keys)}",
             chat_id=self.chat_id,
             chat_type=self.chat_type,

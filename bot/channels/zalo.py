@@ -1,0 +1,355 @@
+"""Zalo through our own ``ZaloBotAPI`` client: long polling (or webhooks), numbered text choices.
+
+Zalo has no buttons, no message edits and no update ids, so this adapter differs from
+Telegram's in three ways:
+
+* Choices are rendered as numbered text (:mod:`bot.channels.text_choices`) and a typed answer
+  ("1", "tặng quà") is resolved against the buttons of the last message with buttons this bot
+  sent to that chat. Those are remembered in memory when delivered and, after a restart, read
+  back from the outbox, so a conversation continues across restarts.
+* The inbox key is ``zalo:<message_id>``: Zalo may deliver a message twice and the inbox's
+  unique key drops the repeat.
+* An edit (``reply.edit_ref``) is sent as a new message.
+
+Every update is recorded in the inbox (``Dispatcher.receive_many``) before the next poll is
+made or the webhook is answered, then handled in a task of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Final, Literal
+
+from bot.channels import text_choices
+from bot.channels.zalo_api import (
+    EVENT_IMAGE,
+    EVENT_STICKER,
+    EVENT_TEXT,
+    ZaloAPIError,
+    ZaloBotAPI,
+    ZaloNetworkError,
+    ZaloUpdate,
+    split_text,
+)
+from domain.errors import DeliveryError
+from domain.messages import Attachment, Button, ChatType, Inbound, InboundKind, Reply
+from domain.models import Photo
+from handlers.context import Clock
+from handlers.dispatcher import Dispatcher
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+NAME: Final = "zalo"
+#: How many recent outbox rows of a chat are looked at for the last buttons after a restart.
+_OUTBOX_LOOKBACK: Final = 5
+#: Chats whose last buttons are kept in memory (least recently used are dropped, then re-read).
+_MAX_CHATS: Final = 10_000
+#: Split messages whose first parts went out before a failure (so a retry skips them).
+_MAX_PARTIAL: Final = 1_000
+
+Mode = Literal["polling", "webhook"]
+
+
+def attachment_note(attachment: Attachment) -> str:
+    """Why the person gets text instead of a file: Zalo wants a public URL (served later)."""
+    what = "Ảnh" if attachment.kind == "image" else "Tệp"
+    return f"📎 {what} “{attachment.filename}” chưa gửi được qua Zalo; vui lòng xem trên Telegram."
+
+
+def to_inbound(
+    update: ZaloUpdate,
+    now: dt.datetime,
+    buttons: Sequence[Button] = (),
+    *,
+    bot_user_id: str | None = None,
+) -> Inbound | None:
+    """A Zalo update as a plain ``Inbound``; ``None`` for what the bot must ignore (itself).
+
+    ``buttons`` are those of the last message with choices the bot sent to this chat: a typed
+    number or name that means exactly one of them becomes a CHOICE; anything else (a number
+    beyond the list, a name shared by two choices) stays TEXT and the handler explains.
+    """
+    message = update.message
+    if message.sender_is_bot or (bot_user_id and message.sender_id == bot_user_id):
+        return None
+    base = Inbound(
+        channel=NAME,
+        key=f"{NAME}:{message.message_id}",
+        chat_id=message.chat_id,
+        chat_type=ChatType.GROUP if message.chat_type == "GROUP" else ChatType.PRIVATE,
+        sender_id=message.sender_id,
+        sender_name=message.sender_name or "",
+        kind=InboundKind.UNSUPPORTED,
+        received_at=now,
+        message_ref=message.message_id,
+    )
+    event = update.event_name
+    if event == EVENT_TEXT and message.text is not None:
+        text = message.text
+        stripped = text.strip()
+        if stripped.startswith("/"):
+            name, _, args = stripped[1:].partition(" ")
+            return replace(
+                base, kind=InboundKind.COMMAND, text=text, command=name.lower(), args=args.strip()
+            )
+        chosen = text_choices.resolve(text, buttons)
+        if chosen is not None:
+            # Zalo cannot edit the message the choice came from, so there is nothing to refer to.
+            return replace(
+                base, kind=InboundKind.CHOICE, text=text, choice=chosen.data, message_ref=""
+            )
+        return replace(base, kind=InboundKind.TEXT, text=text)
+    if event == EVENT_IMAGE and message.photo_url:
+        photo = Photo(NAME, message.photo_url, message.message_id, 0)
+        return replace(base, kind=InboundKind.PHOTO, text=message.text or "", photos=(photo,))
+    if event == EVENT_STICKER:
+        return replace(base, kind=InboundKind.STICKER)
+    return base
+
+
+async def last_buttons_from_outbox(db: Database, chat_id: str) -> list[Button]:
+    """The buttons of the newest of the chat's last few Zalo outbox rows that has any.
+
+    Used when memory is empty (after a restart, or a reply sent by another process).
+    """
+    async with db.transaction() as tx:
+        rows = await tx.execute_fetchall(
+            "SELECT payload_json FROM outbox WHERE channel = ? AND chat_id = ? "
+            "ORDER BY id DESC LIMIT ?",
+            (NAME, chat_id, _OUTBOX_LOOKBACK),
+        )
+    for row in rows:
+        try:
+            buttons = Reply.from_json(row[0]).choice_buttons
+        except (ValueError, KeyError, TypeError):
+            continue  # a row we cannot read says nothing about the choices on screen
+        if buttons:
+            return buttons
+    return []
+
+
+class ZaloChannel:
+    """The Zalo channel: receives into the dispatcher, delivers outbox rows as Zalo messages."""
+
+    name = NAME
+
+    def __init__(
+        self,
+        api: ZaloBotAPI,
+        dispatcher: Dispatcher,
+        clock: Clock,
+        *,
+        poll_timeout: int = 30,
+        bot_user_id: str | None = None,
+        mode: Mode = "polling",
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
+        close_api: bool = False,
+        retry_base: float = 1.0,
+        retry_max: float = 60.0,
+        attachment_text: Callable[[Attachment], str] = attachment_note,
+    ) -> None:
+        """``mode="webhook"`` skips the poller (updates come through ``bot.webhook``) and, with
+        ``webhook_url`` and ``webhook_secret``, registers the webhook at start. ``close_api``
+        closes the client at :meth:`stop`. ``retry_base``/``retry_max`` pace polling after
+        errors.
+        """
+        self.api = api
+        self.dispatcher = dispatcher
+        self.clock = clock
+        self.poll_timeout = poll_timeout
+        self.bot_user_id = bot_user_id
+        self.mode: Mode = mode
+        self.webhook_url = webhook_url
+        self.webhook_secret = webhook_secret
+        self.close_api = close_api
+        self.retry_base = retry_base
+        self.retry_max = retry_max
+        self.attachment_text = attachment_text
+        self._buttons: OrderedDict[str, list[Button]] = OrderedDict()
+        self._partial: OrderedDict[tuple[str, str], list[str]] = OrderedDict()
+        self._poller: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._receiving = False
+
+    # ---- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Learn the bot's id, make sure updates come the configured way, start receiving."""
+        info = await self.api.get_me()
+        if info.id:
+            self.bot_user_id = info.id
+        self._receiving = True
+        if self.mode == "polling":
+            await self.api.delete_webhook()  # getUpdates is refused while a webhook is set
+            self._poller = asyncio.create_task(self._poll(), name="zalo-poll")
+        elif self.webhook_url and self.webhook_secret:
+            await self.api.set_webhook(self.webhook_url, self.webhook_secret)
+
+    async def stop_receiving(self) -> None:
+        """No new updates (the webhook answers 503 from now on); delivering still works."""
+        self._receiving = False
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+            self._poller = None
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop receiving and let handlers under way finish; unfinished ones stay in the inbox."""
+        await self.stop_receiving()
+        tasks = list(self._tasks)
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if self.close_api:
+            await self.api.aclose()
+
+    @property
+    def receiving(self) -> bool:
+        return self._receiving
+
+    # ---- receiving ------------------------------------------------------------------------
+
+    async def _poll(self) -> None:
+        """getUpdates forever; each update is in the inbox before the next poll is made."""
+        delay = self.retry_base
+        while True:
+            try:
+                update = await self.api.get_updates(timeout=self.poll_timeout)
+            except asyncio.CancelledError:
+                raise
+            except ZaloAPIError as exc:
+                wait = exc.retry_after if exc.retry_after is not None else delay
+                log.warning("zalo getUpdates failed: %s; retrying in %.1fs", exc, wait)
+                await asyncio.sleep(wait)
+                delay = min(delay * 2, self.retry_max)
+                continue
+            delay = self.retry_base
+            if update is None:
+                continue
+            try:
+                await self.ingest(update)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # The update is lost only if the inbox write failed; Zalo has no offset to
+                # rewind, so all we can do is say so loudly and keep serving everyone else.
+                log.exception("zalo: could not record update %s", update.message_id)
+                await asyncio.sleep(delay)
+
+    async def ingest(self, update: ZaloUpdate) -> Inbound | None:
+        """Record one update in the inbox and start handling it; returns it when it is new.
+
+        Returns once the update is durable, so a webhook may answer 200 right after.
+        """
+        message = update.message
+        typed = message.text.strip() if message.text is not None else ""
+        needs_buttons = update.event_name == EVENT_TEXT and bool(typed) and typed[0] != "/"
+        buttons = await self.last_buttons(message.chat_id) if needs_buttons else []
+        inbound = to_inbound(update, self.clock.now(), buttons, bot_user_id=self.bot_user_id)
+        if inbound is None:
+            return None
+        fresh = await self.dispatcher.receive_many([inbound])
+        if not fresh:
+            return None  # delivered before: already handled or being handled
+        task = asyncio.create_task(
+            self.dispatcher.process(inbound.conversation_key), name=f"zalo-{inbound.key}"
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+        return inbound
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("zalo: handling failed", exc_info=task.exception())
+
+    async def wait_handled(self) -> None:
+        """Until every update received so far is handled (for shutdown and tests)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def last_buttons(self, chat_id: str) -> list[Button]:
+        """The choices on the person's screen: memory first, else the outbox."""
+        remembered = self._buttons.get(chat_id)
+        if remembered is not None:
+            self._buttons.move_to_end(chat_id)
+            return remembered
+        buttons = await last_buttons_from_outbox(self.dispatcher.db, chat_id)
+        if buttons:
+            self._remember(chat_id, buttons)
+        return buttons
+
+    def _remember(self, chat_id: str, buttons: list[Button]) -> None:
+        self._buttons[chat_id] = buttons
+        self._buttons.move_to_end(chat_id)
+        while len(self._buttons) > _MAX_CHATS:
+            self._buttons.popitem(last=False)
+
+    # ---- sending --------------------------------------------------------------------------
+
+    def render(self, reply: Reply) -> str:
+        """The text the person reads: numbered choices, and a note for an attachment."""
+        text = text_choices.render(reply) if reply.text else ""
+        if reply.attachment is not None:
+            note = self.attachment_text(reply.attachment)
+            text = f"{text}\n\n{note}" if text.strip() else note
+        return text
+
+    async def deliver(self, chat_id: str, reply: Reply) -> str:
+        """Send one reply (split at 2,000 characters); returns the last part's message id.
+
+        An edit becomes a new message. If a split message fails part-way, the parts that went
+        out are remembered and a retry of the same row sends only the rest.
+        """
+        text = self.render(reply)
+        parts = split_text(text)
+        if not parts:
+            raise DeliveryError("empty message: nothing to send on Zalo", permanent=True)
+        if reply.choice_buttons:
+            # Remembered before sending: the person may answer the moment the message shows,
+            # and the row is committed, so it will be on screen even if this attempt fails.
+            self._remember(chat_id, reply.choice_buttons)
+        key = (chat_id, text)
+        sent = self._partial.pop(key, [])
+        try:
+            for part in parts[len(sent) :]:
+                sent.extend(await self.api.send_message(chat_id, part))
+        except ZaloAPIError as exc:
+            sent.extend(exc.sent_message_ids)
+            if sent and not exc.permanent:
+                self._partial[key] = sent
+                while len(self._partial) > _MAX_PARTIAL:
+                    self._partial.popitem(last=False)
+            raise _delivery_error(exc) from exc
+        except ValueError as exc:  # the client refused the text itself
+            raise DeliveryError(f"invalid message: {exc}", permanent=True) from exc
+        return sent[-1] if sent else ""
+
+
+def _delivery_error(exc: ZaloAPIError) -> DeliveryError:
+    """What the outbox needs to know: retry (when), give up, or give up on the person."""
+    if isinstance(exc, ZaloNetworkError):
+        return DeliveryError(f"network: {exc.description}", permanent=False)
+    reason = f"{exc.error_code}: {exc.description}"
+    if exc.permanent:
+        text = exc.description.lower()
+        unreachable = (
+            exc.error_code == 403
+            or "blocked" in text
+            or "chat not found" in text
+            or "user not found" in text
+        )
+        return DeliveryError(reason, permanent=True, unreachable=unreachable)
+    # 429 says when (retry_after); 5xx and ok:false with an unknown code get the backoff.
+    return DeliveryError(reason, permanent=False, retry_after=exc.retry_after)

@@ -1,0 +1,162 @@
+"""One aiohttp server receiving webhooks from both messengers, plus a health check.
+
+Routes:
+
+* ``POST /zalo/webhook`` — secret in ``X-Bot-Api-Secret-Token``; body a Zalo update, bare or
+  wrapped in ``{"ok": true, "result": ...}``.
+* ``POST /telegram/webhook`` — secret in ``X-Telegram-Bot-Api-Secret-Token``; body a Telegram
+  ``Update``, handed to the ``ingest`` callable given at construction.
+* ``GET /healthz`` — ``{"ok": true}``.
+
+Rules shared by both webhooks, and why: a missing or wrong secret answers 403 before the body
+is read (anyone can POST to a public URL); a body that is not a JSON object answers 400 (the
+platform would resend garbage forever otherwise, and nothing of it is recorded); an accepted
+update is in the inbox BEFORE the server answers 200 (the platform forgets it on 200), while
+handling it goes on in a task, so slow handlers never make the platform time out and resend.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+from aiohttp import web
+
+from bot.channels.zalo import ZaloChannel
+from bot.channels.zalo_api import WEBHOOK_SECRET_HEADER, ZaloUpdate
+
+log = logging.getLogger(__name__)
+
+ZALO_PATH: Final = "/zalo/webhook"
+TELEGRAM_PATH: Final = "/telegram/webhook"
+HEALTH_PATH: Final = "/healthz"
+TELEGRAM_SECRET_HEADER: Final = "X-Telegram-Bot-Api-Secret-Token"
+#: Larger than any real update; stops a stranger's huge body before it is parsed.
+MAX_BODY_BYTES: Final = 1024 * 1024
+
+TelegramIngest = Callable[[dict[str, Any]], Awaitable[object]]
+
+
+def secret_ok(expected: str, received: str | None) -> bool:
+    """Constant-time comparison; an empty expected secret accepts nothing."""
+    if not expected or received is None:
+        return False
+    return hmac.compare_digest(expected.encode(), received.encode())
+
+
+class WebhookServer:
+    """Serves the webhook routes of the channels given; a channel given as ``None`` gets 404."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        zalo: tuple[ZaloChannel, str] | None = None,
+        telegram: tuple[TelegramIngest, str] | None = None,
+    ) -> None:
+        for name, pair in (("zalo", zalo), ("telegram", telegram)):
+            if pair is not None and not pair[1]:
+                raise ValueError(f"the {name} webhook needs a non-empty secret")
+        self.host = host
+        self.port = port
+        self.zalo = zalo
+        self.telegram = telegram
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        """``http://host:port`` actually bound (the port is read back when 0 was asked)."""
+        if self._runner is None:
+            raise RuntimeError("WebhookServer is not started")
+        return f"http://{self.host}:{self.port}"
+
+    def app(self) -> web.Application:
+        """The aiohttp application (exposed for embedding and for aiohttp's test client)."""
+        app = web.Application(client_max_size=MAX_BODY_BYTES)
+        app.router.add_get(HEALTH_PATH, self._health)
+        if self.zalo is not None:
+            app.router.add_post(ZALO_PATH, self._zalo)
+        if self.telegram is not None:
+            app.router.add_post(TELEGRAM_PATH, self._telegram)
+        return app
+
+    async def start(self) -> None:
+        if self._runner is not None:
+            return
+        runner = web.AppRunner(self.app(), access_log=None, shutdown_timeout=5.0)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self.port)
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        if self.port == 0 and runner.addresses:
+            self.port = int(runner.addresses[0][1])
+        self._runner = runner
+
+    async def stop(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def __aenter__(self) -> WebhookServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    # ---- handlers -------------------------------------------------------------------------
+
+    async def _health(self, request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    async def _zalo(self, request: web.Request) -> web.Response:
+        assert self.zalo is not None
+        channel, secret = self.zalo
+        if not secret_ok(secret, request.headers.get(WEBHOOK_SECRET_HEADER)):
+            return _refused(403, "forbidden")
+        body = await _json_object(request)
+        if body is None:
+            return _refused(400, "body must be a JSON object")
+        if not channel.receiving:
+            return _refused(503, "not receiving")  # shutting down: Zalo will deliver again
+        try:
+            update = ZaloUpdate.from_dict(body)
+        except ValueError as exc:
+            # Well-formed JSON we cannot use (a new event type, a test ping): acknowledge it,
+            # since answering an error would only make Zalo resend it.
+            log.warning("zalo webhook: ignoring an update without a usable message: %s", exc)
+            return web.json_response({"ok": True, "ignored": True})
+        await channel.ingest(update)  # an exception here answers 500: Zalo resends later
+        return web.json_response({"ok": True})
+
+    async def _telegram(self, request: web.Request) -> web.Response:
+        assert self.telegram is not None
+        ingest, secret = self.telegram
+        if not secret_ok(secret, request.headers.get(TELEGRAM_SECRET_HEADER)):
+            return _refused(403, "forbidden")
+        body = await _json_object(request)
+        if body is None:
+            return _refused(400, "body must be a JSON object")
+        await ingest(body)
+        return web.json_response({"ok": True})
+
+
+async def _json_object(request: web.Request) -> dict[str, Any] | None:
+    """The body as a JSON object, or None (not JSON, not UTF-8, or not an object)."""
+    try:
+        raw = await request.read()
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _refused(status: int, reason: str) -> web.Response:
+    return web.json_response({"ok": False, "description": reason}, status=status)

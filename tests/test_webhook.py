@@ -1,0 +1,207 @@
+"""The webhook server over real HTTP: FakeZaloAPI posts as Zalo would, aiohttp posts as Telegram.
+
+The Zalo channel runs in webhook mode on the Harness's dispatcher, with an OutboxSender
+delivering its replies back to the fake.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot.channels.zalo import ZaloChannel
+from bot.channels.zalo_api import ZaloBotAPI
+from bot.outbox_sender import OutboxSender
+from bot.webhook import WebhookServer
+from domain.messages import Inbound
+from handlers.dispatcher import Dispatcher
+from tests.fakes.zalo_api import FakeZaloAPI
+from tests.harness import Harness
+
+ZALO_SECRET = "zalo-webhook-secret-0123456789"
+TELEGRAM_SECRET = "telegram-webhook-secret-9876543210"
+
+
+class GatedDispatcher(Dispatcher):
+    """The real dispatcher whose inbox writes wait for the test's go-ahead (to observe order)."""
+
+    def __init__(self, h: Harness) -> None:
+        super().__init__(h.db, h.dispatcher.settings, h.catalog, h.clock)
+        self.entered = asyncio.Event()
+        self.go = asyncio.Event()
+        self.go.set()
+
+    async def receive_many(self, inbounds: Iterable[Inbound]) -> list[Inbound]:
+        self.entered.set()
+        await self.go.wait()
+        return await super().receive_many(inbounds)
+
+
+@dataclass
+class Rig:
+    h: Harness
+    fake: FakeZaloAPI
+    dispatcher: GatedDispatcher
+    channel: ZaloChannel
+    server: WebhookServer
+    telegram_updates: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def zalo_url(self) -> str:
+        return f"{self.server.url}/zalo/webhook"
+
+    async def inbox_rows(self) -> int:
+        return int(str(await self.h.scalar("SELECT COUNT(*) FROM inbox")))
+
+    async def post(
+        self, path: str, body: bytes, headers: dict[str, str] | None = None
+    ) -> tuple[int, str]:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(f"{self.server.url}{path}", data=body, headers=headers) as response,
+        ):
+            return response.status, await response.text()
+
+
+@pytest.fixture
+async def rig(h: Harness) -> AsyncIterator[Rig]:
+    async with FakeZaloAPI() as fake, ZaloBotAPI(fake.token, base_url=fake.base_url) as api:
+        dispatcher = GatedDispatcher(h)
+        channel = ZaloChannel(api, dispatcher, h.clock, mode="webhook")
+        sender = OutboxSender(h.db, channel, h.clock, idle_poll=0.2)
+        dispatcher.on_outbox = sender.submit
+        received: list[dict[str, Any]] = []
+
+        async def ingest(update: dict[str, Any]) -> None:
+            received.append(update)
+
+        server = WebhookServer(
+            "127.0.0.1",
+            0,
+            zalo=(channel, ZALO_SECRET),
+            telegram=(ingest, TELEGRAM_SECRET),
+        )
+        await server.start()
+        channel.webhook_url = f"{server.url}/zalo/webhook"
+        channel.webhook_secret = ZALO_SECRET
+        await sender.start()
+        await channel.start()
+        try:
+            yield Rig(h, fake, dispatcher, channel, server, received)
+        finally:
+            await server.stop()
+            await channel.stop()
+            await sender.stop()
+
+
+async def test_start_registers_the_webhook_and_does_not_poll(rig: Rig) -> None:
+    assert rig.fake.webhook_url == rig.zalo_url
+    assert rig.fake.webhook_secret == ZALO_SECRET
+    assert not rig.fake.calls_of("getUpdates") and not rig.fake.calls_of("deleteWebhook")
+
+
+async def test_right_secret_is_answered_200_only_after_the_update_is_in_the_inbox(
+    rig: Rig,
+) -> None:
+    user = rig.fake.user("u1", "An")
+    rig.dispatcher.go.clear()  # hold the inbox write
+    post = asyncio.create_task(
+        rig.fake.deliver_webhook(rig.zalo_url, user.text_update("/help"), ZALO_SECRET)
+    )
+    await rig.dispatcher.entered.wait()
+    # A negative check needs a bound: the answer must not come while the write is held.
+    done, _ = await asyncio.wait({post}, timeout=0.2)
+    assert not done and await rig.inbox_rows() == 0
+    rig.dispatcher.go.set()
+    response = await post
+    assert response.status == 200
+    assert await rig.inbox_rows() == 1  # there the moment Zalo was told "received"
+    await rig.fake.wait_calls(1, "sendMessage", "u1")  # and it was handled in the background
+
+
+@pytest.mark.parametrize("wrapped", [True, False], ids=["wrapped", "bare"])
+async def test_wrapped_and_bare_bodies_are_both_handled_and_repeats_once(
+    rig: Rig, wrapped: bool
+) -> None:
+    user = rig.fake.user("u2", "Bình")
+    update = user.text_update("/help")
+    for _ in range(2):  # Zalo may deliver the same message twice
+        response = await rig.fake.deliver_webhook(
+            rig.zalo_url, update, ZALO_SECRET, wrapped=wrapped
+        )
+        assert response.status == 200
+    await rig.fake.wait_calls(1, "sendMessage", "u2")
+    await rig.channel.wait_handled()
+    assert await rig.inbox_rows() == 1
+    key = f"zalo:{update['message']['message_id']}"
+    assert await rig.h.scalar("SELECT status FROM inbox WHERE key = ?", key) == "done"
+
+
+@pytest.mark.parametrize(
+    "secret", [None, "wrong-secret-123", ""], ids=["missing", "wrong", "empty"]
+)
+async def test_a_missing_or_wrong_secret_is_refused_and_nothing_recorded(
+    rig: Rig, secret: str | None
+) -> None:
+    user = rig.fake.user("u3", "Cường")
+    response = await rig.fake.deliver_webhook(rig.zalo_url, user.text_update("/help"), secret)
+    assert response.status == 403
+    assert await rig.inbox_rows() == 0
+    status, _ = await rig.post(
+        "/telegram/webhook",
+        json.dumps({"update_id": 1}).encode(),
+        {} if secret is None else {"X-Telegram-Bot-Api-Secret-Token": secret},
+    )
+    assert status == 403 and rig.telegram_updates == []
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b"\xff\xfe", b""])
+async def test_a_body_that_is_not_a_json_object_is_refused_and_nothing_recorded(
+    rig: Rig, body: bytes
+) -> None:
+    zalo, _ = await rig.post("/zalo/webhook", body, {"X-Bot-Api-Secret-Token": ZALO_SECRET})
+    telegram, _ = await rig.post(
+        "/telegram/webhook", body, {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
+    )
+    assert (zalo, telegram) == (400, 400)
+    assert await rig.inbox_rows() == 0 and rig.telegram_updates == []
+
+
+async def test_telegram_updates_go_to_the_ingest_callable(rig: Rig) -> None:
+    update = {"update_id": 7, "message": {"message_id": 1, "text": "/help"}}
+    status, text = await rig.post(
+        "/telegram/webhook",
+        json.dumps(update).encode(),
+        {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET, "Content-Type": "application/json"},
+    )
+    assert status == 200 and json.loads(text) == {"ok": True}
+    assert rig.telegram_updates == [update]
+
+
+async def test_a_json_body_without_a_message_is_acknowledged_and_ignored(rig: Rig) -> None:
+    status, _ = await rig.post(
+        "/zalo/webhook", b'{"event_name": "ping"}', {"X-Bot-Api-Secret-Token": ZALO_SECRET}
+    )
+    assert status == 200 and await rig.inbox_rows() == 0
+
+
+async def test_after_stop_receiving_the_zalo_webhook_asks_for_a_later_delivery(rig: Rig) -> None:
+    await rig.channel.stop_receiving()
+    user = rig.fake.user("u4", "Dũng")
+    response = await rig.fake.deliver_webhook(rig.zalo_url, user.text_update("/help"), ZALO_SECRET)
+    assert response.status == 503 and await rig.inbox_rows() == 0
+
+
+async def test_healthz(rig: Rig) -> None:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{rig.server.url}/healthz") as response,
+    ):
+        assert response.status == 200
+        assert await response.json() == {"ok": True}
