@@ -20,6 +20,7 @@ from bot.config import AppConfig, Secrets
 from bot.i18n import Catalog
 from bot.outbox_sender import OutboxSender
 from bot.scheduler import Job, Scheduler
+from bot.webhook import WebhookServer
 from domain.messages import OutboxItem
 from domain.periods import PeriodKind
 from handlers.context import Clock, HandlerSettings
@@ -73,6 +74,7 @@ class App:
     clock: Clock = field(default_factory=SystemClock)
     database: str | None = None
     catalog: Catalog = field(default_factory=Catalog)
+    channel_retry_delay: float = 5.0
 
     def __post_init__(self) -> None:
         self.db = Database(self.database or self.config.bot.database)
@@ -84,6 +86,8 @@ class App:
             on_outbox=self._hand_over,
         )
         self.channels: dict[str, Channel] = {}
+        self.server: WebhookServer | None = None
+        self._retries: set[asyncio.Task[None]] = set()
         self.senders: dict[str, OutboxSender] = {}
         self.scheduler = Scheduler(self.db, self.clock, on_outbox=self._hand_over)
         self.scheduler.add(
@@ -132,6 +136,58 @@ class App:
         self.channels[channel.name] = channel
         self.senders[channel.name] = OutboxSender(self.db, channel, self.clock)
 
+    def zalo_channel(self) -> Channel:
+        from bot.channels.zalo import ZaloChannel
+        from bot.channels.zalo_api import ZaloBotAPI
+
+        token = self.secrets.zalo_bot_token
+        if token is None:
+            raise RuntimeError("ZALO_BOT_TOKEN is not set")
+        zalo = self.config.zalo
+        webhook = zalo.mode == "webhook" and zalo.public_base_url
+        secret = self.secrets.zalo_webhook_secret
+        return ZaloChannel(
+            ZaloBotAPI(token.get_secret_value(), base_url=zalo.api_base_url),
+            self.dispatcher,
+            self.clock,
+            poll_timeout=zalo.poll_timeout_seconds,
+            mode=zalo.mode,
+            close_api=True,
+            webhook_url=f"{str(zalo.public_base_url).rstrip('/')}/zalo/webhook"
+            if webhook
+            else None,
+            webhook_secret=secret.get_secret_value() if secret else None,
+        )
+
+    def enabled_channels(self) -> list[Channel]:
+        """Each messenger that is enabled in config and has its token in the environment."""
+        found: list[Channel] = []
+        if self.config.telegram.enabled and self.secrets.telegram_bot_token is not None:
+            found.append(self.telegram_channel())
+        if self.config.zalo.enabled and self.secrets.zalo_bot_token is not None:
+            found.append(self.zalo_channel())
+        return found
+
+    def webhook_server(self) -> WebhookServer | None:
+        """The HTTP server, when a channel receives by webhook."""
+        from bot.channels.telegram import TelegramChannel
+        from bot.channels.zalo import ZaloChannel
+
+        zalo = self.channels.get("zalo")
+        telegram = self.channels.get("telegram")
+        zalo_side = None
+        if isinstance(zalo, ZaloChannel) and self.config.zalo.mode == "webhook":
+            secret = self.secrets.zalo_webhook_secret
+            zalo_side = (zalo, secret.get_secret_value() if secret else "")
+        telegram_side = None
+        if isinstance(telegram, TelegramChannel) and telegram.webhook_url:
+            secret = self.secrets.telegram_webhook_secret
+            telegram_side = (telegram.ingest_json, secret.get_secret_value() if secret else "")
+        if zalo_side is None and telegram_side is None:
+            return None
+        hook = self.config.webhook
+        return WebhookServer(hook.host, hook.port, zalo=zalo_side, telegram=telegram_side)
+
     def telegram_channel(self) -> Channel:
         from bot.channels.telegram import TelegramChannel
 
@@ -151,6 +207,16 @@ class App:
             poll_timeout=tg.poll_timeout_seconds,
             max_per_second=tg.max_messages_per_second,
             max_group_per_minute=tg.max_group_messages_per_minute,
+            webhook_url=(
+                f"{tg.public_base_url.rstrip('/')}/telegram/webhook"
+                if tg.mode == "webhook" and tg.public_base_url
+                else None
+            ),
+            webhook_secret=(
+                self.secrets.telegram_webhook_secret.get_secret_value()
+                if self.secrets.telegram_webhook_secret
+                else None
+            ),
         )
 
     async def start(self) -> None:
@@ -160,22 +226,54 @@ class App:
         recovered = await self.dispatcher.recover()
         if recovered:
             log.info("handled updates left pending by the last run in %d conversations", recovered)
-        for name, channel in self.channels.items():
-            await channel.start()
-            if name == "telegram":
-                username = getattr(channel, "username", "")
-                if username:
-                    self.dispatcher.settings = handler_settings(self.config, username)
-            self.senders[name].wake()
+        self.server = self.webhook_server()
+        if self.server is not None:
+            await self.server.start()  # before the channels: early deliveries get 503, resent
+        for name in self.channels:
+            await self._start_channel(name)
         await self.scheduler.tick()  # catch up on firings missed while the bot was down
         self.scheduler.start(self.config.federation.tz)
+
+    async def _start_channel(self, name: str) -> bool:
+        """Start one messenger; if it fails (Zalo down), the others go on and it is retried."""
+        channel = self.channels[name]
+        try:
+            await channel.start()
+        except Exception:
+            log.exception("%s failed to start; retrying in the background", name)
+            self._retries.add(asyncio.create_task(self._keep_trying(name)))
+            return False
+        if name == "telegram":
+            username = getattr(channel, "username", "")
+            if username:
+                self.dispatcher.settings = handler_settings(self.config, username)
+        self.senders[name].wake()
+        return True
+
+    async def _keep_trying(self, name: str) -> None:
+        delay = self.channel_retry_delay
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await self.channels[name].start()
+            except Exception as exc:
+                delay = min(delay * 2, 300.0)
+                log.warning("%s still failing to start (%s); next try in %.0f s", name, exc, delay)
+                continue
+            log.info("%s started", name)
+            self.senders[name].wake()
+            return
 
     async def stop(self, drain_seconds: float = 5.0) -> None:
         """Stop receiving, give replies already due a moment to go out, then close."""
         self.scheduler.stop()
+        for retry in self._retries:
+            retry.cancel()
         for channel in self.channels.values():
             with contextlib.suppress(Exception):
                 await channel.stop_receiving()
+        if self.server is not None:
+            await self.server.stop()
         for sender in self.senders.values():
             with contextlib.suppress(TimeoutError):
                 await sender.wait_idle(drain_seconds)

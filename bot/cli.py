@@ -73,13 +73,14 @@ def _logging(verbose: bool = False) -> None:
 
 async def _run(config: AppConfig, secrets: Secrets) -> None:
     app = App(config, secrets)
-    app.add_channel(app.telegram_channel())
+    for channel in app.enabled_channels():
+        app.add_channel(channel)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    log.info("thidua is running on Telegram; Ctrl+C to stop")
+    log.info("thidua is running on %s; Ctrl+C to stop", ", ".join(app.channels))
     await app.run_until(stop)
 
 
@@ -354,7 +355,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     secrets = Secrets()
-    command = args.command or ("run" if secrets.telegram_bot_token else "demo")
+    has_token = secrets.telegram_bot_token or secrets.zalo_bot_token
+    command = args.command or ("run" if has_token else "demo")
     if command == "check-config":
         problems, summary = check_config(args.file)
         if problems:
@@ -368,15 +370,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger().setLevel(logging.WARNING)
     config = _load(getattr(args, "config", None), secrets)
     if command == "run":
-        if not config.telegram.enabled:
-            print(
-                "telegram.enabled is false in the configuration: no channel to run.",
-                file=sys.stderr,
-            )
+        if not (config.telegram.enabled or config.zalo.enabled):
+            print("No channel is enabled in the configuration.", file=sys.stderr)
             return 1
-        if secrets.telegram_bot_token is None:
+        if not has_token:
             print(
-                "TELEGRAM_BOT_TOKEN is not set; starting the console demo instead.", file=sys.stderr
+                "Neither TELEGRAM_BOT_TOKEN nor ZALO_BOT_TOKEN is set; "
+                "starting the console demo instead.",
+                file=sys.stderr,
             )
             asyncio.run(_demo(config, secrets))
             return 0

@@ -144,6 +144,24 @@ class BotSection(_Section):
         return str(path if path.is_absolute() else (base / path).resolve())
 
 
+class ZaloSection(_Section):
+    """[zalo]: the Zalo channel (token from ZALO_BOT_TOKEN, webhook secret from
+    ZALO_WEBHOOK_SECRET)."""
+
+    enabled: bool = False
+    mode: Literal["polling", "webhook"] = "polling"
+    api_base_url: str = "https://bot-api.zaloplatforms.com"
+    public_base_url: str | None = None
+    poll_timeout_seconds: int = Field(default=30, ge=1, le=60)
+
+
+class WebhookSection(_Section):
+    """[webhook]: the one HTTP server for both messengers' webhooks (and /healthz)."""
+
+    host: str = "0.0.0.0"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
 class TelegramSection(_Section):
     """[telegram]: the Telegram channel. The bot token is a secret: see `Secrets`."""
 
@@ -153,6 +171,8 @@ class TelegramSection(_Section):
     bot_username: str | None = None
     concurrent_updates: int = Field(default=64, ge=1, le=1024)
     poll_timeout_seconds: int = Field(default=25, ge=0, le=60)
+    mode: Literal["polling", "webhook"] = "polling"
+    public_base_url: str | None = None
     connection_pool_size: int = Field(default=16, ge=1, le=1024)
     max_messages_per_second: float = Field(default=30, ge=0, le=10000)
     max_group_messages_per_minute: float = Field(default=20, ge=0, le=10000)
@@ -240,6 +260,8 @@ class AppConfig(_Section):
     federation: FederationSection
     bot: BotSection = BotSection()
     telegram: TelegramSection = TelegramSection()
+    zalo: ZaloSection = ZaloSection()
+    webhook: WebhookSection = WebhookSection()
     reporting: ReportingSection = ReportingSection()
     units: tuple[Unit, ...] = Field(min_length=1)
     clusters: tuple[Cluster, ...] = ()
@@ -262,7 +284,8 @@ class AppConfig(_Section):
     def _validate_absent_sections(cls, data: Any) -> Any:
         """An absent section is validated as an empty one, so the database path resolves."""
         if isinstance(data, dict):
-            data = {"bot": {}, "telegram": {}, "reporting": {}, "standings": {}} | data
+            sections = ("bot", "telegram", "zalo", "webhook", "reporting", "standings")
+            data = {name: {} for name in sections} | data
         return data
 
     @model_validator(mode="after")
@@ -294,6 +317,9 @@ class AppConfig(_Section):
                 )
             seen_targets.setdefault(key, i)
         problems += self._check_obligations(unit_codes)
+        for name, section in (("telegram", self.telegram), ("zalo", self.zalo)):
+            if section.mode == "webhook" and not section.public_base_url:
+                problems.append((f"{name}.public_base_url", 'required when mode is "webhook"'))
         if problems:
             raise ConfigError(problems)
         self._units = {u.code: u for u in self.units}
@@ -376,12 +402,16 @@ class AppConfig(_Section):
 
     def with_secrets(self, secrets: Secrets) -> AppConfig:
         """This config with environment overrides applied (tests point Telegram elsewhere)."""
-        if secrets.telegram_api_base_url is None:
-            return self
-        telegram = TelegramSection.model_validate(
-            self.telegram.model_dump() | {"api_base_url": secrets.telegram_api_base_url}
-        )
-        return self.model_copy(update={"telegram": telegram})
+        update: dict[str, Any] = {}
+        if secrets.telegram_api_base_url is not None:
+            update["telegram"] = TelegramSection.model_validate(
+                self.telegram.model_dump() | {"api_base_url": secrets.telegram_api_base_url}
+            )
+        if secrets.zalo_api_base_url is not None:
+            update["zalo"] = ZaloSection.model_validate(
+                self.zalo.model_dump() | {"api_base_url": secrets.zalo_api_base_url}
+            )
+        return self.model_copy(update=update) if update else self
 
     def summary(self) -> str:
         """One line for `thidua check-config`: what the file defines."""
@@ -408,6 +438,10 @@ class Secrets(BaseSettings):
     telegram_bot_token: SecretStr | None = None  # TELEGRAM_BOT_TOKEN
     thidua_config: Path | None = None  # THIDUA_CONFIG
     telegram_api_base_url: str | None = None  # TELEGRAM_API_BASE_URL
+    telegram_webhook_secret: SecretStr | None = None  # TELEGRAM_WEBHOOK_SECRET
+    zalo_bot_token: SecretStr | None = None  # ZALO_BOT_TOKEN
+    zalo_webhook_secret: SecretStr | None = None  # ZALO_WEBHOOK_SECRET
+    zalo_api_base_url: str | None = None  # ZALO_API_BASE_URL
 
     @classmethod
     def settings_customise_sources(

@@ -58,6 +58,8 @@ class TelegramChannel:
         poll_timeout: int = 25,
         max_per_second: float = 30,
         max_group_per_minute: float = 20,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
     ) -> None:
         self.dispatcher = dispatcher
         self.clock = clock
@@ -89,6 +91,8 @@ class TelegramChannel:
         self.app: Application[Any, Any, Any, Any, Any, Any] = builder.build()
         self.app.add_handler(TypeHandler(Update, self._on_update))
         self.app.add_error_handler(self._on_error)
+        self.webhook_url = webhook_url
+        self.webhook_secret = webhook_secret
         self._poller: asyncio.Task[None] | None = None
         self._side_tasks: set[asyncio.Task[None]] = set()
         self._conversations: dict[int, tuple[str, str, str]] = {}  # update id → conversation
@@ -97,11 +101,22 @@ class TelegramChannel:
     async def start(self) -> None:
         await self.app.initialize()
         self.username = self.app.bot.username or ""
-        await self.app.bot.delete_webhook()
+        if self.webhook_url:
+            await self.app.bot.set_webhook(
+                self.webhook_url, secret_token=self.webhook_secret, allowed_updates=ALLOWED_UPDATES
+            )
+        else:
+            await self.app.bot.delete_webhook()
         with contextlib.suppress(TelegramError):
             await self.app.bot.set_my_commands([BotCommand(c, d) for c, d in self.commands])
         await self.app.start()
-        self._poller = asyncio.create_task(self._poll(), name="telegram-poll")
+        if not self.webhook_url:
+            self._poller = asyncio.create_task(self._poll(), name="telegram-poll")
+
+    async def ingest_json(self, data: dict[str, Any]) -> None:
+        """A webhook delivery: the same recording path as polling."""
+        update = Update.de_json(data, self.app.bot)
+        await self.ingest([update])
 
     async def stop_receiving(self) -> None:
         if self._poller is not None:
