@@ -69,3 +69,63 @@ async def test_zalo_down_at_start_does_not_stop_telegram_and_both_serve_one_pers
             )
         finally:
             await app.stop()
+
+
+async def test_telegram_by_webhook_records_before_answering_and_checks_the_secret(
+    tmp_path: Path,
+) -> None:
+    import httpx
+
+    async with FakeTelegramAPI() as tg_fake:
+        secrets = Secrets(
+            telegram_bot_token=SecretStr(tg_fake.token),
+            telegram_api_base_url=tg_fake.base_url,
+            telegram_webhook_secret=SecretStr("s3cret-value-for-tests"),
+        )
+        base = load_config(EXAMPLE).with_secrets(secrets)
+        telegram = base.telegram.model_copy(
+            update={"mode": "webhook", "public_base_url": "https://bot.example.vn"}
+        )
+        webhook = base.webhook.model_copy(update={"host": "127.0.0.1", "port": 0})
+        config = base.model_copy(update={"telegram": telegram, "webhook": webhook})
+        app = App(config, secrets, clock=FakeClock(), database=str(tmp_path / "wh.sqlite3"))
+        for channel in app.enabled_channels():
+            app.add_channel(channel)
+        await app.start()
+        try:
+            assert app.server is not None
+            set_hook = tg_fake.sent(method="setWebhook")
+            assert set_hook[0].params["url"] == "https://bot.example.vn/telegram/webhook"
+            assert set_hook[0].params["secret_token"] == "s3cret-value-for-tests"
+            update = {
+                "update_id": 9001,
+                "message": {
+                    "message_id": 1,
+                    "date": 1767225600,
+                    "text": "/help",
+                    "chat": {"id": 31, "type": "private"},
+                    "from": {"id": 31, "is_bot": False, "first_name": "Lan"},
+                    "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+                },
+            }
+            async with httpx.AsyncClient(base_url=app.server.url) as http:
+                wrong = await http.post(
+                    "/telegram/webhook",
+                    json=update,
+                    headers={"X-Telegram-Bot-Api-Secret-Token": "nope"},
+                )
+                assert wrong.status_code == 403
+                ok = await http.post(
+                    "/telegram/webhook",
+                    json=update,
+                    headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-value-for-tests"},
+                )
+                assert ok.status_code == 200
+                async with (
+                    app.db.transaction() as tx,
+                    tx.execute("SELECT COUNT(*) FROM inbox WHERE key = 'telegram:9001'") as cur,
+                ):
+                    assert (await cur.fetchone())[0] == 1  # recorded before the 200
+            await tg_fake.wait_for(lambda f: any("mã mời" in t for t in f.texts(31)), timeout=10)
+        finally:
+            await app.stop()
