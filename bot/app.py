@@ -18,6 +18,7 @@ from bot.channels.base import Channel
 from bot.clock import SystemClock
 from bot.config import AppConfig, Secrets
 from bot.i18n import Catalog
+from bot.media import MediaStore
 from bot.outbox_sender import OutboxSender
 from bot.scheduler import Job, Scheduler
 from bot.webhook import WebhookServer
@@ -87,6 +88,7 @@ class App:
         )
         self.channels: dict[str, Channel] = {}
         self.server: WebhookServer | None = None
+        self.media: MediaStore | None = None
         self._retries: set[asyncio.Task[None]] = set()
         self.senders: dict[str, OutboxSender] = {}
         self.scheduler = Scheduler(self.db, self.clock, on_outbox=self._hand_over)
@@ -144,6 +146,8 @@ class App:
         if token is None:
             raise RuntimeError("ZALO_BOT_TOKEN is not set")
         zalo = self.config.zalo
+        if zalo.public_base_url and self.media is None:
+            self.media = MediaStore(clock=self.clock)  # charts served under expiring URLs
         webhook = zalo.mode == "webhook" and zalo.public_base_url
         secret = self.secrets.zalo_webhook_secret
         return ZaloChannel(
@@ -157,6 +161,8 @@ class App:
             if webhook
             else None,
             webhook_secret=secret.get_secret_value() if secret else None,
+            media=self.media,
+            public_base_url=zalo.public_base_url,
         )
 
     def enabled_channels(self) -> list[Channel]:
@@ -183,10 +189,12 @@ class App:
         if isinstance(telegram, TelegramChannel) and telegram.webhook_url:
             secret = self.secrets.telegram_webhook_secret
             telegram_side = (telegram.ingest_json, secret.get_secret_value() if secret else "")
-        if zalo_side is None and telegram_side is None:
+        if zalo_side is None and telegram_side is None and self.media is None:
             return None
         hook = self.config.webhook
-        return WebhookServer(hook.host, hook.port, zalo=zalo_side, telegram=telegram_side)
+        return WebhookServer(
+            hook.host, hook.port, zalo=zalo_side, telegram=telegram_side, media=self.media
+        )
 
     def telegram_channel(self) -> Channel:
         from bot.channels.telegram import TelegramChannel

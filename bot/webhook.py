@@ -7,6 +7,9 @@ Routes:
 * ``POST /telegram/webhook`` — secret in ``X-Telegram-Bot-Api-Secret-Token``; body a Telegram
   ``Update``, handed to the ``ingest`` callable given at construction.
 * ``GET /healthz`` — ``{"ok": true}``.
+* ``GET /media/{token}`` — only when a :class:`~bot.media.MediaStore` is given: a generated
+  image (Zalo's ``sendPhoto`` fetches it by URL); 404 for an unknown or expired token, with
+  no listing and the same answer whatever the reason.
 
 Rules shared by both webhooks, and why: a missing or wrong secret answers 403 before the body
 is read (anyone can POST to a public URL); a body that is not a JSON object answers 400 (the
@@ -27,12 +30,14 @@ from aiohttp import web
 
 from bot.channels.zalo import ZaloChannel
 from bot.channels.zalo_api import WEBHOOK_SECRET_HEADER, ZaloUpdate
+from bot.media import MediaStore
 
 log = logging.getLogger(__name__)
 
 ZALO_PATH: Final = "/zalo/webhook"
 TELEGRAM_PATH: Final = "/telegram/webhook"
 HEALTH_PATH: Final = "/healthz"
+MEDIA_PREFIX: Final = "/media/"
 TELEGRAM_SECRET_HEADER: Final = "X-Telegram-Bot-Api-Secret-Token"
 #: Larger than any real update; stops a stranger's huge body before it is parsed.
 MAX_BODY_BYTES: Final = 1024 * 1024
@@ -57,6 +62,7 @@ class WebhookServer:
         *,
         zalo: tuple[ZaloChannel, str] | None = None,
         telegram: tuple[TelegramIngest, str] | None = None,
+        media: MediaStore | None = None,
     ) -> None:
         for name, pair in (("zalo", zalo), ("telegram", telegram)):
             if pair is not None and not pair[1]:
@@ -65,6 +71,7 @@ class WebhookServer:
         self.port = port
         self.zalo = zalo
         self.telegram = telegram
+        self.media = media
         self._runner: web.AppRunner | None = None
 
     @property
@@ -82,6 +89,8 @@ class WebhookServer:
             app.router.add_post(ZALO_PATH, self._zalo)
         if self.telegram is not None:
             app.router.add_post(TELEGRAM_PATH, self._telegram)
+        if self.media is not None:
+            app.router.add_get(MEDIA_PREFIX + "{token}", self._media)
         return app
 
     async def start(self) -> None:
@@ -146,6 +155,22 @@ class WebhookServer:
             return _refused(400, "body must be a JSON object")
         await ingest(body)
         return web.json_response({"ok": True})
+
+    async def _media(self, request: web.Request) -> web.Response:
+        assert self.media is not None
+        found = self.media.get(request.match_info["token"])
+        if found is None:
+            return web.Response(status=404, text="not found")
+        data, content_type = found
+        return web.Response(
+            body=data,
+            content_type=content_type,
+            headers={
+                "Cache-Control": "private, max-age=3600",
+                "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "no-referrer",
+            },
+        )
 
 
 async def _json_object(request: web.Request) -> dict[str, Any] | None:

@@ -334,10 +334,12 @@ async def test_after_a_restart_choices_are_read_back_from_the_outbox(h: Harness)
     card = Reply("card", ((Button("✅ Lưu", "x:ok"), Button("✏️ Sửa", "x:ed")),))
     async with h.db.transaction() as tx:
         await outbox.enqueue(tx, "zalo", "c1", card, h.clock.now())
-        await outbox.enqueue(tx, "zalo", "c1", Reply("Cảm ơn bạn"), h.clock.now())
         await outbox.enqueue(
             tx, "telegram", "c1", Reply("other", ((Button("T", "t"),),)), h.clock.now()
         )
     assert [b.data for b in await last_buttons_from_outbox(h.db, "c1")] == ["x:ok", "x:ed"]
+    async with h.db.transaction() as tx:  # a newer message without choices: "1" is text again
+        await outbox.enqueue(tx, "zalo", "c1", Reply("Cảm ơn bạn"), h.clock.now())
+    assert await last_buttons_from_outbox(h.db, "c1") == []
     assert await last_buttons_from_outbox(h.db, "c2") == []
     assert render(card).endswith("1. ✅ Lưu  2. ✏️ Sửa")

@@ -18,6 +18,8 @@ made or the webhook is answered, then handled in a task of its own.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import datetime as dt
 import logging
@@ -37,6 +39,7 @@ from bot.channels.zalo_api import (
     ZaloUpdate,
     split_text,
 )
+from bot.media import MediaStore
 from domain.errors import DeliveryError
 from domain.messages import Attachment, Button, ChatType, Inbound, InboundKind, Reply
 from domain.models import Photo
@@ -53,6 +56,14 @@ _OUTBOX_LOOKBACK: Final = 5
 _MAX_CHATS: Final = 10_000
 #: Split messages whose first parts went out before a failure (so a retry skips them).
 _MAX_PARTIAL: Final = 1_000
+#: Content types by file extension for images sent by URL (anything else: PNG).
+_IMAGE_TYPES: Final = {
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "gif": "image/gif",
+    "webp": "image/webp",
+}
 
 Mode = Literal["polling", "webhook"]
 
@@ -115,7 +126,7 @@ def to_inbound(
 
 
 async def last_buttons_from_outbox(db: Database, chat_id: str) -> list[Button]:
-    """The buttons of the newest of the chat's last few Zalo outbox rows that has any.
+    """The buttons of the chat's newest readable Zalo outbox row (none: numbers are text).
 
     Used when memory is empty (after a restart, or a reply sent by another process).
     """
@@ -130,8 +141,7 @@ async def last_buttons_from_outbox(db: Database, chat_id: str) -> list[Button]:
             buttons = Reply.from_json(row[0]).choice_buttons
         except (ValueError, KeyError, TypeError):
             continue  # a row we cannot read says nothing about the choices on screen
-        if buttons:
-            return buttons
+        return buttons
     return []
 
 
@@ -155,11 +165,17 @@ class ZaloChannel:
         retry_base: float = 1.0,
         retry_max: float = 60.0,
         attachment_text: Callable[[Attachment], str] = attachment_note,
+        media: MediaStore | None = None,
+        public_base_url: str | None = None,
     ) -> None:
         """``mode="webhook"`` skips the poller (updates come through ``bot.webhook``) and, with
         ``webhook_url`` and ``webhook_secret``, registers the webhook at start. ``close_api``
         closes the client at :meth:`stop`. ``retry_base``/``retry_max`` pace polling after
         errors.
+
+        With both ``media`` and ``public_base_url`` (where ``bot.webhook`` serves ``media``
+        under ``/media/{token}``), an image attachment goes out with ``sendPhoto``; without
+        them, and for documents always, the text says why there is no file.
         """
         self.api = api
         self.dispatcher = dispatcher
@@ -173,6 +189,8 @@ class ZaloChannel:
         self.retry_base = retry_base
         self.retry_max = retry_max
         self.attachment_text = attachment_text
+        self.media = media
+        self.public_base_url = public_base_url.rstrip("/") if public_base_url else None
         self._buttons: OrderedDict[str, list[Button]] = OrderedDict()
         self._partial: OrderedDict[tuple[str, str], list[str]] = OrderedDict()
         self._poller: asyncio.Task[None] | None = None
@@ -286,8 +304,7 @@ class ZaloChannel:
             self._buttons.move_to_end(chat_id)
             return remembered
         buttons = await last_buttons_from_outbox(self.dispatcher.db, chat_id)
-        if buttons:
-            self._remember(chat_id, buttons)
+        self._remember(chat_id, buttons)
         return buttons
 
     def _remember(self, chat_id: str, buttons: list[Button]) -> None:
@@ -298,10 +315,20 @@ class ZaloChannel:
 
     # ---- sending --------------------------------------------------------------------------
 
+    def can_send_photo(self, reply: Reply) -> bool:
+        """True when the reply's attachment is an image this channel can send by URL."""
+        return (
+            reply.attachment is not None
+            and reply.attachment.kind == "image"
+            and self.media is not None
+            and bool(self.public_base_url)
+        )
+
     def render(self, reply: Reply) -> str:
-        """The text the person reads: numbered choices, and a note for an attachment."""
+        """The text the person reads: numbered choices, and a note for an attachment that
+        cannot be sent as a photo."""
         text = text_choices.render(reply) if reply.text else ""
-        if reply.attachment is not None:
+        if reply.attachment is not None and not self.can_send_photo(reply):
             note = self.attachment_text(reply.attachment)
             text = f"{text}\n\n{note}" if text.strip() else note
         return text
@@ -309,21 +336,29 @@ class ZaloChannel:
     async def deliver(self, chat_id: str, reply: Reply) -> str:
         """Send one reply (split at 2,000 characters); returns the last part's message id.
 
-        An edit becomes a new message. If a split message fails part-way, the parts that went
-        out are remembered and a retry of the same row sends only the rest.
+        An edit becomes a new message. An image attachment goes out as a photo (see
+        :meth:`can_send_photo`) captioned with the first part, the other parts following as
+        texts. If a reply fails part-way, the parts that went out are remembered and a retry of
+        the same row sends only the rest.
         """
         text = self.render(reply)
         parts = split_text(text)
-        if not parts:
+        photo = self.can_send_photo(reply)
+        if not parts and not photo:
             raise DeliveryError("empty message: nothing to send on Zalo", permanent=True)
-        if reply.choice_buttons:
-            # Remembered before sending: the person may answer the moment the message shows,
-            # and the row is committed, so it will be on screen even if this attempt fails.
-            self._remember(chat_id, reply.choice_buttons)
-        key = (chat_id, text)
+        # The newest message decides what a typed "1" means (none: numbers are just text).
+        # Remembered before sending: the person may answer the moment the message shows,
+        # and the row is committed, so it will be on screen even if this attempt fails.
+        self._remember(chat_id, reply.choice_buttons)
+        # Steps: with a photo, step 0 is the photo carrying parts[0]; then one text per part.
+        texts = parts[1:] if photo else parts
+        offset = 1 if photo else 0
+        key = (chat_id, f"\x00photo\x00{text}" if photo else text)
         sent = self._partial.pop(key, [])
         try:
-            for part in parts[len(sent) :]:
+            if photo and not sent:
+                sent.append(await self._send_photo(chat_id, reply, parts[0] if parts else None))
+            for part in texts[len(sent) - offset :]:
                 sent.extend(await self.api.send_message(chat_id, part))
         except ZaloAPIError as exc:
             sent.extend(exc.sent_message_ids)
@@ -335,6 +370,20 @@ class ZaloChannel:
         except ValueError as exc:  # the client refused the text itself
             raise DeliveryError(f"invalid message: {exc}", permanent=True) from exc
         return sent[-1] if sent else ""
+
+    async def _send_photo(self, chat_id: str, reply: Reply, caption: str | None) -> str:
+        """Put the image in the media store and have Zalo fetch it from its public URL."""
+        attachment = reply.attachment
+        assert attachment is not None and self.media is not None and self.public_base_url
+        try:
+            data = base64.b64decode(attachment.data_b64, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise DeliveryError(f"invalid image data: {exc}", permanent=True) from exc
+        extension = attachment.filename.rpartition(".")[2].lower()
+        content_type = _IMAGE_TYPES.get(extension, "image/png")
+        token = self.media.put(data, content_type, attachment.filename)
+        url = f"{self.public_base_url}/media/{token}"
+        return await self.api.send_photo(chat_id, url, caption=caption or None)
 
 
 def _delivery_error(exc: ZaloAPIError) -> DeliveryError:
