@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
+from functools import partial
 
 from apscheduler.triggers.cron import CronTrigger
 
@@ -139,7 +140,7 @@ class App:
         self.senders[channel.name] = OutboxSender(self.db, channel, self.clock)
 
     def zalo_channel(self) -> Channel:
-        from bot.channels.zalo import ZaloChannel
+        from bot.channels.zalo import ZaloChannel, attachment_note
         from bot.channels.zalo_api import ZaloBotAPI
 
         token = self.secrets.zalo_bot_token
@@ -163,6 +164,9 @@ class App:
             webhook_secret=secret.get_secret_value() if secret else None,
             media=self.media,
             public_base_url=zalo.public_base_url,
+            attachment_text=partial(
+                attachment_note, lang=self.config.federation.default_language.value
+            ),
         )
 
     def enabled_channels(self) -> list[Channel]:

@@ -39,6 +39,7 @@ from bot.channels.zalo_api import (
     ZaloUpdate,
     split_text,
 )
+from bot.i18n import Catalog
 from bot.media import MediaStore
 from domain.errors import DeliveryError
 from domain.messages import Attachment, Button, ChatType, Inbound, InboundKind, Reply
@@ -68,10 +69,14 @@ _IMAGE_TYPES: Final = {
 Mode = Literal["polling", "webhook"]
 
 
-def attachment_note(attachment: Attachment) -> str:
-    """Why the person gets text instead of a file: Zalo wants a public URL (served later)."""
-    what = "Ảnh" if attachment.kind == "image" else "Tệp"
-    return f"📎 {what} “{attachment.filename}” chưa gửi được qua Zalo; vui lòng xem trên Telegram."
+_CATALOG = Catalog()
+
+
+def attachment_note(attachment: Attachment, lang: str = "vi") -> str:
+    """Why the person gets text instead of a file: Zalo wants a public URL for images,
+    and has no way to send a document."""
+    key = "zalo.image_not_sent" if attachment.kind == "image" else "zalo.file_not_sent"
+    return _CATALOG(lang, key, filename=attachment.filename)
 
 
 def to_inbound(
