@@ -68,14 +68,9 @@ def valid_periods(settings: HandlerSettings, years: Sequence[int]) -> list[Perio
     return out
 
 
-async def _years(tx: Tx) -> list[int]:
-    rows = await tx.execute_fetchall("SELECT DISTINCT year FROM clusters ORDER BY year")
-    return [int(r[0]) for r in rows]
-
-
 async def parse_standings_period(ctx: Ctx, text: str) -> Period:
     """A year or a đợt of a year that has clusters; anything else gets the valid choices."""
-    years = await _years(ctx.tx)
+    years = await org.cluster_years(ctx.tx)
     choices = valid_periods(ctx.settings, years)
     default = Period(PeriodKind.YEAR, ctx.today.year, 1)
     if not text.strip():
@@ -249,7 +244,7 @@ async def _all_clusters(ctx: Ctx, period_text: str) -> None:
         raise UserInputError("standings.admins_only")
     period = await parse_standings_period(ctx, period_text)
     lines = [ctx.t("standings.all_title", period=period.label(ctx.lang)), ""]
-    for code in await _cluster_codes(ctx.tx, period.year):
+    for code in await org.cluster_codes(ctx.tx, period.year):
         cluster = await org.cluster(ctx.tx, code, period.year)
         if cluster is None:
             continue
@@ -261,13 +256,6 @@ async def _all_clusters(ctx: Ctx, period_text: str) -> None:
         lines.append(truncate(f"   🥇 {names} ({score})", LINE))
     lines += ["", ctx.t("standings.advisory")]
     ctx.reply("\n".join(lines))
-
-
-async def _cluster_codes(tx: Tx, year: int) -> list[str]:
-    rows = await tx.execute_fetchall(
-        "SELECT code FROM clusters WHERE year = ? ORDER BY code", (year,)
-    )
-    return [str(r[0]) for r in rows]
 
 
 async def _one_indicator(ctx: Ctx, indicator: str, period_text: str) -> None:

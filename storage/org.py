@@ -79,3 +79,14 @@ async def memberships(tx: Tx, year: int) -> dict[str, tuple[str, ClusterRole]]:
         tx, "SELECT unit_code, cluster_code, role FROM cluster_members WHERE year = ?", (year,)
     )
     return {r["unit_code"]: (r["cluster_code"], ClusterRole(r["role"])) for r in rows}
+
+
+async def cluster_years(tx: Tx) -> list[int]:
+    """The years that have clusters, ascending."""
+    rows = await fetch_all(tx, "SELECT DISTINCT year FROM clusters ORDER BY year")
+    return [int(r[0]) for r in rows]
+
+
+async def cluster_codes(tx: Tx, year: int) -> list[str]:
+    rows = await fetch_all(tx, "SELECT code FROM clusters WHERE year = ? ORDER BY code", (year,))
+    return [str(r[0]) for r in rows]
