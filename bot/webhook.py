@@ -173,14 +173,37 @@ class WebhookServer:
         )
 
 
+MAX_JSON_DEPTH = 32
+"""Real updates nest fewer than ten levels; anything deeper is refused before it is used."""
+
+
 async def _json_object(request: web.Request) -> dict[str, Any] | None:
-    """The body as a JSON object, or None (not JSON, not UTF-8, or not an object)."""
+    """The body as a JSON object, or None (not JSON, not UTF-8, too deep, or not an object)."""
     try:
         raw = await request.read()
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
-    return body if isinstance(body, dict) else None
+    if not isinstance(body, dict) or _depth_over(body, MAX_JSON_DEPTH):
+        return None
+    return body
+
+
+def _depth_over(value: object, limit: int) -> bool:
+    """Whether JSON nests deeper than `limit`, walked without recursion."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: list[object] = list(item.values())
+        elif isinstance(item, list):
+            children = list(item)
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _refused(status: int, reason: str) -> web.Response:

@@ -13,7 +13,6 @@ never on sleeps.
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -22,7 +21,6 @@ from typing import Any
 
 import pytest
 
-from bench.fanout import max_in_window
 from bot.app import handler_settings
 from bot.channels.telegram import TelegramChannel
 from bot.clock import SystemClock
@@ -171,6 +169,14 @@ def assert_once_in_order(fake: FakeTelegramAPI, rows: list[Row]) -> None:
         assert got == [text for c, text in rows if c == chat], chat
 
 
+def refused_per_row(fake: FakeTelegramAPI) -> Counter[Row]:
+    return Counter(
+        (int(c.chat_id or 0), c.text or "")
+        for c in fake.calls
+        if c.method == "sendMessage" and c.status == 502
+    )
+
+
 def send_statuses(fake: FakeTelegramAPI) -> Counter[int | None]:
     return Counter(c.status for c in fake.calls if c.method == "sendMessage")
 
@@ -179,19 +185,21 @@ def send_statuses(fake: FakeTelegramAPI) -> Counter[int | None]:
 
 
 async def test_a_429_storm_is_retried_until_everything_arrived_once_in_order(rig: Rig) -> None:
-    # Telegram allows 100/s here, but the bot's limiter is set four times higher, so
-    # Telegram's 429 (retry_after=1) really happens and the outbox must absorb it.
-    rig.fake.rate_limit(100)
+    # Telegram refuses the next 60 sends with 429 (retry_after=1), whatever the pace:
+    # the storm is injected by count, so it happens on any machine, and the outbox
+    # must absorb it.
+    storm = 60
+    rig.fake.fail_next("sendMessage", 429, count=storm, retry_after=1)
     sender = await rig.sender(await rig.channel(max_per_second=400))
     rows = reminders(chats=150, per_chat=2)
     await rig.fan_out(sender, rows)
 
-    await wait_delivered(rig.fake, rows, limit=15)
-    await sender.wait_idle(5)
+    await wait_delivered(rig.fake, rows, limit=60)
+    await sender.wait_idle(30)
 
     assert_once_in_order(rig.fake, rows)
     refused = send_statuses(rig.fake)[429]
-    assert refused >= 30, "the storm did not happen"  # typically 80-140
+    assert refused == storm
     assert rig.fake.stats.too_many_requests == refused
     retries = await rig.outcomes("retry")
     assert len(retries) == refused  # every 429 is on record…
@@ -202,70 +210,95 @@ async def test_a_429_storm_is_retried_until_everything_arrived_once_in_order(rig
     assert len(await rig.outcomes("sent")) == len(rows)
 
 
-async def test_a_limiter_at_the_platform_limit_keeps_under_it(rig: Rig) -> None:
+async def test_a_limiter_at_the_platform_limit_loses_and_doubles_nothing(rig: Rig) -> None:
+    # The platform enforces its limit; whatever slips past the bot's limiter (how many
+    # depends on the machine's pace, which is bench/fanout.py's business) is refused,
+    # recorded and retried, and every row still arrives once, in order.
     limit = 100
     rig.fake.rate_limit(limit)
-    sender = await rig.sender(await rig.channel(max_per_second=limit))
+    channel = await rig.channel(max_per_second=limit)
+    sender = await rig.sender(channel)
     rows = reminders(chats=150, per_chat=2)
     await rig.fan_out(sender, rows)
 
-    await wait_delivered(rig.fake, rows, limit=15)
-    await sender.wait_idle(5)
+    await wait_delivered(rig.fake, rows, limit=60)
+    await sender.wait_idle(30)
 
     assert_once_in_order(rig.fake, rows)
-    # (Almost) never refused: PTB's limiter counts a message when it lets it go, the
-    # fake when it arrives; the few that can slip through are the limiter's credit for
-    # start-up latency (typically 2-6 here; the storm above gets 80-140).
-    assert rig.fake.stats.too_many_requests <= 15
-    times = sorted(c.at for c in rig.fake.sent(method="sendMessage"))
-    start = times[0]
-    # Both token buckets start full, so the first second may carry the limit twice:
-    # one bucket of credit plus a second's refill, never more.
-    assert max_in_window(times) <= 2 * limit
-    # After the start-up (the credit is spent, and what the limiter released while the
-    # first burst was still on the wire has caught up), the pace is the limit give or
-    # take a small burst (10%: a short stall of the event loop is caught up at once).
-    steady = [t for t in times if t >= start + 0.5]
-    assert len(steady) >= limit
-    assert max_in_window(steady) <= limit * 1.1
-    assert (len(steady) - 1) / (steady[-1] - steady[0]) >= 0.9 * limit  # and not slower
+    refused = send_statuses(rig.fake)[429]
+    assert len(await rig.outcomes("retry")) == refused
+    table = await rig.statuses()
+    assert {s for s, _, _ in table.values()} == {"sent"}
+    assert sum(attempts for _, attempts, _ in table.values()) == len(rows) + refused
+
+
+def test_the_limiter_is_configured_from_max_per_second() -> None:
+    """The pace itself is measured in bench/fanout.py; here: it is wired as configured."""
+    from telegram.ext import AIORateLimiter
+
+    def limiter(max_per_second: float) -> object:
+        channel = TelegramChannel(
+            token="1:x",
+            api_base_url="http://127.0.0.1:9/bot",
+            file_base_url="http://127.0.0.1:9/file/bot",
+            dispatcher=None,  # type: ignore[arg-type]
+            clock=FakeClock(),
+            commands=[],
+            max_per_second=max_per_second,
+        )
+        return channel.app.bot.rate_limiter  # type: ignore[attr-defined]
+
+    configured = limiter(100)
+    assert isinstance(configured, AIORateLimiter)
+    base = configured._base_limiter
+    assert base is not None and base.max_rate / base.time_period == pytest.approx(100)
+    assert limiter(0) is None
 
 
 @pytest.mark.parametrize(
-    ("seconds", "backoff_base", "backoff_max"),
-    [(2.0, 0.2, 1.0), (60.0, 1.0, 8.0)],
-    ids=["2s-outage", "60s-outage"],
+    ("tries", "backoff_base", "backoff_max"),
+    [(3, 0.05, 0.2), (10, 0.05, 0.4)],
+    ids=["short-outage", "long-outage"],
 )
 async def test_a_502_outage_delays_but_loses_and_doubles_nothing(
-    rig: Rig, seconds: float, backoff_base: float, backoff_max: float
+    rig: Rig, tries: int, backoff_base: float, backoff_max: float
 ) -> None:
-    # The issue's 60-second outage really lasts 60 s (about 70 s of the suite); the
-    # 2-second one checks the same with a faster backoff.
+    # The outage lasts until some message has been refused `tries` times (the long one
+    # takes the sender to its maximum backoff several times over), not a wall-clock
+    # span, so it checks the same on a fast or a busy machine.
     sender = await rig.sender(
-        await rig.channel(max_per_second=100), backoff_base=backoff_base, backoff_max=backoff_max
+        await rig.channel(max_per_second=0), backoff_base=backoff_base, backoff_max=backoff_max
     )
     rows = reminders(chats=100, per_chat=2)
     await rig.fan_out(sender, rows)
-    await rig.fake.wait_calls(120, method="sendMessage")  # past the limiter's first burst
-    began = time.monotonic()
-    rig.fake.outage(502, until=seconds)
-    ends = began + seconds
+    await rig.fake.wait_calls(40, method="sendMessage")
+    outage = rig.fake.outage(502)
+    began = len(rig.fake.calls)
+    await rig.fake.wait_for(
+        lambda f: max(refused_per_row(f).values(), default=0) >= tries,
+        timeout=120,
+        what="a message refused again and again",
+    )
+    outage.end()
+    rig.fake.end_outage()
+    ended = len(rig.fake.calls)
 
-    await wait_delivered(rig.fake, rows, limit=seconds + 4 * backoff_max + 10)
-    await sender.wait_idle(5)
+    await wait_delivered(rig.fake, rows, limit=120)
+    await sender.wait_idle(30)
 
     assert_once_in_order(rig.fake, rows)
-    times = [c.at for c in rig.fake.sent(method="sendMessage")]
-    assert not [t for t in times if began <= t < ends]
-    assert max(times) >= ends  # the rest went out after the outage
+    during = [c for c in rig.fake.calls[began:ended] if c.method == "sendMessage"]
+    assert during and all(c.status == 502 for c in during)  # nothing got through meanwhile
+    assert any(
+        c.status == 200 for c in rig.fake.calls[ended:] if c.method == "sendMessage"
+    )  # the rest went out after the outage
     refused = send_statuses(rig.fake)[502]
-    assert refused > 0
     retries = await rig.outcomes("retry")
     assert len(retries) == refused
     assert all(r.startswith("network: ") for r in retries)
     table = await rig.statuses()
     assert {s for s, _, _ in table.values()} == {"sent"}
-    assert max(attempts for _, attempts, _ in table.values()) >= 3  # it backed off and retried
+    assert max(attempts for _, attempts, _ in table.values()) >= tries + 1  # backed off, retried
 
 
 async def test_a_person_who_blocked_the_bot_is_given_up_on_and_marked_unreachable(

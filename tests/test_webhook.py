@@ -161,7 +161,15 @@ async def test_a_missing_or_wrong_secret_is_refused_and_nothing_recorded(
     assert status == 403 and rig.telegram_updates == []
 
 
-@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b"\xff\xfe", b""])
+DEEP_LIST = b'{"update_id": 1, "message": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+DEEP_OBJECT = b'{"a": ' * 40 + b"1" + b"}" * 40
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"not json", b"[1, 2]", b"\xff\xfe", b"", DEEP_LIST, DEEP_OBJECT],
+    ids=["text", "list", "not-utf8", "empty", "nested-100000", "nested-40"],
+)
 async def test_a_body_that_is_not_a_json_object_is_refused_and_nothing_recorded(
     rig: Rig, body: bytes
 ) -> None:
