@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 
 from apscheduler.triggers.cron import CronTrigger
 
@@ -29,9 +30,11 @@ from handlers.context import Clock, HandlerSettings
 from handlers.dispatcher import Dispatcher, prune
 from handlers.reminders import Reminders
 from handlers.standings import GroupPosts
+from storage import backup as backups
 from storage import org
 from storage import targets as targets_repo
 from storage.db import Database
+from storage.lock import ProcessLock
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +116,34 @@ class App:
         )
         self.scheduler.housekeeping.append((self.dispatcher.expire_idle, 60))
         self.scheduler.housekeeping.append((self._prune, 6 * 3600))
+        path = self.db.path
+        self.lock = ProcessLock(path) if path != ":memory:" and "://" not in path else None
+        if self.lock is not None and self.config.backup.enabled:
+            trigger = CronTrigger.from_crontab(
+                self.config.backup.cron, timezone=self.config.federation.tz
+            )
+            self.scheduler.timed.append((self._scheduled_backup, trigger))
+
+    async def backup_now(self) -> backups.BackupResult:
+        """A verified copy into the backup folder, then the retention rule applied."""
+        settings = self.config.backup
+        folder = Path(settings.folder)
+        source = Path(self.db.path)
+        now = self.clock.now().astimezone(self.config.federation.tz).replace(tzinfo=None)
+        dest = folder / backups.backup_name(source, now)
+        result = await asyncio.to_thread(backups.backup, source, dest)
+        await asyncio.to_thread(
+            backups.prune, folder, source, settings.keep_daily, settings.keep_monthly
+        )
+        return result
+
+    async def _scheduled_backup(self) -> None:
+        try:
+            result = await self.backup_now()
+        except Exception:  # logged with context; the next firing tries again
+            log.exception("backup of %s failed", self.db.path)
+            return
+        log.info("backup: %s (%d KB)", result.path, result.size // 1024)
 
     async def _prune(self) -> None:
         removed = await prune(self.db, self.clock.now())
@@ -232,7 +263,15 @@ class App:
         )
 
     async def start(self) -> None:
-        await self.open()
+        """Take the database for this process (DatabaseInUse if another has it), then serve."""
+        if self.lock is not None:
+            self.lock.acquire(self.clock.now())
+        try:
+            await self.open()
+        except BaseException:
+            if self.lock is not None:
+                self.lock.release()
+            raise
         for sender in self.senders.values():
             await sender.start()
         recovered = await self.dispatcher.recover()
@@ -295,6 +334,8 @@ class App:
             with contextlib.suppress(Exception):
                 await channel.stop()
         await self.db.close()
+        if self.lock is not None:
+            self.lock.release()
 
     async def run_until(self, stop: asyncio.Event) -> None:
         await self.start()

@@ -17,6 +17,7 @@ from bot.app import App
 from bot.channels.console import ConsoleChannel
 from bot.clock import SystemClock
 from bot.config import AppConfig, Secrets, check_config, format_problems, load_config
+from bot.i18n import Catalog
 from domain.errors import ConfigError, UserInputError
 from domain.messages import DeliveryStatus
 from domain.models import Role
@@ -69,6 +70,75 @@ def _logging(verbose: bool = False) -> None:
     # With no retries of its own, PTB's limiter logs every 429 as an error with a
     # traceback; the outbox records each one (thidua outbox), so that is noise.
     logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
+
+
+async def _backup(config: AppConfig, out: Path | None) -> int:
+    """A verified copy while the bot may be running (reads never block it)."""
+    from storage import backup as backups
+
+    app = App(config, Secrets())
+    lang = config.federation.default_language.value
+    if app.lock is None:
+        print(app.catalog(lang, "ops.not_sqlite", database=app.db.path), file=sys.stderr)
+        return 1
+    try:
+        if out is None:
+            result = await app.backup_now()
+        else:
+            result = await asyncio.to_thread(backups.backup, Path(app.db.path), out)
+    except backups.BackupError as exc:
+        print(app.catalog(lang, "ops.backup_failed", reason=str(exc)), file=sys.stderr)
+        return 1
+    print(
+        app.catalog(
+            lang,
+            "ops.backup_done",
+            path=result.path,
+            size=result.size // 1024,
+            rows=sum(result.tables.values()),
+            tables=len(result.tables),
+        )
+    )
+    return 0
+
+
+async def _restore(config: AppConfig, file: Path) -> int:
+    """Put a backup back, only while no `thidua run` holds the database."""
+    from storage import backup as backups
+    from storage.lock import DatabaseInUse
+
+    app = App(config, Secrets())
+    lang = config.federation.default_language.value
+    if app.lock is None:
+        print(app.catalog(lang, "ops.not_sqlite", database=app.db.path), file=sys.stderr)
+        return 1
+    try:
+        app.lock.acquire(app.clock.now())
+    except DatabaseInUse as exc:
+        print(app.catalog(lang, "ops.restore_running", holder=exc.holder), file=sys.stderr)
+        return 1
+    try:
+        database = Path(app.db.path)
+        stamp = app.clock.now().astimezone(config.federation.tz).strftime(backups.STAMP)
+        saved = database.with_name(f"{database.name}.before-restore-{stamp}")
+        counts, kept = await asyncio.to_thread(backups.restore, file, database, saved)
+    except backups.BackupError as exc:
+        print(app.catalog(lang, "ops.restore_failed", reason=str(exc)), file=sys.stderr)
+        return 1
+    finally:
+        app.lock.release()
+    print(
+        app.catalog(
+            lang,
+            "ops.restore_done",
+            path=database,
+            file=file,
+            rows=sum(counts.values()),
+            tables=len(counts),
+            saved=saved if kept else "—",
+        )
+    )
+    return 0
 
 
 async def _run(config: AppConfig, secrets: Secrets) -> None:
@@ -346,6 +416,12 @@ def build_parser() -> argparse.ArgumentParser:
     imp = tgt_sub.add_parser("import", help="import targets from .xlsx or .csv (all or nothing)")
     imp.add_argument("file")
     imp.add_argument("--config")
+    bak = sub.add_parser("backup", help="a verified copy of the database (also while running)")
+    bak.add_argument("--out", type=Path, help="file to write (default: the [backup] folder)")
+    bak.add_argument("--config")
+    res = sub.add_parser("restore", help="put a backup back (the bot must be stopped)")
+    res.add_argument("file", type=Path)
+    res.add_argument("--config")
     box = sub.add_parser("outbox", help="list pending and failed messages with reasons")
     box.add_argument("--config")
     box.add_argument("--all", action="store_true", help="include sent messages")
@@ -381,7 +457,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             asyncio.run(_demo(config, secrets))
             return 0
-        asyncio.run(_run(config, secrets))
+        from storage.lock import DatabaseInUse
+
+        try:
+            asyncio.run(_run(config, secrets))
+        except DatabaseInUse as exc:
+            lang = config.federation.default_language.value
+            print(Catalog()(lang, "ops.in_use", path=exc.path, holder=exc.holder), file=sys.stderr)
+            return 1
     elif command == "demo":
         asyncio.run(_demo(config, secrets))
     elif command == "migrate":
@@ -394,6 +477,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_targets(config, args))
     elif command == "outbox":
         asyncio.run(_outbox(config, args.all))
+    elif command == "backup":
+        return asyncio.run(_backup(config, args.out))
+    elif command == "restore":
+        return asyncio.run(_restore(config, args.file))
     elif command == "invite":
         try:
             return asyncio.run(_invite(config, args))

@@ -144,6 +144,38 @@ class BotSection(_Section):
         return str(path if path.is_absolute() else (base / path).resolve())
 
 
+class BackupSection(_Section):
+    """[backup]: verified copies of the SQLite database, taken while the bot runs."""
+
+    enabled: bool = True
+    folder: str = Field(default="backups", min_length=1, validate_default=True)
+    cron: str = "30 2 * * *"
+    keep_daily: int = Field(default=7, ge=1, le=366)
+    keep_monthly: int = Field(default=12, ge=0, le=600)
+
+    @field_validator("folder")
+    @classmethod
+    def _resolve_folder(cls, value: str, info: ValidationInfo) -> str:
+        """Relative to the config file's folder, like the database."""
+        context = info.context if isinstance(info.context, Mapping) else {}
+        base = context.get("config_dir")
+        path = Path(value).expanduser()
+        if path.is_absolute() or not isinstance(base, Path):
+            return value
+        return str((base / path).resolve())
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as exc:
+            raise ValueError(f"not a crontab line (e.g. '30 2 * * *'): {exc}") from None
+        return value
+
+
 class ZaloSection(_Section):
     """[zalo]: the Zalo channel (token from ZALO_BOT_TOKEN, webhook secret from
     ZALO_WEBHOOK_SECRET)."""
@@ -262,6 +294,7 @@ class AppConfig(_Section):
     telegram: TelegramSection = TelegramSection()
     zalo: ZaloSection = ZaloSection()
     webhook: WebhookSection = WebhookSection()
+    backup: BackupSection = BackupSection()
     reporting: ReportingSection = ReportingSection()
     units: tuple[Unit, ...] = Field(min_length=1)
     clusters: tuple[Cluster, ...] = ()
@@ -284,7 +317,7 @@ class AppConfig(_Section):
     def _validate_absent_sections(cls, data: Any) -> Any:
         """An absent section is validated as an empty one, so the database path resolves."""
         if isinstance(data, dict):
-            sections = ("bot", "telegram", "zalo", "webhook", "reporting", "standings")
+            sections = ("bot", "telegram", "zalo", "webhook", "backup", "reporting", "standings")
             data = {name: {} for name in sections} | data
         return data
 

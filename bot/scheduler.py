@@ -55,6 +55,8 @@ class Scheduler:
     jobs: list[Job] = field(default_factory=list)
     on_outbox: Callable[[list[OutboxItem]], None] = lambda items: None
     housekeeping: list[tuple[Callable[[], Awaitable[object]], float]] = field(default_factory=list)
+    timed: list[tuple[Callable[[], Awaitable[object]], BaseTrigger]] = field(default_factory=list)
+    """Work outside any transaction at a trigger's times (backups); not claimed per firing."""
     _aps: AsyncIOScheduler | None = None
 
     def due_times(self, job: Job, after: dt.datetime, until: dt.datetime) -> Iterable[dt.datetime]:
@@ -115,6 +117,8 @@ class Scheduler:
                 max_instances=1,
                 coalesce=True,
             )
+        for n, (work, trigger) in enumerate(self.timed):
+            aps.add_job(work, trigger, id=f"timed-{n}", max_instances=1, coalesce=True)
         aps.start()
         self._aps = aps
 
