@@ -42,7 +42,7 @@ COMMANDS_VI = [
     ("report", "Báo cáo hoạt động"),
     ("quick", "Báo cáo nhanh một dòng"),
     ("myreports", "Báo cáo gần nhất của đơn vị"),
-    ("cancel", "Huỷ báo cáo đang nhập"),
+    ("cancel", "Hủy báo cáo đang nhập"),
     ("back", "Quay lại mục trước"),
     ("lang", "Ngôn ngữ: vi | en"),
     ("help", "Hướng dẫn"),

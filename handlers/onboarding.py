@@ -9,9 +9,9 @@ from dataclasses import replace
 
 from domain.errors import UserInputError
 from domain.invites import RANDOM_BYTES, code_from_bytes, display, normalize
-from domain.models import Language, Role
+from domain.models import Language, Person, Role
 from handlers.context import Ctx
-from storage import invites, people
+from storage import invites, org, people
 
 ROLE_KEYS = {
     Role.OFFICER: "role.officer",
@@ -26,6 +26,15 @@ def _unit_name(ctx: Ctx, code: str) -> str:
     return unit.name if unit else code
 
 
+async def _role_place(ctx: Ctx, person: Person) -> str:
+    """Where a role is held: a cluster head heads this year's cluster, others serve a unit."""
+    if person.role == Role.CLUSTER_HEAD:
+        cluster = await org.cluster_of(ctx.tx, person.unit_code, ctx.today.year)
+        if cluster is not None:
+            return cluster.name
+    return _unit_name(ctx, person.unit_code)
+
+
 async def start(ctx: Ctx) -> None:
     inbound = ctx.inbound
     if ctx.person is not None:
@@ -33,7 +42,7 @@ async def start(ctx: Ctx) -> None:
             ctx.t(
                 "start.already",
                 name=ctx.person.name,
-                unit=_unit_name(ctx, ctx.person.unit_code),
+                unit=await _role_place(ctx, ctx.person),
                 role=ctx.t(ROLE_KEYS[ctx.person.role]),
             ),
             menu=True,
@@ -85,7 +94,7 @@ async def start(ctx: Ctx) -> None:
         ctx.t(
             "start.welcome",
             name=person.name,
-            unit=_unit_name(ctx, person.unit_code),
+            unit=await _role_place(ctx, person),
             role=ctx.t(ROLE_KEYS[person.role]),
         ),
         menu=True,

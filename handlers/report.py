@@ -1,4 +1,4 @@
-"""The report conversation: pick an indicator → each field → card → ✅ Lưu / ✏️ Sửa / ❌ Huỷ.
+"""The report conversation: pick an indicator → each field → card → ✅ Lưu / ✏️ Sửa / ❌ Hủy.
 
 One conversation serves /report, quick reports and edits of a saved report;
 `mode` says which fields still need asking. State is plain JSON in the

@@ -174,7 +174,7 @@ def _write_instructions(sheet: Worksheet, period: Period, measures: Sequence[Mea
         "1,5 (một phẩy năm). Không ghi số âm, không ghi chữ.",
         "5. Kỳ: 2025 (cả năm), 2025-H1 (đợt 1: 1/1–30/6), 2025-H2 (đợt 2: 1/7–31/12); "
         "cũng nhận quý (2025-Q3) và tháng (2025-06).",
-        "6. Có thể xoá dòng không cần hoặc thêm dòng (ví dụ cho kỳ khác), "
+        "6. Có thể xóa dòng không cần hoặc thêm dòng (ví dụ cho kỳ khác), "
         "miễn không trùng đơn vị + chỉ số + kỳ.",
         f"7. Lưu tệp dạng .xlsx, hoặc CSV UTF-8 (phân cách bằng dấu phẩy hoặc chấm phẩy), "
         f"tối đa {format_number(MAX_BYTES / 1_000_000, 'vi')} MB, rồi gửi lại cho bot.",

@@ -7,7 +7,7 @@ one channel and hands out a :class:`Person` whose four verbs read the same every
 * ``choose(label, expect)``: pick a choice. On Telegram the inline button whose text contains
   ``label`` is pressed; on Zalo and the console its NUMBER is typed, read from the rendered
   "1. …  2. …" line of the last message with choices (a navigation choice such as "Bỏ qua",
-  rendered as "(Bỏ qua · ❌ Huỷ)", has no number and is typed by name).
+  rendered as "(Bỏ qua · ❌ Hủy)", has no number and is typed by name).
 * ``send_photo(expect)``: send a picture.
 * ``expect(fragment)``: the next message containing ``fragment``.
 

@@ -126,7 +126,7 @@ async def test_demo_runs_a_whole_report_in_the_terminal_without_a_token() -> Non
     assert "chưa đăng ký" in text  # /report before /start is refused politely
     assert "Chào mừng" in text and "LĐLĐ quận Hoàn Kiếm" in text
     assert "1. 🎁 Tặng quà" in text  # numbered choices on a text channel
-    assert "1. ✅ Lưu  2. ✏️ Sửa  3. ❌ Huỷ" in text
+    assert "1. ✅ Lưu  2. ✏️ Sửa  3. ❌ Hủy" in text
     assert "✅ Đã lưu báo cáo #1: 🎁 Tặng quà · 20 suất · 500.000 đ" in text
     assert "#1 🎁 Tặng quà" in text.split("/myreports")[-1]
 

@@ -16,7 +16,7 @@ import pytest
 
 from tests.channels import CHANNELS, Person, Rig, rig
 
-CARD_CHOICES = "1. ✅ Lưu  2. ✏️ Sửa  3. ❌ Huỷ"
+CARD_CHOICES = "1. ✅ Lưu  2. ✏️ Sửa  3. ❌ Hủy"
 QUICK = "tặng 20 suất quà, mỗi suất 500.000đ nhân dịp 8/3"
 
 
@@ -155,7 +155,7 @@ async def test_cancel(on: Rig) -> None:
     await person.say("/report", "Bạn muốn báo cáo hoạt động nào?")
     await person.choose("Tặng quà", "Số suất quà")
     await person.say("20", "Giá trị mỗi suất")
-    cancelled = await person.say("/cancel", "Đã huỷ")
+    cancelled = await person.say("/cancel", "Đã hủy")
     assert "Chưa có gì được lưu" in cancelled
     await person.say("/cancel", "Không có báo cáo nào đang nhập")
     assert await reports(on) == 0
@@ -166,5 +166,5 @@ async def test_a_number_typed_after_the_card_is_saved_is_plain_text(on: Rig) -> 
     person = await registered(on)
     await quick_report(person)
     answer = await person.say("2", "")  # whatever comes next: fail fast, not by timeout
-    assert "Mình chưa hiểu tin nhắn này" in answer, answer
+    assert "Bot chưa hiểu tin nhắn này" in answer, answer
     assert await reports(on) == 1

@@ -142,7 +142,7 @@ async def test_back_skip_and_cancel(h: Harness) -> None:
     skipped = await user.press("Bỏ qua")  # value per gift is optional
     assert "Đối tượng nhận quà" in skipped[0].text
     cancelled = await user.send("/cancel")
-    assert "Đã huỷ" in cancelled[0].text and "Chưa có gì được lưu" in cancelled[0].text
+    assert "Đã hủy" in cancelled[0].text and "Chưa có gì được lưu" in cancelled[0].text
     assert await report_count(h) == 0
     assert "Không có báo cáo nào đang nhập" in (await user.send("/cancel"))[0].text
 
@@ -202,7 +202,7 @@ async def test_bad_dates_future_and_closed_periods(h: Harness) -> None:
     await user.send("12")
     assert "ở tương lai" in (await user.send("20/3/2026"))[0].text
     closed = await user.send("20/12/2025")
-    assert "đã khoá sổ" in closed[0].text and "Đợt 2/2025" in closed[0].text
+    assert "đã khóa sổ" in closed[0].text and "Đợt 2/2025" in closed[0].text
     assert "Không hiểu ngày" in (await user.send("31/2/2026"))[0].text
     ok = await user.send("hôm qua")
     assert "Ghi chú" in ok[0].text or "kiểm tra lại" in ok[0].text

@@ -106,13 +106,13 @@ BUTTONS = [
     Button("🎁 Tặng quà", "f:i:gifts"),
     Button("📅 Tổ chức sự kiện", "f:i:events"),
     Button("⬅️ Quay lại", "f:b", nav=True),
-    Button("❌ Huỷ", "f:x", nav=True),
+    Button("❌ Hủy", "f:x", nav=True),
 ]
 
 
 def test_numbered_rendering_keeps_navigation_as_words() -> None:
     text = text_choices.render(Reply("Chọn:", (tuple(BUTTONS),)))
-    assert text == "Chọn:\n1. 🎁 Tặng quà  2. 📅 Tổ chức sự kiện\n(⬅️ Quay lại · ❌ Huỷ)"
+    assert text == "Chọn:\n1. 🎁 Tặng quà  2. 📅 Tổ chức sự kiện\n(⬅️ Quay lại · ❌ Hủy)"
 
 
 @pytest.mark.parametrize(

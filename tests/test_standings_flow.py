@@ -67,7 +67,7 @@ async def test_bad_periods_units_and_access(h: Harness) -> None:
         reply = (await lb.send(f"/standings {bad}"))[0].text
         assert "Các kỳ hợp lệ" in reply and "Năm 2025" in reply and "Đợt 1/2025" in reply
     assert "LĐLĐ quận Long Biên" in (await lb.send("/unit long bine"))[0].text
-    assert "trong cụm của mình" in (await lb.send("/unit tay_ho"))[0].text
+    assert "trong cụm của đơn vị bạn" in (await lb.send("/unit tay_ho"))[0].text
     mine = (await lb.send("/unit"))[0].text
     assert "Thành lập CĐCS" in mine or "CĐCS" in mine
     assert "quản trị viên" in (await lb.send("/standings all"))[0].text

@@ -103,7 +103,7 @@ async def registered(rig: Rig, user_id: str = "u1001", unit: str = "hoan_kiem") 
 async def test_registration_and_a_gifts_report_answered_with_numbers_and_names(rig: Rig) -> None:
     an = await registered(rig)
     menu = await an.say("/report", "Bạn muốn báo cáo hoạt động nào?")
-    assert "1. 🎁 Tặng quà" in menu and "(❌ Huỷ)" in menu  # numbered, navigation as words
+    assert "1. 🎁 Tặng quà" in menu and "(❌ Hủy)" in menu  # numbered, navigation as words
     await an.say("tặng quà", "Số suất quà")  # by name, without caring about case
     await an.say("20", "Giá trị mỗi suất")  # a number where no choice is listed stays a value
     await an.say("500k", "Đối tượng nhận quà")
@@ -115,7 +115,7 @@ async def test_registration_and_a_gifts_report_answered_with_numbers_and_names(r
     await an.expect("Đã nhận 1 ảnh")
     card = await an.say("xong", "vui lòng kiểm tra lại")
     assert "• Giá trị mỗi suất: 500.000 đ" in card
-    assert card.endswith("1. ✅ Lưu  2. ✏️ Sửa  3. ❌ Huỷ")
+    assert card.endswith("1. ✅ Lưu  2. ✏️ Sửa  3. ❌ Hủy")
     saved = await an.say("1", "Đã lưu báo cáo #1")
     assert saved.startswith("✅ Đã lưu báo cáo #1: 🎁 Tặng quà · 20 suất · 500.000 đ · 8/3")
     await an.expect("Cảm ơn bạn")
@@ -204,7 +204,7 @@ async def test_after_a_restart_a_typed_number_still_means_the_choice_on_screen(
     rig: Rig,
 ) -> None:
     an = await registered(rig)
-    await an.say("tặng 20 suất quà nhân dịp 8/3", "1. ✅ Lưu  2. ✏️ Sửa  3. ❌ Huỷ")
+    await an.say("tặng 20 suất quà nhân dịp 8/3", "1. ✅ Lưu  2. ✏️ Sửa  3. ❌ Hủy")
     await rig.channel.stop_receiving()
     await rig.sender.wait_idle()
     # A new process: nothing in memory, the card's choices come back from the outbox.
