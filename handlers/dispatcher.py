@@ -30,7 +30,7 @@ from domain.messages import (
 )
 from domain.models import Person
 from handlers.context import Clock, Ctx, HandlerSettings, Translator
-from handlers.router import route
+from handlers.router import ask_again, route
 from handlers.states import Flow
 from storage import conversations, inbox, outbox, people
 from storage.db import Database, Tx
@@ -168,10 +168,10 @@ class Dispatcher:
                 kept = ctx.outgoing[:1] if expired else []
                 ctx = Ctx(tx, inbound, person, conv, now, self.settings, self.translate, kept)
                 ctx.state_changed = expired
-                ctx.reply(ctx.t(exc.key, **exc.params))
                 if conv is not None:
                     ctx.conversation = replace(conv, updated_at=now)
                     ctx.state_changed = True
+                await _answer_error(ctx, ctx.t(exc.key, **exc.params))
         writes: list[Awaitable[object]] = [tx.execute("RELEASE SAVEPOINT handler")]
         if person is not None and person.unreachable:
             writes.append(people.mark_reachable(tx, person.id))
@@ -248,6 +248,29 @@ class Dispatcher:
         if sent:
             self.on_outbox(sent)
         return len(idle)
+
+
+async def _answer_error(ctx: Ctx, error: str) -> None:
+    """Say what was wrong, followed by the open question and its buttons, in one message.
+
+    The question is rendered again from the persisted conversation, so the
+    person never has to scroll back for it and a numbered list on a channel
+    without buttons is the current one.
+    """
+    before = len(ctx.outgoing)
+    conv = ctx.conversation
+    try:
+        await ask_again(ctx)  # reads only; the state it sets is the one it read
+    except UserInputError:  # the state itself is unusable (config changed): just the error
+        del ctx.outgoing[before:]
+        ctx.conversation = conv
+    question = ctx.outgoing[before:]
+    if not question:
+        ctx.reply(error)
+        return
+    first = question[0]
+    text = f"{error}\n\n{first.reply.text}"
+    ctx.outgoing[before] = Outgoing(first.channel, first.chat_id, replace(first.reply, text=text))
 
 
 async def prune(db: Database, now: dt.datetime, keep: dt.timedelta = dt.timedelta(days=30)) -> int:

@@ -66,9 +66,15 @@ async def _own_report(ctx: Ctx, raw_id: str) -> Report:
 async def ask_retract(ctx: Ctx, raw_id: str) -> None:
     """/retract <id> or 🗑: confirm first, nothing is retracted by one stray tap."""
     report = await _own_report(ctx, raw_id)
-    flow_id = ctx.set_state(
+    ctx.set_state(
         Flow.MYREPORTS, Step.RETRACT_CONFIRM, {"report_id": report.id}, flow_id=new_flow_id()
     )
+    _show_retract_question(ctx, report)
+
+
+def _show_retract_question(ctx: Ctx, report: Report) -> None:
+    assert ctx.conversation is not None
+    flow_id = ctx.conversation.flow_id
     rows = (
         (
             CallbackData(flow_id, Action.RETRACT_YES, str(report.id)).button(
@@ -78,6 +84,16 @@ async def ask_retract(ctx: Ctx, raw_id: str) -> None:
         ),
     )
     ctx.reply(ctx.t("myreports.retract_question", line=report_line(ctx, report)), rows)
+
+
+async def ask_again(ctx: Ctx) -> None:
+    """The open question of this flow, from the persisted state (after an error reply)."""
+    conv = ctx.conversation
+    if conv is None or conv.step != Step.RETRACT_CONFIRM:
+        return  # the list is not a question; its buttons stay valid on screen
+    report = await reports.get(ctx.tx, int(conv.data["report_id"]))
+    if report is not None:
+        _show_retract_question(ctx, report)
 
 
 async def edit(ctx: Ctx, raw_id: str) -> None:

@@ -260,6 +260,27 @@ def _show_card(ctx: Ctx, data: dict[str, Any], *, edit: bool = False) -> None:
     ctx.reply(text, rows, edit=edit)
 
 
+def ask_again(ctx: Ctx) -> None:
+    """The open question of this step again, rendered from the persisted state.
+
+    After an error reply the person sees the question and its buttons once more,
+    so a numbered list (Zalo, console) always matches what the bot expects.
+    """
+    assert ctx.conversation is not None
+    data = _data(ctx)
+    step = Step(ctx.conversation.step)
+    if step == Step.PICK_INDICATOR:
+        _ask_indicator(ctx)
+    elif step == Step.FIELD:
+        f = _indicator(ctx, data).field(data.get("field") or "")
+        if f is not None:
+            _ask_field(ctx, data, f)
+    elif step == Step.CONFIRM:
+        _show_card(ctx, data)
+    elif step == Step.EDIT_PICK:
+        _ask_edit_pick(ctx, data)
+
+
 # ---- input while the report conversation is active ----------------------------------------
 
 

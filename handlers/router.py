@@ -137,6 +137,17 @@ async def route(ctx: Ctx) -> None:
     raise UserInputError("err.unsupported")
 
 
+async def ask_again(ctx: Ctx) -> None:
+    """Render the open question of the person's conversation again (after an error reply)."""
+    conv = ctx.conversation
+    if conv is None or ctx.person is None:
+        return
+    if conv.flow == Flow.REPORT:
+        report.ask_again(ctx)
+    elif conv.flow == Flow.MYREPORTS:
+        await myreports.ask_again(ctx)
+
+
 async def _command(ctx: Ctx, name: str) -> None:
     command = COMMANDS.get(name)
     if command is None:

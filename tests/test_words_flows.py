@@ -44,3 +44,54 @@ async def test_english_role_names_carry_their_articles(h: Harness) -> None:
     assert "You are already registered: Nguyễn Văn An, the cluster head of Cụm thi đua số 1." in (
         await head.send("/start")
     )[0].text
+
+
+# ---- an error reply repeats the open question -----------------------------------------------
+
+
+async def test_an_error_in_a_field_repeats_the_question_with_its_buttons(h: Harness) -> None:
+    officer, _ = await registered(h, 5)
+    await officer.send("/report gifts")
+    await officer.send("20")
+    await officer.send("500k")
+    await officer.press("Bỏ qua")  # recipients
+    asked = officer.last_with_buttons
+    assert asked is not None and "Dịp tặng quà" in asked.text
+    replies = await officer.send("sinh nhật sếp")
+    assert len(replies) == 1
+    answer = replies[0]
+    assert answer.text.startswith("Lựa chọn không hợp lệ.")
+    assert answer.text.endswith(asked.text)
+    assert [b.label for b in answer.buttons] == [b.label for b in asked.buttons]
+    # the repeated buttons work: the conversation is the same one
+    assert "Ngày trao" in (await officer.press("8/3"))[0].text
+
+
+async def test_an_error_on_the_card_repeats_the_card(h: Harness) -> None:
+    officer, _ = await registered(h, 6)
+    card = (await officer.send("tặng 20 suất quà, mỗi suất 500.000đ nhân dịp 8/3"))[-1]
+    assert "vui lòng kiểm tra lại" in card.text
+    answer = (await officer.send("để mai"))[0]
+    assert answer.text.startswith("Vui lòng bấm ✅ Lưu, ✏️ Sửa hoặc ❌ Hủy")
+    assert answer.text.endswith(card.text)
+    assert [b.label for b in answer.buttons] == ["✅ Lưu", "✏️ Sửa", "❌ Hủy"]
+    # a stale button from another flow gets the same treatment
+    answer = (await officer.press_data("oldflow:ok"))[0]
+    assert answer.text.startswith("Nút này đã cũ") and answer.text.endswith(card.text)
+
+
+async def test_an_error_while_confirming_a_retraction_repeats_that_question(h: Harness) -> None:
+    officer, _ = await registered(h, 7)
+    await officer.send("tặng 20 suất quà, mỗi suất 500.000đ nhân dịp 8/3")
+    await officer.press("Lưu")
+    await officer.send("/retract 1")
+    answer = (await officer.send("/retract abc"))[0]
+    assert answer.text.startswith("Vui lòng gõ số báo cáo")
+    assert "Rút báo cáo này?" in answer.text
+    assert [b.label for b in answer.buttons] == ["🗑 Rút báo cáo", "Giữ lại"]
+
+
+async def test_an_error_outside_a_conversation_is_just_the_error(h: Harness) -> None:
+    officer, _ = await registered(h, 8)
+    replies = await officer.send("/retract abc")
+    assert [r.text for r in replies] == ["Vui lòng gõ số báo cáo, ví dụ /retract 123."]
