@@ -79,5 +79,5 @@ def test_role_names_are_names_not_help_lines() -> None:
 
 def test_english_role_names_read_with_their_article() -> None:
     t = Catalog()
-    assert t("en", "help.header", role=t("en", "role.officer")).startswith("You are a union officer.")
-    assert t("en", "help.header", role=t("en", "role.admin")).startswith("You are an administrator.")
+    for role, sentence in (("officer", "You are a union officer."), ("admin", "You are an admin")):
+        assert t("en", "help.header", role=t("en", f"role.{role}")).startswith(sentence)

@@ -41,9 +41,10 @@ async def test_english_role_names_carry_their_articles(h: Harness) -> None:
     assert (await officer.send("/help"))[0].text.startswith("You are a union officer.")
     head, _ = await registered(h, 4, Role.CLUSTER_HEAD, "long_bien")
     await head.send("/lang en")
-    assert "You are already registered: Nguyễn Văn An, the cluster head of Cụm thi đua số 1." in (
-        await head.send("/start")
-    )[0].text
+    assert (
+        "You are already registered: Nguyễn Văn An, the cluster head of Cụm thi đua số 1."
+        in (await head.send("/start"))[0].text
+    )
 
 
 # ---- an error reply repeats the open question -----------------------------------------------
