@@ -13,6 +13,7 @@ from typing import Any
 from domain.dates import format_date, parse_date
 from domain.errors import UserInputError
 from domain.models import Choice, FieldDef, FieldType
+from domain.numbers import MAX_INPUT_CHARS as NUMBER_MAX_CHARS
 from domain.numbers import (
     format_integer,
     format_money,
@@ -23,8 +24,6 @@ from domain.numbers import (
 )
 from domain.periods import PeriodKind, closes_on, is_closed, period_of
 from domain.text import fold
-
-MAX_INPUT_CHARS = 4000
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +51,23 @@ def match_choice(field: FieldDef, text: str, lang: str) -> Choice | None:
     return None
 
 
+def input_limit(field: FieldDef) -> int:
+    """The one length limit of a field's typed answer: what its question and its error state.
+
+    The field's `max_length` (one default for all fields); a number is never
+    longer than the number parser reads.
+    """
+    if field.type in (FieldType.INTEGER, FieldType.MONEY, FieldType.NUMBER):
+        return min(field.max_length, NUMBER_MAX_CHARS)
+    return field.max_length
+
+
+def _check_length(field: FieldDef, text: str) -> None:
+    limit = input_limit(field)
+    if len(text) > limit:
+        raise UserInputError("err.text_too_long", max=limit, length=len(text))
+
+
 def _check_bounds(field: FieldDef, value: float, shown: str) -> None:
     if value < 0 and (field.min is None or field.min >= 0):
         raise UserInputError("err.negative", text=shown)
@@ -71,6 +87,8 @@ def _bound(field: FieldDef, bound: float) -> str:
 
 def check_value(field: FieldDef, value: Any) -> Any:
     """Re-check a value that came from elsewhere (quick report, ambiguity answer)."""
+    if field.type == FieldType.TEXT:
+        _check_length(field, str(value))
     if field.type in (FieldType.INTEGER, FieldType.MONEY, FieldType.NUMBER):
         _check_bounds(field, float(value), str(value))
     return value
@@ -81,8 +99,7 @@ def parse_field(field: FieldDef, text: str, lang: str, rules: DateRules) -> Any:
     text = text.strip()
     if not text:
         raise UserInputError("err.empty")
-    if len(text) > MAX_INPUT_CHARS:
-        raise UserInputError("err.too_long", max=MAX_INPUT_CHARS)
+    _check_length(field, text)
     match field.type:
         case FieldType.INTEGER:
             number: float = parse_integer(text)
@@ -97,8 +114,6 @@ def parse_field(field: FieldDef, text: str, lang: str, rules: DateRules) -> Any:
             _check_bounds(field, number, text)
             return number
         case FieldType.TEXT:
-            if len(text) > field.max_length:
-                raise UserInputError("err.text_too_long", max=field.max_length, length=len(text))
             if not any(ch.isalnum() for ch in text):
                 raise UserInputError("err.text_meaningless")
             return text

@@ -62,6 +62,11 @@ class LocalText(_Frozen):
         return self.en if lang == Language.EN and self.en else self.vi
 
 
+DEFAULT_MAX_LENGTH = 500
+"""Characters one typed answer may have, unless a field says otherwise (its `max_length`);
+also the limit of a one-line quick report."""
+
+
 class Choice(_Frozen):
     code: str = Field(min_length=1, max_length=24, pattern=r"^[a-z0-9_]+$")
     label: LocalText
@@ -81,7 +86,7 @@ class FieldDef(_Frozen):
     choices: tuple[Choice, ...] = ()
     unit: LocalText | None = None
     hints: tuple[str, ...] = ()
-    max_length: int = Field(default=500, ge=1, le=4000)
+    max_length: int = Field(default=DEFAULT_MAX_LENGTH, ge=1, le=4000)
 
     @model_validator(mode="after")
     def _check(self) -> FieldDef:

@@ -13,7 +13,14 @@ from typing import Any
 from rapidfuzz import fuzz, process
 
 from domain.errors import AmbiguousNumber, UserInputError
-from domain.fields import check_date, check_value, default_value, format_value, parse_field
+from domain.fields import (
+    check_date,
+    check_value,
+    default_value,
+    format_value,
+    input_limit,
+    parse_field,
+)
 from domain.messages import Button, InboundKind
 from domain.models import FieldDef, FieldType, IndicatorDef, Photo, Report, ReportStatus, Role
 from domain.numbers import format_integer, format_number
@@ -213,7 +220,7 @@ def _hint_params(ctx: Ctx, f: FieldDef) -> dict[str, Any]:
             return format_integer(int(bound), ctx.lang)
         return format_number(bound, ctx.lang)
 
-    return {"min": shown(f.min), "max": shown(f.max), "max_length": f.max_length}
+    return {"min": shown(f.min), "max": shown(f.max), "max_length": input_limit(f)}
 
 
 def _next_field(

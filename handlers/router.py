@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from domain.errors import UserInputError
 from domain.messages import ChatType, InboundKind
+from domain.models import DEFAULT_MAX_LENGTH
 from domain.text import fold
 from handlers import myreports, onboarding, reminders, report, standings
 from handlers.callbacks import Action, CallbackData
@@ -127,8 +128,8 @@ async def route(ctx: Ctx) -> None:
     if inbound.kind == InboundKind.TEXT:
         if ctx.person is None:
             raise UserInputError("err.not_registered")
-        if len(inbound.text) > 1000:
-            raise UserInputError("err.message_too_long", max=1000)
+        if len(inbound.text) > DEFAULT_MAX_LENGTH:
+            raise UserInputError("err.message_too_long", max=DEFAULT_MAX_LENGTH)
         if not await report.quick(ctx, inbound.text):
             ctx.reply(ctx.t("quick.not_understood"), menu=True)
         return

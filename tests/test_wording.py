@@ -79,5 +79,8 @@ def test_role_names_are_names_not_help_lines() -> None:
 
 def test_english_role_names_read_with_their_article() -> None:
     t = Catalog()
-    for role, sentence in (("officer", "You are a union officer."), ("admin", "You are an admin")):
+    for role, sentence in (
+        ("officer", "You are a union officer."),
+        ("admin", "You are an administrator."),
+    ):
         assert t("en", "help.header", role=t("en", f"role.{role}")).startswith(sentence)

@@ -96,3 +96,33 @@ async def test_an_error_outside_a_conversation_is_just_the_error(h: Harness) -> 
     officer, _ = await registered(h, 8)
     replies = await officer.send("/retract abc")
     assert [r.text for r in replies] == ["Vui lòng gõ số báo cáo, ví dụ /retract 123."]
+
+
+# ---- one length limit per field, stated the same way in the question and the error ----------
+
+
+async def test_a_text_fields_limit_is_the_same_in_its_question_and_its_error(h: Harness) -> None:
+    officer, _ = await registered(h, 9)
+    await officer.send("/report gifts")
+    await officer.send("20")
+    question = (await officer.send("500k"))[0].text
+    assert "Đối tượng nhận quà" in question and "tối đa 200 ký tự" in question  # its max_length
+    refused = (await officer.send("x" * 201))[0].text
+    assert refused.startswith("Nội dung quá dài (201 ký tự; tối đa 200 ký tự).")
+    assert "{" not in refused
+    assert "Dịp tặng quà" in (await officer.send("x" * 200))[0].text
+    assert await h.scalar("SELECT COUNT(*) FROM reports") == 0
+
+
+async def test_a_number_fields_limit_is_stated_correctly(h: Harness) -> None:
+    officer, _ = await registered(h, 10)
+    await officer.send("/report gifts")
+    refused = (await officer.send("1" * 150))[0].text
+    assert refused.startswith("Nội dung quá dài (150 ký tự; tối đa 100 ký tự).")
+    assert "{" not in refused
+
+
+async def test_a_long_free_message_gets_the_quick_report_limit(h: Harness) -> None:
+    officer, _ = await registered(h, 11)
+    refused = (await officer.send("tặng quà " * 60))[0].text
+    assert "tối đa 500 ký tự" in refused and "{" not in refused
