@@ -581,15 +581,16 @@ async def _save(ctx: Ctx, data: dict[str, Any]) -> None:
         report = await reports.get(ctx.tx, int(data["report_id"]))
         assert report is not None
         check_may_change(ctx, report)
-        report = await reports.update_values(
+        report, changed = await reports.update_values(
             ctx.tx,
             report,
             person_id=ctx.person.id,
             values=values,
             occurred_on=occurred,
             now=ctx.now,
+            added_photos=photos,
         )
-        key = "report.updated"
+        key = "report.updated" if changed else "report.unchanged"
     else:
         report, _created = await reports.create(
             ctx.tx,

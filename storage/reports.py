@@ -171,8 +171,16 @@ async def update_values(
     values: Mapping[str, Any],
     occurred_on: dt.date,
     now: dt.datetime,
-) -> Report:
-    """Edit in place, bump the version, and keep the old values in the audit trail."""
+    added_photos: tuple[Photo, ...] = (),
+) -> tuple[Report, bool]:
+    """Edit in place, bump the version, and keep the old values in the audit trail.
+
+    Values equal to the current version (and no photo added) change nothing:
+    no new version, no audit entry; the second item says whether anything changed.
+    """
+    same = dict(values) == dict(report.values) and occurred_on == report.occurred_on
+    if same and not added_photos:
+        return report, False
     await tx.execute(
         "UPDATE reports SET values_json = ?, occurred_on = ?, updated_at = ?, "
         "version = version + 1 WHERE id = ?",
@@ -188,12 +196,22 @@ async def update_values(
         "INSERT INTO report_values (report_id, field, num, text) VALUES (?, ?, ?, ?)",
         _value_rows(report.id, values),
     )
+    await tx.executemany(
+        "INSERT INTO report_photos (report_id, channel, file_ref, file_unique_id, size, added_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (report.id, p.channel, p.file_ref, p.file_unique_id, p.size, ts(now))
+            for p in added_photos
+        ],
+    )
     before = {"values": report.values, "occurred_on": report.occurred_on.isoformat()}
-    after = {"values": dict(values), "occurred_on": occurred_on.isoformat()}
+    after: dict[str, Any] = {"values": dict(values), "occurred_on": occurred_on.isoformat()}
+    if added_photos:
+        after["photos_added"] = len(added_photos)
     await _audit(tx, report.id, person_id, "edited", now, before, after)
     updated = await get(tx, report.id)
     assert updated is not None
-    return updated
+    return updated, True
 
 
 async def retract(tx: Tx, report: Report, *, person_id: int, now: dt.datetime) -> None:

@@ -126,3 +126,39 @@ async def test_a_long_free_message_gets_the_quick_report_limit(h: Harness) -> No
     officer, _ = await registered(h, 11)
     refused = (await officer.send("tặng quà " * 60))[0].text
     assert "tối đa 500 ký tự" in refused and "{" not in refused
+
+
+# ---- saving an edit with no change makes no new version -------------------------------------
+
+
+async def test_saving_an_unchanged_edit_makes_no_new_version(h: Harness) -> None:
+    officer, _ = await registered(h, 12)
+    await officer.send("tặng 20 suất quà, mỗi suất 500.000đ nhân dịp 8/3")
+    await officer.press("Lưu")
+    await officer.send("/edit 1")
+    await officer.press("Sửa")
+    await officer.press("Số suất quà")
+    await officer.send("20")  # the same value typed again
+    answer = await officer.press("Lưu")
+    assert answer[0].text.startswith("Không có thay đổi nào; báo cáo #1 giữ nguyên")
+    assert await h.scalar("SELECT version FROM reports WHERE id = 1") == 1
+    assert await h.scalar("SELECT COUNT(*) FROM report_audit WHERE action = 'edited'") == 0
+    # a real change still makes version 2
+    await officer.send("/edit 1")
+    await officer.press("Sửa")
+    await officer.press("Số suất quà")
+    await officer.send("25")
+    assert "Đã cập nhật báo cáo #1" in (await officer.press("Lưu"))[0].text
+    assert await h.scalar("SELECT version FROM reports WHERE id = 1") == 2
+    assert await h.scalar("SELECT COUNT(*) FROM report_audit WHERE action = 'edited'") == 1
+
+
+async def test_a_photo_added_while_editing_is_kept_as_a_change(h: Harness) -> None:
+    officer, _ = await registered(h, 13)
+    await officer.send("tặng 20 suất quà, mỗi suất 500.000đ nhân dịp 8/3")
+    await officer.press("Lưu")
+    await officer.send("/edit 1")
+    await officer.photo()
+    assert "Đã cập nhật báo cáo #1" in (await officer.press("Lưu"))[0].text
+    assert await h.scalar("SELECT COUNT(*) FROM report_photos WHERE report_id = 1") == 1
+    assert await h.scalar("SELECT version FROM reports WHERE id = 1") == 2
