@@ -54,6 +54,7 @@ def handler_settings(config: AppConfig, bot_username: str = "") -> HandlerSettin
     return HandlerSettings(
         indicators=config.indicators,
         units={u.code: u for u in config.units},
+        federation_name=config.federation.name,
         tz=config.federation.tz,
         default_language=config.federation.default_language,
         period_kind=PeriodKind(reporting.period),

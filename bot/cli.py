@@ -310,8 +310,10 @@ def _progress_bar(label: str) -> Callable[[int, int], None]:
 
 
 async def _export(config: AppConfig, period_text: str, cluster_code: str | None, out: Path) -> int:
+    """The workbook of one cluster, or of every cluster; a period with no data is an error."""
     app = App(config, Secrets())
     await app.open()
+    lang = config.federation.default_language.value
     now = app.clock.now()
     today = now.astimezone(config.federation.tz).date()
     try:
@@ -325,19 +327,19 @@ async def _export(config: AppConfig, period_text: str, cluster_code: str | None,
                 tx,
                 app.dispatcher.settings,
                 app.catalog,
-                "vi",
+                lang,
                 cluster,
                 period,
                 now,
                 progress=_progress_bar("export"),
             )
     except UserInputError as exc:
-        print(f"export: {app.catalog('en', exc.key, **exc.params)}", file=sys.stderr)
+        print(f"export: {app.catalog(lang, exc.key, **exc.params)}", file=sys.stderr)
         return 1
     finally:
         await app.db.close()
     await asyncio.to_thread(out.write_bytes, data)
-    print(f"{out}: {len(data) // 1024} KB, {period.label('vi')}")
+    print(f"{out}: {len(data) // 1024} KB, {period.label(lang)}")
     return 0
 
 
@@ -404,7 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
     prev.add_argument("--config")
     exp = sub.add_parser("export", help="standings, reports and targets as an Excel file")
     exp.add_argument("--period", required=True, help='e.g. 2025, "đợt 1 2025"')
-    exp.add_argument("--cluster", help="a cluster code; default: every unit")
+    exp.add_argument("--cluster", help="a cluster code; default: every cluster of the year")
     exp.add_argument("--out", required=True, type=Path)
     exp.add_argument("--config")
     tgt = sub.add_parser("targets", help="targets: template and import")

@@ -43,6 +43,7 @@ class HandlerSettings:
 
     indicators: tuple[IndicatorDef, ...]
     units: Mapping[str, Unit]
+    federation_name: str = ""
     tz: ZoneInfo = VIETNAM
     default_language: Language = Language.VI
     period_kind: PeriodKind = PeriodKind.HALF

@@ -28,7 +28,7 @@ from domain.scoring import Standings, Target, UnitStanding, explain, score_clust
 from domain.text import fold, truncate
 from handlers.charts import standings_chart
 from handlers.context import Ctx, HandlerSettings, Translator
-from handlers.workbook import ReportRow, TargetRow, export_workbook
+from handlers.workbook import ClusterSheet, ReportRow, TargetRow, export_workbook
 from storage import declarations, org, outbox, people
 from storage import reports as reports_repo
 from storage import standings as standings_repo
@@ -406,15 +406,35 @@ async def build_workbook(
     now: dt.datetime,
     progress: Callable[[int, int], None] | None = None,
 ) -> bytes:
-    """The workbook for one cluster (or every unit when `cluster` is None)."""
+    """The workbook of one cluster, or (`cluster` None) of the federation: every cluster of
+    the period's year with its standings, and every unit's reports and targets.
+
+    The same for /export in chat and `thidua export`. A period without a single
+    report raises "export.no_data" rather than make a file of empty sheets.
+    """
     today = now.astimezone(settings.tz).date()
-    codes = [m.unit for m in cluster.members] if cluster else list(settings.units)
-    standings = (
-        (await compute(tx, settings, cluster, period, today)).standings
-        if cluster and settings.scoring
-        else None
-    )
+    if cluster is not None:
+        clusters = [cluster]
+        codes = [m.unit for m in cluster.members]
+    else:
+        clusters = [
+            each
+            for code in await org.cluster_codes(tx, period.year)
+            if (each := await org.cluster(tx, code, period.year)) is not None
+        ]
+        codes = list(settings.units)
+    scope = cluster.name if cluster is not None else settings.federation_name
     found = await reports_repo.in_period(tx, codes, period.start, period.end)
+    if not found:
+        raise UserInputError("export.no_data", scope=scope or "—", period=period.label(lang))
+    sheets: list[ClusterSheet] = []
+    for each in clusters:
+        if settings.scoring is None:
+            sheets.append(ClusterSheet(each.name, None))
+            continue
+        result = await compute(tx, settings, each, period, today)
+        rates = await reporting_rates(tx, settings, result, now)
+        sheets.append(ClusterSheet(each.name, result.standings, rates))
     names: dict[int, str] = {}
     for r in found:
         if r.person_id not in names:
@@ -434,12 +454,13 @@ async def build_workbook(
         )
         for t in targets
     ]
-    title = translate(lang, "standings.export_title", cluster=cluster.name if cluster else "—")
     return await asyncio.to_thread(
         export_workbook,
-        title=title,
+        translate=translate,
+        federation=settings.federation_name,
+        scope=scope,
         period_label=period.label(lang),
-        standings=standings,
+        clusters=sheets,
         reports=rows,
         targets=target_rows,
         indicators=settings.indicators,

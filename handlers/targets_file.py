@@ -38,7 +38,7 @@ from domain.numbers import format_number, parse_integer, parse_number
 from domain.periods import Period, parse_period
 from domain.scoring import Target
 from domain.text import fold
-from handlers.workbook import SHEET_NAMES, TARGET_HEADERS, workbook_bytes
+from handlers.workbook import workbook_bytes
 
 __all__ = [
     "MAX_BYTES",
@@ -77,7 +77,12 @@ _SHOWN_HEADER = {
     "period": "Kỳ (period)",
     "value": "Chỉ tiêu (value)",
 }
-_TARGET_SHEETS = frozenset(fold(names[2]) for names in SHEET_NAMES.values())
+# The template's sheet and headers. The export's "Chỉ tiêu" sheet (labels from
+# the catalog, workbook.sheet_targets and workbook.target_*) uses the same words,
+# so an exported sheet can be edited and imported back (tested both ways).
+TEMPLATE_SHEET = "Chỉ tiêu"
+TARGET_HEADERS = ("Mã đơn vị", "Tên đơn vị", "Mã chỉ số", "Tên chỉ số", "Kỳ", "Chỉ tiêu")
+_TARGET_SHEETS = frozenset({fold(TEMPLATE_SHEET), "targets"})
 
 
 class TargetsFileError(UserInputError):
@@ -121,8 +126,8 @@ def targets_template(
     book = Workbook()
     sheet = book.active
     assert isinstance(sheet, Worksheet)
-    sheet.title = SHEET_NAMES["vi"][2]
-    sheet.append(list(TARGET_HEADERS["vi"]))
+    sheet.title = TEMPLATE_SHEET
+    sheet.append(list(TARGET_HEADERS))
     for unit in units:
         for measure in measures:
             value = current.get((unit.code, measure.code))

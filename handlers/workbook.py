@@ -1,11 +1,16 @@
 """The Excel export federation staff ask for: standings, every report, the targets.
 
-One .xlsx with three sheets, headers in Vietnamese (or English), the header
-row frozen and filterable, real numbers and dates in the cells (so the staffer
-can sum, filter and pivot) with Vietnamese-friendly number formats. Reports
-are streamed with openpyxl's write-only mode, so a city's year of reports does
-not need gigabytes of memory, and split over several sheets past Excel's
-1,048,576-row limit.
+One .xlsx as a clerk files it. Each cluster's standings sheet carries the
+official heading (federation, cluster, "BẢNG TỔNG HỢP KẾT QUẢ THI ĐUA", the
+period, "tạm tính" with the date), units by name, the rank and name columns
+frozen, a totals row and a signature block (Người lập biểu, Cụm trưởng); an
+export of every cluster has one such sheet per cluster. Then the reports and
+the targets, each with a frozen, filterable header. Real numbers and dates in
+the cells (so the staffer can sum, filter and pivot) with Vietnamese-friendly
+number formats. Every label comes from the message catalog (vi/en), through
+the `translate` the caller passes in. Reports are streamed with openpyxl's
+write-only mode, so a city's year of reports does not need gigabytes of
+memory, and split over several sheets past Excel's 1,048,576-row limit.
 
 Pure: values in, bytes out. No time stamp in the file comes from the clock:
 the document properties and zip entries are dated `generated_at` (openpyxl's
@@ -17,10 +22,12 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
+import re
 import shutil
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, Protocol, cast
 from zoneinfo import ZoneInfo
@@ -28,97 +35,42 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.writer.excel import ExcelWriter
 
-from domain.models import FieldDef, FieldType, IndicatorDef, Report, ReportStatus
+from domain.models import FieldDef, FieldType, IndicatorDef, Report
+from domain.numbers import format_number
+from domain.obligations import Tally
 from domain.scoring import CriterionDef, CriterionResult, Method, Standings, UnitStanding
 
 if TYPE_CHECKING:
     from _typeshed import SizedBuffer, StrPath
+    from openpyxl.worksheet.cell_range import MultiCellRange
     from openpyxl.worksheet.dimensions import ColumnDimension, DimensionHolder, RowDimension
     from openpyxl.worksheet.filters import AutoFilter
     from openpyxl.worksheet.page import PrintPageSetup
     from openpyxl.worksheet.properties import WorksheetProperties
 
 __all__ = [
-    "NO_REPORTS",
-    "SHEET_NAMES",
-    "TARGET_HEADERS",
+    "ClusterSheet",
     "ReportRow",
     "TargetRow",
+    "Translate",
     "export_workbook",
     "workbook_bytes",
 ]
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
-SHEET_NAMES = {
-    "vi": ("Xếp hạng", "Báo cáo", "Chỉ tiêu"),
-    "en": ("Standings", "Reports", "Targets"),
-}
-# Shared with the targets template (handlers/targets_file.py), so a "Chỉ tiêu"
-# sheet exported here can be edited and imported back.
-TARGET_HEADERS = {
-    "vi": ("Mã đơn vị", "Tên đơn vị", "Mã chỉ số", "Tên chỉ số", "Kỳ", "Chỉ tiêu"),
-    "en": ("Unit code", "Unit name", "Measure code", "Measure name", "Period", "Target"),
-}
-NO_REPORTS = {
-    "vi": "Chưa có báo cáo nào trong kỳ này",
-    "en": "No reports in this period yet",
-}
-_NO_STANDINGS = {
-    "vi": "Không có xếp hạng cho kỳ này",
-    "en": "No standings for this period",
-}
-_NO_TARGETS = {
-    "vi": "Chưa có chỉ tiêu nào cho kỳ này",
-    "en": "No targets for this period yet",
-}
-_ADVISORY = {
-    "vi": "Xếp hạng mang tính tham khảo; kết quả chính thức do hội nghị bình xét.",
-    "en": "Advisory ranking; the official one is voted at the year-end review.",
-}
-_REPORT_HEADERS = {
-    "vi": (
-        "Số báo cáo",
-        "Ngày diễn ra",
-        "Mã đơn vị",
-        "Đơn vị",
-        "Người báo cáo",
-        "Nội dung",
-        "Trạng thái",
-        "Thời điểm gửi",
-        "Sửa lần cuối",
-        "Phiên bản",
-        "Số ảnh",
-    ),
-    "en": (
-        "Report no.",
-        "Date",
-        "Unit code",
-        "Unit",
-        "Reported by",
-        "Indicator",
-        "Status",
-        "Sent at",
-        "Last edited",
-        "Version",
-        "Photos",
-    ),
-}
-_GENERATED = {"vi": "Xuất lúc {at}", "en": "Exported at {at}"}
-_STATUS = {
-    "vi": {ReportStatus.ACTIVE: "Đang tính", ReportStatus.RETRACTED: "Đã rút"},
-    "en": {ReportStatus.ACTIVE: "Active", ReportStatus.RETRACTED: "Retracted"},
-}
-
-# Excel's limits: rows per sheet (one is the header) and characters per cell.
+# Excel's limits: rows per sheet (one is the header), characters per cell and
+# per sheet name, and the characters a sheet name may not contain.
 _MAX_DATA_ROWS = 1_048_575
 _MAX_CELL_CHARS = 32_767
+_MAX_SHEET_NAME = 31
+_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 _PROGRESS_EVERY = 1000
 # Zip entries cannot be dated before 1980; used when no `generated_at` is given.
 _NO_DATE = dt.datetime(1980, 1, 1)
@@ -135,10 +87,47 @@ _HEADER_FILL = PatternFill("solid", start_color="DDEBF7")
 _HEADER_ALIGN = Alignment(wrap_text=True, vertical="top")
 _NOTE_FONT = Font(italic=True, color="555555")
 _MESSAGE_FONT = Font(bold=True, size=13)
+_TOTAL_FONT = Font(bold=True)
+_TOTAL_BORDER = Border(top=Side(style="thin"), bottom=Side(style="double"))
+_TITLE_FONT = Font(bold=True, size=14)
+_BOLD = Font(bold=True)
+_ITALIC = Font(italic=True)
+_CENTER = Alignment(horizontal="center", vertical="center")
+
+# The standings sheet: the heading's rows, then the column headers.
+_FEDERATION_ROW = 1
+_CLUSTER_ROW = 2
+_TITLE_ROW = 4
+_PERIOD_ROW = 5
+_PROVISIONAL_ROW = 6
+_HEADER_ROW = 8
+# The rank and unit name columns stay in view when scrolling right.
+_FROZEN_COLUMNS = 2
+# The left block (federation, cluster) spans this many columns.
+_LEFT_BLOCK = 4
 
 
 _Value = int | float | str | dt.date | None
 """What a cell holds here (a datetime is a date)."""
+
+
+class Translate(Protocol):
+    """The message catalog: `translate(lang, key, **params)`; bot.i18n.Catalog is one."""
+
+    def __call__(self, lang: str, key: str, /, **params: Any) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterSheet:
+    """One cluster's standings sheet: its ranking and each unit's reporting rate.
+
+    `standings` is None when the configuration has no scoring; `rates` holds
+    the units that owed reports (a unit absent from it shows no rate).
+    """
+
+    name: str
+    standings: Standings | None
+    rates: Mapping[str, Tally] = dataclass_field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,13 +159,32 @@ class _Layout(Protocol):
     auto_filter: AutoFilter
     page_setup: PrintPageSetup
     sheet_properties: WorksheetProperties
+    merged_cells: MultiCellRange
+
+
+class _Labels:
+    """Catalog look-ups in one language, all under "workbook."."""
+
+    def __init__(self, translate: Translate, lang: str) -> None:
+        self._translate = translate
+        self.lang = lang
+
+    def __call__(self, key: str, **params: Any) -> str:
+        return self._translate(self.lang, f"workbook.{key}", **params)
+
+    def optional(self, key: str) -> str | None:
+        """The label, or None when the catalog has no such key (it answers with the key)."""
+        text = self(key)
+        return None if text == f"workbook.{key}" else text
 
 
 def export_workbook(
     *,
-    title: str,
+    translate: Translate,
+    federation: str,
+    scope: str,
     period_label: str,
-    standings: Standings | None,
+    clusters: Sequence[ClusterSheet],
     reports: Sequence[ReportRow],
     targets: Sequence[TargetRow],
     indicators: Sequence[IndicatorDef],
@@ -185,57 +193,150 @@ def export_workbook(
     generated_at: dt.datetime | None = None,
     tz: dt.tzinfo = VIETNAM,
 ) -> bytes:
-    """The .xlsx bytes: sheets "Xếp hạng", "Báo cáo" (more if over Excel's row limit), "Chỉ tiêu".
+    """The .xlsx bytes: a standings sheet per cluster, then "Báo cáo" (more past Excel's
+    row limit) and "Chỉ tiêu".
 
-    `progress(done, total)` is called as report rows are written (at the start,
-    every 1000 rows and at the end), for a CLI progress bar. Times are shown on
-    `tz`'s clock (naive datetimes are read as UTC); `generated_at` is printed
-    under the standings and dates the file.
+    `scope` names what the file covers (a cluster, or the federation) in its
+    document title. With one cluster its sheet is called "Xếp hạng"; with
+    several, each sheet is named after its cluster. `progress(done, total)` is
+    called as report rows are written (at the start, every 1000 rows and at
+    the end), for a CLI progress bar. Times are shown on `tz`'s clock (naive
+    datetimes are read as UTC); `generated_at` is the "tạm tính" date and
+    dates the file.
     """
     lang = "en" if lang == "en" else "vi"
+    t = _Labels(translate, lang)
     book = Workbook(write_only=True)
-    book.properties.title = f"{title} — {period_label}"
+    book.properties.title = t("document_title", scope=scope, period=period_label)
     book.properties.creator = "thidua"
     book.properties.language = "en-US" if lang == "en" else "vi-VN"
-    standings_name, reports_name, targets_name = SHEET_NAMES[lang]
+    heading = _Heading(federation, period_label, generated_at, tz)
 
-    notes = [f"{title} — {period_label}"]
-    if generated_at is not None:
-        notes.append(
-            _GENERATED[lang].format(at=_local(generated_at, tz).strftime("%H:%M %d/%m/%Y"))
-        )
-    if standings is not None and standings.rows:
-        _write_standings(_new_sheet(book, standings_name), standings, notes, lang)
+    reserved = {t("sheet_reports"), t("sheet_targets")}
+    if len(clusters) == 1:
+        names = [t("sheet_standings")]
     else:
-        message = NO_REPORTS[lang] if not reports else _NO_STANDINGS[lang]
-        _write_message(_new_sheet(book, standings_name), message, notes)
-    _write_reports(book, reports_name, reports, indicators, lang, tz, progress)
-    _write_targets(_new_sheet(book, targets_name), targets, lang)
+        names = _sheet_names([c.name for c in clusters], reserved)
+    for name, cluster in zip(names, clusters, strict=True):
+        sheet = _new_sheet(book, name)
+        if cluster.standings is not None and cluster.standings.rows:
+            _write_standings(sheet, cluster, heading, t)
+        else:
+            message = t("no_standings") if reports else t("no_reports")
+            _write_message(sheet, heading, cluster.name, message, t)
+    if not clusters:
+        _write_message(_new_sheet(book, t("sheet_standings")), heading, scope, t("no_clusters"), t)
+    _write_reports(book, t("sheet_reports"), reports, indicators, t, tz, progress)
+    _write_targets(_new_sheet(book, t("sheet_targets")), targets, t)
     return workbook_bytes(book, generated_at)
+
+
+def _sheet_names(wanted: Sequence[str], reserved: set[str]) -> list[str]:
+    """Names Excel accepts, one per cluster: no []:*?/\\, at most 31 characters, unique."""
+    taken = {name.casefold() for name in reserved}
+    names: list[str] = []
+    for raw in wanted:
+        base = " ".join(_BAD_SHEET_CHARS.sub(" ", _clean(raw)).split()).strip("'") or "?"
+        name = base[:_MAX_SHEET_NAME]
+        n = 2
+        while name.casefold() in taken:
+            suffix = f" ({n})"
+            name = base[: _MAX_SHEET_NAME - len(suffix)] + suffix
+            n += 1
+        taken.add(name.casefold())
+        names.append(name)
+    return names
 
 
 # --- the standings sheet ------------------------------------------------------------
 
 
-def _write_standings(
-    sheet: WriteOnlyWorksheet, standings: Standings, notes: list[str], lang: str
+@dataclass(frozen=True, slots=True)
+class _Heading:
+    """What every standings sheet's heading and signature block share."""
+
+    federation: str
+    period_label: str
+    generated_at: dt.datetime | None
+    tz: dt.tzinfo
+
+    @property
+    def day(self) -> dt.date | None:
+        return None if self.generated_at is None else _local(self.generated_at, self.tz).date()
+
+
+def _write_heading(
+    sheet: WriteOnlyWorksheet, heading: _Heading, cluster: str, width: int, t: _Labels
 ) -> None:
-    """One row per unit in rank order; per criterion what was done, against what, and points."""
-    en = lang == "en"
-    criteria = _criteria(standings.rows)
-    headers = (
-        ["Rank", "Unit", "Unit code", "Score", "Rating", "Bonus/penalty", "Notes"]
-        if en
-        else ["Hạng", "Đơn vị", "Mã đơn vị", "Điểm", "Xếp loại", "Điểm thưởng/trừ", "Ghi chú"]
+    """The official heading, rows 1 to 7: who issues it, for whom, what, for when, as of when.
+
+    The federation and the cluster stand top left, upper case (the cluster in
+    bold), as on an official document; the title, the period and the
+    "tạm tính" line are centred over the table.
+    """
+    day = heading.day
+    provisional = (
+        t("provisional", date=f"{day:%d/%m/%Y}") if day is not None else t("provisional_undated")
     )
-    widths = [7, 32, 14, 9, 13, 11, 36]
-    formats: list[str | None] = [None, None, None, _POINTS, None, _POINTS, None]
+    left = min(_LEFT_BLOCK, width)
+    rows: dict[int, tuple[str, Font, int]] = {
+        _FEDERATION_ROW: (heading.federation.upper(), Font(), left),
+        _CLUSTER_ROW: (cluster.upper(), _BOLD, left),
+        _TITLE_ROW: (t("title"), _TITLE_FONT, width),
+        _PERIOD_ROW: (heading.period_label, _BOLD, width),
+        _PROVISIONAL_ROW: (provisional, _ITALIC, width),
+    }
+    for n in range(1, _HEADER_ROW):
+        if n not in rows:
+            sheet.append([])
+            continue
+        text, font, span = rows[n]
+        cell = _text_cell(sheet, text)
+        cell.font = font
+        cell.alignment = _CENTER
+        if span > 1:
+            cast(_Layout, sheet).merged_cells.add(f"A{n}:{get_column_letter(span)}{n}")
+        sheet.append([cell])
+
+
+def _write_standings(
+    sheet: WriteOnlyWorksheet, cluster: ClusterSheet, heading: _Heading, t: _Labels
+) -> None:
+    """Heading; one row per unit in rank order (what was done, against what, points); totals;
+    notes; signatures."""
+    standings = cluster.standings
+    assert standings is not None
+    lang = t.lang
+    criteria = _criteria(standings.rows)
+    show_rates = any(r.unit.code in cluster.rates for r in standings.rows)
+    headers = [t("rank"), t("unit"), t("score"), t("rating")]
+    widths: list[float] = [7, 32, 9, 13]
+    formats: list[str | None] = [None, None, _POINTS, None]
+    if show_rates:
+        headers += [t("rate_complete"), t("rate_on_time")]
+        widths += [12, 12]
+        formats += [_PERCENT, _PERCENT]
+    headers.append(t("adjustment"))
+    widths.append(11)
+    formats.append(_POINTS)
     for criterion in criteria:
-        for header, number_format in _criterion_columns(criterion, lang):
+        for header, number_format in _criterion_columns(criterion, t):
             headers.append(header)
             widths.append(14)
             formats.append(number_format)
-    _start(sheet, widths, rows=len(standings.rows))
+    headers.append(t("notes"))
+    widths.append(36)
+    formats.append(None)
+    width = len(headers)
+
+    _start(
+        sheet,
+        widths,
+        header_row=_HEADER_ROW,
+        rows=len(standings.rows) + 1,
+        frozen_columns=_FROZEN_COLUMNS,
+    )
+    _write_heading(sheet, heading, cluster.name, width, t)
     sheet.append(_header_cells(sheet, headers))
 
     cells = _ColumnCells(sheet, formats)
@@ -243,20 +344,106 @@ def _write_standings(
         values: list[_Value] = [
             row.rank,
             row.unit.name,
-            row.unit.code,
             _round(row.score, "0.1"),
             row.rating.label(lang),
-            _round(row.adjustment, "0.1") if row.adjustment else None,
-            _standing_note(row, lang),
         ]
+        if show_rates:
+            tally = cluster.rates.get(row.unit.code)
+            values += [tally.completeness, tally.on_time_rate] if tally else [None, None]
+        values.append(_round(row.adjustment, "0.1") if row.adjustment else None)
         by_code = {r.criterion.code: r for r in row.criteria}
         for criterion in criteria:
             values.extend(_criterion_values(by_code.get(criterion.code), criterion))
+        values.append(_standing_note(row, t))
         sheet.append(cells.row(values))
+    sheet.append(_totals_row(sheet, cluster, criteria, show_rates, formats, t))
 
     sheet.append([])
-    for note in [*notes, _ADVISORY[lang], standings.tie_rule.label(lang)]:
+    notes = [t("advisory"), t("tie_rule", rule=standings.tie_rule.label(lang))]
+    if heading.generated_at is not None:
+        at = _local(heading.generated_at, heading.tz)
+        notes.append(t("generated", at=f"{at:%H:%M %d/%m/%Y}"))
+    for note in notes:
         sheet.append([_note_cell(sheet, note)])
+    sheet.append([])
+    _write_signatures(sheet, heading, width, t)
+
+
+def _totals_row(
+    sheet: WriteOnlyWorksheet,
+    cluster: ClusterSheet,
+    criteria: Sequence[CriterionDef],
+    show_rates: bool,
+    formats: Sequence[str | None],
+    t: _Labels,
+) -> list[_Value | Cell]:
+    """ "Tổng cộng": what the cluster did, against what, and its reporting rate, as values.
+
+    Values, not formulas: a file written here carries no cached results, and a
+    phone's preview would show a formula's cell empty. Per criterion: the sum
+    done; the sum of targets and done ÷ target over the units that have one
+    (target method); the cluster's best (leader method). Points and scores are
+    per unit and are not added up.
+    """
+    assert cluster.standings is not None
+    rows = cluster.standings.rows
+    values: list[_Value] = [None, t("totals"), None, None]
+    if show_rates:
+        tally = sum((cluster.rates.get(r.unit.code, Tally()) for r in rows), Tally())
+        values += [tally.completeness, tally.on_time_rate]
+    values.append(None)
+    for criterion in criteria:
+        results = [r for row in rows for r in row.criteria if r.criterion.code == criterion.code]
+        done = _number(_round(sum(r.done for r in results), "0.01"))
+        if criterion.method is Method.TARGET:
+            with_target = [r for r in results if r.target]
+            target = sum(r.target or 0.0 for r in with_target)
+            reached = sum(r.done for r in with_target)
+            ratio = _round(reached / target, "0.001") if target else None
+            values += [done, _number(target) if with_target else None, ratio, None]
+        elif criterion.method is Method.LEADER:
+            best = max((r.best for r in results if r.best is not None), default=None)
+            values += [done, _opt_number(best), None, None]
+        else:
+            values += [done, None]
+    values.append(None)
+    cells: list[_Value | Cell] = []
+    for n, value in enumerate(values):
+        if isinstance(value, str):
+            cell = _text_cell(sheet, value)
+        else:
+            cell = WriteOnlyCell(sheet)
+            cell.value = value
+        number_format = formats[n] if n < len(formats) else None
+        if number_format is not None and value is not None:
+            whole = number_format == _DECIMAL and isinstance(value, int)
+            cell.number_format = _INTEGER if whole else number_format
+        cell.font = _TOTAL_FONT
+        cell.border = _TOTAL_BORDER
+        cells.append(cell)
+    return cells
+
+
+def _write_signatures(sheet: WriteOnlyWorksheet, heading: _Heading, width: int, t: _Labels) -> None:
+    """Signature block: the date on the right; "Người lập biểu" left, "Cụm trưởng" right."""
+    right = max(_FROZEN_COLUMNS + 2, width - 2)
+    day = heading.day
+    lines: list[tuple[str | None, str | None, Font]] = []
+    if day is not None:
+        on = t("signed_on", day=f"{day:%d}", month=f"{day:%m}", year=f"{day:%Y}")
+        lines.append((None, on, _ITALIC))
+    lines.append((t("prepared_by"), t("cluster_head"), _BOLD))
+    lines.append((t("sign_hint"), t("sign_hint"), _ITALIC))
+    for left_text, right_text, font in lines:
+        row: list[Cell | None] = [None] * right
+        for column, text in ((_FROZEN_COLUMNS, left_text), (right, right_text)):
+            if text is None:
+                continue
+            cell = _text_cell(sheet, text)
+            cell.font = font
+            cell.alignment = _CENTER
+            row[column - 1] = cell
+        sheet.append(row)
 
 
 def _criteria(rows: Iterable[UnitStanding]) -> list[CriterionDef]:
@@ -267,31 +454,27 @@ def _criteria(rows: Iterable[UnitStanding]) -> list[CriterionDef]:
     return list(seen.values())
 
 
-def _criterion_columns(criterion: CriterionDef, lang: str) -> list[tuple[str, str | None]]:
+def _criterion_columns(criterion: CriterionDef, t: _Labels) -> list[tuple[str, str | None]]:
     """(header, number format) per column: what a criterion's method can show."""
-    en = lang == "en"
-    label = criterion.label.get(lang)
-    points = _round(criterion.max_points, "0.1")
-    shown_max = f"{points:g}" if en else f"{points:g}".replace(".", ",")
-    points_header = (
-        f"{label}: points (max {shown_max})" if en else f"{label}: điểm (tối đa {shown_max})"
-    )
-    done = (f"{label}: done" if en else f"{label}: thực hiện", _DECIMAL)
+    label = criterion.label.get(t.lang)
+    shown_max = format_number(_round(criterion.max_points, "0.1"), t.lang)
+    points = (t("criterion_points", criterion=label, max=shown_max), _POINTS)
+    done = (t("criterion_done", criterion=label), _DECIMAL)
     if criterion.method is Method.TARGET:
         return [
             done,
-            (f"{label}: target" if en else f"{label}: chỉ tiêu", _DECIMAL),
-            (f"{label}: % of target" if en else f"{label}: % đạt", _PERCENT),
-            (points_header, _POINTS),
+            (t("criterion_target", criterion=label), _DECIMAL),
+            (t("criterion_ratio", criterion=label), _PERCENT),
+            points,
         ]
     if criterion.method is Method.LEADER:
         return [
             done,
-            (f"{label}: cluster best" if en else f"{label}: cao nhất cụm", _DECIMAL),
-            (f"{label}: % of best" if en else f"{label}: % so với cao nhất", _PERCENT),
-            (points_header, _POINTS),
+            (t("criterion_best", criterion=label), _DECIMAL),
+            (t("criterion_ratio_best", criterion=label), _PERCENT),
+            points,
         ]
-    return [done, (points_header, _POINTS)]
+    return [done, points]
 
 
 def _criterion_values(result: CriterionResult | None, criterion: CriterionDef) -> list[_Value]:
@@ -307,18 +490,16 @@ def _criterion_values(result: CriterionResult | None, criterion: CriterionDef) -
     return [_number(result.done), points]
 
 
-def _standing_note(row: UnitStanding, lang: str) -> str | None:
+def _standing_note(row: UnitStanding, t: _Labels) -> str | None:
     """Why a row reads as it does: ties, criteria left out, re-scaling."""
-    en = lang == "en"
     parts: list[str] = []
     if row.tied:
-        parts.append("tied" if en else "đồng hạng")
-    left_out = [r.criterion.label.get(lang) for r in row.criteria if r.excluded]
+        parts.append(t("tied"))
+    left_out = [r.criterion.label.get(t.lang) for r in row.criteria if r.excluded]
     if left_out:
-        prefix = "not counted (no target): " if en else "không tính (chưa có chỉ tiêu): "
-        parts.append(prefix + ", ".join(left_out))
+        parts.append(t("left_out", criteria=", ".join(left_out)))
     if row.rescaled:
-        parts.append("re-scaled to 100" if en else "quy về thang 100")
+        parts.append(t("rescaled"))
     return "; ".join(parts) or None
 
 
@@ -369,30 +550,42 @@ def _write_reports(
     name: str,
     reports: Sequence[ReportRow],
     indicators: Sequence[IndicatorDef],
-    lang: str,
+    t: _Labels,
     tz: dt.tzinfo,
     progress: Callable[[int, int], None] | None,
 ) -> None:
-    en = lang == "en"
+    """Every report, one row each: number, date and unit (frozen), who, what, status, fields."""
+    lang = t.lang
     by_code = {i.code: i for i in indicators}
     used = {row.report.indicator for row in reports}
     columns = _field_columns(indicators, used, lang)
     has_other = any(
         row.report.indicator not in by_code or _other_values(row.report, by_code) for row in reports
     )
-    headers = list(_REPORT_HEADERS[lang])
-    widths: list[float] = [10, 12, 14, 28, 22, 24, 11, 16, 16, 9, 8]
-    formats: list[str | None] = [None, _DATE, None, None, None, None, None, _DATETIME, _DATETIME]
+    headers = [
+        t("report_no"),
+        t("report_date"),
+        t("unit"),
+        t("reported_by"),
+        t("indicator"),
+        t("status"),
+        t("sent_at"),
+        t("edited_at"),
+        t("version"),
+        t("photos"),
+    ]
+    widths: list[float] = [10, 12, 28, 22, 24, 14, 16, 16, 9, 8]
+    formats: list[str | None] = [None, _DATE, None, None, None, None, _DATETIME, _DATETIME]
     formats += [None, None]
     headers += [c.header for c in columns]
     widths += [c.width for c in columns]
     formats += [c.number_format for c in columns]
     if has_other:
-        headers.append("Other values" if en else "Giá trị khác")
+        headers.append(t("other_values"))
         widths.append(40)
         formats.append(None)
     field_index = {(c.indicator.code, c.field.code): n for n, c in enumerate(columns)}
-    status_labels = _STATUS[lang]
+    status_labels: dict[str, str] = {}
 
     total = len(reports)
     if progress is not None:
@@ -401,24 +594,25 @@ def _write_reports(
     for part, first in enumerate(chunks, start=1):
         sheet = _new_sheet(book, name if part == 1 else f"{name} ({part})")
         chunk = reports[first : first + _MAX_DATA_ROWS]
-        _start(sheet, widths, rows=len(chunk))
+        _start(sheet, widths, header_row=1, rows=len(chunk), frozen_columns=3)
         sheet.append(_header_cells(sheet, headers))
         if not chunk:
-            sheet.append([_message_cell(sheet, NO_REPORTS[lang])])
+            sheet.append([_message_cell(sheet, t("no_reports"))])
             continue
         cells = _ColumnCells(sheet, formats)
         for done, row in enumerate(chunk, start=first + 1):
             report = row.report
             indicator = by_code.get(report.indicator)
-            status = _status(report.status)
+            raw_status = str(report.status)
+            if raw_status not in status_labels:
+                status_labels[raw_status] = t.optional(f"report_status.{raw_status}") or raw_status
             values: list[_Value] = [
                 report.id,
                 report.occurred_on,
-                report.unit_code,
                 row.unit_name,
                 row.person_name,
                 indicator.label.get(lang) if indicator else report.indicator,
-                status_labels.get(status, str(report.status)) if status else str(report.status),
+                status_labels[raw_status],
                 _local(report.created_at, tz),
                 _local(report.updated_at, tz) if report.updated_at else None,
                 report.version,
@@ -426,25 +620,17 @@ def _write_reports(
             ]
             fields: list[_Value] = [None] * len(columns)
             if indicator is not None:
-                for field in indicator.fields:
-                    n = field_index.get((indicator.code, field.code))
-                    value = report.values.get(field.code)
+                for field_def in indicator.fields:
+                    n = field_index.get((indicator.code, field_def.code))
+                    value = report.values.get(field_def.code)
                     if n is not None and value is not None:
-                        fields[n] = _field_value(field, value, lang)
+                        fields[n] = _field_value(field_def, value, lang)
             values += fields
             if has_other:
                 values.append(_other_values(report, by_code) or None)
             sheet.append(cells.row(values))
             if progress is not None and (done % _PROGRESS_EVERY == 0 or done == total):
                 progress(done, total)
-
-
-def _status(raw: object) -> ReportStatus | None:
-    """Storage may hand back the plain string; an unknown status is shown as stored."""
-    try:
-        return ReportStatus(str(raw))
-    except ValueError:
-        return None
 
 
 def _field_value(field: FieldDef, value: Any, lang: str) -> _Value:
@@ -484,11 +670,20 @@ def _other_values(report: Report, by_code: dict[str, IndicatorDef]) -> str:
 # --- the targets sheet --------------------------------------------------------------
 
 
-def _write_targets(sheet: WriteOnlyWorksheet, targets: Sequence[TargetRow], lang: str) -> None:
-    _start(sheet, [14, 30, 16, 30, 10, 14], rows=len(targets))
-    sheet.append(_header_cells(sheet, list(TARGET_HEADERS[lang])))
+def _write_targets(sheet: WriteOnlyWorksheet, targets: Sequence[TargetRow], t: _Labels) -> None:
+    """Codes (for re-import through `thidua targets import`) beside names (for people)."""
+    _start(sheet, [14, 30, 16, 30, 10, 14], header_row=1, rows=len(targets), frozen_columns=2)
+    headers = [
+        t("target_unit_code"),
+        t("target_unit_name"),
+        t("target_measure_code"),
+        t("target_measure_name"),
+        t("target_period"),
+        t("target_value"),
+    ]
+    sheet.append(_header_cells(sheet, headers))
     if not targets:
-        sheet.append([_message_cell(sheet, _NO_TARGETS[lang])])
+        sheet.append([_message_cell(sheet, t("no_targets"))])
         return
     cells = _ColumnCells(sheet, [None, None, None, None, None, _DECIMAL])
     for target in targets:
@@ -515,16 +710,25 @@ def _new_sheet(book: Workbook, title: str) -> WriteOnlyWorksheet:
     return sheet
 
 
-def _start(sheet: WriteOnlyWorksheet, widths: Sequence[float], *, rows: int) -> None:
-    """Column widths, frozen filterable header, landscape print: before any row is written."""
+def _start(
+    sheet: WriteOnlyWorksheet,
+    widths: Sequence[float],
+    *,
+    header_row: int,
+    rows: int,
+    frozen_columns: int = 0,
+) -> None:
+    """Column widths, frozen filterable header (and name columns), landscape print: before
+    any row is written."""
     layout = cast(_Layout, sheet)
     for n, width in enumerate(widths, start=1):
         layout.column_dimensions[get_column_letter(n)].width = width
-    layout.row_dimensions[1].height = 45
-    sheet.freeze_panes = "A2"
-    sheet.print_title_rows = "1:1"
+    layout.row_dimensions[header_row].height = 45
+    sheet.freeze_panes = f"{get_column_letter(frozen_columns + 1)}{header_row + 1}"
+    sheet.print_title_rows = f"{header_row}:{header_row}"
     if rows and widths:
-        layout.auto_filter.ref = f"A1:{get_column_letter(len(widths))}{rows + 1}"
+        last = get_column_letter(len(widths))
+        layout.auto_filter.ref = f"A{header_row}:{last}{header_row + rows}"
     layout.page_setup.orientation = "landscape"
     layout.page_setup.fitToWidth = 1
     layout.page_setup.fitToHeight = 0
@@ -542,11 +746,13 @@ def _header_cells(sheet: WriteOnlyWorksheet, headers: Sequence[str]) -> list[Cel
     return cells
 
 
-def _write_message(sheet: WriteOnlyWorksheet, message: str, notes: Sequence[str]) -> None:
+def _write_message(
+    sheet: WriteOnlyWorksheet, heading: _Heading, cluster: str, message: str, t: _Labels
+) -> None:
+    """A standings sheet with nothing to rank: the heading, then why."""
     cast(_Layout, sheet).column_dimensions["A"].width = 80
+    _write_heading(sheet, heading, cluster, 1, t)
     sheet.append([_message_cell(sheet, message)])
-    for note in notes:
-        sheet.append([_note_cell(sheet, note)])
 
 
 def _message_cell(sheet: WriteOnlyWorksheet, text: str) -> Cell:

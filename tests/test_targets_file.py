@@ -10,6 +10,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
+from bot.i18n import Catalog
 from domain.errors import UserInputError
 from domain.measures import default_measures
 from domain.models import Unit
@@ -129,18 +130,23 @@ def test_template_prefills_existing_targets_of_that_period() -> None:
     assert parse(data, "template.xlsx") == [Target("long_bien", "new_unions", "2025", 20.0)]
 
 
-def test_exported_workbook_targets_sheet_reads_back() -> None:
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_exported_workbook_targets_sheet_reads_back(lang: str) -> None:
+    """The export's labels come from the catalog; its targets sheet still imports."""
     rows = [
         TargetRow("hoan_kiem", "LĐLĐ quận Hoàn Kiếm", "new_unions", "Thành lập CĐCS", "2025", 20)
     ]
     no_reports: list[ReportRow] = []
     data = export_workbook(
-        title="Cụm 1",
+        translate=Catalog(),
+        federation="LĐLĐ Thành phố Hà Nội",
+        scope="Cụm 1",
         period_label="Năm 2025",
-        standings=None,
+        clusters=[],
         reports=no_reports,
         targets=rows,
         indicators=(),
+        lang=lang,
     )
     assert parse(data, "export.xlsx") == [Target("hoan_kiem", "new_unions", "2025", 20.0)]
 
