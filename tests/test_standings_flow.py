@@ -97,6 +97,7 @@ async def test_group_link_posts_export_and_admin(h: Harness) -> None:
     assert "🏆 Xếp hạng Cụm thi đua số 1" in (await group_officer.send("/standings"))[0].text
     assert await group_officer.send("/report") != []  # points to the private chat
 
+    await founded(officer, 49)
     exported = await head.send("/export 2025")
     document = exported[-1].reply.attachment
     assert document is not None and document.filename.endswith(".xlsx")
@@ -107,7 +108,6 @@ async def test_group_link_posts_export_and_admin(h: Harness) -> None:
     leaders = (await admin.send("/standings all 2025"))[0].text
     assert "Cụm thi đua số 1" in leaders and "Cụm thi đua số 2" in leaders
     assert "Đã đặt chỉ tiêu" in (await admin.send("/target long_bien new_unions 2025 25"))[0].text
-    await founded(officer, 49)
     assert "49/25 196,0%" in (await officer.send("/standings 2025"))[0].text
 
 

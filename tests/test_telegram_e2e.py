@@ -268,6 +268,8 @@ async def test_standings_chart_and_export_reach_telegram_as_photo_and_document(t
     photo = await fake.wait_calls(1, method="sendPhoto", chat_id=6006)
     _, data = photo[0].files["photo"]
     assert data.startswith(b"\x89PNG") and len(data) > 10_000
+    await head.say("thành lập 3 công đoàn cơ sở ngày 1/3", "kiểm tra lại")
+    await head.press("Lưu", "Đã lưu")  # a period without reports has nothing to export
     await head.say("/export", "Bảng tổng hợp")
     document = await fake.wait_calls(1, method="sendDocument", chat_id=6006)
     filename, content = document[0].files["document"]
