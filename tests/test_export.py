@@ -11,7 +11,9 @@ import asyncio
 import base64
 import datetime as dt
 import io
+import logging
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -30,6 +32,25 @@ VN = ZoneInfo("Asia/Ho_Chi_Minh")
 START = dt.datetime(2025, 12, 20, 9, 0, tzinfo=VN)
 FEDERATION = "LIÊN ĐOÀN LAO ĐỘNG THÀNH PHỐ HÀ NỘI"
 FOUNDED = "Thành lập CĐCS: thực hiện"
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored() -> Iterator[None]:
+    """`main` configures logging for the process (levels of httpx and others, root
+    handlers); put it back so later tests that read those logs are not affected."""
+    manager = logging.Logger.manager
+    levels = {
+        name: logger.level
+        for name, logger in manager.loggerDict.items()
+        if isinstance(logger, logging.Logger)
+    }
+    root_level, root_handlers = logging.root.level, list(logging.root.handlers)
+    yield
+    for name, logger in list(manager.loggerDict.items()):
+        if isinstance(logger, logging.Logger):
+            logger.setLevel(levels.get(name, logging.NOTSET))
+    logging.root.setLevel(root_level)
+    logging.root.handlers[:] = root_handlers
 
 
 def config_file(tmp_path: Path) -> Path:
