@@ -440,7 +440,11 @@ async def build_workbook(
         if r.person_id not in names:
             p = await people.get(tx, r.person_id)
             names[r.person_id] = p.name if p else "?"
-    rows = [ReportRow(r, _name(settings, r.unit_code), names[r.person_id]) for r in found]
+    photos = await reports_repo.photo_counts(tx, codes, period.start, period.end)
+    rows = [
+        ReportRow(r, _name(settings, r.unit_code), names[r.person_id], photos.get(r.id, 0))
+        for r in found
+    ]
     measure_labels = {m.code: m.label.get(lang) for m in settings.measures}
     targets: list[Target] = await targets_repo.for_period(tx, period.key, codes)
     target_rows = [

@@ -137,6 +137,8 @@ class ReportRow:
     report: Report
     unit_name: str
     person_name: str
+    photo_count: int | None = None
+    """Evidence photos, when the report was loaded without them; else len(report.photos)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -616,7 +618,7 @@ def _write_reports(
                 _local(report.created_at, tz),
                 _local(report.updated_at, tz) if report.updated_at else None,
                 report.version,
-                len(report.photos) or None,
+                (len(report.photos) if row.photo_count is None else row.photo_count) or None,
             ]
             fields: list[_Value] = [None] * len(columns)
             if indicator is not None:

@@ -237,3 +237,29 @@ async def test_chat_export_is_the_same_workbook_and_its_rates_agree_with_standin
             assert shown in unit_block[2], (row[1], unit_block)
     finally:
         await h.close()
+
+
+async def test_exported_reports_count_their_evidence_photos(tmp_path: Path) -> None:
+    h = await harness(tmp_path)
+    try:
+        officer = await person(h, 1, "long_bien")
+        await officer.send("/report")
+        await officer.press("Tặng quà")
+        for answer in ("20", "bỏ qua", "bỏ qua", "Tết", "hôm nay"):
+            await officer.send(answer)
+        await officer.photo(1)
+        await officer.photo(2)
+        await officer.press("Xong")
+        await officer.press("Lưu")
+        await founded(await person(h, 2, "hoan_kiem"), 31)
+        head = await person(h, 9, "dong_da", Role.CLUSTER_HEAD)
+        document = (await head.send("/export 2025"))[-1].reply.attachment
+        assert document is not None
+        book = openpyxl.load_workbook(io.BytesIO(base64.b64decode(document.data_b64)))
+        sheet = book["Báo cáo"]
+        names = [c.value for c in sheet[1]]
+        photos = names.index("Số ảnh")
+        by_unit = {row[2]: row[photos] for row in sheet.iter_rows(min_row=2, values_only=True)}
+        assert by_unit == {"LĐLĐ quận Long Biên": 2, "LĐLĐ quận Hoàn Kiếm": None}
+    finally:
+        await h.close()
