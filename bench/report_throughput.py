@@ -189,7 +189,7 @@ async def one_round(officers: int, round_no: int) -> tuple[Result, Result, dict[
                 stdout=asyncio.subprocess.PIPE,
             )
             out, _ = await made.communicate()
-            found = re.search(r"Code: (\S+)", out.decode())
+            found = re.search(r"Mã mời: (\S+)", out.decode())
             assert found, out
             bot = await start_process(
                 fake, sys.executable, "-m", "bot.cli", "run", "--config", str(config), env=env

@@ -10,9 +10,11 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from apscheduler.triggers.cron import CronTrigger
 
@@ -23,7 +25,7 @@ from bot.i18n import Catalog
 from bot.media import MediaStore
 from bot.outbox_sender import OutboxSender
 from bot.scheduler import Job, Scheduler
-from bot.webhook import WebhookServer
+from domain.errors import ChannelStartError
 from domain.messages import OutboxItem
 from domain.periods import PeriodKind
 from handlers.context import Clock, HandlerSettings
@@ -35,6 +37,9 @@ from storage import org
 from storage import targets as targets_repo
 from storage.db import Database
 from storage.lock import ProcessLock
+
+if TYPE_CHECKING:  # aiohttp is imported only when a channel receives by webhook
+    from bot.webhook import WebhookServer
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +86,8 @@ class App:
     database: str | None = None
     catalog: Catalog = field(default_factory=Catalog)
     channel_retry_delay: float = 5.0
+    on_channel: Callable[[str, Exception | None], None] | None = None
+    """Told when a channel connects (None) or fails to (the error): the CLI's status lines."""
 
     def __post_init__(self) -> None:
         self.db = Database(self.database or self.config.bot.database)
@@ -227,6 +234,8 @@ class App:
             telegram_side = (telegram.ingest_json, secret.get_secret_value() if secret else "")
         if zalo_side is None and telegram_side is None and self.media is None:
             return None
+        from bot.webhook import WebhookServer
+
         hook = self.config.webhook
         return WebhookServer(
             hook.host, hook.port, zalo=zalo_side, telegram=telegram_side, media=self.media
@@ -291,10 +300,17 @@ class App:
         channel = self.channels[name]
         try:
             await channel.start()
-        except Exception:
-            log.exception("%s failed to start; retrying in the background", name)
+        except Exception as exc:
+            # One line, not a traceback: the reason is what the operator can act on.
+            log.debug("%s failed to start", name, exc_info=not isinstance(exc, ChannelStartError))
+            if self.on_channel is None:
+                log.warning("%s failed to start (%s); retrying in the background", name, exc)
+            else:
+                self.on_channel(name, exc)
             self._retries.add(asyncio.create_task(self._keep_trying(name)))
             return False
+        if self.on_channel is not None:
+            self.on_channel(name, None)
         if name == "telegram":
             username = getattr(channel, "username", "")
             if username:
@@ -313,6 +329,8 @@ class App:
                 log.warning("%s still failing to start (%s); next try in %.0f s", name, exc, delay)
                 continue
             log.info("%s started", name)
+            if self.on_channel is not None:
+                self.on_channel(name, None)
             self.senders[name].wake()
             return
 

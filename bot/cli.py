@@ -1,4 +1,11 @@
-"""The `thidua` command: run, demo, migrate, check-config, invite."""
+"""The `thidua` command: run, demo, check-config, invite, reminders, outbox, export, targets.
+
+Every line it prints comes from the catalog, in one language: Vietnamese, or
+English with `--lang en` (or THIDUA_LANG=en). Only argparse, the catalog and
+the configuration are imported up front; a command imports what it uses, so
+`thidua --help` does not load matplotlib, openpyxl, aiohttp or the Telegram
+library.
+"""
 
 from __future__ import annotations
 
@@ -12,29 +19,80 @@ import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from bot.app import App
-from bot.channels.console import ConsoleChannel
-from bot.clock import SystemClock
-from bot.config import AppConfig, Secrets, check_config, format_problems, load_config
-from bot.i18n import Catalog
-from domain.errors import ConfigError, UserInputError
-from domain.messages import DeliveryStatus
-from domain.models import Role
-from domain.periods import PeriodKind, parse_period
-from handlers.admin import IssuedInvite, create_invite, parse_duration
-from handlers.reminders import Reminders
-from handlers.standings import build_workbook
-from handlers.targets_file import TargetsFileError, parse_targets, targets_template
-from storage import org, outbox
-from storage import targets as targets_repo
+from bot.i18n import LANGUAGES, Catalog
+
+if TYPE_CHECKING:
+    from bot.app import App
+    from bot.config import AppConfig, Secrets
 
 log = logging.getLogger("thidua")
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEMO_UNIT = "hoan_kiem"
+
+#: argparse's own English words (it translates them through a module-level `_`) -> catalog keys.
+_ARGPARSE = {
+    "usage: ": "usage",
+    "positional arguments": "positionals",
+    "options": "options",
+    "show this help message and exit": "help",
+    "the following arguments are required: %s": "required",
+    "invalid choice: %(value)r (choose from %(choices)s)": "invalid_choice",
+    "unrecognized arguments: %s": "unrecognized",
+    "expected one argument": "expected_one",
+    "invalid %(type)s value: %(value)r": "invalid_value",
+    "%(prog)s: error: %(message)s\n": "error",
+    "argument %(argument_name)s: %(message)s": "argument",
+    "ambiguous option: %(option)s could match %(matches)s": "ambiguous",
+}
 
 
-def _config_path(given: str | None, secrets: Secrets) -> Path:
+class Say:
+    """The command line's words, in one language, from the catalog's [cli] table."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang if lang in LANGUAGES else "vi"
+        self.catalog = Catalog()
+
+    def __call__(self, key: str, /, **params: Any) -> str:
+        return self.catalog(self.lang, f"cli.{key}", **params)
+
+    def argparse_words(self, message: str) -> str:
+        key = _ARGPARSE.get(message)
+        return self(f"argparse.{key}") if key else message
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with its errors in the CLI's language and exit status 2."""
+
+    say: Say
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, self.say("argparse.error_line", prog=self.prog, message=message) + "\n")
+
+
+def _split_lang(argv: Sequence[str]) -> tuple[str | None, list[str]]:
+    """`--lang en` may stand anywhere on the line: take it out before argparse sees it."""
+    rest: list[str] = []
+    lang: str | None = None
+    items = list(argv)
+    i = 0
+    while i < len(items):
+        item = items[i]
+        if item == "--lang" and i + 1 < len(items):
+            lang = items[i + 1]
+            i += 2
+            continue
+        if item.startswith("--lang="):
+            lang = item.partition("=")[2]
+        else:
+            rest.append(item)
+        i += 1
+    return lang, rest
+
+
+def _config_path(given: str | None, secrets: Secrets, say: Say) -> Path:
     if given:
         return Path(given)
     if secrets.thidua_config:
@@ -46,15 +104,23 @@ def _config_path(given: str | None, secrets: Secrets) -> Path:
     ):
         if candidate.exists():
             return candidate
-    raise SystemExit("no configuration: pass --config FILE or set THIDUA_CONFIG")
+    _fail(say("no_config"))
 
 
-def _load(given: str | None, secrets: Secrets) -> AppConfig:
-    path = _config_path(given, secrets)
+def _fail(line: str, status: int = 1) -> NoReturn:
+    print(line, file=sys.stderr)
+    raise SystemExit(status)
+
+
+def _load(given: str | None, secrets: Secrets, say: Say) -> AppConfig:
+    from bot.config import format_problems, load_config
+    from domain.errors import ConfigError
+
+    path = _config_path(given, secrets, say)
     try:
-        return load_config(path).with_secrets(secrets)
+        return load_config(path, say.lang).with_secrets(secrets)
     except ConfigError as exc:
-        print(f"{path}: configuration has problems:", file=sys.stderr)
+        print(say("config_problems", path=path), file=sys.stderr)
         print(format_problems(exc.problems), file=sys.stderr)
         raise SystemExit(1) from exc
 
@@ -72,12 +138,70 @@ def _logging(verbose: bool = False) -> None:
     logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
 
 
-async def _backup(config: AppConfig, out: Path | None) -> int:
+def _why(exc: Exception, say: Say) -> str:
+    """One line a person can act on, for a channel that did not connect (never the token)."""
+    from domain.errors import ChannelStartError
+
+    if isinstance(exc, ChannelStartError):
+        text = say(f"reason_{exc.reason}", channel=exc.channel)
+        return f"{text} ({exc.detail})" if exc.detail else text
+    return say("reason_other", error=type(exc).__name__)
+
+
+async def _run(config: AppConfig, secrets: Secrets, say: Say) -> int:
+    """Serve until Ctrl+C; "running" only once a channel is connected, else one line and 1."""
+    from bot.app import App
+
+    connected: list[str] = []
+    failed: dict[str, Exception] = {}
+    started = False
+
+    def status(name: str, error: Exception | None) -> None:
+        if error is None:
+            connected.append(name)
+            failed.pop(name, None)
+            if started:  # a channel that failed at start connected on a retry
+                print(say("connected_later", channel=name), flush=True)
+        else:
+            failed[name] = error
+
+    app = App(config, secrets, on_channel=status)
+    try:
+        channels = app.enabled_channels()
+    except Exception as exc:  # the library refused the token before any connection
+        _fail(say("cannot_start", error=type(exc).__name__))
+    for channel in channels:
+        app.add_channel(channel)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await app.start()
+    started = True
+    if not connected:
+        for name, error in failed.items():
+            print(say("connect_failed", channel=name, why=_why(error, say)), file=sys.stderr)
+        await app.stop(drain_seconds=0)
+        return 1
+    for name, error in failed.items():
+        print(say("connect_retrying", channel=name, why=_why(error, say)), file=sys.stderr)
+    print(say("running", channels=", ".join(connected)), flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await app.stop()
+    return 0
+
+
+async def _backup(config: AppConfig, out: Path | None, say: Say) -> int:
     """A verified copy while the bot may be running (reads never block it)."""
+    from bot.app import App
+    from bot.config import Secrets
     from storage import backup as backups
 
     app = App(config, Secrets())
-    lang = config.federation.default_language.value
+    lang = say.lang
     if app.lock is None:
         print(app.catalog(lang, "ops.not_sqlite", database=app.db.path), file=sys.stderr)
         return 1
@@ -102,13 +226,15 @@ async def _backup(config: AppConfig, out: Path | None) -> int:
     return 0
 
 
-async def _restore(config: AppConfig, file: Path) -> int:
+async def _restore(config: AppConfig, file: Path, say: Say) -> int:
     """Put a backup back, only while no `thidua run` holds the database."""
+    from bot.app import App
+    from bot.config import Secrets
     from storage import backup as backups
     from storage.lock import DatabaseInUse
 
     app = App(config, Secrets())
-    lang = config.federation.default_language.value
+    lang = say.lang
     if app.lock is None:
         print(app.catalog(lang, "ops.not_sqlite", database=app.db.path), file=sys.stderr)
         return 1
@@ -141,83 +267,116 @@ async def _restore(config: AppConfig, file: Path) -> int:
     return 0
 
 
-async def _run(config: AppConfig, secrets: Secrets) -> None:
-    app = App(config, secrets)
-    for channel in app.enabled_channels():
-        app.add_channel(channel)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    log.info("thidua is running on %s; Ctrl+C to stop", ", ".join(app.channels))
-    await app.run_until(stop)
+def _demo_files(given: str | None) -> Path:
+    """Where the demo saves what it sends: the folder asked for, or a new one that is kept."""
+    if given:
+        return Path(given)
+    return Path(tempfile.mkdtemp(prefix="thidua-demo-files-"))
 
 
-async def _demo(config: AppConfig, secrets: Secrets, lines: Sequence[str] | None = None) -> None:
-    """A chat in the terminal on the sample config, a throwaway database, a ready invite."""
+async def _demo(config: AppConfig, secrets: Secrets, say: Say, files: Path) -> None:
+    """A chat in the terminal on a throwaway database, with sample data and codes."""
+    from bot.clock import SystemClock
+    from bot.demo import run_demo
+
     with tempfile.TemporaryDirectory(prefix="thidua-demo-") as folder:
-        clock = SystemClock()
-        app = App(config, secrets, clock=clock, database=str(Path(folder) / "demo.sqlite3"))
-        console = ConsoleChannel(clock)
-        app.add_channel(console)
-        await app.start()
-        try:
-            issued = await _demo_invite(app)
-            unit = config.unit(DEMO_UNIT)
-            print("=" * 60)
-            print("thidua — demo trên console (không cần token Telegram)")
-            print(f"Mã mời demo cho {unit.name if unit else DEMO_UNIT}: {issued.shown}")
-            print(f"Thử: /start {issued.shown}  →  /report  →  /myreports")
-            print("Gõ số để chọn, /photo để gửi ảnh mẫu, Ctrl+D để thoát.")
-            print("=" * 60)
-            source = iter(lines) if lines is not None else None
-            while True:
-                if source is not None:
-                    line = next(source, None)
-                    if line is None:
-                        break
-                    print(f"> {line}")
-                else:
-                    try:
-                        line = await asyncio.to_thread(input, "> ")
-                    except EOFError:
-                        break
-                if not line.strip():
-                    continue
-                await app.dispatcher.submit(console.to_inbound(line))
-                await app.senders[console.name].wait_idle()
-        finally:
-            await app.stop()
-
-
-async def _demo_invite(app: App) -> IssuedInvite:
-    async with app.db.transaction() as tx:
-        return await create_invite(
-            tx,
-            unit_code=DEMO_UNIT,
-            role=Role.OFFICER,
-            uses=5,
-            expires_in=None,
-            now=app.clock.now(),
+        await run_demo(
+            config,
+            secrets,
+            clock=SystemClock(),
+            database=str(Path(folder) / "demo.sqlite3"),
+            files=files,
+            say=say,
         )
 
 
-async def _migrate(config: AppConfig) -> None:
+async def _opened(config: AppConfig) -> App:
+    from bot.app import App
+    from bot.config import Secrets
+
     app = App(config, Secrets())
     await app.open()
+    return app
+
+
+async def _migrate(config: AppConfig, say: Say) -> None:
+    app = await _opened(config)
     async with (
         app.db.transaction() as tx,
         tx.execute("SELECT MAX(version) FROM schema_migrations") as cur,
     ):
         row = await cur.fetchone()
     await app.db.close()
-    print(f"{app.db.path}: schema version {row[0] if row else 0}")
+    print(say("schema_version", path=app.db.path, version=row[0] if row else 0))
 
 
-async def _invite(config: AppConfig, args: argparse.Namespace) -> int:
-    app = App(config, Secrets())
-    await app.open()
+def _role(say: Say) -> Callable[[str], str]:
+    """--role: a known role, or the closest ones offered."""
+    from domain.models import Role
+    from domain.suggest import closest
+
+    roles = [r.value for r in Role]
+
+    def check(text: str) -> str:
+        if text in roles:
+            return text
+        raise argparse.ArgumentTypeError(
+            _unknown(say, "unknown_role", text, closest(text, roles), choices=", ".join(roles))
+        )
+
+    return check
+
+
+def _unknown(say: Say, key: str, text: str, suggestions: Sequence[str], **params: Any) -> str:
+    line = say(key, text=text, **params)
+    if suggestions:
+        line += ". " + say("did_you_mean", suggestions=", ".join(suggestions))
+    else:
+        line += "."
+    return line
+
+
+def _date(say: Say) -> Callable[[str], dt.date]:
+    """--date: dd/mm/yyyy or yyyy-mm-dd, refused in plain words."""
+    from domain.dates import parse_full_date
+    from domain.errors import UserInputError
+
+    def parse(text: str) -> dt.date:
+        try:
+            return parse_full_date(text)
+        except UserInputError:
+            raise argparse.ArgumentTypeError(say("bad_date", text=text)) from None
+
+    return parse
+
+
+def _duration(say: Say) -> Callable[[str], str]:
+    from handlers.admin import parse_duration
+
+    def check(text: str) -> str:
+        try:
+            parse_duration(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(say("bad_duration", text=text)) from None
+        return text
+
+    return check
+
+
+async def _invite(config: AppConfig, args: argparse.Namespace, say: Say) -> int:
+    from domain.errors import UserInputError
+    from domain.models import Role
+    from domain.suggest import closest
+    from handlers.admin import create_invite, parse_duration
+
+    unit = config.unit(args.unit)
+    if unit is None:
+        names = {u.code: u.code for u in config.units} | {u.name: u.code for u in config.units}
+        found = [names[n] for n in closest(args.unit, names)]
+        shown = [f"{c} ({u.name})" for c in dict.fromkeys(found) if (u := config.unit(c))]
+        print(_unknown(say, "unknown_unit", args.unit, shown), file=sys.stderr)
+        return 1
+    app = await _opened(config)
     try:
         async with app.db.transaction() as tx:
             issued = await create_invite(
@@ -229,26 +388,27 @@ async def _invite(config: AppConfig, args: argparse.Namespace) -> int:
                 now=app.clock.now(),
             )
     except UserInputError as exc:
-        print(f"invite: {app.catalog('en', exc.key, **exc.params)}", file=sys.stderr)
+        reason = app.catalog(say.lang, exc.key, **exc.params)
+        print(say("invite_refused", reason=reason), file=sys.stderr)
         return 1
     finally:
         await app.db.close()
-    unit = config.unit(args.unit)
-    print(f"Code: {issued.shown}")
-    print(
-        f"Unit: {unit.name if unit else args.unit} · role: {args.role} · uses: {args.uses}"
-        + (f" · expires in {args.expires}" if args.expires else "")
-    )
+    print(say("invite_code", code=issued.shown))
+    line = say("invite_unit", unit=unit.name, role=say(f"role_{args.role}"), uses=args.uses)
+    if args.expires:
+        line += say("invite_expires", expires=args.expires)
+    print(line)
     link = config.telegram.deep_link(issued.code)
-    print(f"Telegram: {link}" if link else "Telegram: set telegram.bot_username for a deep link")
-    print(f"Or type in the chat: /start {issued.shown}")
+    print(say("invite_link", link=link) if link else say("invite_no_link"))
+    print(say("invite_type", code=issued.shown))
     return 0
 
 
-async def _preview(config: AppConfig, day: dt.date) -> None:
+async def _preview(config: AppConfig, day: dt.date, say: Say) -> None:
     """Who would be reminded of what on `day`: a dry run, nothing is written."""
-    app = App(config, Secrets())
-    await app.open()
+    from handlers.reminders import Reminders
+
+    app = await _opened(config)
     tz = config.federation.tz
     start = dt.datetime.combine(day, dt.time(0), tz) - dt.timedelta(microseconds=1)
     end = dt.datetime.combine(day, dt.time(23, 59, 59, 999999), tz)
@@ -257,7 +417,7 @@ async def _preview(config: AppConfig, day: dt.date) -> None:
             planned = await Reminders(app.dispatcher.settings, app.catalog).plan(tx, start, end)
     finally:
         await app.db.close()
-    print(f"Reminders on {day:%d/%m/%Y} ({len(planned)} messages, dry run):")
+    print(say("preview_header", date=f"{day:%d/%m/%Y}", count=len(planned)))
     for p in sorted(planned, key=lambda p: (p.at, p.person.unit_code, p.person.name)):
         first_line = p.reply.text.splitlines()[0]
         when = p.at.astimezone(tz).strftime("%H:%M")
@@ -266,12 +426,14 @@ async def _preview(config: AppConfig, day: dt.date) -> None:
             f"[{p.kind}] {first_line}"
         )
     if not planned:
-        print("  nobody: no registered person owes a report due then.")
+        print(say("preview_nobody"))
 
 
-async def _outbox(config: AppConfig, show_all: bool) -> None:
-    app = App(config, Secrets())
-    await app.open()
+async def _outbox(config: AppConfig, show_all: bool, say: Say) -> None:
+    from domain.messages import DeliveryStatus
+    from storage import outbox
+
+    app = await _opened(config)
     statuses = [DeliveryStatus.PENDING, DeliveryStatus.FAILED]
     if show_all:
         statuses.append(DeliveryStatus.SENT)
@@ -281,8 +443,11 @@ async def _outbox(config: AppConfig, show_all: bool) -> None:
     finally:
         await app.db.close()
     tz = config.federation.tz
-    header = f"{'id':>6} {'channel':9} {'chat':>14} {'status':8} {'tries':>5} {'next try':16}"
-    print(f"{header} reason / text")
+    header = (
+        f"{'id':>6} {say('col_channel'):9} {say('col_chat'):>14} {say('col_status'):8} "
+        f"{say('col_tries'):>5} {say('col_next'):16}"
+    )
+    print(f"{header} {say('col_reason')}")
     for item in items:
         when = item.next_attempt_at.astimezone(tz).strftime("%d/%m/%Y %H:%M")
         text = item.reply.text.splitlines()[0][:40] if item.reply.text else ""
@@ -292,7 +457,7 @@ async def _outbox(config: AppConfig, show_all: bool) -> None:
             f"{item.attempts:>5} {when:16} {reason[:60] or text}"
         )
     if not items:
-        print("nothing pending or failed")
+        print(say("outbox_empty"))
 
 
 def _progress_bar(label: str) -> Callable[[int, int], None]:
@@ -309,11 +474,16 @@ def _progress_bar(label: str) -> Callable[[int, int], None]:
     return show
 
 
-async def _export(config: AppConfig, period_text: str, cluster_code: str | None, out: Path) -> int:
+async def _export(
+    config: AppConfig, period_text: str, cluster_code: str | None, out: Path, say: Say
+) -> int:
     """The workbook of one cluster, or of every cluster; a period with no data is an error."""
-    app = App(config, Secrets())
-    await app.open()
-    lang = config.federation.default_language.value
+    from domain.errors import UserInputError
+    from domain.periods import PeriodKind, parse_period
+    from handlers.standings import build_workbook
+    from storage import org
+
+    app = await _opened(config)
     now = app.clock.now()
     today = now.astimezone(config.federation.tz).date()
     try:
@@ -321,31 +491,43 @@ async def _export(config: AppConfig, period_text: str, cluster_code: str | None,
         async with app.db.transaction() as tx:
             cluster = await org.cluster(tx, cluster_code, period.year) if cluster_code else None
             if cluster_code and cluster is None:
-                print(f"export: no cluster {cluster_code!r} in {period.year}", file=sys.stderr)
+                codes = await org.cluster_codes(tx, period.year)
+                from domain.suggest import closest
+
+                message = _unknown(
+                    say,
+                    "unknown_cluster",
+                    cluster_code,
+                    closest(cluster_code, codes),
+                    year=period.year,
+                )
+                print(message, file=sys.stderr)
                 return 1
             data = await build_workbook(
                 tx,
                 app.dispatcher.settings,
                 app.catalog,
-                lang,
+                say.lang,
                 cluster,
                 period,
                 now,
-                progress=_progress_bar("export"),
+                progress=_progress_bar(say("export_progress")),
             )
     except UserInputError as exc:
-        print(f"export: {app.catalog(lang, exc.key, **exc.params)}", file=sys.stderr)
+        print(app.catalog(say.lang, exc.key, **exc.params), file=sys.stderr)
         return 1
     finally:
         await app.db.close()
     await asyncio.to_thread(out.write_bytes, data)
-    print(f"{out}: {len(data) // 1024} KB, {period.label(lang)}")
+    print(say("export_done", path=out, kb=len(data) // 1024, period=period.label(say.lang)))
     return 0
 
 
-async def _targets(config: AppConfig, args: argparse.Namespace) -> int:
-    app = App(config, Secrets())
-    await app.open()
+async def _targets(config: AppConfig, args: argparse.Namespace, say: Say) -> int:
+    from handlers.targets_file import TargetsFileError, parse_targets, targets_template
+    from storage import targets as targets_repo
+
+    app = await _opened(config)
     try:
         if args.targets_command == "template":
             async with app.db.transaction() as tx:
@@ -358,7 +540,7 @@ async def _targets(config: AppConfig, args: argparse.Namespace) -> int:
                 generated_at=app.clock.now(),
             )
             await asyncio.to_thread(Path(args.out).write_bytes, data)
-            print(f"{args.out}: template for {args.period}")
+            print(say("template_done", path=args.out, period=args.period))
             return 0
         path = Path(args.file)
         try:
@@ -370,73 +552,101 @@ async def _targets(config: AppConfig, args: argparse.Namespace) -> int:
                 measures={m.code for m in config.all_measures},
             )
         except TargetsFileError as exc:
-            print(app.catalog("vi", exc.key, **exc.params), file=sys.stderr)
+            print(app.catalog(say.lang, exc.key, **exc.params), file=sys.stderr)
             return 1
         async with app.db.transaction() as tx:
             await targets_repo.replace_imported(tx, found, app.clock.now())
-        print(f"imported {len(found)} targets from {path.name}")
+        print(say("targets_imported", count=len(found), file=path.name))
         return 0
     finally:
         await app.db.close()
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="thidua", description=__doc__)
-    parser.add_argument("-v", "--verbose", action="store_true")
-    sub = parser.add_subparsers(dest="command")
-    for name, text in (
-        ("run", "run the bot on Telegram (needs TELEGRAM_BOT_TOKEN)"),
-        ("demo", "chat with the bot in this terminal, on sample data"),
-        ("migrate", "apply database migrations"),
-    ):
-        p = sub.add_parser(name, help=text)
-        p.add_argument("--config", help="TOML file (default: THIDUA_CONFIG or config.example.toml)")
-    check = sub.add_parser("check-config", help="validate a configuration file")
-    check.add_argument("file")
-    inv = sub.add_parser("invite", help="create an invite code")
-    inv.add_argument("--config")
-    inv.add_argument("--unit", required=True)
-    inv.add_argument("--role", required=True, choices=[r.value for r in Role])
-    inv.add_argument("--uses", type=int, default=1)
-    inv.add_argument("--expires", help="e.g. 7d, 12h")
-    rem = sub.add_parser("reminders", help="reminders: preview who would be reminded")
-    rem_sub = rem.add_subparsers(dest="reminders_command", required=True)
-    prev = rem_sub.add_parser("preview", help="dry run for one day")
-    prev.add_argument("--date", required=True, type=dt.date.fromisoformat, help="YYYY-MM-DD")
-    prev.add_argument("--config")
-    exp = sub.add_parser("export", help="standings, reports and targets as an Excel file")
-    exp.add_argument("--period", required=True, help='e.g. 2025, "đợt 1 2025"')
-    exp.add_argument("--cluster", help="a cluster code; default: every cluster of the year")
-    exp.add_argument("--out", required=True, type=Path)
-    exp.add_argument("--config")
-    tgt = sub.add_parser("targets", help="targets: template and import")
-    tgt_sub = tgt.add_subparsers(dest="targets_command", required=True)
-    tmpl = tgt_sub.add_parser("template", help="an .xlsx to fill in")
-    tmpl.add_argument("--period", required=True, help="2026, 2026-H1, …")
-    tmpl.add_argument("--out", required=True)
-    tmpl.add_argument("--config")
-    imp = tgt_sub.add_parser("import", help="import targets from .xlsx or .csv (all or nothing)")
-    imp.add_argument("file")
-    imp.add_argument("--config")
-    bak = sub.add_parser("backup", help="a verified copy of the database (also while running)")
-    bak.add_argument("--out", type=Path, help="file to write (default: the [backup] folder)")
-    bak.add_argument("--config")
-    res = sub.add_parser("restore", help="put a backup back (the bot must be stopped)")
-    res.add_argument("file", type=Path)
-    res.add_argument("--config")
-    box = sub.add_parser("outbox", help="list pending and failed messages with reasons")
-    box.add_argument("--config")
-    box.add_argument("--all", action="store_true", help="include sent messages")
+def build_parser(say: Say) -> Parser:
+    """The whole command line, its help in the CLI's language."""
+    argparse.__dict__["_"] = say.argparse_words  # argparse's own words ("usage:", errors)
+
+    def parser_class(**kwargs: Any) -> Parser:
+        made = Parser(**kwargs)
+        made.say = say
+        return made
+
+    parser = parser_class(prog="thidua", description=say("cmd.description"))
+    parser.add_argument("-v", "--verbose", action="store_true", help=say("cmd.verbose"))
+    parser.add_argument("--lang", choices=list(LANGUAGES), help=say("cmd.lang"))
+    sub = parser.add_subparsers(dest="command", title=say("cmd.commands"), metavar="COMMAND")
+
+    def command(name: str) -> Parser:
+        made = sub.add_parser(name, help=say(f"cmd.{name}"), description=say(f"cmd.{name}"))
+        assert isinstance(made, Parser)
+        made.say = say
+        return made
+
+    config_help = say("cmd.config")
+    for name in ("run", "demo", "migrate"):
+        p = command(name)
+        p.add_argument("--config", help=config_help)
+        if name == "demo":
+            p.add_argument("--files", help=say("cmd.files"))
+    check = command("check-config")
+    check.add_argument("file", help=say("cmd.file"))
+    inv = command("invite")
+    inv.add_argument("--config", help=config_help)
+    inv.add_argument("--unit", required=True, help=say("cmd.unit"))
+    inv.add_argument("--role", required=True, type=_role(say), help=say("cmd.role"))
+    inv.add_argument("--uses", type=int, default=1, help=say("cmd.uses"))
+    inv.add_argument("--expires", type=_duration(say), help=say("cmd.expires"))
+    rem = command("reminders")
+    rem_sub = rem.add_subparsers(dest="reminders_command", required=True, metavar="preview")
+    prev = rem_sub.add_parser("preview", help=say("cmd.preview"))
+    prev.say = say
+    prev.add_argument("--date", required=True, type=_date(say), help=say("cmd.date"))
+    prev.add_argument("--config", help=config_help)
+    exp = command("export")
+    exp.add_argument("--period", required=True, help=say("cmd.period"))
+    exp.add_argument("--cluster", help=say("cmd.cluster"))
+    exp.add_argument("--out", required=True, type=Path, help=say("cmd.out"))
+    exp.add_argument("--config", help=config_help)
+    tgt = command("targets")
+    tgt_sub = tgt.add_subparsers(dest="targets_command", required=True, metavar="template|import")
+    tmpl = tgt_sub.add_parser("template", help=say("cmd.template"))
+    tmpl.say = say
+    tmpl.add_argument("--period", required=True, help=say("cmd.target_period"))
+    tmpl.add_argument("--out", required=True, help=say("cmd.out"))
+    tmpl.add_argument("--config", help=config_help)
+    imp = tgt_sub.add_parser("import", help=say("cmd.import"))
+    imp.say = say
+    imp.add_argument("file", help=say("cmd.import_file"))
+    imp.add_argument("--config", help=config_help)
+    bak = command("backup")
+    bak.add_argument("--out", type=Path, help=say("cmd.backup_out"))
+    bak.add_argument("--config", help=config_help)
+    res = command("restore")
+    res.add_argument("file", type=Path, help=say("cmd.restore_file"))
+    res.add_argument("--config", help=config_help)
+    box = command("outbox")
+    box.add_argument("--config", help=config_help)
+    box.add_argument("--all", action="store_true", help=say("cmd.all"))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    from bot.config import Secrets
+
     secrets = Secrets()
+    lang, rest = _split_lang(sys.argv[1:] if argv is None else argv)
+    say = Say(lang or secrets.thidua_lang or "vi")
+    words = argparse.__dict__["_"]
+    try:
+        args = build_parser(say).parse_args(rest)
+    finally:
+        argparse.__dict__["_"] = words  # leave argparse as found (main() runs in tests too)
     has_token = secrets.telegram_bot_token or secrets.zalo_bot_token
     command = args.command or ("run" if has_token else "demo")
     if command == "check-config":
-        problems, summary = check_config(args.file)
+        from bot.config import check_config
+
+        problems, summary = check_config(args.file, say.lang)
         if problems:
             print("\n".join(problems))
             print(summary, file=sys.stderr)
@@ -446,49 +656,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     _logging(args.verbose)
     if command == "demo":
         logging.getLogger().setLevel(logging.WARNING)
-    config = _load(getattr(args, "config", None), secrets)
+    config = _load(getattr(args, "config", None), secrets, say)
     if command == "run":
         if not (config.telegram.enabled or config.zalo.enabled):
-            print("No channel is enabled in the configuration.", file=sys.stderr)
+            print(say("no_channel"), file=sys.stderr)
             return 1
         if not has_token:
-            print(
-                "Neither TELEGRAM_BOT_TOKEN nor ZALO_BOT_TOKEN is set; "
-                "starting the console demo instead.",
-                file=sys.stderr,
-            )
-            asyncio.run(_demo(config, secrets))
+            print(say("no_token_demo"), file=sys.stderr)
+            logging.getLogger().setLevel(logging.WARNING)
+            asyncio.run(_demo(config, secrets, say, _demo_files(None)))
             return 0
         from storage.lock import DatabaseInUse
 
         try:
-            asyncio.run(_run(config, secrets))
+            return asyncio.run(_run(config, secrets, say))
         except DatabaseInUse as exc:
-            lang = config.federation.default_language.value
-            print(Catalog()(lang, "ops.in_use", path=exc.path, holder=exc.holder), file=sys.stderr)
+            print(
+                Catalog()(say.lang, "ops.in_use", path=exc.path, holder=exc.holder), file=sys.stderr
+            )
             return 1
-    elif command == "demo":
-        asyncio.run(_demo(config, secrets))
+    if command == "demo":
+        asyncio.run(_demo(config, secrets, say, _demo_files(getattr(args, "files", None))))
     elif command == "migrate":
-        asyncio.run(_migrate(config))
+        asyncio.run(_migrate(config, say))
     elif command == "reminders":
-        asyncio.run(_preview(config, args.date))
+        asyncio.run(_preview(config, args.date, say))
     elif command == "export":
-        return asyncio.run(_export(config, args.period, args.cluster, args.out))
+        return asyncio.run(_export(config, args.period, args.cluster, args.out, say))
     elif command == "targets":
-        return asyncio.run(_targets(config, args))
+        return asyncio.run(_targets(config, args, say))
     elif command == "outbox":
-        asyncio.run(_outbox(config, args.all))
+        asyncio.run(_outbox(config, args.all, say))
     elif command == "backup":
-        return asyncio.run(_backup(config, args.out))
+        return asyncio.run(_backup(config, args.out, say))
     elif command == "restore":
-        return asyncio.run(_restore(config, args.file))
+        return asyncio.run(_restore(config, args.file, say))
     elif command == "invite":
-        try:
-            return asyncio.run(_invite(config, args))
-        except ValueError as exc:
-            print(f"invite: {exc}", file=sys.stderr)
-            return 2
+        return asyncio.run(_invite(config, args, say))
     return 0
 
 

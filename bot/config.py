@@ -25,7 +25,9 @@ the cross-checks still run on the entries that are valid on their own).
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
+import functools
 import re
 import tomllib
 import types
@@ -50,6 +52,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bot.i18n import Catalog
 from domain.errors import ConfigError
 from domain.measures import MeasureDef, check_measures, default_measures
 from domain.models import (
@@ -65,6 +68,7 @@ from domain.obligations import Obligation, Scope, clamp_notes
 from domain.periods import Period as PeriodOfTime
 from domain.reminders import ReminderRules
 from domain.scoring import ScoringDef, Target, check_scoring
+from domain.suggest import closest
 from domain.text import fold
 
 __all__ = [
@@ -340,9 +344,11 @@ class AppConfig(_Section):
         seen_targets: dict[tuple[str, str, str], int] = {}
         for i, entry in enumerate(self.targets):
             if entry.unit not in unit_codes:
-                problems.append((f"targets[{i}].unit", f"unknown unit {entry.unit!r}"))
+                problems.append((f"targets[{i}].unit", _unknown("unit", entry.unit, unit_codes)))
             if entry.measure not in measure_codes:
-                problems.append((f"targets[{i}].measure", f"unknown measure {entry.measure!r}"))
+                problems.append(
+                    (f"targets[{i}].measure", _unknown("measure", entry.measure, measure_codes))
+                )
             key = (entry.unit, entry.measure, entry.period)
             if key in seen_targets:
                 problems.append(
@@ -382,17 +388,22 @@ class AppConfig(_Section):
             seen.setdefault(ob.code, i)
             for j, code in enumerate(ob.indicators):
                 if code not in indicator_codes:
-                    problems.append((f"{where}.indicators[{j}]", f"unknown indicator {code!r}"))
+                    problems.append(
+                        (f"{where}.indicators[{j}]", _unknown("indicator", code, indicator_codes))
+                    )
             if isinstance(ob.applies_to, Scope):
                 for j, code in enumerate(ob.applies_to.units):
                     if code not in unit_codes:
                         problems.append(
-                            (f"{where}.applies_to.units[{j}]", f"unknown unit {code!r}")
+                            (f"{where}.applies_to.units[{j}]", _unknown("unit", code, unit_codes))
                         )
                 for j, code in enumerate(ob.applies_to.clusters):
                     if code not in cluster_codes:
                         problems.append(
-                            (f"{where}.applies_to.clusters[{j}]", f"unknown cluster {code!r}")
+                            (
+                                f"{where}.applies_to.clusters[{j}]",
+                                _unknown("cluster", code, cluster_codes),
+                            )
                         )
         return problems
 
@@ -446,16 +457,25 @@ class AppConfig(_Section):
             )
         return self.model_copy(update=update) if update else self
 
-    def summary(self) -> str:
+    def summary(self, lang: str = "en") -> str:
         """One line for `thidua check-config`: what the file defines."""
-        years = ", ".join(str(y) for y in self.cluster_years)
-        fields = sum(len(i.fields) for i in self.indicators)
-        scoring = f", {len(self.scoring.criteria)} criteria" if self.scoring else ""
-        scoring += f", {len(self.obligations)} obligations"
-        return (
-            f"OK: {len(self.clusters)} clusters ({years}), {len(self.units)} units, "
-            f"{len(self.indicators)} indicators, {fields} fields, "
-            f"{len(self.all_measures)} measures{scoring}, {len(self.targets)} targets"
+        say = functools.partial(_catalog(), lang)
+        criteria = (
+            say("config.summary_criteria", criteria=len(self.scoring.criteria))
+            if self.scoring
+            else ""
+        )
+        return say(
+            "config.summary",
+            clusters=len(self.clusters),
+            years=", ".join(str(y) for y in self.cluster_years),
+            units=len(self.units),
+            indicators=len(self.indicators),
+            fields=sum(len(i.fields) for i in self.indicators),
+            measures=len(self.all_measures),
+            criteria=criteria,
+            obligations=len(self.obligations),
+            targets=len(self.targets),
         )
 
 
@@ -470,6 +490,7 @@ class Secrets(BaseSettings):
 
     telegram_bot_token: SecretStr | None = None  # TELEGRAM_BOT_TOKEN
     thidua_config: Path | None = None  # THIDUA_CONFIG
+    thidua_lang: str | None = None  # THIDUA_LANG: the command line's language (vi, en)
     telegram_api_base_url: str | None = None  # TELEGRAM_API_BASE_URL
     telegram_webhook_secret: SecretStr | None = None  # TELEGRAM_WEBHOOK_SECRET
     zalo_bot_token: SecretStr | None = None  # ZALO_BOT_TOKEN
@@ -611,7 +632,7 @@ def cross_check(
         for m, member in enumerate(cluster.members):
             where = f"clusters[{i}].members[{m}]"
             if member.unit not in known_units:
-                problems.append((f"{where}.unit", f"unknown unit {member.unit!r}"))
+                problems.append((f"{where}.unit", _unknown("unit", member.unit, known_units)))
             elif member.unit in seen_here:
                 problems.append(
                     (f"{where}.unit", f"unit {member.unit!r} is listed twice in this cluster")
@@ -678,26 +699,87 @@ def _model_field_names(model: type[BaseModel], seen: set[type[BaseModel]]) -> se
 
 _FIELD_NAMES = _model_field_names(AppConfig, set())
 _NAMED_MESSAGE = re.compile(r"^([a-z_][a-z0-9_]*): (.+)$", re.DOTALL)
-_FRIENDLY = {
-    "missing": "required key is missing",
-    "extra_forbidden": "unknown key (check the spelling)",
-    "tuple_type": "must be an array",
-    "list_type": "must be an array",
-    "model_type": "must be a table",
-    "model_attributes_type": "must be a table",
+_FRIENDLY = {  # pydantic error type -> catalog key
+    "missing": "config.missing",
+    "extra_forbidden": "config.unknown_key",
+    "tuple_type": "config.must_be_array",
+    "list_type": "config.must_be_array",
+    "model_type": "config.must_be_table",
+    "model_attributes_type": "config.must_be_table",
 }
 
 
-def _problem_from_error(error: ErrorDetails) -> Problem:
+@functools.cache
+def _catalog() -> Catalog:
+    return Catalog()
+
+
+#: The language of problem messages while one file is loaded (load_config sets it), so
+#: checks deep in validation need no language parameter threaded through pydantic.
+_LANG: contextvars.ContextVar[str] = contextvars.ContextVar("config_lang", default="en")
+
+
+def _say(key: str, **params: Any) -> str:
+    return _catalog()(_LANG.get(), key, **params)
+
+
+def _unknown(kind: str, code: str, known: Iterable[str]) -> str:
+    """ "unknown unit 'dong_daa'. Did you mean: dong_da?" in the file's problem language."""
+    message = _say(f"config.unknown_{kind}", code=repr(code))
+    suggestions = closest(code, known)
+    if suggestions:
+        message += ". " + _say("config.did_you_mean", suggestions=", ".join(suggestions))
+    return message
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The models an annotation can hold: `tuple[Unit, ...]`, `Scope | str`, ... ."""
+    found: list[type[BaseModel]] = []
+    stack: list[Any] = [annotation]
+    while stack:
+        tp = stack.pop()
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            found.append(tp)
+        elif typing.get_origin(tp) is not None or isinstance(tp, types.UnionType):
+            stack.extend(typing.get_args(tp))
+    return found
+
+
+def keys_at(loc: Sequence[str | int]) -> list[str]:
+    """The keys a TOML table at `loc` may hold (for "did you mean" on an unknown key).
+
+    Union tags in pydantic's loc are not keys of any model and are stepped over.
+    """
+    models: list[type[BaseModel]] = [AppConfig]
+    for item in loc:
+        if isinstance(item, int):
+            continue
+        inner = [
+            model
+            for parent in models
+            if (info := parent.model_fields.get(item)) is not None
+            for model in _models_in(info.annotation)
+        ]
+        if inner:
+            models = inner
+    return sorted({name for model in models for name in model.model_fields})
+
+
+def _problem_from_error(error: ErrorDetails, lang: str = "en") -> Problem:
     """One pydantic error as (toml_path, message), in the words a TOML author needs."""
+    say = functools.partial(_catalog(), lang)
     kind = error["type"]
     loc = list(error["loc"])
     if kind != "extra_forbidden":
         loc = [item for item in loc if isinstance(item, int) or item in _FIELD_NAMES]
-    message = _FRIENDLY.get(kind, error["msg"])
+    message = say(_FRIENDLY[kind]) if kind in _FRIENDLY else error["msg"]
+    if kind == "extra_forbidden" and loc and isinstance(loc[-1], str):
+        suggestions = closest(loc[-1], keys_at(loc[:-1]))
+        if suggestions:
+            message += ". " + say("config.did_you_mean", suggestions=", ".join(suggestions))
     if kind == "too_short" and isinstance(error.get("input"), list | tuple):
         count = (error.get("ctx") or {}).get("min_length", 1)
-        message = f"needs at least {count} entr{'y' if count == 1 else 'ies'}"
+        message = say("config.too_short", count=count)
     if kind in ("value_error", "assertion_error"):
         message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
         named = _NAMED_MESSAGE.match(message)
@@ -729,7 +811,7 @@ def _merge(problems: list[Problem]) -> list[Problem]:
     return merged
 
 
-def problems_from_validation(exc: ValidationError) -> list[Problem]:
+def problems_from_validation(exc: ValidationError, lang: str = "en") -> list[Problem]:
     """Convert a ValidationError to (toml_path, message) pairs, hiding knock-on errors.
 
     A tuple whose every entry failed also reports "should have at least 1 item
@@ -745,7 +827,7 @@ def problems_from_validation(exc: ValidationError) -> list[Problem]:
         ):
             continue
         kept.append(error)
-    return _merge([_problem_from_error(e) for e in kept])
+    return _merge([_problem_from_error(e, lang) for e in kept])
 
 
 def _valid_entries(raw: Any, model: type[BaseModel]) -> list[tuple[int, Any]]:
@@ -790,23 +872,34 @@ def _lenient_cross_check(data: Mapping[str, Any]) -> list[Problem]:
 # --------------------------------------------------------------------------- public API
 
 
-def load_config(path: Path | str) -> AppConfig:
-    """Read and validate a TOML config; raise ConfigError listing EVERY problem found."""
-    path = Path(path)
+def load_config(path: Path | str, lang: str = "en") -> AppConfig:
+    """Read and validate a TOML config; raise ConfigError listing EVERY problem found.
+
+    `lang` is the language of the problem messages (the CLI passes its own).
+    """
+    token = _LANG.set(lang)
+    try:
+        return _load_config(Path(path), lang)
+    finally:
+        _LANG.reset(token)
+
+
+def _load_config(path: Path, lang: str) -> AppConfig:
+    say = functools.partial(_catalog(), lang)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ConfigError([("", f"cannot read {path}: {reason}")]) from None
+        raise ConfigError([("", say("config.cannot_read", path=path, reason=reason))]) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([("", f"TOML syntax error: {exc}")]) from None
+        raise ConfigError([("", say("config.syntax", error=exc))]) from None
     context = {"config_dir": path.resolve().parent}
     try:
         return AppConfig.model_validate(data, context=context)
     except ValidationError as exc:
-        problems = problems_from_validation(exc) + _lenient_cross_check(data)
+        problems = problems_from_validation(exc, lang) + _lenient_cross_check(data)
         raise ConfigError(problems) from None
 
 
@@ -820,13 +913,15 @@ def format_problems(problems: Iterable[Problem]) -> str:
     return "\n".join(_problem_line(p) for p in problems)
 
 
-def check_config(path: Path | str) -> tuple[list[str], str]:
+def check_config(path: Path | str, lang: str = "en") -> tuple[list[str], str]:
     """For `thidua check-config FILE`: (problem lines, one-line summary)."""
+    say = functools.partial(_catalog(), lang)
     try:
-        config = load_config(path)
+        config = load_config(path, lang)
     except ConfigError as exc:
         lines = [_problem_line(p) for p in exc.problems]
         count = len(exc.problems)
-        return lines, f"{count} problem{'s' if count != 1 else ''} in {path}"
-    notes = "".join(f"\nnote: {n}" for n in config.notes())
-    return [], config.summary() + notes
+        key = "config.one_problem" if count == 1 else "config.problems"
+        return lines, say(key, count=count, path=path)
+    notes = "".join("\n" + say("config.note", note=n) for n in config.notes())
+    return [], config.summary(lang) + notes

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from domain.errors import UserInputError
 from domain.text import fold
 
-__all__ = ["format_date", "parse_date"]
+__all__ = ["format_date", "parse_date", "parse_full_date"]
 
 _MAX_CHARS = 100
 # How far back a yearless day/month is looked for: 29/2 can be 8 years back
@@ -73,6 +73,28 @@ def parse_date(text: str, today: date) -> date:
     if match := _DAY_MONTH.fullmatch(folded):
         return _latest(int(match.group(1)), int(match.group(2)), today, text)
     raise UserInputError("err.bad_date", text=text)
+
+
+def parse_full_date(text: str) -> date:
+    """A whole date, past or future: "28/06/2025", "28-6-2025" or ISO "2025-06-28".
+
+    For the command line, where a day is chosen ahead (a reminders preview),
+    so the year is required and no "not in the future" rule applies. Raises
+    UserInputError("cli.bad_date", text=...) for anything else.
+    """
+    folded = text.strip()
+    if len(folded) <= _MAX_CHARS:
+        if match := _ISO.fullmatch(folded):
+            year, month, day = (int(g) for g in match.groups())
+        elif (match := _DAY_MONTH_YEAR.fullmatch(folded)) and len(match.group(4)) == 4:
+            day, month, year = int(match.group(1)), int(match.group(3)), int(match.group(4))
+        else:
+            raise UserInputError("cli.bad_date", text=text)
+        try:
+            return date(year, month, day)
+        except ValueError:
+            pass
+    raise UserInputError("cli.bad_date", text=text)
 
 
 def _checked(year: int, month: int, day: int, today: date, text: str) -> date:

@@ -64,3 +64,18 @@ class DeliveryError(ThiduaError):
         self.retry_after = retry_after
         self.unreachable = unreachable
         super().__init__(reason)
+
+
+class ChannelStartError(ThiduaError):
+    """A messenger could not be connected at start; `reason` is "token", "network" or "refused".
+
+    Raised by the channel adapter that knows its messenger's errors, with a
+    `detail` that is safe to print (never the token), so the command line can
+    say in one line what went wrong instead of showing a traceback.
+    """
+
+    def __init__(self, channel: str, reason: str, detail: str = "") -> None:
+        self.channel = channel
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{channel}: {reason} {detail}".strip())

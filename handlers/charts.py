@@ -21,15 +21,13 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties, findfont, get_font
-from matplotlib.patches import Patch
-from matplotlib.text import Text
-from matplotlib.transforms import blended_transform_factory
+if TYPE_CHECKING:  # matplotlib costs about a second to import: only when a chart is drawn
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.text import Text
 
 from domain.scoring import CriterionDef, Standings, UnitStanding, format_points
 
@@ -93,6 +91,10 @@ def standings_chart(standings: Standings, title: str, lang: str) -> bytes:
 
 def build_standings_figure(standings: Standings, title: str, lang: str) -> Figure:
     """The chart as a matplotlib Figure (what `standings_chart` renders), for tests."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
     lang = "en" if lang == "en" else "vi"
     rows = standings.rows[:_MAX_UNITS]
     hidden = len(standings.rows) - len(rows)
@@ -204,6 +206,8 @@ def _draw_bars(
     lang: str,
 ) -> None:
     """Stacked bars (rank order, top to bottom), names above, score and rank at the end."""
+    from matplotlib.transforms import blended_transform_factory
+
     styles = {c.code: _criterion_style(n) for n, c in enumerate(criteria)}
     ends: list[float] = []
     end_texts: list[Text] = []
@@ -358,6 +362,8 @@ def _legend_entries(
 
 def _font(size: float, *, bold: bool = False, italic: bool = False) -> FontProperties:
     """Our font at a size; every text also gets parse_math=False ("$" stays a "$")."""
+    from matplotlib.font_manager import FontProperties
+
     style: Literal["normal", "oblique"] = "oblique" if italic else "normal"
     return FontProperties(family=FONT, size=size, weight="bold" if bold else "normal", style=style)
 
@@ -369,6 +375,8 @@ def _shorten(text: str, limit: int) -> str:
 @lru_cache(maxsize=1)
 def _charmap() -> frozenset[int]:
     """Code points every face we use (regular, bold, oblique) can draw."""
+    from matplotlib.font_manager import findfont, get_font
+
     points: set[int] | None = None
     for properties in (_font(10), _font(10, bold=True), _font(10, italic=True)):
         path = findfont(properties, fallback_to_default=False)

@@ -28,7 +28,6 @@ from domain.scoring import Standings, Target, UnitStanding, explain, score_clust
 from domain.text import fold, truncate
 from handlers.charts import standings_chart
 from handlers.context import Ctx, HandlerSettings, Translator
-from handlers.workbook import ClusterSheet, ReportRow, TargetRow, export_workbook
 from storage import declarations, org, outbox, people
 from storage import reports as reports_repo
 from storage import standings as standings_repo
@@ -412,6 +411,13 @@ async def build_workbook(
     The same for /export in chat and `thidua export`. A period without a single
     report raises "export.no_data" rather than make a file of empty sheets.
     """
+    from handlers.workbook import (  # openpyxl: imported when a workbook is made
+        ClusterSheet,
+        ReportRow,
+        TargetRow,
+        export_workbook,
+    )
+
     today = now.astimezone(settings.tz).date()
     if cluster is not None:
         clusters = [cluster]

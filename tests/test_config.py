@@ -272,7 +272,10 @@ def test_union_errors_are_one_line(tmp_path: Path) -> None:
 def test_misspelt_key(tmp_path: Path) -> None:
     text = MINIMAL + "\n[reporting]\nedit_window_hour = 24\n"
     assert problems_of(tmp_path, text) == [
-        ("reporting.edit_window_hour", "unknown key (check the spelling)")
+        (
+            "reporting.edit_window_hour",
+            "unknown key (check the spelling). Did you mean: edit_window_hours?",
+        )
     ]
 
 
@@ -431,5 +434,8 @@ def test_obligations_are_checked_and_day_31_fallback_is_stated(tmp_path: Path) -
     )
     path.write_text(bad, encoding="utf-8")
     problems, _ = check_config(path)
-    assert "obligations[1].indicators[0]: unknown indicator 'cbaa'" in problems
-    assert "obligations[1].applies_to.clusters[0]: unknown cluster 'cum9'" in problems
+    assert "obligations[1].indicators[0]: unknown indicator 'cbaa'. Did you mean: cba?" in problems
+    assert any(
+        p.startswith("obligations[1].applies_to.clusters[0]: unknown cluster 'cum9'")
+        for p in problems
+    )

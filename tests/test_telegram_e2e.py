@@ -206,7 +206,7 @@ async def test_sigkill_between_answers_continues_the_conversation_and_saves_once
             stderr=asyncio.subprocess.PIPE,
         )
         out, err = await asyncio.wait_for(made.communicate(), 60)
-        code = re.search(r"Code: (\S+)", out.decode())
+        code = re.search(r"Mã mời: (\S+)", out.decode())
         assert code, err.decode()
         user = fake.user(5005, "Dũng")
         dung = TgUser(fake, user)

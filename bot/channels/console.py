@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 from bot.channels import text_choices
 from domain.messages import Button, ChatType, Inbound, InboundKind, Reply
@@ -26,14 +29,19 @@ class ConsoleChannel:
         write: Callable[[str], None] = print,
         user_id: str = "demo",
         user_name: str = "Nguyễn Thị Demo",
+        files: Path | None = None,
+        saved: Callable[[Path, int], str] | None = None,
     ) -> None:
         self.clock = clock
         self.write = write
+        self.files = files
+        self.saved = saved or (lambda path, kb: f"📎 {path} ({kb} KB)")
         self.user_id = user_id
         self.user_name = user_name
         self._session = secrets.token_hex(4)
         self._counter = itertools.count(1)
         self._sent = itertools.count(1)
+        self._files = itertools.count(1)
         self._buttons: list[Button] = []
 
     async def start(self) -> None:
@@ -44,6 +52,12 @@ class ConsoleChannel:
 
     async def stop(self) -> None:
         return None
+
+    def switch(self, name: str) -> None:
+        """Talk as another person (the demo's way to try each role): a new sender, a new chat."""
+        self.user_name = name
+        self.user_id = "demo-" + (re.sub(r"\W+", "-", name.lower()).strip("-") or "x")
+        self._buttons = []
 
     def to_inbound(self, line: str) -> Inbound:
         """A typed line becomes a command, a choice (by number or name), a photo, or text."""
@@ -74,9 +88,19 @@ class ConsoleChannel:
     async def deliver(self, chat_id: str, reply: Reply) -> str:
         self._buttons = reply.choice_buttons
         if reply.attachment is not None:
-            size = len(reply.attachment.data_b64) * 3 // 4 // 1024
-            self.write(f"📎 [{reply.attachment.filename}, {size} KB]")
+            self.write(self._save(reply.attachment.filename, reply.attachment.data_b64))
         if reply.text:
             self.write(text_choices.render(reply))
         self.write("")
         return str(next(self._sent))
+
+    def _save(self, filename: str, data_b64: str) -> str:
+        """A chart or workbook goes into the files folder (a terminal cannot show it)."""
+        data = base64.b64decode(data_b64)
+        kb = max(1, len(data) // 1024)
+        if self.files is None:
+            return f"📎 [{filename}, {kb} KB]"
+        safe = re.sub(r"[^\w.\-]+", "_", Path(filename).name) or "file"
+        path = self.files / f"{next(self._files):02d}-{safe}"
+        path.write_bytes(data)
+        return self.saved(path, kb)

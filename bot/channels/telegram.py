@@ -25,12 +25,19 @@ from telegram import (
     ReplyKeyboardMarkup,
     Update,
 )
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.channels.telegram_map import to_inbound
-from domain.errors import DeliveryError
+from domain.errors import ChannelStartError, DeliveryError
 from domain.messages import Reply
 from handlers.context import Clock
 from handlers.dispatcher import Dispatcher
@@ -99,6 +106,21 @@ class TelegramChannel:
         self.username = ""
 
     async def start(self) -> None:
+        """Connect (getMe) and start receiving; a refusal is a ChannelStartError without the
+        token (PTB's InvalidToken message quotes it)."""
+        try:
+            await self._connect()
+        except InvalidToken:
+            raise ChannelStartError(NAME, "token") from None
+        except NetworkError as exc:
+            raise ChannelStartError(NAME, "network", self._safe(exc)) from None
+        except TelegramError as exc:
+            raise ChannelStartError(NAME, "refused", self._safe(exc)) from None
+
+    def _safe(self, exc: Exception) -> str:
+        return str(exc).replace(self.app.bot.token, "…")
+
+    async def _connect(self) -> None:
         await self.app.initialize()
         self.username = self.app.bot.username or ""
         if self.webhook_url:

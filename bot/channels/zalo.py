@@ -41,7 +41,7 @@ from bot.channels.zalo_api import (
 )
 from bot.i18n import Catalog
 from bot.media import MediaStore
-from domain.errors import DeliveryError
+from domain.errors import ChannelStartError, DeliveryError
 from domain.messages import Attachment, Button, ChatType, Inbound, InboundKind, Reply
 from domain.models import Photo
 from handlers.context import Clock
@@ -206,7 +206,13 @@ class ZaloChannel:
 
     async def start(self) -> None:
         """Learn the bot's id, make sure updates come the configured way, start receiving."""
-        info = await self.api.get_me()
+        try:
+            info = await self.api.get_me()
+        except ZaloNetworkError as exc:
+            raise ChannelStartError("zalo", "network", exc.description) from None
+        except ZaloAPIError as exc:
+            reason = "token" if exc.error_code in (401, 403, 404) else "refused"
+            raise ChannelStartError("zalo", reason, exc.description) from None
         if info.id:
             self.bot_user_id = info.id
         self._receiving = True
