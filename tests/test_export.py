@@ -263,3 +263,28 @@ async def test_exported_reports_count_their_evidence_photos(tmp_path: Path) -> N
         assert by_unit == {"LĐLĐ quận Long Biên": 2, "LĐLĐ quận Hoàn Kiếm": None}
     finally:
         await h.close()
+
+
+def test_cli_export_in_english_takes_every_label_from_the_english_catalog(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def prepare() -> None:
+        h = await harness(tmp_path)
+        await seed(h)
+        await h.close()
+
+    asyncio.run(prepare())
+    out = tmp_path / "en.xlsx"
+    config = str(tmp_path / "c.toml")
+    args = ["export", "--period", "2025", "--out", str(out), "--config", config, "--lang", "en"]
+    assert main(args) == 0, capsys.readouterr().err
+    book = openpyxl.load_workbook(io.BytesIO(out.read_bytes()))
+    assert book.sheetnames == ["Cụm thi đua số 1", "Cụm thi đua số 2", "Reports", "Targets"]
+    sheet = book["Cụm thi đua số 1"]
+    assert sheet["A4"].value == "EMULATION RESULTS SUMMARY"
+    assert re.fullmatch(r"\(Provisional figures as of \d\d/\d\d/\d{4}\)", str(sheet["A6"].value))
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert any(row[1] == "Total" for row in rows)
+    assert any(row[1] == "PREPARED BY" and "CLUSTER HEAD" in row for row in rows)
+    texts = [v for s in book.worksheets for row in s.iter_rows(values_only=True) for v in row]
+    assert not [v for v in texts if isinstance(v, str) and v.startswith("workbook.")]
