@@ -25,7 +25,7 @@ from bot.i18n import Catalog
 from bot.media import MediaStore
 from bot.outbox_sender import OutboxSender
 from bot.scheduler import Job, Scheduler
-from domain.errors import ChannelStartError
+from domain.errors import ChannelStartError, DatabaseLost, StorageError
 from domain.messages import OutboxItem
 from domain.periods import PeriodKind
 from handlers.context import Clock, HandlerSettings
@@ -123,6 +123,7 @@ class App:
             )
         )
         self.scheduler.housekeeping.append((self.dispatcher.expire_idle, 60))
+        self.scheduler.housekeeping.append((self._catch_up, 30))
         self.scheduler.housekeeping.append((self._prune, 6 * 3600))
         path = self.db.path
         self.lock = ProcessLock(path) if path != ":memory:" and "://" not in path else None
@@ -152,6 +153,16 @@ class App:
             log.exception("backup of %s failed", self.db.path)
             return
         log.info("backup: %s (%d KB)", result.path, result.size // 1024)
+
+    async def _catch_up(self) -> None:
+        """Updates left pending while the database refused writes are handled once it takes them."""
+        try:
+            handled = await self.dispatcher.recover()
+        except StorageError as exc:
+            log.warning("catching up on pending updates failed (%s); next try soon", exc)
+            return
+        if handled:
+            log.info("caught up on pending updates in %d conversations", handled)
 
     async def _prune(self) -> None:
         removed = await prune(self.db, self.clock.now())
@@ -358,7 +369,19 @@ class App:
 
     async def run_until(self, stop: asyncio.Event) -> None:
         await self.start()
+        await self.serve_until(stop)
+
+    async def serve_until(self, stop: asyncio.Event) -> None:
+        """Serve until `stop` is set, then stop; DatabaseLost if the database file went away."""
         try:
-            await stop.wait()
+            waiters = {
+                asyncio.create_task(stop.wait()),
+                asyncio.create_task(self.db.lost.wait()),
+            }
+            _, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            for task in pending:
+                task.cancel()
         finally:
             await self.stop()
+        if self.db.lost.is_set():
+            raise DatabaseLost(self.db.path)

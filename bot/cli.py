@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from bot.i18n import LANGUAGES, Catalog
+from domain.errors import DatabaseInUse, DatabaseLost, DatabaseMissing
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -231,7 +232,6 @@ async def _restore(config: AppConfig, file: Path, say: Say) -> int:
     from bot.app import App
     from bot.config import Secrets
     from storage import backup as backups
-    from storage.lock import DatabaseInUse
 
     app = App(config, Secrets())
     lang = say.lang
@@ -666,8 +666,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             logging.getLogger().setLevel(logging.WARNING)
             asyncio.run(_demo(config, secrets, say, _demo_files(None)))
             return 0
-        from storage.lock import DatabaseInUse
-
         try:
             return asyncio.run(_run(config, secrets, say))
         except DatabaseInUse as exc:
@@ -675,6 +673,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 Catalog()(say.lang, "ops.in_use", path=exc.path, holder=exc.holder), file=sys.stderr
             )
             return 1
+        except DatabaseMissing as exc:
+            print(Catalog()(say.lang, "ops.missing", path=str(exc)), file=sys.stderr)
+            return 1
+        except DatabaseLost as exc:
+            print(Catalog()(say.lang, "ops.lost", path=str(exc)), file=sys.stderr)
+            return 3
     if command == "demo":
         asyncio.run(_demo(config, secrets, say, _demo_files(getattr(args, "files", None))))
     elif command == "migrate":

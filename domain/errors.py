@@ -47,6 +47,30 @@ class StorageError(ThiduaError):
     """The database refused an operation (integrity, migration)."""
 
 
+class DatabaseUnavailable(StorageError):
+    """The database cannot take writes for now (disk full, read-only, locked too long).
+
+    Nothing of the transaction was kept; the work is done again once it can be.
+    """
+
+
+class DatabaseLost(StorageError):
+    """The database file was deleted or replaced under the running process: stop serving."""
+
+
+class DatabaseMissing(StorageError):
+    """A database that existed before is gone at start; refuse to start afresh silently."""
+
+
+class DatabaseInUse(StorageError):
+    """Another process holds the database; `holder` says which (pid, host, since)."""
+
+    def __init__(self, path: str, holder: str) -> None:
+        super().__init__(f"{path} is in use by {holder or 'another process'}")
+        self.path = path
+        self.holder = holder
+
+
 class DeliveryError(ThiduaError):
     """A messenger refused a message; `permanent` tells the outbox whether to retry,
     `unreachable` that the person cannot get messages at all (blocked the bot)."""

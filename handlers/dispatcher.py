@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from domain.errors import UserInputError
+from domain.errors import DatabaseLost, DatabaseUnavailable, UserInputError
 from domain.messages import (
     Conversation,
     DeliveryStatus,
@@ -96,7 +96,9 @@ class Dispatcher:
                 del self._locks[key]
 
     async def recover(self) -> int:
-        """Handle updates recorded before a crash; returns how many conversations had some."""
+        """Handle updates left pending (a crash, a full disk); returns how many conversations
+        had some. Runs at start and periodically, so a database that takes writes again
+        catches up on its own."""
         async with self.db.transaction() as tx:
             keys = await inbox.pending_conversations(tx)
         for key in keys:
@@ -134,8 +136,16 @@ class Dispatcher:
                         inbound.chat_id,
                     )
                     raise
+        except (DatabaseUnavailable, DatabaseLost) as exc:
+            # Nothing was kept, nobody was told anything: the update stays pending and is
+            # handled again by `recover` once the database takes writes (or never, if lost).
+            log.warning("update of %s left pending: %s", key, exc)
+            return False
         except Exception as exc:  # the top-level error handler: log, apologise, go on
-            sent = await self._fail(key, exc)
+            try:
+                sent = await self._fail(key, exc)
+            except (DatabaseUnavailable, DatabaseLost):
+                return False
             more = True
         if sent:
             self.on_outbox(sent)

@@ -17,11 +17,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from domain.errors import StorageError
+
 STAMP = "%Y%m%d-%H%M%S"
 _NAME = re.compile(r"^(?P<stem>.+)-(?P<stamp>\d{8}-\d{6})\.sqlite3$")
 
 
-class BackupError(Exception):
+class BackupError(StorageError):
     """A copy that could not be made or did not verify; the message says why."""
 
 

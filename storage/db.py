@@ -3,6 +3,12 @@
 One connection serves the process. SQLite has one writer at a time anyway, so
 an asyncio lock around each transaction keeps coroutines from interleaving
 their statements inside one another's transaction.
+
+Two failures must never end in "Đã lưu" for something that is not stored:
+a database file deleted or replaced under the process (SQLite would go on
+writing into the unlinked file) is caught by comparing the file's identity
+before every COMMIT; a disk that is full, read-only or locked too long turns
+into DatabaseUnavailable, and the caller does the work again later.
 """
 
 from __future__ import annotations
@@ -10,12 +16,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiosqlite
 
+from domain.errors import DatabaseLost, DatabaseMissing, DatabaseUnavailable
 from storage.migrations import migrate
 
 log = logging.getLogger(__name__)
@@ -30,9 +39,29 @@ class Database:
         self._busy_timeout_ms = busy_timeout_ms
         self._conn: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
+        self._identity: tuple[int, int] | None = None
+        self.lost = asyncio.Event()
+        """Set when the file was deleted or replaced: the process must stop serving."""
+
+    @property
+    def is_file(self) -> bool:
+        return self.path != ":memory:" and "://" not in self.path
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return st.st_dev, st.st_ino
 
     async def open(self) -> int:
-        """Connect, set pragmas and apply pending migrations; returns the schema version."""
+        """Connect, set pragmas and apply pending migrations; returns the schema version.
+
+        A database that existed here before (its marker is beside it) and is gone now
+        is refused, instead of starting afresh with nobody registered.
+        """
+        if self.is_file and _gone_since_last_run(self.path):
+            raise DatabaseMissing(self.path)
         conn = await aiosqlite.connect(self.path, isolation_level=None)
         conn.row_factory = aiosqlite.Row
         await conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
@@ -41,9 +70,26 @@ class Database:
         await conn.execute("PRAGMA synchronous = NORMAL")
         await conn.execute("PRAGMA foreign_keys = ON")
         self._conn = conn
+        if self.is_file:
+            self._identity = self._file_identity()
+            _mark(self.path)
         async with self.transaction() as tx:
             version = await migrate(tx)
         return version
+
+    def _check_identity(self) -> None:
+        """Raise DatabaseLost if the file at our path is not the one we opened."""
+        if self._identity is None:
+            return
+        if self.lost.is_set() or self._file_identity() != self._identity:
+            if not self.lost.is_set():
+                log.critical(
+                    "the database file %s was deleted or replaced while the bot ran; "
+                    "nothing more is confirmed, the process stops",
+                    self.path,
+                )
+                self.lost.set()
+            raise DatabaseLost(self.path)
 
     async def close(self) -> None:
         if self._conn is not None:
@@ -76,18 +122,56 @@ class Database:
         """
         async with self._lock:
             conn = self.conn
+            if self.lost.is_set():
+                raise DatabaseLost(self.path)
             try:
                 await _complete(conn, "BEGIN IMMEDIATE")
             except asyncio.CancelledError:
-                await _complete(conn, "ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):
+                    await _complete(conn, "ROLLBACK")
                 raise
+            except sqlite3.OperationalError as exc:
+                self._check_identity()  # a vanished file surfaces as an I/O error first
+                raise _unavailable(exc) from exc
             try:
                 yield conn
-            except BaseException:
-                await _complete(conn, "ROLLBACK")
-                raise
-            else:
+                self._check_identity()
                 await _complete(conn, "COMMIT")
+            except BaseException as exc:
+                if conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        await _complete(conn, "ROLLBACK")
+                if isinstance(exc, sqlite3.OperationalError) and _transient(exc):
+                    self._check_identity()
+                    raise _unavailable(exc) from exc
+                raise
+
+
+def _marker(path: str) -> Path:
+    """Beside the database, left there: a database was created here (and must not vanish)."""
+    return Path(f"{path}.created")
+
+
+def _gone_since_last_run(path: str) -> bool:
+    return not Path(path).exists() and _marker(path).exists()
+
+
+def _mark(path: str) -> None:
+    _marker(path).touch(exist_ok=True)
+
+
+_TRANSIENT = ("database is locked", "disk is full", "readonly", "disk i/o error", "busy")
+
+
+def _transient(exc: sqlite3.OperationalError) -> bool:
+    """Errors that pass when space, permissions or the other writer come back."""
+    text = str(exc).lower()
+    return any(marker in text for marker in _TRANSIENT)
+
+
+def _unavailable(exc: sqlite3.OperationalError) -> DatabaseUnavailable:
+    log.warning("database unavailable: %s", exc)
+    return DatabaseUnavailable(str(exc))
 
 
 async def _complete(conn: aiosqlite.Connection, sql: str) -> None:

@@ -15,14 +15,9 @@ import os
 import socket
 from pathlib import Path
 
+from domain.errors import DatabaseInUse
 
-class DatabaseInUse(Exception):
-    """Another process holds the database; `holder` says which (pid, host, since)."""
-
-    def __init__(self, path: str, holder: str) -> None:
-        super().__init__(f"{path} is in use by {holder or 'another process'}")
-        self.path = path
-        self.holder = holder
+__all__ = ["DatabaseInUse", "ProcessLock", "holder", "lock_path"]
 
 
 def lock_path(database: str) -> Path:

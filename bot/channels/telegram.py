@@ -37,7 +37,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.channels.telegram_map import to_inbound
-from domain.errors import ChannelStartError, DeliveryError
+from domain.errors import ChannelStartError, DatabaseLost, DeliveryError
 from domain.messages import Reply
 from handlers.context import Clock
 from handlers.dispatcher import Dispatcher
@@ -179,7 +179,19 @@ class TelegramChannel:
                 continue
             if not updates:
                 continue
-            await self.ingest(updates)
+            try:
+                await self.ingest(updates)
+            except asyncio.CancelledError:
+                raise
+            except DatabaseLost:
+                log.critical("telegram: updates not recorded: database lost; polling stops")
+                raise
+            except Exception:
+                # Not confirmed to Telegram (the offset stays), so the batch comes again.
+                log.exception("telegram: could not record updates; retrying in %.0fs", backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 60.0)
+                continue
             offset = updates[-1].update_id + 1
 
     async def ingest(self, updates: list[Update] | tuple[Update, ...]) -> None:

@@ -41,7 +41,7 @@ from bot.channels.zalo_api import (
 )
 from bot.i18n import Catalog
 from bot.media import MediaStore
-from domain.errors import ChannelStartError, DeliveryError
+from domain.errors import ChannelStartError, DatabaseLost, DeliveryError
 from domain.messages import Attachment, Button, ChatType, Inbound, InboundKind, Reply
 from domain.models import Photo
 from handlers.context import Clock
@@ -266,15 +266,26 @@ class ZaloChannel:
             delay = self.retry_base
             if update is None:
                 continue
+            await self._record(update)
+
+    async def _record(self, update: ZaloUpdate) -> None:
+        """Zalo has no offset to rewind: keep the update in hand until the inbox has it."""
+        delay = self.retry_base
+        while True:
             try:
                 await self.ingest(update)
+                return
             except asyncio.CancelledError:
                 raise
+            except DatabaseLost:
+                log.critical("zalo: update %s not recorded: database lost", update.message_id)
+                raise
             except Exception:
-                # The update is lost only if the inbox write failed; Zalo has no offset to
-                # rewind, so all we can do is say so loudly and keep serving everyone else.
-                log.exception("zalo: could not record update %s", update.message_id)
+                log.exception(
+                    "zalo: could not record update %s; retrying in %.1fs", update.message_id, delay
+                )
                 await asyncio.sleep(delay)
+                delay = min(delay * 2, self.retry_max)
 
     async def ingest(self, update: ZaloUpdate) -> Inbound | None:
         """Record one update in the inbox and start handling it; returns it when it is new.
