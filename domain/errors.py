@@ -23,20 +23,45 @@ class ConfigError(ThiduaError):
 
 
 class UserInputError(ThiduaError):
-    """Input a person typed that cannot be accepted; rendered from the catalog."""
+    """Input a person typed that cannot be accepted; rendered from the catalog.
+
+    `hint_key`, when set, names a catalog line said after the message: what
+    does work ("2 triệu", "2tr", "2.000.000"), so a refusal never leaves the
+    person guessing what to type instead.
+    """
+
+    hint_key: str = ""
 
     def __init__(self, key: str, **params: Any) -> None:
         self.key = key
         self.params = params
         super().__init__(f"{key} {params}")
 
+    def with_hint(self, hint_key: str) -> UserInputError:
+        """The same error, followed by the catalog line `hint_key` when shown."""
+        self.hint_key = hint_key
+        return self
+
 
 class AmbiguousNumber(UserInputError):
-    """Input like "1.5" that could mean two values: we ask rather than guess."""
+    """Input like "1.5" that could mean two values: we ask rather than guess.
 
-    def __init__(self, text: str, options: tuple[float | int, ...]) -> None:
-        super().__init__("err.ambiguous_number", text=text)
+    `options` are the distinct readings, in the order offered; `prompt_key` is
+    the question asked with them ("1.500 or 15?", or for a range "which
+    one?"), with the parameters `text` and `options`.
+    """
+
+    def __init__(
+        self,
+        text: str,
+        options: tuple[float | int, ...],
+        *,
+        key: str = "err.ambiguous_number",
+        prompt_key: str = "report.ambiguous",
+    ) -> None:
+        super().__init__(key, text=text)
         self.options = options
+        self.prompt_key = prompt_key
 
 
 class AccessDenied(UserInputError):

@@ -23,7 +23,7 @@ from domain.numbers import (
     parse_number,
 )
 from domain.periods import PeriodKind, closes_on, is_closed, period_of
-from domain.text import fold
+from domain.text import INVISIBLE_GLYPHS, clean_text, fold, has_visible
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +94,11 @@ def check_value(field: FieldDef, value: Any) -> Any:
     return value
 
 
+def unit_words(field: FieldDef) -> tuple[str, ...]:
+    """The field's own unit ("suất", "người"), allowed after its number: "20 suất"."""
+    return (field.unit.vi, field.unit.en) if field.unit else ()
+
+
 def parse_field(field: FieldDef, text: str, lang: str, rules: DateRules) -> Any:
     """Turn typed text into the field's value or raise a UserInputError saying why."""
     text = text.strip()
@@ -102,21 +107,19 @@ def parse_field(field: FieldDef, text: str, lang: str, rules: DateRules) -> Any:
     _check_length(field, text)
     match field.type:
         case FieldType.INTEGER:
-            number: float = parse_integer(text)
+            number: float = parse_integer(text, unit_words(field))
             _check_bounds(field, number, text)
             return int(number)
         case FieldType.MONEY:
-            money = parse_money(text)
+            money = parse_money(text, unit_words(field))
             _check_bounds(field, money, text)
             return money
         case FieldType.NUMBER:
-            number = parse_number(text)
+            number = parse_number(text, unit_words(field))
             _check_bounds(field, number, text)
             return number
         case FieldType.TEXT:
-            if not any(ch.isalnum() for ch in text):
-                raise UserInputError("err.text_meaningless")
-            return text
+            return _free_text(field, text)
         case FieldType.DATE:
             day = parse_date(text, rules.today)
             return check_date(day, rules).isoformat()
@@ -129,6 +132,16 @@ def parse_field(field: FieldDef, text: str, lang: str, rules: DateRules) -> Any:
         case FieldType.PHOTO:
             raise UserInputError("err.photo_expected")
     raise AssertionError(field.type)
+
+
+def _free_text(field: FieldDef, text: str) -> str:
+    """Text as it will be stored: visible, without control characters or escapes."""
+    cleaned = clean_text(text)
+    if not has_visible(cleaned):
+        raise UserInputError("freetext.invisible")
+    if not any(ch.isalnum() and ch not in INVISIBLE_GLYPHS for ch in cleaned):
+        raise UserInputError("err.text_meaningless")
+    return cleaned
 
 
 def check_date(day: dt.date, rules: DateRules) -> dt.date:

@@ -12,16 +12,19 @@ nghin", "1 trieu ruoi") reads the same. Pure functions: no I/O, no clock.
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
-from dataclasses import dataclass
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from enum import Enum
 
 from babel.numbers import format_decimal
 
 from domain.errors import AmbiguousNumber, UserInputError
-from domain.text import fold
+from domain.text import INVISIBLE_GLYPHS, fold, truncate
 
 __all__ = [
     "MAX_INPUT_CHARS",
@@ -64,15 +67,17 @@ _UNITS: dict[str, Decimal] = {
 # "ti vi" (a TV, a common gift) is not "tỉ". "củ" (slang for a million) folds
 # to the same "cu" as "cụ" (an elderly person, whom officers visit), so it is
 # read only where the text is known to be money: `parse_money`.
-_UNIT = re.compile(r"\s*(nghin|ngan|trieu|tr|ty|ti|k)(?![a-z])(?!\s?vi(?![a-z]))")
-_UNIT_MONEY = re.compile(r"\s*(nghin|ngan|trieu|tr|cu|ty|ti|k)(?![a-z])(?!\s?vi(?![a-z]))")
-# "đ/c" is "đồng chí" (comrade), not đồng.
-_CURRENCY = r"(?:vnd|dong|d(?!/c)|₫)(?![a-z])"
+# A unit word ends at a non-letter, or where a currency is glued on ("500kđ").
+_WORD_END = r"(?!(?!(?:d|dong|vnd)(?![a-z]))[a-z])"
+_UNIT = re.compile(r"\s*(nghin|ngan|trieu|tr|ty|ti|k)" + _WORD_END + r"(?!\s?vi(?![a-z]))")
+_UNIT_MONEY = re.compile(r"\s*(nghin|ngan|trieu|tr|cu|ty|ti|k)" + _WORD_END + r"(?!\s?vi(?![a-z]))")
+# "đ/c" is "đồng chí" (comrade), not đồng; "đ/căn" is đồng per house.
+_CURRENCY = r"(?:vnd|dong|d(?!/c(?![a-z]))|₫)(?![a-z])"
 _CURRENCY_AFTER = re.compile(r"\s*" + _CURRENCY)
 _CURRENCY_BEFORE = re.compile(r"(?:₫|vnd(?![a-z]))\s*")
 _SIGN = re.compile(r"([-−+])\s*")
 _PERCENT = re.compile(r"\s*%")
-_HALF = re.compile(r"\s*ruoi(?![a-z])")
+_HALF = re.compile(r"\s*ruoi" + _WORD_END)
 # Compound amounts: "1 tỷ 200 triệu", "2tr500k" (each further term has a smaller unit).
 _TERM = re.compile(r"\s*([0-9]{1,3})(?![0-9.,])")
 # "1tr5", "2tr50": digits glued to the unit are tenths/hundredths of it.
@@ -121,6 +126,8 @@ class _Expr:
     percent: bool
     currency: bool
     negative: bool
+    # "1tr5k": 1.005.000 as written, or 1.500.000 (the "1tr5" notation with a stray k).
+    glued_alt: Decimal | None = None
 
 
 class _Kind(Enum):
@@ -211,6 +218,7 @@ def _read(s: str, pos: int, *, allow_sign: bool, unit_re: re.Pattern[str] = _UNI
     extra = Decimal(0)
     has_extra = False
     percent = False
+    glued_alt: Decimal | None = None
     if unit_match := unit_re.match(s, pos):
         unit = _UNITS[unit_match.group(1)]
         pos = unit_match.end()
@@ -219,7 +227,11 @@ def _read(s: str, pos: int, *, allow_sign: bool, unit_re: re.Pattern[str] = _UNI
             term_unit = _UNITS[next_unit.group(1)]
             if term_unit >= last_unit:
                 break
-            extra += Decimal(term.group(1)) * term_unit
+            digits = term.group(1)
+            width = len(str(int(last_unit / term_unit))) - 1  # tr → k: 3 digits
+            if glued_alt is None and term.group(0) == digits and len(digits) < width:
+                glued_alt = numeral.value * unit + extra + Decimal(f"0.{digits}") * last_unit
+            extra += Decimal(digits) * term_unit
             has_extra = True
             last_unit = term_unit
             pos = next_unit.end()
@@ -238,7 +250,9 @@ def _read(s: str, pos: int, *, allow_sign: bool, unit_re: re.Pattern[str] = _UNI
     if cur := _CURRENCY_AFTER.match(s, pos):
         currency = True
         pos = cur.end()
-    return _Expr(start, pos, numeral, unit, extra, has_extra, percent, currency, negative)
+    return _Expr(
+        start, pos, numeral, unit, extra, has_extra, percent, currency, negative, glued_alt
+    )
 
 
 def _number(value: Decimal) -> int | float:
@@ -246,28 +260,43 @@ def _number(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
+def _choose(text: str, options: tuple[Decimal, ...]) -> Decimal:
+    """The value when every reading agrees ("0,0" is 0 either way), else ask which."""
+    distinct: list[Decimal] = []
+    for option in options:
+        if option not in distinct:
+            distinct.append(option)
+    if len(distinct) == 1:
+        return distinct[0]
+    raise AmbiguousNumber(text, tuple(_number(o) for o in distinct))
+
+
 def _evaluate(expr: _Expr, kind: _Kind, text: str) -> Decimal:
     """Choose the one reading of `expr` for `kind`, or raise why there is none."""
     numeral = expr.numeral
     if expr.percent and kind is not _Kind.NUMBER:
-        raise UserInputError("err.not_a_number", text=text)
+        raise UserInputError("numbers.percent", text=text)
     if expr.negative:
         raise UserInputError("err.negative", text=text)
 
     if expr.unit is not None:
         unit = expr.unit
         if expr.has_extra and numeral.shape not in (_Shape.PLAIN, _Shape.GROUPED):
-            raise UserInputError("err.not_a_number", text=text)  # "1,5tr5"
+            raise UserInputError("numbers.not_a_number", text=text)  # "1,5tr5"
         if numeral.shape is _Shape.SEP3:
             assert numeral.alt is not None
             options = (numeral.value * unit + expr.extra, numeral.alt * unit + expr.extra)
-            raise AmbiguousNumber(text, tuple(_number(o) for o in options))
-        total = numeral.value * unit + expr.extra
+            total = _choose(text, options)
+        elif expr.glued_alt is not None:
+            total = _choose(text, (numeral.value * unit + expr.extra, expr.glued_alt))
+        else:
+            total = numeral.value * unit + expr.extra
     elif numeral.shape is _Shape.SEP3:
+        assert numeral.alt is not None
         if kind is _Kind.NUMBER:
-            assert numeral.alt is not None
-            raise AmbiguousNumber(text, (_number(numeral.value), _number(numeral.alt)))
-        total = numeral.value
+            total = _choose(text, (numeral.value, numeral.alt))
+        else:
+            total = numeral.value
     elif numeral.shape is _Shape.DOT_SHORT:
         assert numeral.alt is not None and numeral.padded is not None
         if kind is _Kind.MONEY:
@@ -278,10 +307,9 @@ def _evaluate(expr: _Expr, kind: _Kind, text: str) -> Decimal:
             options = (numeral.value, numeral.padded)  # "20.0": 20, or a cut-off 20.000
         else:
             options = (numeral.padded, numeral.alt)  # "1.5": 1.500, or a slip for 15
-        raise AmbiguousNumber(text, tuple(_number(o) for o in options))
+        total = _choose(text, options)
     elif numeral.shape is _Shape.COMMA_SHORT and kind is _Kind.MONEY:
-        options = (numeral.value * _MILLION, numeral.value * _THOUSAND)
-        raise AmbiguousNumber(text, tuple(_number(o) for o in options))
+        total = _choose(text, (numeral.value * _MILLION, numeral.value * _THOUSAND))
     else:
         total = numeral.value
 
@@ -290,40 +318,311 @@ def _evaluate(expr: _Expr, kind: _Kind, text: str) -> Decimal:
     return total
 
 
-def _parse(text: str, kind: _Kind) -> Decimal:
-    """Shared front door: length check, one expression at the start, sane tail."""
-    if len(text.strip()) > MAX_INPUT_CHARS:
-        raise UserInputError("err.too_long", text=text)
-    folded = fold(text)
-    if len(folded) > MAX_INPUT_CHARS:  # folding can expand a few exotic characters
-        raise UserInputError("err.too_long", text=text)
+# --- whole answers ------------------------------------------------------------
+#
+# A typed answer is read in full: [sign] [₫/VND] numeral [units…] [rưỡi] [%]
+# [đ/đồng/VND] [count noun…] [.]. Whatever is left over is never dropped: the
+# answer is refused with the reason, so "2 trieeuj", "500 USD", "12-" or
+# "10 đến 15" cannot turn into 2 đ, 500 đ, 12 or 10.
+
+_EXAMPLES = {
+    _Kind.INTEGER: "numbers.examples.integer",
+    _Kind.NUMBER: "numbers.examples.number",
+    _Kind.MONEY: "numbers.examples.money",
+}
+
+# Full-width forms (some phone keyboards type "１２") are the same ASCII characters.
+_FULLWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+_LOOKS_LIKE_ZERO = "oOоОοΟ"  # Latin, Cyrillic, Greek
+_LOOKS_LIKE_ONE = "lIіІӏ"  # Latin l and I, Cyrillic і, І and palochka
+_LOOKALIKE_RUN = re.compile(rf"[0-9{_LOOKS_LIKE_ZERO}{_LOOKS_LIKE_ONE}.,]+")
+_UNIT_WORD_AFTER = re.compile(r"(?:nghin|ngan|trieu|tr|cu|ty|ti|k|vnd|dong|d)(?![a-z])")
+
+# Currencies other than the đồng, folded; a word boundary is added around letters.
+_FOREIGN_CURRENCIES = (
+    r"us\s?\$|\$|€|£|¥|₩|฿|₭|៛|₱|₹|₽|"
+    r"(?:usd|usdt|dollars?|dola|do la|do my|do|eur|euros?|gbp|bang anh|yen|jpy|cny|rmb"
+    r"|ndt|nhan dan te|te|won|krw|baht|bath|thb|kip|lak|riel|khr|sgd|aud|cad|chf|hkd|twd"
+    r"|btc|bitcoin|rupee|inr|ruble|rub|peso|php)(?![a-z])"
+)
+_FOREIGN = re.compile(r"\s*(" + _FOREIGN_CURRENCIES + r")")
+_FOREIGN_ANYWHERE = re.compile(r"(?<![a-z])(" + _FOREIGN_CURRENCIES + r")")
+
+# Words a count or an amount may be followed by without changing it ("20 suất
+# quà", "40 triệu/căn", "75,2% doanh nghiệp"); a field's own unit is added by
+# the caller. Anything else after the number is refused, never ignored.
+_NOUNS = frozenset(
+    {
+        "suat", "suat qua", "xuat", "phan", "phan qua", "qua", "goi qua", "nguoi",
+        "nguoi tham du", "nguoi tham gia", "luot", "luot nguoi", "doan vien", "dv",
+        "cong nhan", "cong nhan lao dong", "nguoi lao dong", "lao dong", "nld", "cnld",
+        "nu", "nu doan vien", "chi em", "cai", "chiec", "can", "can nha", "nha", "ngoi nha",
+        "mai am", "ho", "ho gia dinh", "gia dinh", "ho ngheo", "lan", "buoi", "cuoc", "dot",
+        "hoi nghi", "hoi thao", "su kien", "chuong trinh", "hoat dong", "giai", "tran",
+        "cdcs", "cd", "cong doan", "cong doan co so", "to chuc", "don vi", "thoa uoc",
+        "ban", "thoa thuan", "sang kien", "de tai", "doanh nghiep", "dn", "cu", "cu gia",
+        "em", "chau", "tre em", "thieu nhi", "hoc sinh", "hoc bong", "suat hoc bong",
+        "ti vi", "tivi", "tv", "xe", "xe dap", "d/c", "dong chi", "benh nhan",
+        "moi", "cho moi", "tren", "per", "each",
+        "people", "person", "persons", "gift", "gifts", "event", "events", "member",
+        "members", "union", "unions", "times", "pcs", "house", "houses", "visit", "visits",
+        "agreement", "agreements", "initiative", "initiatives", "worker", "workers",
+        "family", "families",
+    }
+)  # fmt: skip
+# Read as whole phrases, never word by word: "chục" (ten) in "2 chục" must not
+# pass as the second half of "tổ chức".
+_MAX_PHRASE_WORDS = 4
+_TAIL_WORD = re.compile(r"\s*(d/c|[a-z]+)(?![a-z])")
+_TAIL_SLASH = re.compile(r"\s*/\s*(?=[a-z])")
+_TAIL_END = re.compile(r"\s*[.!]?\s*$")
+# What a range looks like: "10 đến 15", "10-15", "1 - 2 triệu", "10 hoặc 15".
+_RANGE_SEP = re.compile(r"\s*(?:-|–|—|~|->|den|toi|hoac|hay|or|to)\s*(?=(?:₫\s*)?[0-9])")
+_RANGE_INTRO = re.compile(r"(?:khoang tu|tu khoang|tu)\s+(?=[0-9])")
+# Digits glued to a symbol that is no number separator: "1_000_000", "5'000", "1#5".
+_BAD_SEPARATOR = re.compile(r"([^\s\w.,%/\-–—~]|_)(?=[0-9])")
+_NUMBER_AHEAD = re.compile(r"\s*[^a-z0-9\s]*\s*[0-9]|[a-z]+[0-9]")
+
+# Unit words worth suggesting for a typo ("trieeuj" → triệu), as people write them.
+_SUGGESTIONS = {
+    "trieu": "triệu",
+    "nghin": "nghìn",
+    "ngan": "ngàn",
+    "ty": "tỷ",
+    "dong": "đồng",
+    "ruoi": "rưỡi",
+    "vnd": "VNĐ",
+}
+
+
+@dataclass(frozen=True)
+class _Folded:
+    """Folded text that remembers, for each character, where it came from."""
+
+    text: str
+    origin: tuple[int, ...]
+    raw: str
+
+    def shown(self, start: int, end: int) -> str:
+        """What the person typed for the folded span [start, end), trimmed."""
+        if start >= end:
+            return ""
+        return self.raw[self.origin[start] : self.origin[end - 1] + 1].strip()
+
+
+def _fold_mapped(raw: str) -> _Folded:
+    """`fold(raw)` character by character, keeping the way back to `raw`."""
+    chars: list[str] = []
+    origin: list[int] = []
+    for index, ch in enumerate(raw):
+        if ch in "đĐ":
+            folded = "d"
+        else:
+            decomposed = unicodedata.normalize("NFKD", ch)
+            folded = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+        for c in folded:
+            if c.isspace():
+                if not chars or chars[-1] == " ":
+                    continue
+                c = " "
+            chars.append(c)
+            origin.append(index)
+    while chars and chars[-1] == " ":
+        chars.pop()
+        origin.pop()
+    return _Folded("".join(chars), tuple(origin), raw)
+
+
+def _screen(text: str) -> str:
+    """Refuse characters that only look like digits; drop invisible marks.
+
+    "①②", "²", "٣" or "5OO.OOO" must not become 12, 2, 3 or 5: they are
+    refused with the character named. Full-width digits are ordinary digits.
+    """
+    text = text.translate(_FULLWIDTH)
+    text = "".join(
+        ch for ch in text if unicodedata.category(ch) != "Cf" and ch not in INVISIBLE_GLYPHS
+    )
+    for ch in text:
+        category = unicodedata.category(ch)
+        if (category == "Nd" and not "0" <= ch <= "9") or category in ("No", "Nl"):
+            raise UserInputError("numbers.foreign_digit", text=text, char=ch)
+    for run in _LOOKALIKE_RUN.finditer(text):
+        letters = [ch for ch in run.group() if ch in _LOOKS_LIKE_ZERO + _LOOKS_LIKE_ONE]
+        if not letters or not any(ch.isdigit() for ch in run.group()):
+            continue
+        before = text[run.start() - 1] if run.start() else " "
+        after = fold(text[run.end() : run.end() + 6])
+        if before.isalpha() or (after and after[0].isalpha() and not _UNIT_WORD_AFTER.match(after)):
+            continue  # part of a word ("10lít" is a unit, not a misspelt 101)
+        key = (
+            "numbers.lookalike_zero" if letters[0] in _LOOKS_LIKE_ZERO else "numbers.lookalike_one"
+        )
+        raise UserInputError(key, text=text, letter=letters[0])
+    return text
+
+
+def _refuse_lead(f: _Folded, text: str) -> UserInputError:
+    """No number where the answer starts: say what is there instead."""
+    s = f.text
+    if foreign := _FOREIGN.match(s):
+        return UserInputError("numbers.currency", text=text, unit=f.shown(*foreign.span(1)))
+    first_digit = next((i for i, ch in enumerate(s) if ch.isdigit()), None)
+    if first_digit is None or first_digit == 0:
+        return UserInputError("numbers.not_a_number", text=text)
+    if foreign := _FOREIGN_ANYWHERE.search(s, 0, first_digit + 1):
+        return UserInputError("numbers.currency", text=text, unit=f.shown(*foreign.span(1)))
+    return UserInputError("numbers.lead", text=text, part=f.shown(0, first_digit))
+
+
+def _check_tail(
+    f: _Folded, pos: int, expr: _Expr, kind: _Kind, words: frozenset[str], text: str
+) -> int | None:
+    """Consume what may follow a number; the position of a range separator, if any.
+
+    Raises the reason when something else is there.
+    """
+    s = f.text
+    number = f.shown(expr.start, expr.end)
+    first = True
+    while not _TAIL_END.match(s, pos):
+        if sep := _RANGE_SEP.match(s, pos):
+            return sep.end()
+        if first and (foreign := _FOREIGN.match(s, pos)):
+            raise UserInputError("numbers.currency", text=text, unit=f.shown(*foreign.span(1)))
+        if first and (bad := _BAD_SEPARATOR.match(s, pos)):
+            raise UserInputError("numbers.separator", text=text, char=bad.group(1))
+        if _NUMBER_AHEAD.match(s, pos):
+            raise UserInputError("numbers.two_numbers", text=text)
+        if slash := _TAIL_SLASH.match(s, pos):
+            pos = slash.end()
+            continue
+        if phrase_end := _noun_phrase(s, pos, words):
+            pos = phrase_end
+            first = False
+            continue
+        if word := _TAIL_WORD.match(s, pos):
+            shown = f.shown(*word.span(1))
+            suggestion = _suggest(word.group(1), kind)
+            if suggestion and first:
+                raise UserInputError(
+                    "numbers.unit_suggest",
+                    text=text,
+                    word=shown,
+                    number=number,
+                    suggestion=suggestion,
+                )
+            raise UserInputError("numbers.word", text=text, word=shown, number=number)
+        raise UserInputError(
+            "numbers.extra", text=text, part=truncate(f.shown(pos, len(s)), 20), number=number
+        )
+    return None
+
+
+def _noun_phrase(s: str, pos: int, words: frozenset[str]) -> int:
+    """The end of the longest known noun phrase at `pos`, or 0."""
+    found: list[re.Match[str]] = []
+    at = pos
+    while len(found) < _MAX_PHRASE_WORDS and (word := _TAIL_WORD.match(s, at)):
+        found.append(word)
+        at = word.end()
+    for count in range(len(found), 0, -1):
+        phrase = " ".join(w.group(1) for w in found[:count])
+        if phrase in _NOUNS or phrase in words:
+            return found[count - 1].end()
+    return 0
+
+
+def _suggest(word: str, kind: _Kind) -> str:
+    """The unit a mistyped word most likely was ("trieeuj" → "triệu"), or ""."""
+    if kind is _Kind.NUMBER:
+        return ""
+    close = difflib.get_close_matches(word, list(_SUGGESTIONS), n=1, cutoff=0.7)
+    return _SUGGESTIONS[close[0]] if close and close[0] != word else ""
+
+
+def _with_unit_of(first: _Expr, second: _Expr) -> _Expr:
+    """ "1 - 2 triệu": the unit written once applies to both ends of the range."""
+    if first.unit is not None or second.unit is None or first.percent:
+        return first
+    return replace(first, unit=second.unit, percent=second.percent)
+
+
+def _read_range(
+    f: _Folded, first: _Expr, at: int, kind: _Kind, words: frozenset[str], text: str
+) -> Decimal:
+    """ "10 đến 15": never pick one end; ask which, offering both when both are clear."""
     unit_re = _UNIT_MONEY if kind is _Kind.MONEY else _UNIT
-    expr = _read(folded, 0, allow_sign=True, unit_re=unit_re)
+    second = _read(f.text, at, allow_sign=False, unit_re=unit_re)
+    refusal = UserInputError("numbers.range", text=text)
+    if second is None:
+        raise refusal
+    if _check_tail(f, second.end, second, kind, words, text) is not None:
+        raise refusal  # "1-2-3"
+    try:
+        low = _evaluate(_with_unit_of(first, second), kind, text)
+        high = _evaluate(second, kind, text)
+    except AmbiguousNumber:
+        raise refusal from None
+    if low == high:
+        return low
+    raise AmbiguousNumber(
+        text,
+        (_number(low), _number(high)),
+        key="numbers.range",
+        prompt_key="numbers.range_prompt",
+    )
+
+
+def _parse(text: str, kind: _Kind, words: Iterable[str] = ()) -> Decimal:
+    """Shared front door: the whole answer is one number, or it is refused saying why."""
+    try:
+        return _parse_whole(text, kind, frozenset(fold(word) for word in words))
+    except AmbiguousNumber:
+        raise
+    except UserInputError as refusal:
+        raise refusal.with_hint(_EXAMPLES[kind]) from None
+
+
+def _parse_whole(text: str, kind: _Kind, words: frozenset[str]) -> Decimal:
+    if len(text.strip()) > MAX_INPUT_CHARS:
+        raise UserInputError("err.too_long", text=text, max=MAX_INPUT_CHARS)
+    f = _fold_mapped(_screen(text))
+    if len(f.text) > MAX_INPUT_CHARS:  # folding can expand a few exotic characters
+        raise UserInputError("err.too_long", text=text, max=MAX_INPUT_CHARS)
+    unit_re = _UNIT_MONEY if kind is _Kind.MONEY else _UNIT
+    start = intro.end() if (intro := _RANGE_INTRO.match(f.text)) else 0
+    expr = _read(f.text, start, allow_sign=True, unit_re=unit_re)
     if expr is None:
-        raise UserInputError("err.not_a_number", text=text)
-    rest = folded[expr.end :]
-    if _TRAILING_NUMBER.match(rest) or _TRAILING_NUMBER_WORD.match(rest):
-        raise UserInputError("err.not_a_number", text=text)
+        if f.text[start : start + 1].isdigit():
+            raise UserInputError("numbers.grouping", text=text)  # "1.2.3", "01.500"
+        raise _refuse_lead(f, text)
+    range_at = _check_tail(f, expr.end, expr, kind, words, text)
+    if range_at is not None:
+        return _read_range(f, expr, range_at, kind, words, text)
+    if intro:
+        raise UserInputError("numbers.lead", text=text, part=f.shown(0, intro.end()))
     return _evaluate(expr, kind, text)
 
 
-def parse_integer(text: str) -> int:
+def parse_integer(text: str, words: Iterable[str] = ()) -> int:
     """A count ("20", "20 suất", "3.600", "5 nghìn"): dots/commas before 3 digits are thousands.
 
     Units multiply ("5 nghìn người" = 5000) because people write counts that way
     too; "củ" does not, as "20 cụ" (elderly people) folds to the same letters.
+    `words` are extra nouns allowed after the number (the field's unit).
     """
-    return int(_parse(text, _Kind.INTEGER))
+    return int(_parse(text, _Kind.INTEGER, words))
 
 
-def parse_number(text: str) -> float:
+def parse_number(text: str, words: Iterable[str] = ()) -> float:
     """A measure that may have decimals ("99,1", "70,37%"); the percent sign is dropped."""
-    return float(_parse(text, _Kind.NUMBER))
+    return float(_parse(text, _Kind.NUMBER, words))
 
 
-def parse_money(text: str) -> int:
+def parse_money(text: str, words: Iterable[str] = ()) -> int:
     """An amount in whole đồng: "500k", "1tr5", "1 triệu rưỡi", "500.000đ", "1 tỷ 2"."""
-    return int(_parse(text, _Kind.MONEY))
+    return int(_parse(text, _Kind.MONEY, words))
 
 
 # --- free sentences ---------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Text folding for matching what officers type without diacritics."""
+"""Text folding for matching what officers type without diacritics, and the
+cleaning of free text before it is stored."""
 
 from __future__ import annotations
 
@@ -6,6 +7,26 @@ import re
 import unicodedata
 
 _SPACES = re.compile(r"\s+")
+
+# Terminal escape sequences: CSI (ESC [ … final byte), OSC (ESC ] … BEL or ESC \),
+# and two-character escapes. Pasted from a terminal they would recolour or
+# rewrite the screen of whoever later prints the report (CLI, logs, exports).
+_ANSI = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC
+    r"|\x9b[0-?]*[ -/]*[@-~]"  # 8-bit CSI
+    r"|\x1b[@-Z\\-_]"  # other two-character escapes
+)
+# Bidirectional embeddings, overrides and isolates reorder how the rest of a
+# line is shown ("Trojan Source"): nobody types them on purpose.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_KEPT_CONTROLS = frozenset("\n\t")
+# Letters and symbols that render as nothing: Hangul fillers (the classic
+# "invisible name"), the braille blank, Khmer inherent vowels, the Mongolian
+# vowel separator, the combining grapheme joiner.
+INVISIBLE_GLYPHS = frozenset(
+    "\u115f\u1160\u3164\uffa0\u2800\u17b4\u17b5\u180e\u034f\u200b\u200c\u200d\u2060\ufeff"
+)
 
 
 def fold(text: str) -> str:
@@ -23,3 +44,32 @@ def fold(text: str) -> str:
 def truncate(text: str, limit: int) -> str:
     """Cut text to `limit` characters with an ellipsis, for previews."""
     return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
+
+
+def clean_text(text: str) -> str:
+    """Free text as it may be stored: no terminal escapes, no control characters.
+
+    Escape sequences go whole (not just their ESC byte, which would leave
+    "[31m" behind); other control characters and bidi overrides are dropped;
+    newlines and tabs stay. NFC so that the same words compare equal however
+    the phone composed the diacritics.
+    """
+    text = _ANSI.sub("", text)
+    kept = (
+        ch
+        for ch in text
+        if ch in _KEPT_CONTROLS or (unicodedata.category(ch) != "Cc" and ch not in _BIDI_CONTROLS)
+    )
+    return unicodedata.normalize("NFC", "".join(kept)).strip()
+
+
+def is_visible(ch: str) -> bool:
+    """Whether `ch` draws something: not a space, control, format mark or filler."""
+    if ch in INVISIBLE_GLYPHS or ch.isspace():
+        return False
+    return unicodedata.category(ch)[0] in "LNPS"
+
+
+def has_visible(text: str) -> bool:
+    """Whether any character of `text` would show on screen."""
+    return any(is_visible(ch) for ch in text)

@@ -178,10 +178,13 @@ class Dispatcher:
                 kept = ctx.outgoing[:1] if expired else []
                 ctx = Ctx(tx, inbound, person, conv, now, self.settings, self.translate, kept)
                 ctx.state_changed = expired
+                answer = ctx.t(exc.key, **exc.params)
+                if exc.hint_key:  # what does work, after what was wrong
+                    answer = f"{answer}\n{ctx.t(exc.hint_key)}"
                 if conv is not None:
                     ctx.conversation = replace(conv, updated_at=now)
                     ctx.state_changed = True
-                await _answer_error(ctx, ctx.t(exc.key, **exc.params))
+                await _answer_error(ctx, answer)
         writes: list[Awaitable[object]] = [tx.execute("RELEASE SAVEPOINT handler")]
         if person is not None and person.unreachable:
             writes.append(people.mark_reachable(tx, person.id))

@@ -498,9 +498,11 @@ def _ask_ambiguous(ctx: Ctx, data: dict[str, Any], f: FieldDef, exc: AmbiguousNu
     data = dict(data, ambiguous=list(exc.options))
     ctx.set_state(Flow.REPORT, Step.FIELD, data)
     shown = [format_value(f, o, ctx.lang) for o in exc.options]
+    if len(set(shown)) < len(shown):  # readings that round alike must still look different
+        shown = [str(o) for o in exc.options]
     buttons = tuple(_cb(ctx, Action.AMBIGUOUS, str(i)).button(s) for i, s in enumerate(shown))
     ctx.reply(
-        ctx.t("report.ambiguous", text=exc.params["text"], options=ctx.t("word.or").join(shown)),
+        ctx.t(exc.prompt_key, text=exc.params["text"], options=ctx.t("word.or").join(shown)),
         (buttons,),
     )
 

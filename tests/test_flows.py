@@ -195,6 +195,75 @@ async def test_ambiguous_number_gets_a_question_not_a_guess(h: Harness) -> None:
     await user.send("/back")
 
 
+async def conversation_field(h: Harness) -> str:
+    """The field the open report conversation is asking for."""
+    raw = await h.scalar("SELECT data_json FROM conversations WHERE flow = 'report'")
+    return str(json.loads(str(raw))["field"])
+
+
+async def test_refusals_name_what_was_wrong_and_the_question_stays_open(h: Harness) -> None:
+    """Issue 8: every typed answer is read whole; what is not understood is refused
+    (with examples), nothing is stored, and the same question is still open."""
+    user = await registered(h)
+    await user.send("/report")
+    await user.press("Tặng quà")
+
+    async def refused(typed: str, *expected: str, field: str) -> None:
+        replies = await user.send(typed)
+        assert len(replies) == 1, texts(replies)
+        for part in expected:
+            assert part in replies[0].text, replies[0].text
+        assert await conversation_field(h) == field
+        assert await report_count(h) == 0
+
+    await refused("12-", "Không hiểu phần “-” sau số 12", "Cách ghi được hiểu: 20", field="count")
+    await refused("①②", "“①” không phải chữ số thường", field="count")
+    await refused("2 chục", "Không hiểu chữ “chục” sau số 2", field="count")
+    asked = await user.send("10 đến 15")
+    assert "Khoảng 10 đến 15: bạn muốn ghi số nào — 10 suất hay 15 suất?" in asked[0].text
+    assert [b.label for b in asked[0].buttons] == ["10 suất", "15 suất"]
+    assert await conversation_field(h) == "count"
+    prompt = await user.send("20 suất")  # typing one number still answers
+    assert "Giá trị mỗi suất" in prompt[0].text
+
+    money_examples = "2 triệu, 2tr, 2.000.000"
+    await refused(
+        "500 USD", "Đơn vị “USD” không được hỗ trợ", money_examples, field="value_per_gift"
+    )
+    await refused(
+        "2 trieeuj",
+        "Không hiểu đơn vị “trieeuj” sau số 2 — có phải bạn muốn gõ “triệu”?",
+        money_examples,
+        field="value_per_gift",
+    )
+    await refused("5OO.OOO", "có chữ O thay vì số 0", money_examples, field="value_per_gift")
+    await refused("1_000_000", "Dấu “_” không dùng để ghi số", field="value_per_gift")
+    zero = await user.send("0,0")  # both readings are 0 đ: nothing to ask ("0 đ hay 0 đ?")
+    assert "Đối tượng nhận quà" in zero[0].text and not zero[0].buttons[0].label.endswith(" đ")
+    await user.send("/back")
+    question = await user.send("1tr5k")
+    assert [b.label for b in question[0].buttons] == ["1.005.000 đ", "1.500.000 đ"]
+    await user.press("1.500.000 đ")
+
+    await refused("\u200b\u3164 \u200d", "không nhìn thấy được", field="recipients")
+    await user.send("\x1b[31mnữ đoàn viên\x1b[0m\x07")
+    await user.press("8/3")
+    await refused("31/4", "Không có ngày 31/4: tháng 4 chỉ có 30 ngày", "8/3", field="date")
+    await refused("29/2", "Năm 2026 không có ngày 29/2", field="date")
+    await refused("1/1/0001", "Năm 0001 không hợp lệ", field="date")
+    await user.send("8/3")
+    card = await user.press("Bỏ qua")
+    assert "• Giá trị mỗi suất: 1.500.000 đ" in card[0].text
+    await user.press("Lưu")
+    assert json.loads(str(await h.scalar("SELECT values_json FROM reports"))) == {
+        "count": 20,
+        "value_per_gift": 1_500_000,
+        "recipients": "nữ đoàn viên",
+        "occasion": "women_day",
+        "date": "2026-03-08",
+    }
+
+
 async def test_bad_dates_future_and_closed_periods(h: Harness) -> None:
     user = await registered(h)
     await user.send("/report")
@@ -203,7 +272,7 @@ async def test_bad_dates_future_and_closed_periods(h: Harness) -> None:
     assert "ở tương lai" in (await user.send("20/3/2026"))[0].text
     closed = await user.send("20/12/2025")
     assert "đã khóa sổ" in closed[0].text and "Đợt 2/2025" in closed[0].text
-    assert "Không hiểu ngày" in (await user.send("31/2/2026"))[0].text
+    assert "Không có ngày 31/2: tháng 2 chỉ có 28 ngày" in (await user.send("31/2/2026"))[0].text
     ok = await user.send("hôm qua")
     assert "Ghi chú" in ok[0].text or "kiểm tra lại" in ok[0].text
 

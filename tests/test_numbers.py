@@ -59,18 +59,18 @@ def test_parse_integer(text: str, expected: int) -> None:
 @pytest.mark.parametrize(
     ("text", "key"),
     [
-        ("abc", "err.not_a_number"),
-        ("", "err.not_a_number"),
-        ("   ", "err.not_a_number"),
-        ("🙂🙂", "err.not_a_number"),
-        ("abc 20", "err.not_a_number"),
-        ("1e5", "err.not_a_number"),
-        ("10^15", "err.not_a_number"),
-        ("8/3", "err.not_a_number"),
-        ("20 30", "err.not_a_number"),
-        ("1.2.3", "err.not_a_number"),
-        ("50%", "err.not_a_number"),
-        ("2 chục", "err.not_a_number"),
+        ("abc", "numbers.not_a_number"),
+        ("", "numbers.not_a_number"),
+        ("   ", "numbers.not_a_number"),
+        ("🙂🙂", "numbers.not_a_number"),
+        ("abc 20", "numbers.lead"),
+        ("1e5", "numbers.two_numbers"),
+        ("10^15", "numbers.separator"),
+        ("8/3", "numbers.two_numbers"),
+        ("20 30", "numbers.two_numbers"),
+        ("1.2.3", "numbers.grouping"),
+        ("50%", "numbers.percent"),
+        ("2 chục", "numbers.word"),
         ("1,5", "err.not_integer"),
         ("2,25", "err.not_integer"),
         ("0,5", "err.not_integer"),
@@ -86,7 +86,8 @@ def test_parse_integer_errors(text: str, key: str) -> None:
     with pytest.raises(UserInputError) as caught:
         parse_integer(text)
     assert caught.value.key == key
-    assert caught.value.params == {"text": text}
+    assert caught.value.params["text"] == text
+    assert caught.value.hint_key == "numbers.examples.integer"
     assert not isinstance(caught.value, AmbiguousNumber)
 
 
@@ -152,10 +153,10 @@ def test_parse_number_ambiguous(text: str, options: tuple[float, ...]) -> None:
 @pytest.mark.parametrize(
     ("text", "key"),
     [
-        ("abc", "err.not_a_number"),
+        ("abc", "numbers.not_a_number"),
         ("-0,5", "err.negative"),
-        ("30.6.2025", "err.not_a_number"),
-        ("1.2,3.4", "err.not_a_number"),
+        ("30.6.2025", "numbers.grouping"),
+        ("1.2,3.4", "numbers.grouping"),
         ("9" * 120, "err.too_long"),
     ],
 )
@@ -241,15 +242,15 @@ def test_parse_money_ambiguous(text: str, options: tuple[int, ...]) -> None:
 @pytest.mark.parametrize(
     ("text", "key"),
     [
-        ("abc", "err.not_a_number"),
-        ("🙂", "err.not_a_number"),
-        ("đồng", "err.not_a_number"),
-        ("1 rưỡi", "err.not_a_number"),
-        ("5 trăm", "err.not_a_number"),
-        ("2 triệu 20 suất", "err.not_a_number"),
-        ("1tr5000", "err.not_a_number"),
-        ("1,5tr5", "err.not_a_number"),
-        ("50%", "err.not_a_number"),
+        ("abc", "numbers.not_a_number"),
+        ("🙂", "numbers.not_a_number"),
+        ("đồng", "numbers.not_a_number"),
+        ("1 rưỡi", "numbers.word"),
+        ("5 trăm", "numbers.word"),
+        ("2 triệu 20 suất", "numbers.two_numbers"),
+        ("1tr5000", "numbers.two_numbers"),
+        ("1,5tr5", "numbers.not_a_number"),
+        ("50%", "numbers.percent"),
         ("-500k", "err.negative"),
         ("1.250.000,5", "err.not_integer"),
         ("1,2345 k", "err.not_integer"),
@@ -260,7 +261,8 @@ def test_parse_money_errors(text: str, key: str) -> None:
     with pytest.raises(UserInputError) as caught:
         parse_money(text)
     assert caught.value.key == key
-    assert caught.value.params == {"text": text}
+    assert caught.value.params["text"] == text
+    assert caught.value.hint_key == "numbers.examples.money"
 
 
 # --- scan_amounts -----------------------------------------------------------
@@ -467,3 +469,289 @@ _UNAMBIGUOUS_NUMBERS = st.one_of(
 @given(_UNAMBIGUOUS_NUMBERS)
 def test_number_round_trip_vi(x: float) -> None:
     assert parse_number(format_number(x, "vi")) == x
+
+
+# --- the whole answer is understood, or refused saying why -------------------
+
+_PARSE = {"integer": parse_integer, "number": parse_number, "money": parse_money}
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "key", "params"),
+    [
+        # what outsiders typed, and got saved as something else
+        ("money", "2 trieeuj", "numbers.unit_suggest", {"word": "trieeuj", "suggestion": "triệu"}),
+        ("money", "500 USD", "numbers.currency", {"unit": "USD"}),
+        ("money", "5OO.OOO", "numbers.lookalike_zero", {"letter": "O"}),
+        ("money", "1_000_000", "numbers.separator", {"char": "_"}),
+        ("integer", "12-", "numbers.extra", {"part": "-", "number": "12"}),
+        ("integer", "①②", "numbers.foreign_digit", {"char": "①"}),
+        # the same kinds of mistake, otherwise written
+        ("money", "$500", "numbers.currency", {"unit": "$"}),
+        ("money", "US$ 500", "numbers.currency", {"unit": "US$"}),
+        ("money", "500 đô", "numbers.currency", {"unit": "đô"}),
+        ("money", "500k USD", "numbers.currency", {"unit": "USD"}),
+        ("money", "500 €", "numbers.currency", {"unit": "€"}),
+        ("money", "100 euro", "numbers.currency", {"unit": "euro"}),
+        ("money", "2 trieu dong la", "numbers.word", {"word": "la"}),
+        ("money", "500 nghin", "ok", {}),
+        ("money", "2 tyr", "numbers.unit_suggest", {"word": "tyr", "suggestion": "tỷ"}),
+        ("money", "5 trăm", "numbers.word", {"word": "trăm", "number": "5"}),
+        ("integer", "2 chục", "numbers.word", {"word": "chục"}),
+        ("integer", "20 hội viên", "numbers.word", {"word": "hội"}),
+        ("integer", "20 suất do công đoàn tặng", "numbers.word", {"word": "do"}),
+        ("integer", "10lít", "numbers.word", {"word": "lít"}),
+        ("integer", "l00", "numbers.lookalike_one", {"letter": "l"}),
+        ("integer", "1O", "numbers.lookalike_zero", {"letter": "O"}),
+        ("integer", "2О", "numbers.lookalike_zero", {"letter": "О"}),  # Cyrillic О
+        ("money", "5ook", "numbers.lookalike_zero", {"letter": "o"}),
+        ("integer", "٣", "numbers.foreign_digit", {"char": "٣"}),
+        ("integer", "5²", "numbers.foreign_digit", {"char": "²"}),
+        ("integer", "Ⅻ", "numbers.foreign_digit", {"char": "Ⅻ"}),
+        ("number", "½", "numbers.foreign_digit", {"char": "½"}),
+        ("integer", "1'000", "numbers.separator", {"char": "'"}),
+        ("integer", "12 -", "numbers.extra", {"part": "-"}),
+        ("integer", "12?", "numbers.extra", {"part": "?"}),
+        ("integer", "12 suất ;)", "numbers.extra", {"part": ";)"}),
+        ("integer", "khoảng 20", "numbers.lead", {"part": "khoảng"}),
+        ("integer", "từ 20", "numbers.lead", {"part": "từ"}),
+        ("integer", "10 đến 15 đến 20", "numbers.range", {}),
+        ("money", "1.5 - 2", "numbers.range", {}),  # one end is itself unclear
+        ("integer", "20 30", "numbers.two_numbers", {}),
+        ("money", "2 triệu 20 suất", "numbers.two_numbers", {}),
+        ("integer", "20%", "numbers.percent", {}),
+    ],
+)
+def test_answer_is_read_whole_or_refused_with_the_reason(
+    kind: str, text: str, key: str, params: dict[str, str]
+) -> None:
+    """Nothing after (or before) the number is ever dropped: the refusal names it."""
+    if key == "ok":
+        _PARSE[kind](text)
+        return
+    with pytest.raises(UserInputError) as caught:
+        _PARSE[kind](text)
+    refusal = caught.value
+    assert not isinstance(refusal, AmbiguousNumber)
+    assert refusal.key == key
+    assert refusal.params["text"] == text
+    assert params.items() <= refusal.params.items()
+    assert refusal.hint_key == f"numbers.examples.{kind}"
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "options"),
+    [
+        ("money", "1tr5k", (1_005_000, 1_500_000)),  # saved as 1.005.000 before
+        ("money", "2tr50k", (2_050_000, 2_500_000)),
+        ("money", "1tỷ2tr", (1_002_000_000, 1_200_000_000)),
+        ("integer", "1.5", (1500, 15)),
+    ],
+)
+def test_glued_short_terms_are_asked(kind: str, text: str, options: tuple[int, ...]) -> None:
+    with pytest.raises(AmbiguousNumber) as caught:
+        _PARSE[kind](text)
+    assert caught.value.options == options
+    assert len(set(caught.value.options)) == len(caught.value.options)
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "options"),
+    [
+        ("integer", "10 đến 15", (10, 15)),  # saved as 10 before
+        ("integer", "từ 10 đến 15 suất", (10, 15)),
+        ("integer", "10-15", (10, 15)),
+        ("integer", "10 – 15 người", (10, 15)),
+        ("integer", "10 hoặc 15", (10, 15)),
+        ("money", "1-2 triệu", (1_000_000, 2_000_000)),
+        ("money", "500k đến 1tr", (500_000, 1_000_000)),
+        ("number", "10-15%", (10, 15)),
+    ],
+)
+def test_a_range_is_asked_never_one_end_taken(
+    kind: str, text: str, options: tuple[int, ...]
+) -> None:
+    with pytest.raises(AmbiguousNumber) as caught:
+        _PARSE[kind](text)
+    assert caught.value.options == options
+    assert caught.value.key == "numbers.range"
+    assert caught.value.prompt_key == "numbers.range_prompt"
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "expected"),
+    [
+        ("money", "0,0", 0),  # asked "0 đ hay 0 đ?" before
+        ("money", "0,00 đ", 0),
+        ("integer", "0.0", 0),
+        ("integer", "10 đến 10", 10),
+    ],
+)
+def test_readings_that_agree_are_not_asked(kind: str, text: str, expected: int) -> None:
+    assert _PARSE[kind](text) == expected
+
+
+def test_the_fields_own_unit_may_follow_its_number() -> None:
+    with pytest.raises(UserInputError):
+        parse_integer("12 hội viên")
+    assert parse_integer("12 hội viên", ["hội viên"]) == 12
+    assert parse_integer("12 CĐCS", ["CĐCS", "unions"]) == 12
+    assert parse_number("3 Hội Viên", ["hội viên"]) == 3
+
+
+# --- properties of the whole-answer reading ----------------------------------
+
+_CURRENCY_SUFFIX = st.sampled_from(["", "đ", " đ", " đồng", " dong", " VNĐ", " vnd", "₫"])
+_NOUN_TAIL = st.sampled_from(["", " mỗi suất", "/căn", " cho mỗi người", " / người"])
+_UNIT_WORDS = [
+    ("k", 10**3),
+    ("K", 10**3),
+    (" k", 10**3),
+    (" nghìn", 10**3),
+    (" nghin", 10**3),
+    (" ngàn", 10**3),
+    ("tr", 10**6),
+    (" tr", 10**6),
+    (" triệu", 10**6),
+    (" TRIỆU", 10**6),
+    (" củ", 10**6),
+    (" tỷ", 10**9),
+    (" tỉ", 10**9),
+]
+# (what an officer types, the amount it denotes) in every documented notation
+_MONEY_NOTATIONS = st.one_of(
+    st.integers(0, 10**12).map(lambda n: (str(n), n)),
+    st.integers(1000, 10**12).map(lambda n: (format_integer(n, "vi"), n)),
+    st.integers(1000, 10**12).map(lambda n: (format_integer(n, "en"), n)),
+    st.integers(1000, 10**12).map(lambda n: (f"{n:,}".replace(",", " "), n)),
+    st.tuples(st.integers(1, 999), st.sampled_from(_UNIT_WORDS)).map(
+        lambda t: (f"{t[0]}{t[1][0]}", t[0] * t[1][1])
+    ),
+    st.tuples(st.integers(1, 999), st.integers(1, 9)).map(
+        lambda t: (f"{t[0]}tr{t[1]}", t[0] * 10**6 + t[1] * 10**5)
+    ),
+    st.tuples(st.integers(1, 999), st.integers(100, 999)).map(
+        lambda t: (f"{t[0]}tr{t[1]}k", t[0] * 10**6 + t[1] * 10**3)
+    ),
+    st.tuples(st.integers(1, 99), st.integers(100, 999)).map(
+        lambda t: (f"{t[0]} tỷ {t[1]} triệu", t[0] * 10**9 + t[1] * 10**6)
+    ),
+    st.integers(1, 999).map(lambda n: (f"{n} triệu rưỡi", n * 10**6 + 5 * 10**5)),
+    st.integers(1, 999).map(lambda n: (f"{n}tr rưỡi", n * 10**6 + 5 * 10**5)),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_MONEY_NOTATIONS, _CURRENCY_SUFFIX, _NOUN_TAIL)
+def test_every_documented_money_notation_reads_back_exactly(
+    notation: tuple[str, int], currency: str, tail: str
+) -> None:
+    text, denoted = notation
+    assert parse_money(f"{text}{currency}{tail}") == denoted
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 10**12), st.sampled_from(["", " suất", " người", " đoàn viên", " suất quà"]))
+def test_every_count_reads_back_exactly(n: int, noun: str) -> None:
+    assert parse_integer(f"{format_integer(n, 'vi')}{noun}") == n
+    assert parse_integer(f"{n}{noun}.") == n
+
+
+# Words a refusal must not be fooled by: anything not a unit, currency or known noun.
+_KNOWN_WORDS = {
+    "k", "tr", "trieu", "nghin", "ngan", "ty", "ti", "cu", "d", "dong", "vnd", "ruoi",
+    "suat", "xuat", "phan", "qua", "nguoi", "luot", "dv", "nld", "cnld", "nu", "cai",
+    "chiec", "can", "nha", "ho", "lan", "buoi", "cuoc", "dot", "giai", "tran", "cdcs",
+    "cd", "ban", "dn", "em", "chau", "tivi", "tv", "xe", "moi", "tren", "per",
+    "each", "people", "person", "persons", "gift", "gifts", "event", "events", "member",
+    "members", "union", "unions", "times", "pcs", "house", "houses", "visit", "visits",
+    "agreement", "agreements", "initiative", "initiatives", "worker", "workers",
+    "family", "families", "tu", "khoang", "den", "toi", "hoac", "hay", "or", "to",
+}  # fmt: skip
+_GARBAGE_WORD = st.from_regex(r"[a-zA-ZđĐơưăâêôạảấầẩẫậệ]{1,9}", fullmatch=True).filter(
+    lambda w: fold(w) not in _KNOWN_WORDS
+)
+_GARBAGE_SYMBOL = st.sampled_from(list("-_#@*?=+<>|\\~^&;:)(\"'[]{}`$€£¥"))
+_CLEAR_MONEY = _MONEY_NOTATIONS.filter(lambda t: not t[0].startswith("0") or t[0] == "0")
+
+
+@settings(max_examples=400, deadline=None)
+@given(_CLEAR_MONEY, _GARBAGE_WORD, st.sampled_from([" ", ""]), st.booleans())
+def test_an_unknown_word_before_or_after_is_refused_never_dropped(
+    notation: tuple[str, int], word: str, space: str, before: bool
+) -> None:
+    text = f"{word} {notation[0]}" if before else f"{notation[0]}{space}{word}"
+    with pytest.raises(UserInputError) as caught:
+        parse_money(text)
+    assert not isinstance(caught.value, AmbiguousNumber) or caught.value.options
+    assert caught.value.key != "numbers.not_a_number" or before
+
+
+@settings(max_examples=300, deadline=None)
+@given(_CLEAR_MONEY, _GARBAGE_SYMBOL, st.sampled_from([" ", ""]))
+def test_a_stray_symbol_after_is_refused(
+    notation: tuple[str, int], symbol: str, space: str
+) -> None:
+    with pytest.raises(UserInputError) as caught:
+        parse_money(f"{notation[0]}{space}{symbol}")
+    assert not isinstance(caught.value, AmbiguousNumber)
+
+
+_OTHER_DIGITS = st.characters(categories=["Nd", "No", "Nl"]).filter(
+    lambda ch: not ("0" <= ch <= "9" or "０" <= ch <= "９")
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 10**6), _OTHER_DIGITS, st.sampled_from(["before", "after", "alone"]))
+def test_other_scripts_digits_are_refused_by_name(n: int, digit: str, where: str) -> None:
+    text = {"before": f"{digit}{n}", "after": f"{n}{digit}", "alone": digit}[where]
+    for parse in _PARSERS:
+        with pytest.raises(UserInputError) as caught:
+            parse(text)
+        assert caught.value.key == "numbers.foreign_digit"
+        assert caught.value.params["char"] == digit
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(10, 10**9).filter(lambda n: "0" in str(n)[1:]),
+    st.sampled_from(["O", "o", "О", "Ο"]),
+    st.data(),
+)
+def test_letter_o_for_zero_is_named(n: int, letter: str, data: st.DataObject) -> None:
+    shown = format_integer(n, "vi")
+    zeros = [i for i, ch in enumerate(shown) if ch == "0"]
+    at = data.draw(st.sampled_from(zeros))
+    text = shown[:at] + letter + shown[at + 1 :]
+    with pytest.raises(UserInputError) as caught:
+        parse_money(text)
+    assert (caught.value.key, caught.value.params["letter"]) == ("numbers.lookalike_zero", letter)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(0, 10**6),
+    st.integers(0, 10**6),
+    st.sampled_from([" đến ", "-", " - ", " tới ", " hoặc ", "–", " ~ "]),
+)
+def test_any_range_is_asked_with_both_ends(low: int, high: int, sep: str) -> None:
+    text = f"{low}{sep}{high}"
+    if low == high:
+        assert parse_integer(text) == low
+        return
+    with pytest.raises(AmbiguousNumber) as caught:
+        parse_integer(text)
+    assert caught.value.options == (low, high)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_NUMBERISH)
+def test_an_accepted_answer_offers_or_stores_only_distinct_readings(text: str) -> None:
+    for parse in _PARSERS:
+        try:
+            parse(text)
+        except AmbiguousNumber as asked:
+            assert len(set(asked.options)) == len(asked.options) >= 2
+        except UserInputError as refused:
+            assert refused.hint_key.startswith("numbers.examples.") or refused.key == "err.too_long"
