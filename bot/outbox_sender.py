@@ -5,12 +5,14 @@ reply goes out at once without re-reading the table. The table is what makes
 delivery survive a crash or an outage: at start, on a timer and after every
 retry, a scan loads rows still pending (`due`) into the same per-chat queues.
 
-A row is marked sent only after the platform accepted it (acknowledgements are
-written in batches; a crash before the batch is written re-sends, never
-loses). A retryable failure (429, 5xx, network) schedules the row's next
-attempt with backoff and hands the chat back to the table, so a later message
-never overtakes an earlier one; a permanent failure (blocked, chat not found)
-is recorded with its reason and the chat moves on.
+A row is marked sent only after the platform accepted it. Acknowledgements are
+written as soon as they come, in whatever batch has gathered meanwhile, ahead
+of every transaction that waits: a crash re-sends only what was delivered in
+the last moment before it, and never loses. A retryable failure (429, 5xx,
+network) schedules the row's next attempt with backoff and hands the chat back
+to the table, so a later message never overtakes an earlier one; a permanent
+failure (blocked, chat not found) is recorded with its reason and the chat
+moves on.
 """
 
 from __future__ import annotations
@@ -222,7 +224,7 @@ class OutboxSender:
         self._changed.set()
 
     async def _write_acks(self, batch: list[Ack]) -> None:
-        async with self.db.transaction() as tx:
+        async with self.db.transaction(urgent=True) as tx:
             await outbox.mark_sent_many(tx, batch)
 
     # ---- the table: recovery and retries --------------------------------------------------

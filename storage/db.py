@@ -39,6 +39,7 @@ class Database:
         self._busy_timeout_ms = busy_timeout_ms
         self._conn: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
+        self._queue = asyncio.Lock()  # ordinary transactions line up here, urgent ones do not
         self._identity: tuple[int, int] | None = None
         self.lost = asyncio.Event()
         """Set when the file was deleted or replaced: the process must stop serving."""
@@ -111,7 +112,7 @@ class Database:
         return self._conn
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
+    async def transaction(self, *, urgent: bool = False) -> AsyncIterator[Tx]:
         """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any exception.
 
         IMMEDIATE takes the write lock up front, so a second process waits
@@ -119,32 +120,44 @@ class Database:
         BEGIN, COMMIT and ROLLBACK always run to completion even when the task
         is cancelled meanwhile, so a cancellation never leaves the shared
         connection inside a transaction.
+
+        `urgent` ones (recording that a message was delivered) go before every
+        ordinary transaction still waiting, so the window in which a crash makes
+        the bot send a message twice stays one transaction wide.
         """
-        async with self._lock:
-            conn = self.conn
-            if self.lost.is_set():
-                raise DatabaseLost(self.path)
-            try:
-                await _complete(conn, "BEGIN IMMEDIATE")
-            except asyncio.CancelledError:
+        if urgent:
+            async with self._lock, self._open(self.conn) as tx:
+                yield tx
+            return
+        async with self._queue, self._lock, self._open(self.conn) as tx:
+            yield tx
+
+    @asynccontextmanager
+    async def _open(self, conn: aiosqlite.Connection) -> AsyncIterator[Tx]:
+        """One transaction on the connection, which the caller holds."""
+        if self.lost.is_set():
+            raise DatabaseLost(self.path)
+        try:
+            await _complete(conn, "BEGIN IMMEDIATE")
+        except asyncio.CancelledError:
+            with contextlib.suppress(sqlite3.Error):
+                await _complete(conn, "ROLLBACK")
+            raise
+        except sqlite3.OperationalError as exc:
+            self._check_identity()  # a vanished file surfaces as an I/O error first
+            raise _unavailable(exc) from exc
+        try:
+            yield conn
+            self._check_identity()
+            await _complete(conn, "COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
                 with contextlib.suppress(sqlite3.Error):
                     await _complete(conn, "ROLLBACK")
-                raise
-            except sqlite3.OperationalError as exc:
-                self._check_identity()  # a vanished file surfaces as an I/O error first
-                raise _unavailable(exc) from exc
-            try:
-                yield conn
+            if isinstance(exc, sqlite3.OperationalError) and _transient(exc):
                 self._check_identity()
-                await _complete(conn, "COMMIT")
-            except BaseException as exc:
-                if conn.in_transaction:
-                    with contextlib.suppress(sqlite3.Error):
-                        await _complete(conn, "ROLLBACK")
-                if isinstance(exc, sqlite3.OperationalError) and _transient(exc):
-                    self._check_identity()
-                    raise _unavailable(exc) from exc
-                raise
+                raise _unavailable(exc) from exc
+            raise
 
 
 def _marker(path: str) -> Path:
