@@ -234,3 +234,36 @@ async def count_inbox(app: App) -> int:
         row = await cur.fetchone()
     assert row is not None
     return int(row[0])
+
+
+async def test_recording_a_delivery_goes_before_every_waiting_transaction(h: Harness) -> None:
+    """The crash window for a message sent twice is one transaction, not a queue of them."""
+    order: list[str] = []
+    holding = asyncio.Event()
+    release = asyncio.Event()
+
+    async def current() -> None:
+        async with h.db.transaction():
+            holding.set()
+            await release.wait()
+            order.append("current")
+
+    async def ordinary(n: int) -> None:
+        async with h.db.transaction():
+            order.append(f"ordinary {n}")
+
+    async def ack() -> None:
+        async with h.db.transaction(urgent=True):
+            order.append("delivery recorded")
+
+    first = asyncio.create_task(current())
+    await holding.wait()
+    waiting = [asyncio.create_task(ordinary(n)) for n in range(3)]
+    for _ in range(5):
+        await asyncio.sleep(0)  # the ordinary ones are in line
+    urgent = asyncio.create_task(ack())
+    for _ in range(5):
+        await asyncio.sleep(0)
+    release.set()
+    await asyncio.gather(first, urgent, *waiting)
+    assert order == ["current", "delivery recorded", "ordinary 0", "ordinary 1", "ordinary 2"]
