@@ -115,7 +115,7 @@ class FederationSection(_Section):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (e.g. 'Asia/Ho_Chi_Minh')") from None
+            raise ValueError(_say("config.unknown_timezone", value=repr(value))) from None
         return value
 
     @property
@@ -217,7 +217,7 @@ class TelegramSection(_Section):
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("https://", "http://")):
-            raise ValueError("must start with https:// (or http:// for a local test server)")
+            raise ValueError(_say("config.http_url"))
         return value
 
     @field_validator("bot_username")
@@ -227,7 +227,7 @@ class TelegramSection(_Section):
             return None
         value = value.removeprefix("@")
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{3,31}", value):
-            raise ValueError("must be a Telegram username like 'thidua_bot' (5-32 letters)")
+            raise ValueError(_say("config.telegram_username"))
         return value
 
     def deep_link(self, code: str) -> str | None:
@@ -260,7 +260,7 @@ class TargetEntry(_Section):
         try:
             PeriodOfTime.from_key(value)
         except ValueError:
-            raise ValueError('must be a period key like "2025", "2025-H1" or "2025-Q3"') from None
+            raise ValueError(_say("config.period_key")) from None
         return value
 
     def target(self) -> Target:
@@ -281,7 +281,7 @@ class StandingsSection(_Section):
         try:
             CronTrigger.from_crontab(value)
         except ValueError as exc:
-            raise ValueError(f"not a crontab expression: {exc}") from None
+            raise ValueError(_say("config.not_crontab", error=exc)) from None
         return value
 
 
@@ -352,13 +352,16 @@ class AppConfig(_Section):
             key = (entry.unit, entry.measure, entry.period)
             if key in seen_targets:
                 problems.append(
-                    (f"targets[{i}]", f"duplicate target (first at targets[{seen_targets[key]}])")
+                    (
+                        f"targets[{i}]",
+                        _say("config.duplicate_target", first=f"targets[{seen_targets[key]}]"),
+                    )
                 )
             seen_targets.setdefault(key, i)
         problems += self._check_obligations(unit_codes)
         for name, section in (("telegram", self.telegram), ("zalo", self.zalo)):
             if section.mode == "webhook" and not section.public_base_url:
-                problems.append((f"{name}.public_base_url", 'required when mode is "webhook"'))
+                problems.append((f"{name}.public_base_url", _say("config.webhook_url_needed")))
         if problems:
             raise ConfigError(problems)
         self._units = {u.code: u for u in self.units}
@@ -382,7 +385,11 @@ class AppConfig(_Section):
                 problems.append(
                     (
                         f"{where}.code",
-                        f"duplicate obligation {ob.code!r} (first at obligations[{seen[ob.code]}])",
+                        _say(
+                            "config.duplicate_obligation",
+                            code=repr(ob.code),
+                            first=f"obligations[{seen[ob.code]}]",
+                        ),
                     )
                 )
             seen.setdefault(ob.code, i)
@@ -530,7 +537,7 @@ def _duplicates(items: Iterable[tuple[str, Any]], message: str) -> list[Problem]
     problems: list[Problem] = []
     for where, key in items:
         if key in first:
-            problems.append((where, message.format(key=key, first=first[key])))
+            problems.append((where, _say(message, key=key, code=repr(key), first=first[key])))
         else:
             first[key] = where
     return problems
@@ -541,7 +548,7 @@ def _check_field(where: str, fdef: FieldDef) -> list[Problem]:
     problems: list[Problem] = []
     problems += _duplicates(
         ((f"{where}.choices[{k}].code", c.code) for k, c in enumerate(fdef.choices)),
-        "duplicate choice code {key!r} (first at {first})",
+        "config.duplicate_choice",
     )
     owner: dict[str, str] = {}
     for choice in fdef.choices:
@@ -551,18 +558,22 @@ def _check_field(where: str, fdef: FieldDef) -> list[Problem]:
         for a, alias in enumerate(choice.aliases):
             path = f"{where}.choices[{k}].aliases[{a}]"
             if alias != fold(alias):
-                problems.append((path, f"write aliases folded, as {fold(alias)!r}"))
+                problems.append((path, _say("config.fold_aliases", folded=repr(fold(alias)))))
             other = owner.setdefault(fold(alias), choice.code)
             if other != choice.code:
-                problems.append((path, f"alias {alias!r} also names choice {other!r}"))
+                problems.append(
+                    (path, _say("config.alias_taken", alias=repr(alias), other=repr(other)))
+                )
     for h, hint in enumerate(fdef.hints):
         if hint != fold(hint):
-            problems.append((f"{where}.hints[{h}]", f"write hints folded, as {fold(hint)!r}"))
+            problems.append(
+                (f"{where}.hints[{h}]", _say("config.fold_hints", folded=repr(fold(hint))))
+            )
     numeric = fdef.type in _NUMERIC_TYPES
     if not numeric:
         for bound in ("min", "max"):
             if getattr(fdef, bound) is not None:
-                problems.append((f"{where}.{bound}", f"only number fields have a {bound}"))
+                problems.append((f"{where}.{bound}", _say(f"config.only_numbers_{bound}")))
     problems += _check_default(f"{where}.default", fdef)
     return problems
 
@@ -574,13 +585,13 @@ def _check_default(where: str, fdef: FieldDef) -> list[Problem]:
         return []
     if fdef.type in _NUMERIC_TYPES:
         if isinstance(value, str):
-            return [(where, "must be a number")]
+            return [(where, _say("config.not_number"))]
         if fdef.type == FieldType.INTEGER and value != int(value):
-            return [(where, "must be a whole number")]
+            return [(where, _say("config.not_integer"))]
         if fdef.min is not None and value < fdef.min:
-            return [(where, f"{value} is below min {fdef.min:g}")]
+            return [(where, _say("config.below_min", value=value, min=f"{fdef.min:g}"))]
         if fdef.max is not None and value > fdef.max:
-            return [(where, f"{value} is above max {fdef.max:g}")]
+            return [(where, _say("config.above_max", value=value, max=f"{fdef.max:g}"))]
         return []
     if fdef.type == FieldType.DATE:
         if isinstance(value, str) and value in _DATE_DEFAULTS:
@@ -588,16 +599,16 @@ def _check_default(where: str, fdef: FieldDef) -> list[Problem]:
         try:
             dt.date.fromisoformat(str(value))
         except ValueError:
-            return [(where, "must be 'today', 'yesterday' or a date like 2026-01-31")]
+            return [(where, _say("config.date_default"))]
         return []
     if fdef.type == FieldType.CHOICE:
         if fdef.choice(str(value)) is None:
             codes = ", ".join(c.code for c in fdef.choices)
-            return [(where, f"unknown choice {value!r} (one of: {codes})")]
+            return [(where, _say("config.unknown_choice", value=repr(value), codes=codes))]
         return []
     if fdef.type == FieldType.TEXT:
-        return [] if isinstance(value, str) else [(where, "must be text")]
-    return [(where, f"a {fdef.type.value} field has no default")]
+        return [] if isinstance(value, str) else [(where, _say("config.must_be_text"))]
+    return [(where, _say("config.no_default", type=fdef.type.value))]
 
 
 def cross_check(
@@ -614,15 +625,15 @@ def cross_check(
     problems: list[Problem] = []
     problems += _duplicates(
         ((f"units[{i}].code", u.code) for i, u in units),
-        "duplicate unit code {key!r} (first at {first})",
+        "config.duplicate_unit",
     )
     problems += _duplicates(
         ((f"indicators[{i}].code", ind.code) for i, ind in indicators),
-        "duplicate indicator code {key!r} (first at {first})",
+        "config.duplicate_indicator",
     )
     problems += _duplicates(
         ((f"clusters[{i}].code", (c.code, c.year)) for i, c in clusters),
-        "cluster {key[0]!r} is defined twice for {key[1]} (first at {first})",
+        "config.duplicate_cluster",
     )
 
     placed: dict[tuple[str, int], str] = {}  # (unit, year) -> where it is a member
@@ -635,15 +646,19 @@ def cross_check(
                 problems.append((f"{where}.unit", _unknown("unit", member.unit, known_units)))
             elif member.unit in seen_here:
                 problems.append(
-                    (f"{where}.unit", f"unit {member.unit!r} is listed twice in this cluster")
+                    (f"{where}.unit", _say("config.unit_twice", unit=repr(member.unit)))
                 )
             elif (member.unit, cluster.year) in placed:
                 first = placed[(member.unit, cluster.year)]
                 problems.append(
                     (
                         f"{where}.unit",
-                        f"unit {member.unit!r} is already in a cluster in {cluster.year} "
-                        f"(at {first})",
+                        _say(
+                            "config.unit_placed",
+                            unit=repr(member.unit),
+                            year=cluster.year,
+                            first=first,
+                        ),
                     )
                 )
             else:
@@ -654,8 +669,13 @@ def cross_check(
                     problems.append(
                         (
                             f"{where}.role",
-                            f"cluster {cluster.code!r} has more than one {member.role.value} "
-                            f"in {cluster.year} (first at {roles[member.role]})",
+                            _say(
+                                "config.role_twice",
+                                cluster=repr(cluster.code),
+                                role=member.role.value,
+                                year=cluster.year,
+                                first=roles[member.role],
+                            ),
                         )
                     )
                 else:
@@ -666,10 +686,12 @@ def cross_check(
         for k, keyword in enumerate(ind.keywords):
             where = f"indicators[{i}].keywords[{k}]"
             if keyword != fold(keyword):
-                problems.append((where, f"write keywords folded, as {fold(keyword)!r}"))
+                problems.append((where, _say("config.fold_keywords", folded=repr(fold(keyword)))))
             owner = keyword_owner.setdefault(fold(keyword), ind.code)
             if owner != ind.code:
-                problems.append((where, f"keyword {keyword!r} is also used by {owner!r}"))
+                problems.append(
+                    (where, _say("config.keyword_taken", keyword=repr(keyword), owner=repr(owner)))
+                )
         for f, fdef in enumerate(ind.fields):
             problems += _check_field(f"indicators[{i}].fields[{f}]", fdef)
     return problems
@@ -709,6 +731,37 @@ _FRIENDLY = {  # pydantic error type -> catalog key
 }
 
 
+#: pydantic error types -> catalog keys, for problem messages in a language other than English;
+#: the error's ctx (ge, le, pattern, expected, ...) fills the placeholders.
+_PYDANTIC = {
+    "int_parsing": "config.not_integer",
+    "int_type": "config.not_integer",
+    "int_from_float": "config.not_integer",
+    "float_parsing": "config.not_number",
+    "float_type": "config.not_number",
+    "bool_parsing": "config.not_bool",
+    "bool_type": "config.not_bool",
+    "string_type": "config.not_text",
+    "greater_than_equal": "config.ge",
+    "less_than_equal": "config.le",
+    "greater_than": "config.gt",
+    "less_than": "config.lt",
+    "string_too_short": "config.text_too_short",
+    "string_too_long": "config.text_too_long",
+    "string_pattern_mismatch": "config.pattern",
+    "literal_error": "config.one_of",
+    "enum": "config.one_of",
+    "too_long": "config.too_long",
+}
+
+
+def _shown(value: Any) -> str:
+    """A bound as a TOML author reads it: 1, not 1.0; the decimal point is the file's."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 @functools.cache
 def _catalog() -> Catalog:
     return Catalog()
@@ -719,8 +772,8 @@ def _catalog() -> Catalog:
 _LANG: contextvars.ContextVar[str] = contextvars.ContextVar("config_lang", default="en")
 
 
-def _say(key: str, **params: Any) -> str:
-    return _catalog()(_LANG.get(), key, **params)
+def _say(name: str, /, **params: Any) -> str:
+    return _catalog()(_LANG.get(), name, **params)
 
 
 def _unknown(kind: str, code: str, known: Iterable[str]) -> str:
@@ -772,13 +825,24 @@ def _problem_from_error(error: ErrorDetails, lang: str = "en") -> Problem:
     loc = list(error["loc"])
     if kind != "extra_forbidden":
         loc = [item for item in loc if isinstance(item, int) or item in _FIELD_NAMES]
+    ctx = error.get("ctx") or {}
     message = say(_FRIENDLY[kind]) if kind in _FRIENDLY else error["msg"]
+    allowed = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+    if lang != "en" and kind in _PYDANTIC:  # pydantic speaks English only
+        params = {k: _shown(v) for k, v in ctx.items()}
+        if allowed:  # "'half', 'quarter' or 'year'": the "or" is English
+            params["expected"] = ", ".join(allowed)
+        message = say(_PYDANTIC[kind], **params)
+    if kind in ("literal_error", "enum") and isinstance(error.get("input"), str):
+        suggestions = closest(error["input"], allowed)
+        if suggestions:
+            message += ". " + say("config.did_you_mean", suggestions=", ".join(suggestions))
     if kind == "extra_forbidden" and loc and isinstance(loc[-1], str):
         suggestions = closest(loc[-1], keys_at(loc[:-1]))
         if suggestions:
             message += ". " + say("config.did_you_mean", suggestions=", ".join(suggestions))
     if kind == "too_short" and isinstance(error.get("input"), list | tuple):
-        count = (error.get("ctx") or {}).get("min_length", 1)
+        count = ctx.get("min_length", 1)
         message = say("config.too_short", count=count)
     if kind in ("value_error", "assertion_error"):
         message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")

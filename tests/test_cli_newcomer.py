@@ -170,3 +170,34 @@ async def test_run_says_it_is_running_only_after_the_channel_connected(tmp_path:
         _, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 0, err.decode()
     assert "Traceback" not in err.decode()
+
+
+def test_config_problems_are_in_the_cli_language(tmp_path: Path) -> None:
+    from bot.config import check_config
+
+    text = EXAMPLE.read_text(encoding="utf-8")
+    for old, new in (
+        ("conversation_timeout_minutes = 30", "conversation_timeout_minutes = 0"),
+        ('type = "integer"', 'type = "integr"'),
+        ('period = "half"', 'period = "halff"'),
+        ('timezone = "Asia/Ho_Chi_Minh"', 'timezone = "Asia/Hanoi"'),
+    ):
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    path = tmp_path / "bad.toml"
+    path.write_text(text, encoding="utf-8")
+    problems, summary = check_config(path, "vi")
+    assert "bot.conversation_timeout_minutes: phải lớn hơn hoặc bằng 1" in problems
+    assert (
+        "indicators[0].fields[0].type: phải là một trong: integer, money, number, text, date, "
+        "choice, photo. Bạn có muốn nói: integer?"
+    ) in problems
+    assert any(
+        p.startswith("reporting.period: ") and "Bạn có muốn nói: half?" in p for p in problems
+    )
+    assert (
+        "federation.timezone: không có múi giờ 'Asia/Hanoi' (ví dụ 'Asia/Ho_Chi_Minh')" in problems
+    )
+    assert summary == f"4 lỗi trong {path}"
+    english = ("Input should", "must ", "unknown", "required", " or ")
+    assert not [p for p in problems if any(word in p for word in english)]
