@@ -188,10 +188,7 @@ async def _run(config: AppConfig, secrets: Secrets, say: Say) -> int:
     for name, error in failed.items():
         print(say("connect_retrying", channel=name, why=_why(error, say)), file=sys.stderr)
     print(say("running", channels=", ".join(connected)), flush=True)
-    try:
-        await stop.wait()
-    finally:
-        await app.stop()
+    await app.serve_until(stop)  # DatabaseLost if the database file goes away meanwhile
     return 0
 
 
