@@ -657,9 +657,11 @@ _NOT_AMOUNTS = tuple(
         # 8h30, 14:00, 8h
         r"(?<![0-9])[0-9]{1,2}(?:[h:][0-9]{2}|h)(?![0-9a-z])",
         # periods and ordinals: năm 2025, tháng 6 (not "mỗi tháng 2 lần"), quý 1,
-        # Q1, đợt 2, lần thứ 3
+        # Q1, đợt 2, lần thứ 3, kỳ 2 (but "ký 3 bản" folds to the same "ky":
+        # a count of things follows it)
         r"(?<![a-z])(?:nam\s*[0-9]{4}|(?<!moi )thang\s*[0-9]{1,2}"
-        r"|(?:quy|q|dot|ky|lan thu)\s*[0-9]{1,2})(?![0-9])",
+        r"|(?:quy|q|dot|lan thu)\s*[0-9]{1,2}"
+        r"|ky\s*[0-9]{1,2}(?![0-9])(?!\s*(?!nam(?![a-z]))[a-z]))(?![0-9])",
         # phone numbers
         r"(?<![0-9])0[0-9]{8,10}(?![0-9])",
     )

@@ -21,6 +21,7 @@ class Action(StrEnum):
     EDIT_FIELD = "f"
     CANCEL = "x"
     AMBIGUOUS = "a"
+    NUMBER_FIELD = "nf"
     PHOTOS_DONE = "pd"
     RETRACT = "rt"
     RETRACT_YES = "ry"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from domain.fields import format_value
@@ -34,8 +34,16 @@ def summary_line(
 
 
 def card(
-    ctx: Ctx, indicator: IndicatorDef, values: Mapping[str, Any], photos: int, unit_code: str
+    ctx: Ctx,
+    indicator: IndicatorDef,
+    values: Mapping[str, Any],
+    photos: int,
+    unit_code: str,
+    *,
+    defaulted: Collection[str] = (),
 ) -> str:
+    """The confirmation card; values the bot filled in (`defaulted`) say so, as
+    "(hôm nay)" on a date, so the officer sees what was not typed."""
     lines = [ctx.t("report.card_title", indicator=indicator_title(indicator, ctx.lang))]
     for f in indicator.fields:
         label = f.label.get(ctx.lang)
@@ -52,6 +60,9 @@ def card(
                 if value is not None
                 else ctx.t("report.empty_value")
             )
+            if value is not None and f.code in defaulted:
+                today = f.type == FieldType.DATE and value == ctx.today.isoformat()
+                shown += " " + ctx.t("report.default_today" if today else "report.default_value")
         lines.append(f"• {label}: {shown}")
     unit = ctx.settings.units.get(unit_code)
     lines.append(ctx.t("report.card_unit", unit=unit.name if unit else unit_code))

@@ -24,7 +24,7 @@ from domain.fields import (
 from domain.messages import Button, InboundKind
 from domain.models import FieldDef, FieldType, IndicatorDef, Photo, Report, ReportStatus, Role
 from domain.numbers import format_integer, format_number
-from domain.quick import parse_quick
+from domain.quick import mentioned_indicators, number_for, parse_quick
 from domain.text import fold
 from handlers.callbacks import Action, CallbackData
 from handlers.context import Ctx, new_flow_id
@@ -105,14 +105,52 @@ async def start_for_period(ctx: Ctx, indicator: IndicatorDef | None, day: dt.dat
 
 
 async def quick(ctx: Ctx, text: str) -> bool:
-    """Start a report from one sentence; False when no indicator is recognisable."""
+    """Start a report from one sentence; False when no indicator is recognisable.
+
+    A line naming two activities ("tặng 20 suất quà và kết nạp 5 đoàn viên")
+    is not guessed at: the officer picks which one this report is, and only
+    then is the line read, with that indicator's hints alone.
+    """
     assert ctx.person is not None
-    parsed = parse_quick(text, ctx.settings.indicators, ctx.today)
-    if parsed is None:
+    mentioned = mentioned_indicators(text, ctx.settings.indicators)
+    if not mentioned:
         return False
+    if len(mentioned) == 1:
+        await _start_quick(ctx, mentioned[0], text, flow_id=new_flow_id())
+        return True
+    data: dict[str, Any] = {
+        "mode": QUICK,
+        "unit": ctx.person.unit_code,
+        "values": {},
+        "photos": [],
+        "quick_text": text,
+        "quick_options": [i.code for i in mentioned],
+    }
+    ctx.set_state(Flow.REPORT, Step.PICK_INDICATOR, data, flow_id=new_flow_id())
+    rows = tuple(
+        (_cb(ctx, Action.INDICATOR, i.code).button(indicator_title(i, ctx.lang)),)
+        for i in mentioned
+    )
+    rows += ((_cb(ctx, Action.CANCEL).button(ctx.t("btn.cancel"), nav=True),),)
+    names = ", ".join(i.label.get(ctx.lang) for i in mentioned)
+    ctx.reply(ctx.t("quick.which_indicator", count=len(mentioned), names=names), rows)
+    return True
+
+
+async def _start_quick(
+    ctx: Ctx, indicator: IndicatorDef, text: str, *, flow_id: str | None = None
+) -> None:
+    """Read the line for one indicator; what it does not say clearly is asked."""
+    assert ctx.person is not None
+    parsed = parse_quick(text, ctx.settings.indicators, ctx.today, indicator=indicator)
+    assert parsed is not None  # an indicator was given
     values: dict[str, Any] = {}
+    ask = list(parsed.unclear)
+    for code, exc in parsed.errors:
+        ctx.reply(ctx.t(exc.key, **exc.params))
+        ask.append(code)
     for code, value in parsed.values.items():
-        f = parsed.indicator.field(code)
+        f = indicator.field(code)
         if f is None:
             continue
         try:
@@ -121,20 +159,42 @@ async def quick(ctx: Ctx, text: str) -> bool:
             values[code] = check_value(f, value)
         except UserInputError as exc:
             ctx.reply(ctx.t(exc.key, **exc.params))
-    for f in parsed.indicator.fields:
-        if f.code not in values and (default := default_value(f, ctx.today)) is not None:
+            ask.append(code)
+    understood = summary_line(indicator, values, ctx.lang)
+    defaulted: list[str] = []
+    for f in indicator.fields:
+        if f.code in values or f.code in ask:
+            continue
+        if (default := default_value(f, ctx.today)) is not None:
             values[f.code] = default
-    data = {
+            defaulted.append(f.code)
+    data: dict[str, Any] = {
         "mode": QUICK,
         "unit": ctx.person.unit_code,
-        "indicator": parsed.indicator.code,
+        "indicator": indicator.code,
         "values": values,
         "photos": [],
+        "ask": list(dict.fromkeys(ask)),
+        "defaulted": defaulted,
+        "loose": [{"raw": n.raw, "fields": list(n.fields)} for n in parsed.loose],
+        "pending_ambiguous": [
+            {"field": a.field, "raw": a.raw, "options": list(a.options)} for a in parsed.ambiguous
+        ],
     }
-    ctx.set_state(Flow.REPORT, Step.FIELD, data, flow_id=new_flow_id())
-    ctx.reply(ctx.t("quick.understood", summary=summary_line(parsed.indicator, values, ctx.lang)))
+    ctx.set_state(Flow.REPORT, Step.FIELD, data, flow_id=flow_id)
+    lines = [ctx.t("quick.understood", summary=understood)]
+    if parsed.unclear:
+        labels = ", ".join(_label(indicator, code, ctx.lang) for code in parsed.unclear)
+        lines.append(ctx.t("quick.unclear", fields=labels))
+    if parsed.elsewhere:
+        lines.append(ctx.t("quick.elsewhere", numbers=", ".join(parsed.elsewhere)))
+    ctx.reply("\n".join(lines))
     await _advance(ctx, data, after=None)
-    return True
+
+
+def _label(indicator: IndicatorDef, code: str, lang: str) -> str:
+    f = indicator.field(code)
+    return f.label.get(lang) if f else code
 
 
 async def edit_saved(ctx: Ctx, report: Report) -> None:
@@ -155,9 +215,10 @@ async def edit_saved(ctx: Ctx, report: Report) -> None:
 
 
 def _ask_indicator(ctx: Ctx, *, edit: bool = False) -> None:
+    offered = _offered_indicators(ctx, _data(ctx)) if ctx.conversation else ()
     buttons = [
         _cb(ctx, Action.INDICATOR, i.code).button(indicator_title(i, ctx.lang))
-        for i in ctx.settings.indicators
+        for i in offered or ctx.settings.indicators
     ]
     rows = tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
     rows += ((_cb(ctx, Action.CANCEL).button(ctx.t("btn.cancel"), nav=True),),)
@@ -166,6 +227,9 @@ def _ask_indicator(ctx: Ctx, *, edit: bool = False) -> None:
 
 async def _choose_indicator(ctx: Ctx, indicator: IndicatorDef) -> None:
     data = _data(ctx)
+    if data.get("quick_text"):  # a line that named several activities: read it for this one
+        await _start_quick(ctx, indicator, data["quick_text"])
+        return
     data.update(indicator=indicator.code, values={}, photos=[])
     ctx.set_state(Flow.REPORT, Step.FIELD, data)
     _ask_field(ctx, data, indicator.fields[0])
@@ -229,6 +293,9 @@ def _next_field(
     values = data["values"]
     if data.get("return_to_confirm"):
         return None
+    for code in data.get("ask", []):  # the line said it unclearly: asked even if optional
+        if (f := indicator.field(code)) is not None:
+            return f
     if data["mode"] == NEW:
         codes = [f.code for f in indicator.fields]
         start = codes.index(after) + 1 if after in codes else 0
@@ -245,6 +312,21 @@ def _next_field(
 
 async def _advance(ctx: Ctx, data: dict[str, Any], after: str | None) -> None:
     indicator = _indicator(ctx, data)
+    if after is not None:  # the officer answered this field: no longer a default, nor pending
+        data["ask"] = [c for c in data.get("ask", []) if c != after]
+        data["defaulted"] = [c for c in data.get("defaulted", []) if c != after]
+    # A quick line's numbers come first: ambiguous notation ("1.5"), then unplaced ones.
+    while not data.get("return_to_confirm") and data.get("pending_ambiguous"):
+        first, *rest = data["pending_ambiguous"]
+        data = dict(data, pending_ambiguous=rest)
+        if (f := indicator.field(first["field"])) is not None:
+            _ask_ambiguous(ctx, data, f, AmbiguousNumber(first["raw"], tuple(first["options"])))
+            return
+    if not data.get("return_to_confirm") and data.get("loose"):
+        remaining = _ask_loose_number(ctx, data, indicator)
+        if remaining is None:
+            return
+        data = remaining
     nxt = _next_field(indicator, data, after)
     if nxt is None:
         data = dict(data, field=None, ambiguous=None, return_to_confirm=False)
@@ -254,9 +336,80 @@ async def _advance(ctx: Ctx, data: dict[str, Any], after: str | None) -> None:
         _ask_field(ctx, data, nxt)
 
 
+def _ask_loose_number(
+    ctx: Ctx, data: dict[str, Any], indicator: IndicatorDef
+) -> dict[str, Any] | None:
+    """Ask which field a number of the line belongs to (None); the data when none is left.
+
+    Only fields still open are offered (a default may be replaced); a number
+    that fits none is said so, never dropped silently.
+    """
+    loose = list(data.get("loose", []))
+    defaulted = data.get("defaulted", [])
+    while loose:
+        number = loose.pop(0)
+        options = [
+            f
+            for code in number["fields"]
+            if (f := indicator.field(code)) is not None
+            and (f.code not in data["values"] or f.code in defaulted)
+        ]
+        if not options:
+            ctx.reply(
+                ctx.t(
+                    "quick.number_unused",
+                    number=number["raw"],
+                    indicator=indicator.label.get(ctx.lang),
+                )
+            )
+            continue
+        data = dict(data, loose=loose, number=dict(number, fields=[f.code for f in options]))
+        ctx.set_state(Flow.REPORT, Step.QUICK_NUMBER, data)
+        rows: list[tuple[Button, ...]] = [
+            (_cb(ctx, Action.NUMBER_FIELD, f.code).button(f.label.get(ctx.lang)),) for f in options
+        ]
+        rows.append(
+            (
+                _cb(ctx, Action.SKIP).button(ctx.t("btn.not_this_number"), nav=True),
+                _cb(ctx, Action.CANCEL).button(ctx.t("btn.cancel"), nav=True),
+            )
+        )
+        ctx.reply(ctx.t("quick.which_field", number=number["raw"]), tuple(rows))
+        return None
+    return dict(data, loose=[], number=None)
+
+
+async def _place_number(ctx: Ctx, data: dict[str, Any], f: FieldDef | None) -> None:
+    """The officer said which field the number is (or none): read it as that field."""
+    number = data.get("number") or {}
+    data = dict(data, number=None)
+    if f is None:
+        ctx.set_state(Flow.REPORT, Step.FIELD, data)
+        await _advance(ctx, data, after=None)
+        return
+    try:
+        value = check_value(f, number_for(f, number["raw"]))
+    except AmbiguousNumber as exc:
+        _ask_ambiguous(ctx, data, f, exc)
+        return
+    except UserInputError as exc:
+        ctx.reply(ctx.t(exc.key, **exc.params))
+        _ask_field(ctx, data, f)
+        return
+    data["values"][f.code] = value
+    await _advance(ctx, data, after=f.code)
+
+
 def _show_card(ctx: Ctx, data: dict[str, Any], *, edit: bool = False) -> None:
     indicator = _indicator(ctx, data)
-    text = card(ctx, indicator, data["values"], len(data["photos"]), data["unit"])
+    text = card(
+        ctx,
+        indicator,
+        data["values"],
+        len(data["photos"]),
+        data["unit"],
+        defaulted=data.get("defaulted", ()),
+    )
     rows = (
         (
             _cb(ctx, Action.SAVE).button(ctx.t("btn.save")),
@@ -306,6 +459,17 @@ async def on_choice(ctx: Ctx, cb: CallbackData) -> None:
         return
     if step == Step.FIELD:
         await _field_choice(ctx, data, cb)
+        return
+    if step == Step.QUICK_NUMBER:
+        offered = (data.get("number") or {}).get("fields", [])
+        if cb.action == Action.SKIP:
+            await _place_number(ctx, data, None)
+        elif cb.action == Action.NUMBER_FIELD and cb.arg in offered:
+            await _place_number(ctx, data, _indicator(ctx, data).field(cb.arg))
+        elif cb.action == Action.BACK:
+            await back(ctx)
+        else:
+            raise UserInputError("err.stale_button")
         return
     if step == Step.CONFIRM:
         if cb.action == Action.SAVE:
@@ -380,11 +544,26 @@ async def on_message(ctx: Ctx) -> None:
     if inbound.kind in (InboundKind.STICKER, InboundKind.UNSUPPORTED):
         raise UserInputError("err.unsupported_in_form")
     if step == Step.PICK_INDICATOR:
-        indicator = _match_indicator(ctx, inbound.text)
+        offered = _offered_indicators(ctx, data)
+        indicator = _match_indicator(ctx, inbound.text, offered)
         if indicator is None:
-            names = ", ".join(i.label.get(ctx.lang) for i in ctx.settings.indicators)
+            names = ", ".join(i.label.get(ctx.lang) for i in offered)
             raise UserInputError("err.bad_indicator", options=names)
         await _choose_indicator(ctx, indicator)
+        return
+    if step == Step.QUICK_NUMBER:
+        number = data.get("number") or {}
+        if folded in SKIP_WORDS or folded == "khong":
+            await _place_number(ctx, data, None)
+            return
+        indicator = _indicator(ctx, data)
+        offered_fields = tuple(
+            f for code in number.get("fields", []) if (f := indicator.field(code)) is not None
+        )
+        f = _match_field(offered_fields, inbound.text, ctx.lang)
+        if f is None:
+            raise UserInputError("quick.pick_field", number=number.get("raw", ""))
+        await _place_number(ctx, data, f)
         return
     if step == Step.CONFIRM:
         if inbound.kind == InboundKind.PHOTO:
@@ -402,7 +581,7 @@ async def on_message(ctx: Ctx) -> None:
             raise UserInputError("err.confirm_expected")
         return
     if step == Step.EDIT_PICK:
-        f = _match_field(_indicator(ctx, data), inbound.text, ctx.lang)
+        f = _match_field(_indicator(ctx, data).fields, inbound.text, ctx.lang)
         if f is None:
             raise UserInputError("err.pick_field")
         _ask_field(ctx, dict(data, return_to_confirm=True), f)
@@ -410,29 +589,32 @@ async def on_message(ctx: Ctx) -> None:
     await _field_input(ctx, data)
 
 
-def _match_indicator(ctx: Ctx, text: str) -> IndicatorDef | None:
+def _offered_indicators(ctx: Ctx, data: dict[str, Any]) -> tuple[IndicatorDef, ...]:
+    """The indicators on offer: those a quick line named, else all of them."""
+    named = tuple(
+        i for code in data.get("quick_options", []) if (i := ctx.settings.indicator(code))
+    )
+    return named or ctx.settings.indicators
+
+
+def _match_indicator(ctx: Ctx, text: str, offered: tuple[IndicatorDef, ...]) -> IndicatorDef | None:
     wanted = fold(text)
     if wanted.isdigit():
         index = int(wanted) - 1
-        inds = ctx.settings.indicators
-        return inds[index] if 0 <= index < len(inds) else None
-    for i in ctx.settings.indicators:
+        return offered[index] if 0 <= index < len(offered) else None
+    for i in offered:
         if wanted in {i.code, fold(i.label.vi), fold(i.label.get(ctx.lang))}:
             return i
     return None
 
 
-def _match_field(indicator: IndicatorDef, text: str, lang: str) -> FieldDef | None:
+def _match_field(fields: tuple[FieldDef, ...], text: str, lang: str) -> FieldDef | None:
     wanted = fold(text)
     if wanted.isdigit():
         index = int(wanted) - 1
-        return indicator.fields[index] if 0 <= index < len(indicator.fields) else None
+        return fields[index] if 0 <= index < len(fields) else None
     return next(
-        (
-            f
-            for f in indicator.fields
-            if wanted in {f.code, fold(f.label.vi), fold(f.label.get(lang))}
-        ),
+        (f for f in fields if wanted in {f.code, fold(f.label.vi), fold(f.label.get(lang))}),
         None,
     )
 

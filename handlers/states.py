@@ -14,6 +14,7 @@ class Flow(StrEnum):
 class Step(StrEnum):
     PICK_INDICATOR = "pick_indicator"
     FIELD = "field"
+    QUICK_NUMBER = "quick_number"  # which field a number of a quick line belongs to
     CONFIRM = "confirm"
     EDIT_PICK = "edit_pick"
     LIST = "list"

@@ -1,0 +1,124 @@
+"""Quick reports through the real dispatcher: what a line says, and only that, reaches the card."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.harness import Harness
+from tests.test_flows import registered, report_count, texts
+
+
+async def saved_values(h: Harness) -> dict[str, Any]:
+    raw = await h.scalar("SELECT values_json FROM reports ORDER BY id DESC LIMIT 1")
+    return dict(json.loads(str(raw)))
+
+
+def card_line(replies: list[Any], label: str) -> str:
+    card = next(r for r in reversed(replies) if "kiểm tra lại" in r.text)
+    return next(line for line in card.text.splitlines() if line.startswith(f"• {label}:"))
+
+
+async def test_yesterday_is_a_date_not_a_gift_and_a_sports_day_is_an_event(h: Harness) -> None:
+    user = await registered(h)
+    replies = await user.send("hôm qua tổ chức hội thao cho 150 đoàn viên")
+    assert "Tặng quà" not in texts(replies) and "Tổ chức sự kiện" in texts(replies)
+    # "hội thao"/"hội thảo" fold alike: the kind is asked, not guessed
+    assert "Loại sự kiện" in replies[-1].text
+    card = await user.press("Thể thao")
+    assert card_line(card, "Số người tham dự") == "• Số người tham dự: 150 người"
+    assert card_line(card, "Ngày tổ chức") == "• Ngày tổ chức: 09/03/2026"
+    assert card_line(card, "Số sự kiện") == "• Số sự kiện: 1 sự kiện (mặc định)"
+    await user.press("Lưu")
+    assert await saved_values(h) == {
+        "kind": "sport",
+        "count": 1,
+        "participants": 150,
+        "date": "2026-03-09",
+    }
+
+
+async def test_a_line_with_two_activities_asks_which_and_binds_nothing_across(
+    h: Harness,
+) -> None:
+    user = await registered(h)
+    replies = await user.send("tặng 20 suất quà và kết nạp 5 đoàn viên")
+    assert "2 hoạt động" in replies[-1].text
+    labels = [b.label for b in replies[-1].buttons]
+    assert labels[:2] == ["🎁 Tặng quà", "👥 Phát triển đoàn viên"]
+    assert await report_count(h) == 0
+    card = await user.press("Phát triển đoàn viên")
+    assert "Số 20 thuộc hoạt động khác" in texts(card)
+    assert card_line(card, "Số đoàn viên kết nạp") == "• Số đoàn viên kết nạp: 5 người"
+    await user.press("Lưu")
+    assert (await saved_values(h))["people"] == 5
+
+    again = await user.send("tặng 20 suất quà và kết nạp 5 đoàn viên")
+    assert "2 hoạt động" in again[-1].text
+    asked = await user.press("Tặng quà")
+    assert "Số 5 thuộc hoạt động khác" in texts(asked)
+    card = await user.press("Tết")
+    assert card_line(card, "Số suất quà") == "• Số suất quà: 20 suất"
+    assert card_line(card, "Giá trị mỗi suất") == "• Giá trị mỗi suất: —"
+
+
+async def test_typed_choice_among_the_named_activities_counts_from_the_offer(h: Harness) -> None:
+    user = await registered(h)
+    await user.send("tặng 20 suất quà và kết nạp 5 đoàn viên")
+    card = await user.send("2")  # the second *offered* activity, not the second indicator
+    assert card_line(card, "Số đoàn viên kết nạp") == "• Số đoàn viên kết nạp: 5 người"
+
+
+async def test_a_date_in_the_line_is_used_and_a_filled_in_date_says_today(h: Harness) -> None:
+    user = await registered(h)
+    typed = await user.send("ngày 8/3 kết nạp 5 đoàn viên")
+    assert card_line(typed, "Ngày kết nạp") == "• Ngày kết nạp: 08/03/2026"
+    await user.press("Lưu")
+    assert await saved_values(h) == {"people": 5, "date": "2026-03-08"}
+
+    filled = await user.send("kết nạp 6 đoàn viên")
+    assert card_line(filled, "Ngày kết nạp") == "• Ngày kết nạp: 10/03/2026 (hôm nay)"
+    await user.press("Sửa")
+    await user.press("Ngày kết nạp")
+    card = await user.press("Hôm nay")  # chosen by the officer now: no longer marked
+    assert card_line(card, "Ngày kết nạp") == "• Ngày kết nạp: 10/03/2026"
+
+
+async def test_a_number_no_word_places_is_asked_not_guessed(h: Harness) -> None:
+    user = await registered(h)
+    asked = await user.send("tặng 20 suất quà 500k nhân dịp tết")
+    assert "Số “500k” trong tin nhắn là mục nào?" in asked[-1].text
+    assert next(b.label for b in asked[-1].buttons) == "Giá trị mỗi suất"
+    card = await user.press("Giá trị mỗi suất")
+    assert card_line(card, "Giá trị mỗi suất") == "• Giá trị mỗi suất: 500.000 đ"
+    await user.press("Lưu")
+    assert await saved_values(h) == {
+        "count": 20,
+        "value_per_gift": 500_000,
+        "occasion": "tet",
+        "date": "2026-03-10",
+    }
+
+    await user.send("tặng quà 20 đoàn viên nữ nhân dịp tết")  # 20 people, or 20 gifts?
+    card = await user.press("Không ghi số này")
+    assert "Số suất quà" in card[-1].text and "kiểm tra lại" not in card[-1].text
+    card = await user.send("20")
+    assert card_line(card, "Số suất quà") == "• Số suất quà: 20 suất"
+
+
+async def test_two_numbers_for_one_field_are_asked_again(h: Harness) -> None:
+    user = await registered(h)
+    replies = await user.send("tặng 20 suất quà và 30 suất quà dịp tết")
+    assert "hơn một giá trị cho: Số suất quà" in texts(replies)
+    assert "Số suất quà" in replies[-1].text and "kiểm tra lại" not in replies[-1].text
+    card = await user.send("50")
+    assert card_line(card, "Số suất quà") == "• Số suất quà: 50 suất"
+
+
+async def test_a_future_date_in_the_line_is_said_and_the_date_asked(h: Harness) -> None:
+    user = await registered(h)
+    replies = await user.send("kết nạp 5 đoàn viên ngày 20/3/2026")
+    assert "20/03/2026" in texts(replies)
+    assert "Ngày kết nạp" in replies[-1].text and "kiểm tra lại" not in replies[-1].text
+    card = await user.send("hôm qua")
+    assert card_line(card, "Ngày kết nạp") == "• Ngày kết nạp: 09/03/2026"
