@@ -381,6 +381,7 @@ def parse_quick(
 
     numeric = [f for f in indicator.fields if f.type in _NUMERIC]
     other_words = _vocabulary(others)
+    other_fields = [f for i in others for f in i.fields if f.type in _NUMERIC]
     vocabulary = _vocabulary(indicators)
     placed: dict[str, list[str]] = {}
     loose: list[Loose] = []
@@ -388,13 +389,13 @@ def parse_quick(
     for amount, at in zip(line.amounts, line.number_at, strict=True):
         raw = amount.raw
         fits = [f for f in numeric if _kind_fits(f, raw)]
-        claimed = _claims(numeric, vocabulary, line.tokens, at)
-        claimed = [f for f in claimed if f in fits]
-        if len(claimed) == 1:
+        claimed = [f for f in _claims(numeric, vocabulary, line.tokens, at) if f in fits]
+        theirs = _claims(other_fields, vocabulary, line.tokens, at) if others else []
+        if len(claimed) == 1 and not theirs:
             placed.setdefault(claimed[0].code, []).append(raw)
             continue
-        if not claimed and _starts_with_any(_after(line.tokens, at), other_words):
-            elsewhere.append(raw)
+        if not claimed and (theirs or _starts_with_any(_after(line.tokens, at), other_words)):
+            elsewhere.append(raw)  # "... và kết nạp 5 đoàn viên": the other activity's
             continue
         options = claimed or fits
         loose.append(Loose(raw, tuple(f.code for f in options)))

@@ -2,11 +2,102 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
-from tests.harness import Harness
+import pytest
+
+from bot.config import load_config
+from domain.quick import Loose, parse_quick
+from tests.harness import EXAMPLE, Harness
 from tests.test_flows import registered, report_count, texts
+
+CONFIG = load_config(EXAMPLE)
+TODAY = dt.date(2026, 3, 10)
+
+
+# ---- the reading of a line (pure) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "indicator", "values"),
+    [
+        # a date is a date, never a count nor a keyword
+        ("ngày 8.3 kết nạp 5 đoàn viên", "new_members", {"people": 5, "date": "2026-03-08"}),
+        ("8 tháng 3 kết nạp 5 đoàn viên", "new_members", {"people": 5, "date": "2026-03-08"}),
+        ("hom qua tang qua 30 suat", "gifts", {"count": 30, "date": "2026-03-09"}),
+        # "ngày 8/3" is the day; "nhân dịp 8/3" is the occasion
+        ("ngày 8/3 tặng 20 suất quà", "gifts", {"count": 20, "date": "2026-03-08"}),
+        ("tặng 20 suất quà nhân dịp 8/3", "gifts", {"count": 20, "occasion": "women_day"}),
+        # "ký 3 bản" is a count, "kỳ 3" a period: both fold to "ky 3"
+        ("ký 3 bản thỏa ước, đạt 75,2%", "cba", {"agreements": 3, "enterprise_rate": 75.2}),
+        ("thăm hỏi 12 lượt, tổng 24 triệu", "support", {"visits": 12, "amount": 24_000_000}),
+        ("phát triển đoàn viên được 35", "new_members", {"people": 35}),
+        ("tổ chức hội thao cho 150 người", "events", {"participants": 150}),
+        ("thành lập 3 CĐCS với 120 người", "new_unions", {"unions": 3, "members": 120}),
+    ],
+)
+def test_lines_read_exactly(text: str, indicator: str, values: dict[str, Any]) -> None:
+    parsed = parse_quick(text, CONFIG.indicators, TODAY)
+    assert parsed is not None and parsed.indicator.code == indicator
+    assert parsed.values == values
+    assert (parsed.loose, parsed.unclear, parsed.errors) == ((), (), ())
+
+
+@pytest.mark.parametrize(
+    ("text", "loose"),
+    [
+        ("tặng quà 20 đoàn viên nữ", Loose("20", ("count", "value_per_gift"))),
+        ("tặng 20 suất quà 500k", Loose("500k", ("value_per_gift",))),
+        ("tặng 20 suất quà 2tr", Loose("2tr", ("value_per_gift",))),
+    ],
+)
+def test_a_number_no_word_places_is_left_for_the_officer(text: str, loose: Loose) -> None:
+    parsed = parse_quick(text, CONFIG.indicators, TODAY)
+    assert parsed is not None and loose in parsed.loose
+    assert "value_per_gift" not in parsed.values
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("tặng 20 suất quà nhân dịp tết và trung thu", "occasion"),
+        ("kết nạp 5 đoàn viên ngày 15", "date"),  # which month is not said
+        ("kết nạp 5 đoàn viên ngày 2/3, ngày 3/3", "date"),
+        ("tặng 20 suất quà và 30 suất quà", "count"),
+    ],
+)
+def test_two_answers_for_one_field_are_asked(text: str, field: str) -> None:
+    parsed = parse_quick(text, CONFIG.indicators, TODAY)
+    assert parsed is not None and field in parsed.unclear and field not in parsed.values
+
+
+def test_two_activities_are_not_read_until_one_is_chosen() -> None:
+    text = "tặng 20 suất quà và kết nạp 5 đoàn viên"
+    assert parse_quick(text, CONFIG.indicators, TODAY) is None
+    gifts = CONFIG.indicator("gifts")
+    members = CONFIG.indicator("new_members")
+    assert gifts is not None and members is not None
+    as_gifts = parse_quick(text, CONFIG.indicators, TODAY, indicator=gifts)
+    assert as_gifts is not None and as_gifts.values == {"count": 20}
+    assert as_gifts.elsewhere == ("5",)
+    as_members = parse_quick(text, CONFIG.indicators, TODAY, indicator=members)
+    assert as_members is not None and as_members.values == {"people": 5}
+    assert as_members.elsewhere == ("20",)
+
+
+def test_a_number_two_activities_claim_is_asked() -> None:
+    """ "đoàn viên" counts both a new union's members and enrolled members."""
+    text = "thành lập 3 CĐCS và phát triển 40 đoàn viên"
+    unions = CONFIG.indicator("new_unions")
+    assert unions is not None
+    parsed = parse_quick(text, CONFIG.indicators, TODAY, indicator=unions)
+    assert parsed is not None and parsed.values == {"unions": 3}
+    assert parsed.loose == (Loose("40", ("members",)),)
+
+
+# ---- through the dispatcher ---------------------------------------------------------------
 
 
 async def saved_values(h: Harness) -> dict[str, Any]:
