@@ -365,18 +365,25 @@ def _ask_loose_number(
             continue
         data = dict(data, loose=loose, number=dict(number, fields=[f.code for f in options]))
         ctx.set_state(Flow.REPORT, Step.QUICK_NUMBER, data)
-        rows: list[tuple[Button, ...]] = [
-            (_cb(ctx, Action.NUMBER_FIELD, f.code).button(f.label.get(ctx.lang)),) for f in options
-        ]
-        rows.append(
-            (
-                _cb(ctx, Action.SKIP).button(ctx.t("btn.not_this_number"), nav=True),
-                _cb(ctx, Action.CANCEL).button(ctx.t("btn.cancel"), nav=True),
-            )
-        )
-        ctx.reply(ctx.t("quick.which_field", number=number["raw"]), tuple(rows))
+        _ask_number(ctx, data, indicator)
         return None
     return dict(data, loose=[], number=None)
+
+
+def _ask_number(ctx: Ctx, data: dict[str, Any], indicator: IndicatorDef) -> None:
+    """ "Số “500k” trong tin nhắn là mục nào?" with the fields it may fill, and "none"."""
+    number = data.get("number") or {}
+    options = [f for code in number.get("fields", []) if (f := indicator.field(code)) is not None]
+    rows: list[tuple[Button, ...]] = [
+        (_cb(ctx, Action.NUMBER_FIELD, f.code).button(f.label.get(ctx.lang)),) for f in options
+    ]
+    rows.append(
+        (
+            _cb(ctx, Action.SKIP).button(ctx.t("btn.not_this_number"), nav=True),
+            _cb(ctx, Action.CANCEL).button(ctx.t("btn.cancel"), nav=True),
+        )
+    )
+    ctx.reply(ctx.t("quick.which_field", number=number.get("raw", "")), tuple(rows))
 
 
 async def _place_number(ctx: Ctx, data: dict[str, Any], f: FieldDef | None) -> None:
@@ -435,6 +442,8 @@ def ask_again(ctx: Ctx) -> None:
         f = _indicator(ctx, data).field(data.get("field") or "")
         if f is not None:
             _ask_field(ctx, data, f)
+    elif step == Step.QUICK_NUMBER:
+        _ask_number(ctx, data, _indicator(ctx, data))
     elif step == Step.CONFIRM:
         _show_card(ctx, data)
     elif step == Step.EDIT_PICK:

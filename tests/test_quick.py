@@ -180,6 +180,9 @@ async def test_a_number_no_word_places_is_asked_not_guessed(h: Harness) -> None:
     asked = await user.send("tặng 20 suất quà 500k nhân dịp tết")
     assert "Số “500k” trong tin nhắn là mục nào?" in asked[-1].text
     assert next(b.label for b in asked[-1].buttons) == "Giá trị mỗi suất"
+    wrong = await user.send("500000")  # a field is expected, not the number again
+    assert "Bạn bấm chọn mục cho số “500k”" in wrong[-1].text
+    assert "Số “500k” trong tin nhắn là mục nào?" in wrong[-1].text  # the question again
     card = await user.press("Giá trị mỗi suất")
     assert card_line(card, "Giá trị mỗi suất") == "• Giá trị mỗi suất: 500.000 đ"
     await user.press("Lưu")
