@@ -137,6 +137,22 @@ def _logging(verbose: bool = False) -> None:
     # With no retries of its own, PTB's limiter logs every 429 as an error with a
     # traceback; the outbox records each one (thidua outbox), so that is noise.
     logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(MaskCodes())
+
+
+class MaskCodes(logging.Filter):
+    """Invite and link codes never reach a log line, whoever logs them (PTB's DEBUG lines
+    show updates and API parameters, /start CODE and the /link code among them)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from domain.invites import mask_codes
+
+        message = record.getMessage()
+        masked = mask_codes(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
 
 
 def _why(exc: Exception, say: Say) -> str:

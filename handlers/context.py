@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from domain.access import Actor
 from domain.fields import DateRules
 from domain.measures import MeasureDef
 from domain.messages import Button, Conversation, Inbound, Outgoing, Reply
@@ -25,6 +26,7 @@ from domain.scoring import ScoringDef
 from storage.db import Tx
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+AFTER_DELIVERY = "after_delivery"  # Outgoing.extra: the Reply stored once it is delivered
 
 
 class Clock(Protocol):
@@ -83,10 +85,15 @@ class Ctx:
     translate: Translator
     outgoing: list[Outgoing] = field(default_factory=list)
     state_changed: bool = False
+    actors: dict[int, Actor] = field(default_factory=dict)  # per year asked about, see access
+    deactivated: Person | None = None  # the person behind this account, when deactivated
+    chosen_language: Language | None = None  # /lang before registering
 
     @property
     def lang(self) -> str:
-        return self.person.language.value if self.person else self.settings.default_language.value
+        if self.person is not None:
+            return self.person.language.value
+        return (self.chosen_language or self.settings.default_language).value
 
     @property
     def today(self) -> dt.date:
@@ -108,21 +115,21 @@ class Ctx:
         *,
         menu: bool = False,
         edit: bool = False,
+        after_delivery: str | None = None,
     ) -> None:
-        """Answer in the same chat; `edit` replaces the card whose button was pressed."""
+        """Answer in the same chat; `edit` replaces the card whose button was pressed;
+        `after_delivery` is the text kept once it is delivered (a secret shown once)."""
         edit_ref = self.inbound.message_ref if edit else ""
-        self.outgoing.append(
-            Outgoing(
-                self.inbound.channel,
-                self.inbound.chat_id,
-                Reply(
-                    text=text,
-                    buttons=buttons,
-                    menu=self.menu_labels() if menu else (),
-                    edit_ref=edit_ref,
-                ),
-            )
+        reply = Reply(
+            text=text,
+            buttons=buttons,
+            menu=self.menu_labels() if menu else (),
+            edit_ref=edit_ref,
         )
+        out = Outgoing(self.inbound.channel, self.inbound.chat_id, reply)
+        if after_delivery is not None:
+            out.extra[AFTER_DELIVERY] = replace(reply, text=after_delivery)
+        self.outgoing.append(out)
 
     def send(self, reply: Reply) -> None:
         """Any prepared reply (a chart, a document) to the same chat."""

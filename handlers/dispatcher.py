@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from domain.errors import DatabaseLost, DatabaseUnavailable, UserInputError
+from domain.invites import seal_inbound
 from domain.messages import (
     Conversation,
     DeliveryStatus,
@@ -29,7 +30,7 @@ from domain.messages import (
     Reply,
 )
 from domain.models import Person
-from handlers.context import Clock, Ctx, HandlerSettings, Translator
+from handlers.context import AFTER_DELIVERY, Clock, Ctx, HandlerSettings, Translator
 from handlers.router import ask_again, route
 from handlers.states import Flow
 from storage import conversations, inbox, outbox, people
@@ -62,8 +63,12 @@ class Dispatcher:
         return bool(await self.receive_many([inbound]))
 
     async def receive_many(self, inbounds: Iterable[Inbound]) -> list[Inbound]:
-        """Record a batch in one transaction; returns the ones not seen before."""
-        inbounds = list(inbounds)
+        """Record a batch in one transaction; returns the ones not seen before.
+
+        Invite and link codes are sealed first (domain.invites.seal_inbound): the inbox
+        keeps their hash, which is all the handler needs, now or after a crash.
+        """
+        inbounds = [seal_inbound(item) for item in inbounds]
         async with self.db.transaction() as tx:
             now = self.clock.now()
             ids = await asyncio.gather(*(inbox.record(tx, item, now) for item in inbounds))
@@ -162,7 +167,16 @@ class Dispatcher:
         """Route one update inside the open transaction (a savepoint is already set)."""
         now = self.clock.now()
         key = inbound.conversation_key
+        deactivated = person if person is not None and not person.active else None
+        if deactivated is not None:
+            person = None  # for every rule, a deactivated person is nobody (see `route`)
+        chosen = (
+            await people.account_language(tx, inbound.channel, inbound.sender_id)
+            if person is None
+            else None
+        )
         ctx = Ctx(tx, inbound, person, conv, now, self.settings, self.translate)
+        ctx.deactivated, ctx.chosen_language = deactivated, chosen
         timeout = self.settings.conversation_timeout
         expired = conv is not None and conv.flow != Flow.DONE and now - conv.updated_at > timeout
         if expired:
@@ -177,6 +191,7 @@ class Dispatcher:
                 await tx.execute("ROLLBACK TO SAVEPOINT handler")
                 kept = ctx.outgoing[:1] if expired else []
                 ctx = Ctx(tx, inbound, person, conv, now, self.settings, self.translate, kept)
+                ctx.deactivated, ctx.chosen_language = deactivated, chosen
                 ctx.state_changed = expired
                 answer = ctx.t(exc.key, **exc.params)
                 if exc.hint_key:  # what does work, after what was wrong
@@ -195,7 +210,18 @@ class Dispatcher:
         elif ctx.conversation is not None and ctx.conversation.flow != Flow.DONE:
             writes.append(conversations.put(tx, key, replace(ctx.conversation, updated_at=now)))
         replies = self._split(ctx.outgoing)
-        rows = [outbox.enqueue(tx, o.channel, o.chat_id, o.reply, now, inbox_id) for o in replies]
+        rows = [
+            outbox.enqueue(
+                tx,
+                o.channel,
+                o.chat_id,
+                o.reply,
+                now,
+                inbox_id,
+                after_delivery=o.extra.get(AFTER_DELIVERY),
+            )
+            for o in replies
+        ]
         done = inbox.mark(tx, inbox_id, "done", now)
         results = await asyncio.gather(*writes, *rows, done, inbox.next_pending(tx, key))
         ids = results[len(writes) : len(writes) + len(rows)]

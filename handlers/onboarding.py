@@ -7,9 +7,11 @@ import math
 import secrets
 from dataclasses import replace
 
+from domain.access import Action, may_ever
 from domain.errors import UserInputError
-from domain.invites import RANDOM_BYTES, code_from_bytes, display, normalize
+from domain.invites import MASK, RANDOM_BYTES, code_from_bytes, code_hash, display, typed_hash
 from domain.models import Language, Person, Role
+from handlers import access
 from handlers.context import Ctx
 from storage import invites, org, people
 
@@ -61,8 +63,8 @@ async def start(ctx: Ctx) -> None:
         free_at = fails[-limit] + ctx.settings.start_lockout
         minutes = max(1, math.ceil((free_at - ctx.now).total_seconds() / 60))
         raise UserInputError("start.locked", minutes=minutes)
-    code = normalize(typed)
-    invite = await invites.find(ctx.tx, code) if code else None
+    hashed = typed_hash(typed)
+    invite = await invites.find(ctx.tx, hashed) if hashed else None
     if invite is None:
         await invites.record_failed_attempt(ctx.tx, inbound.channel, inbound.sender_id, ctx.now)
         left = limit - len(fails) - 1
@@ -81,7 +83,7 @@ async def start(ctx: Ctx) -> None:
         name=name,
         unit_code=invite.unit_code,
         role=invite.role,
-        language=ctx.settings.default_language,
+        language=ctx.chosen_language or ctx.settings.default_language,
         channel=inbound.channel,
         platform_id=inbound.sender_id,
         now=ctx.now,
@@ -102,28 +104,38 @@ async def start(ctx: Ctx) -> None:
 
 
 async def help_(ctx: Ctx) -> None:
+    """What this person's roles can do (head and deputy: this year's, from the config)."""
     if ctx.person is None:
         ctx.reply(ctx.t("help.unregistered"))
         return
+    who = await access.actor(ctx)
     parts = [
         ctx.t("help.header", role=ctx.t(ROLE_KEYS[ctx.person.role])),
         ctx.t("help.reporting"),
         ctx.t("help.follow_up"),
     ]
-    if ctx.person.role in (Role.CLUSTER_HEAD, Role.ADMIN):
+    if may_ever(who, Action.MISSING).allowed:
         parts.append(ctx.t("help.cluster_head"))
-    if ctx.person.role == Role.ADMIN:
+    if may_ever(who, Action.MANAGE_PEOPLE).allowed:
         parts.append(ctx.t("help.admin"))
+        parts.append(ctx.t("people.help"))
     parts.append(ctx.t("help.common"))
     ctx.reply("\n\n".join(parts), menu=True)
 
 
 async def lang(ctx: Ctx) -> None:
+    """/lang vi|en, also before registering (kept for the account; /start uses it)."""
     wanted = ctx.inbound.args.strip().lower()
     if wanted not in {lang.value for lang in Language}:
         raise UserInputError("lang.usage")
     if ctx.person is None:
-        raise UserInputError("err.not_registered")
+        inbound = ctx.inbound
+        await people.set_account_language(
+            ctx.tx, inbound.channel, inbound.sender_id, Language(wanted)
+        )
+        ctx.chosen_language = Language(wanted)
+        ctx.reply(ctx.t("access.lang_kept"))
+        return
     await people.set_language(ctx.tx, ctx.person.id, Language(wanted))
     ctx.person = replace(ctx.person, language=Language(wanted))
     ctx.reply(ctx.t("lang.set"), menu=True)
@@ -142,10 +154,11 @@ async def link(ctx: Ctx) -> None:
             raise UserInputError("link.already_here")
         code = code_from_bytes(secrets.token_bytes(RANDOM_BYTES))
         await people.create_link_code(
-            ctx.tx, ctx.person.id, invites.code_hash(code), ctx.now + LINK_CODE_LIFETIME
+            ctx.tx, ctx.person.id, code_hash(code), ctx.now + LINK_CODE_LIFETIME
         )
         minutes = int(LINK_CODE_LIFETIME.total_seconds() // 60)
-        ctx.reply(ctx.t("link.code", code=display(code), minutes=minutes))
+        shown = ctx.t("link.code", code=display(code), minutes=minutes)
+        ctx.reply(shown, after_delivery=ctx.t("link.code", code=MASK, minutes=minutes))
         return
     if not typed:
         raise UserInputError("err.not_registered")
@@ -158,18 +171,15 @@ async def link(ctx: Ctx) -> None:
         raise UserInputError(
             "start.locked", minutes=max(1, math.ceil((free_at - ctx.now).total_seconds() / 60))
         )
-    normalized = normalize(typed)
-    person_id = (
-        await people.use_link_code(ctx.tx, invites.code_hash(normalized), ctx.now)
-        if normalized
-        else None
-    )
+    hashed = typed_hash(typed)
+    person_id = await people.use_link_code(ctx.tx, hashed, ctx.now) if hashed else None
     if person_id is None:
         await invites.record_failed_attempt(ctx.tx, inbound.channel, inbound.sender_id, ctx.now)
         raise UserInputError("link.bad_code")
-    await people.add_identity(ctx.tx, person_id, inbound.channel, inbound.sender_id, ctx.now)
     person = await people.get(ctx.tx, person_id)
-    assert person is not None
+    if person is None or not person.active:
+        raise UserInputError("people.you_are_deactivated")
+    await people.add_identity(ctx.tx, person_id, inbound.channel, inbound.sender_id, ctx.now)
     ctx.person = person
     ctx.reply(
         ctx.t(

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from domain.access import Action as Access
+from domain.access import ActorRole, Target, actor_for
 from domain.dates import format_date
 from domain.errors import UserInputError
-from domain.messages import Button, DeliveryStatus, OutboxItem, Reply
-from domain.models import Person, Role
+from domain.messages import Button, ChatType, DeliveryStatus, OutboxItem, Reply
+from domain.models import Person
 from domain.numbers import format_percent
 from domain.obligations import (
     Met,
@@ -40,9 +42,11 @@ from domain.reminders import (
     snooze_until,
     who_to_remind,
 )
+from domain.signing import sign, verify
+from handlers import access
 from handlers import report as report_flow
 from handlers.context import Ctx, HandlerSettings, Translator
-from storage import declarations, org, outbox, people
+from storage import declarations, keys, org, outbox, people
 from storage import reports as reports_repo
 from storage.db import Tx
 
@@ -126,9 +130,12 @@ class Reminders:
     def __init__(self, settings: HandlerSettings, translate: Translator) -> None:
         self.settings = settings
         self.translate = translate
+        self._key = b""
 
     async def plan(self, tx: Tx, start: dt.datetime, end: dt.datetime) -> list[Planned]:
-        """Every reminder whose moment falls in (start, end], without writing anything."""
+        """Every reminder whose moment falls in (start, end], without writing anything
+        (but the button-signing key, made on first use)."""
+        self._key = await keys.key(tx, keys.BUTTONS)
         planned: list[Planned] = []
         for obligation in self.settings.obligations:
             first, last = (start - LOOKBACK).date(), (end + LOOKBACK).date()
@@ -171,21 +178,25 @@ class Reminders:
         return items
 
     async def _recipients(
-        self, tx: Tx, refs: Sequence[UnitRef]
+        self, tx: Tx, refs: Sequence[UnitRef], year: int
     ) -> tuple[list[Recipient], dict[int, Person]]:
-        clusters = {r.unit: r.cluster for r in refs}
+        """The people of these units; a cluster head's digest goes to whoever heads the
+        cluster in `year` (from that year's membership, not the role stored on the person)."""
+        memberships = await org.memberships(tx, year)
         found = await people.in_units(tx, [r.unit for r in refs])
-        recipients = [
-            Recipient(
-                person_id=p.id,
-                unit=p.unit_code,
-                role=p.role,
-                muted=p.muted,
-                reachable=not p.unreachable,
-                cluster=clusters.get(p.unit_code) if p.role == Role.CLUSTER_HEAD else None,
+        recipients = []
+        for p in found:
+            heads = actor_for(p.role, p.unit_code, memberships).heads
+            recipients.append(
+                Recipient(
+                    person_id=p.id,
+                    unit=p.unit_code,
+                    role=p.role,
+                    muted=p.muted,
+                    reachable=not p.unreachable,
+                    cluster=min(heads) if heads else None,
+                )
             )
-            for p in found
-        ]
         return recipients, {p.id: p for p in found}
 
     async def _for_period(
@@ -195,7 +206,9 @@ class Reminders:
         owing = [s.unit for s in standings if not s.met.met]
         if not owing:
             return []
-        recipients, by_id = await self._recipients(tx, [s.unit for s in standings])
+        recipients, by_id = await self._recipients(
+            tx, [s.unit for s in standings], period.start.year
+        )
         out: list[Planned] = []
         for item in items:
             grouped: dict[int, list[tuple[str, NoticeReason]]] = {}
@@ -258,6 +271,11 @@ class Reminders:
         if not accounts:
             return []
         channel, chat_id = accounts[0]
+        buttons = tuple(
+            tuple(replace(b, data=sign(self._key, channel, chat_id, b.data)) for b in row)
+            for row in reply.buttons
+        )
+        reply = replace(reply, buttons=buttons)
         return [Planned(person, channel, chat_id, reply, key, at, kind)]
 
     def _message(
@@ -322,12 +340,20 @@ class Reminders:
 
 
 async def on_button(ctx: Ctx) -> None:
-    """📝 Báo cáo ngay / Không có hoạt động / ⏰ Nhắc lại sau, pressed on a reminder."""
-    parsed = unpack(ctx.inbound.choice)
+    """📝 Báo cáo ngay / Không có hoạt động / ⏰ Nhắc lại sau, pressed on a reminder.
+
+    Only a button the bot signed for this very chat is acted on: edited data (another
+    period, another obligation) or a button copied from another chat is refused.
+    """
+    inbound = ctx.inbound
+    signing_key = await keys.key(ctx.tx, keys.BUTTONS)
+    data = verify(signing_key, inbound.channel, inbound.chat_id, inbound.choice)
+    parsed = unpack(data) if data is not None else None
     if parsed is None:
-        raise UserInputError("err.stale_button")
+        raise UserInputError("access.button_not_issued")
     if ctx.person is None:
         raise UserInputError("err.not_registered")
+    await access.require(ctx, Access.ANSWER_REMINDER, Target(unit=ctx.person.unit_code))
     action, code, period_key = parsed
     obligation = ctx.settings.obligation(code)
     try:
@@ -426,22 +452,22 @@ async def deadlines(ctx: Ctx) -> None:
     ctx.reply("\n".join(lines))
 
 
-def _may_see_cluster(ctx: Ctx) -> bool:
-    return ctx.person is not None and ctx.person.role in (Role.CLUSTER_HEAD, Role.ADMIN)
-
-
-async def _my_cluster(ctx: Ctx, year: int) -> str | None:
-    assert ctx.person is not None
-    members = await org.memberships(ctx.tx, year)
-    found = members.get(ctx.person.unit_code)
-    return found[0] if found else None
+async def _cluster_scope(ctx: Ctx, action: Access) -> str | None:
+    """The cluster /missing or /completeness answers for, if the policy allows: in a linked
+    group the group's cluster (whoever asks), in a private chat the one the person leads
+    this year; None means the whole federation (an admin in a private chat)."""
+    who = await access.actor(ctx)
+    if ctx.inbound.chat_type != ChatType.GROUP and who.role is ActorRole.ADMIN:
+        target = Target(federation=True)
+    else:
+        target = await access.cluster_target(ctx)
+    await access.require(ctx, action, target)
+    return None if target.federation else target.cluster
 
 
 async def missing(ctx: Ctx) -> None:
     """/missing [period]: units that have not reported (cluster heads: their cluster)."""
-    if not _may_see_cluster(ctx):
-        raise UserInputError("err.cluster_heads_only")
-    assert ctx.person is not None
+    cluster = await _cluster_scope(ctx, Access.MISSING)
     asked: Period | None = (
         parse_period(ctx.inbound.args, ctx.today) if ctx.inbound.args.strip() else None
     )
@@ -457,11 +483,10 @@ async def missing(ctx: Ctx) -> None:
             ]
             periods = due[-1:]
         for period in periods:
-            cluster = await _my_cluster(ctx, period.start.year)
             rows = [
                 s
                 for s in await standings_for(ctx.tx, ctx.settings, obligation, period)
-                if not s.met.met and (ctx.person.role == Role.ADMIN or s.unit.cluster == cluster)
+                if not s.met.met and (cluster is None or s.unit.cluster == cluster)
             ]
             lines.append(
                 ctx.t(
@@ -483,11 +508,8 @@ async def missing(ctx: Ctx) -> None:
 
 async def completeness_cmd(ctx: Ctx) -> None:
     """/completeness: per unit of my cluster, share of reports in and on time this year."""
-    if not _may_see_cluster(ctx):
-        raise UserInputError("err.cluster_heads_only")
-    assert ctx.person is not None
+    cluster = await _cluster_scope(ctx, Access.COMPLETENESS)
     year = ctx.today.year
-    cluster = await _my_cluster(ctx, year)
     start = dt.date(year, 1, 1)
     lines = [ctx.t("completeness.title", year=year)]
     for obligation in ctx.settings.obligations:
@@ -499,7 +521,7 @@ async def completeness_cmd(ctx: Ctx) -> None:
         refs = [
             r
             for r in await unit_refs(ctx.tx, ctx.settings, obligation, year)
-            if ctx.person.role == Role.ADMIN or r.cluster == cluster
+            if cluster is None or r.cluster == cluster
         ]
         found = await reports_repo.in_period(ctx.tx, [r.unit for r in refs], start, ctx.today)
         declared = [

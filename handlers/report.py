@@ -12,6 +12,8 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
+from domain.access import Action as Can
+from domain.access import Target
 from domain.errors import AmbiguousNumber, UserInputError
 from domain.fields import (
     check_date,
@@ -22,10 +24,11 @@ from domain.fields import (
     parse_field,
 )
 from domain.messages import Button, InboundKind
-from domain.models import FieldDef, FieldType, IndicatorDef, Photo, Report, ReportStatus, Role
+from domain.models import FieldDef, FieldType, IndicatorDef, Photo, Report, ReportStatus
 from domain.numbers import format_integer, format_number
 from domain.quick import mentioned_indicators, number_for, parse_quick
 from domain.text import fold
+from handlers import access
 from handlers.callbacks import Action, CallbackData
 from handlers.context import Ctx, new_flow_id
 from handlers.render import card, indicator_title, summary_line
@@ -65,8 +68,12 @@ async def start(ctx: Ctx) -> None:
     assert ctx.person is not None
     unit_code = ctx.person.unit_code
     words = ctx.inbound.args.split()
-    if ctx.person.role == Role.ADMIN and words and ctx.settings.indicator(words[0]) is None:
+    on_behalf = await access.check(ctx, Can.REPORT_FOR_UNIT, Target())
+    if on_behalf.allowed and words and ctx.settings.indicator(words[0]) is None:
         unit_code = _resolve_unit(ctx, words.pop(0))
+        await access.require(ctx, Can.REPORT_FOR_UNIT, Target(unit=unit_code))
+    else:
+        await access.require(ctx, Can.REPORT, Target(unit=unit_code))
     data: dict[str, Any] = {"mode": NEW, "unit": unit_code, "values": {}, "photos": []}
     if words and (indicator := ctx.settings.indicator(words[0])) is not None:
         ctx.set_state(Flow.REPORT, Step.FIELD, data, flow_id=new_flow_id())

@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from domain.access import Action as Can
 from domain.errors import UserInputError
 from domain.messages import ChatType, InboundKind
 from domain.models import DEFAULT_MAX_LENGTH
 from domain.text import fold
-from handlers import myreports, onboarding, reminders, report, standings
+from handlers import access, myreports, onboarding, people_admin, reminders, report, standings
 from handlers.callbacks import Action, CallbackData
 from handlers.context import Ctx
 from handlers.states import Flow
@@ -23,8 +24,11 @@ Handler = Callable[[Ctx], Awaitable[None]]
 
 @dataclass(frozen=True, slots=True)
 class Command:
+    """A command and the action of the access policy it performs (checked before the handler
+    runs; the handler checks the concrete unit or cluster it is asked about)."""
+
     handler: Handler
-    registered: bool = True
+    action: Can
     private_only: bool = True
     starts_flow: bool = False
 
@@ -58,29 +62,37 @@ async def _edit(ctx: Ctx) -> None:
 
 
 COMMANDS: dict[str, Command] = {
-    "start": Command(onboarding.start, registered=False),
-    "help": Command(onboarding.help_, registered=False, private_only=False),
-    "lang": Command(onboarding.lang, registered=False),
-    "link": Command(onboarding.link, registered=False),
-    "channel": Command(onboarding.channel),
-    "report": Command(_report, starts_flow=True),
-    "quick": Command(_quick, starts_flow=True),
-    "cancel": Command(_cancel, registered=False),
-    "back": Command(_back),
-    "myreports": Command(myreports.show, starts_flow=True),
-    "retract": Command(_retract, starts_flow=True),
-    "edit": Command(_edit, starts_flow=True),
-    "deadlines": Command(reminders.deadlines),
-    "missing": Command(reminders.missing, private_only=False),
-    "completeness": Command(reminders.completeness_cmd, private_only=False),
-    "mute": Command(reminders.mute),
-    "unmute": Command(reminders.unmute),
-    "standings": Command(standings.standings_cmd, registered=False, private_only=False),
-    "unit": Command(standings.unit_cmd),
-    "linkgroup": Command(standings.linkgroup, private_only=False),
-    "export": Command(standings.export_cmd, private_only=False),
-    "target": Command(standings.target_cmd),
+    "start": Command(onboarding.start, Can.START),
+    "help": Command(onboarding.help_, Can.HELP, private_only=False),
+    "lang": Command(onboarding.lang, Can.LANG),
+    "link": Command(onboarding.link, Can.LINK),
+    "channel": Command(onboarding.channel, Can.CHANNEL),
+    "report": Command(_report, Can.REPORT, starts_flow=True),
+    "quick": Command(_quick, Can.REPORT, starts_flow=True),
+    "cancel": Command(_cancel, Can.CANCEL),
+    "back": Command(_back, Can.REPORT),
+    "myreports": Command(myreports.show, Can.REPORT, starts_flow=True),
+    "retract": Command(_retract, Can.REPORT, starts_flow=True),
+    "edit": Command(_edit, Can.REPORT, starts_flow=True),
+    "deadlines": Command(reminders.deadlines, Can.DEADLINES),
+    "missing": Command(reminders.missing, Can.MISSING, private_only=False),
+    "completeness": Command(reminders.completeness_cmd, Can.COMPLETENESS, private_only=False),
+    "mute": Command(reminders.mute, Can.MUTE),
+    "unmute": Command(reminders.unmute, Can.MUTE),
+    "standings": Command(standings.standings_cmd, Can.VIEW_CLUSTER_STANDINGS, private_only=False),
+    "unit": Command(standings.unit_cmd, Can.VIEW_UNIT),
+    "linkgroup": Command(standings.linkgroup, Can.LINKGROUP, private_only=False),
+    "export": Command(standings.export_cmd, Can.EXPORT, private_only=False),
+    "target": Command(standings.target_cmd, Can.SET_TARGET),
+    "people": Command(people_admin.people_cmd, Can.MANAGE_PEOPLE),
 }
+
+# Button data prefixes and the action a press performs; anything else is a form's button.
+CALLBACKS: dict[str, Can] = {
+    f"{reminders.PREFIX}:": Can.ANSWER_REMINDER,
+    f"{standings.PREFIX}:": Can.VIEW_CLUSTER_STANDINGS,
+}
+FORM_BUTTONS = Can.REPORT
 
 MENU = {
     "menu.report": "report",
@@ -104,6 +116,9 @@ async def route(ctx: Ctx) -> None:
     if inbound.chat_type == ChatType.GROUP:
         await _group(ctx)
         return
+    if ctx.deactivated is not None:
+        ctx.end_state()
+        raise UserInputError("people.you_are_deactivated")
     if inbound.kind == InboundKind.EDITED:
         raise UserInputError("err.edited")
 
@@ -122,12 +137,12 @@ async def route(ctx: Ctx) -> None:
         if ctx.person is None:
             ctx.end_state()
             raise UserInputError("err.not_registered")
+        await access.require_role(ctx, Can.REPORT)
         await report.on_message(ctx)
         return
 
     if inbound.kind == InboundKind.TEXT:
-        if ctx.person is None:
-            raise UserInputError("err.not_registered")
+        await access.require_role(ctx, Can.REPORT)
         if len(inbound.text) > DEFAULT_MAX_LENGTH:
             raise UserInputError("err.message_too_long", max=DEFAULT_MAX_LENGTH)
         if not await report.quick(ctx, inbound.text):
@@ -153,8 +168,7 @@ async def _command(ctx: Ctx, name: str) -> None:
     command = COMMANDS.get(name)
     if command is None:
         raise UserInputError("err.unknown_command", command=name[:32])
-    if command.registered and ctx.person is None:
-        raise UserInputError("err.not_registered")
+    await access.require_role(ctx, command.action)
     conv = ctx.conversation
     if command.starts_flow and conv is not None and conv.flow == Flow.REPORT:
         ctx.reply(ctx.t("report.abandoned"))
@@ -165,6 +179,7 @@ async def _group(ctx: Ctx) -> None:
     """In a group the bot answers commands only, and never starts a report there."""
     inbound = ctx.inbound
     if inbound.kind == InboundKind.CHOICE and inbound.choice.startswith(f"{standings.PREFIX}:"):
+        await access.require_role(ctx, Can.VIEW_CLUSTER_STANDINGS)
         await standings.on_button(ctx)
         return
     if inbound.kind != InboundKind.COMMAND:
@@ -176,22 +191,25 @@ async def _group(ctx: Ctx) -> None:
         link = f"https://t.me/{ctx.settings.bot_username}" if ctx.settings.bot_username else ""
         ctx.reply(ctx.t("group.private_only", link=link))
         return
+    await access.require_role(ctx, command.action)
     await command.handler(ctx)
 
 
 async def _choice(ctx: Ctx) -> None:
-    if reminders.unpack(ctx.inbound.choice) is not None:
+    choice = ctx.inbound.choice
+    if choice.startswith(f"{reminders.PREFIX}:"):
+        await access.require_role(ctx, CALLBACKS[f"{reminders.PREFIX}:"])
         await reminders.on_button(ctx)
         return
-    if ctx.inbound.choice.startswith(f"{standings.PREFIX}:"):
+    if choice.startswith(f"{standings.PREFIX}:"):
+        await access.require_role(ctx, CALLBACKS[f"{standings.PREFIX}:"])
         await standings.on_button(ctx)
         return
-    cb = CallbackData.unpack(ctx.inbound.choice)
+    cb = CallbackData.unpack(choice)
     conv = ctx.conversation
     if cb is None or conv is None or conv.flow_id != cb.flow_id:
         raise UserInputError("err.stale_button")
-    if ctx.person is None:
-        raise UserInputError("err.not_registered")
+    await access.require_role(ctx, FORM_BUTTONS)
     if conv.flow == Flow.DONE:
         if cb.action == Action.SAVE and "report_id" in conv.data:
             raise UserInputError("report.already_saved", id=conv.data["report_id"])

@@ -16,16 +16,20 @@ from functools import partial
 
 from rapidfuzz import fuzz, process
 
+from domain.access import Action as Access
+from domain.access import ActorRole
+from domain.access import Target as About
 from domain.errors import UserInputError
 from domain.measures import MeasureDef
 from domain.messages import Attachment, Button, ChatType, DeliveryStatus, OutboxItem, Reply
-from domain.models import Cluster, Role, Unit
+from domain.models import Cluster, Unit
 from domain.numbers import format_integer, format_number, format_percent, parse_number
 from domain.obligations import Tally, UnitRef, completeness, due_moment, periods_due_between
 from domain.periods import Period, PeriodKind, parse_period
 from domain.quick import detect_indicator
 from domain.scoring import Standings, Target, UnitStanding, explain, score_cluster, targets_for
 from domain.text import fold, truncate
+from handlers import access
 from handlers.charts import standings_chart
 from handlers.context import Ctx, HandlerSettings, Translator
 from storage import declarations, org, outbox, people
@@ -193,17 +197,14 @@ async def chart_reply(t: Callable[..., str], lang: str, result: ClusterStandings
 # ---- access ---------------------------------------------------------------------------------
 
 
-async def _cluster_for(ctx: Ctx, year: int) -> Cluster:
-    """The cluster this chat may see: the group's linked cluster, or the person's own."""
-    if ctx.inbound.chat_type == ChatType.GROUP:
-        code = await targets_repo.group_cluster(ctx.tx, ctx.inbound.channel, ctx.inbound.chat_id)
-        if code is None:
-            raise UserInputError("standings.group_not_linked")
-        cluster = await org.cluster(ctx.tx, code, year)
-    else:
-        if ctx.person is None:
-            raise UserInputError("err.not_registered")
-        cluster = await org.cluster_of(ctx.tx, ctx.person.unit_code, year)
+async def _cluster_for(ctx: Ctx, year: int, action: Access) -> Cluster:
+    """The cluster this chat asks about (a linked group's, else the person's), if the policy
+    lets this person do `action` on it."""
+    target = await access.cluster_target(ctx, year)
+    if target.cluster is None and ctx.person is not None:
+        raise UserInputError("standings.no_cluster", year=year)
+    await access.require(ctx, action, target, year)
+    cluster = await org.cluster(ctx.tx, target.cluster, year) if target.cluster else None
     if cluster is None:
         raise UserInputError("standings.no_cluster", year=year)
     return cluster
@@ -214,8 +215,6 @@ async def _cluster_for(ctx: Ctx, year: int) -> Cluster:
 
 async def standings_cmd(ctx: Ctx) -> None:
     """/standings [period | indicator | all]."""
-    if ctx.person is None and ctx.inbound.chat_type != ChatType.GROUP:
-        raise UserInputError("err.not_registered")
     args = ctx.inbound.args.strip()
     words = args.split()
     if words and fold(words[0]) in {"all", "tat ca"}:
@@ -229,9 +228,8 @@ async def standings_cmd(ctx: Ctx) -> None:
         await _one_indicator(ctx, indicator.code, " ".join(period_words[-1:]))
         return
     period = await parse_standings_period(ctx, args)
-    result = await compute(
-        ctx.tx, ctx.settings, await _cluster_for(ctx, period.year), period, ctx.today
-    )
+    cluster = await _cluster_for(ctx, period.year, Access.VIEW_CLUSTER_STANDINGS)
+    result = await compute(ctx.tx, ctx.settings, cluster, period, ctx.today)
     rates = await reporting_rates(ctx.tx, ctx.settings, result, ctx.now)
     ctx.send(render(ctx.t, ctx.lang, result, rates))
     if result.standings.rows:
@@ -239,8 +237,7 @@ async def standings_cmd(ctx: Ctx) -> None:
 
 
 async def _all_clusters(ctx: Ctx, period_text: str) -> None:
-    if ctx.person is None or ctx.person.role != Role.ADMIN:
-        raise UserInputError("standings.admins_only")
+    await access.require(ctx, Access.VIEW_ALL_STANDINGS, About(federation=True))
     period = await parse_standings_period(ctx, period_text)
     lines = [ctx.t("standings.all_title", period=period.label(ctx.lang)), ""]
     for code in await org.cluster_codes(ctx.tx, period.year):
@@ -259,7 +256,7 @@ async def _all_clusters(ctx: Ctx, period_text: str) -> None:
 
 async def _one_indicator(ctx: Ctx, indicator: str, period_text: str) -> None:
     period = await parse_standings_period(ctx, period_text)
-    cluster = await _cluster_for(ctx, period.year)
+    cluster = await _cluster_for(ctx, period.year, Access.VIEW_CLUSTER_STANDINGS)
     measures = [m for m in ctx.settings.measures if m.indicator == indicator]
     codes = [m.unit for m in cluster.members]
     totals = await standings_repo.measure_totals(ctx.tx, measures, codes, period.start, period.end)
@@ -291,15 +288,9 @@ async def unit_cmd(ctx: Ctx) -> None:
     code = _resolve_unit(ctx, typed) if typed else ctx.person.unit_code
     year = ctx.today.year
     period = Period(PeriodKind.YEAR, year, 1)
-    own_cluster = await org.cluster_of(ctx.tx, ctx.person.unit_code, year)
     their_cluster = await org.cluster_of(ctx.tx, code, year)
-    allowed = ctx.person.role == Role.ADMIN or (
-        own_cluster is not None
-        and their_cluster is not None
-        and own_cluster.code == their_cluster.code
-    )
-    if not allowed:
-        raise UserInputError("standings.other_cluster")
+    about = About(unit=code, cluster=their_cluster.code if their_cluster else None)
+    await access.require(ctx, Access.VIEW_UNIT, about)
     totals = await standings_repo.measure_totals(
         ctx.tx, ctx.settings.measures, [code], period.start, period.end
     )
@@ -348,9 +339,9 @@ async def on_button(ctx: Ctx) -> None:
         period = Period.from_key(period_key)
     except ValueError:
         raise UserInputError("err.stale_button") from None
-    visible = await _cluster_for(ctx, period.year)
-    if visible.code != cluster_code and (ctx.person is None or ctx.person.role != Role.ADMIN):
-        raise UserInputError("standings.other_cluster")
+    group = await access.group_cluster(ctx)
+    target = About(cluster=cluster_code, group_cluster=group)
+    await access.require(ctx, Access.VIEW_CLUSTER_STANDINGS, target, period.year)
     cluster = await org.cluster(ctx.tx, cluster_code, period.year)
     if cluster is None:
         raise UserInputError("err.stale_button")
@@ -364,14 +355,31 @@ async def on_button(ctx: Ctx) -> None:
 
 
 async def linkgroup(ctx: Ctx) -> None:
-    """/linkgroup in a cluster's group: scheduled standings go there; only heads and admins."""
+    """/linkgroup in a cluster's group: scheduled standings go there.
+
+    The cluster heads of this year link their own cluster's group; an admin may name one
+    (`/linkgroup cum2`). A group already linked to another cluster is relinked only by
+    someone the policy lets link that cluster too, so nobody takes over another's group.
+    """
     if ctx.inbound.chat_type != ChatType.GROUP:
         raise UserInputError("standings.linkgroup_in_group")
-    if ctx.person is None or ctx.person.role not in (Role.CLUSTER_HEAD, Role.ADMIN):
-        raise UserInputError("standings.linkgroup_heads_only")
-    cluster = await org.cluster_of(ctx.tx, ctx.person.unit_code, ctx.today.year)
+    who = await access.actor(ctx)
+    year = ctx.today.year
+    typed = fold(ctx.inbound.args.strip())
+    if typed and who.role is ActorRole.ADMIN:
+        code: str | None = typed
+    elif who.heads:
+        code = sorted(who.heads)[0]
+    else:
+        code = who.cluster
+    cluster = await org.cluster(ctx.tx, code, year) if code else None
     if cluster is None:
-        raise UserInputError("standings.no_cluster", year=ctx.today.year)
+        raise UserInputError("standings.no_cluster", year=year)
+    existing = await access.group_cluster(ctx)
+    if existing is not None and existing != cluster.code:
+        await access.require(ctx, Access.LINKGROUP, About(cluster=existing))
+    await access.require(ctx, Access.LINKGROUP, About(cluster=cluster.code))
+    assert ctx.person is not None
     await targets_repo.link_group(
         ctx.tx, ctx.inbound.channel, ctx.inbound.chat_id, cluster.code, ctx.person.id, ctx.now
     )
@@ -380,10 +388,8 @@ async def linkgroup(ctx: Ctx) -> None:
 
 async def export_cmd(ctx: Ctx) -> None:
     """/export [period]: the cluster's standings, reports and targets as an .xlsx."""
-    if ctx.person is None or ctx.person.role not in (Role.CLUSTER_HEAD, Role.ADMIN):
-        raise UserInputError("err.cluster_heads_only")
     period = await parse_standings_period(ctx, ctx.inbound.args)
-    cluster = await _cluster_for(ctx, period.year)
+    cluster = await _cluster_for(ctx, period.year, Access.EXPORT)
     data = await build_workbook(
         ctx.tx, ctx.settings, ctx.translate, ctx.lang, cluster, period, ctx.now
     )
@@ -488,12 +494,11 @@ def _name(settings: HandlerSettings, code: str) -> str:
 
 async def target_cmd(ctx: Ctx) -> None:
     """/target <unit> <measure> <period> <value>: one target, by an admin."""
-    if ctx.person is None or ctx.person.role != Role.ADMIN:
-        raise UserInputError("standings.admins_only")
     words = ctx.inbound.args.split()
     if len(words) != 4:
         raise UserInputError("standings.target_usage")
     unit = _resolve_unit(ctx, words[0])
+    await access.require(ctx, Access.SET_TARGET, About(unit=unit))
     measure = words[1]
     if measure not in {m.code for m in ctx.settings.measures}:
         raise UserInputError(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import sqlite3
@@ -28,6 +29,27 @@ from domain.errors import DatabaseLost, DatabaseMissing, DatabaseUnavailable
 from storage.migrations import migrate
 
 log = logging.getLogger(__name__)
+
+
+class _StatementsOnly(logging.Filter):
+    """aiosqlite's DEBUG lines show each call with its SQL parameters (message texts,
+    hashes, names): keep the statement, never the values."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(_describe(a) for a in record.args)
+        return True
+
+
+def _describe(arg: object) -> object:
+    if isinstance(arg, functools.partial):
+        sql = next((a for a in arg.args if isinstance(a, str)), "")
+        name = getattr(arg.func, "__name__", "call")
+        return f"{name}({sql!r}, …)" if sql else f"{name}(…)"
+    return arg
+
+
+logging.getLogger("aiosqlite").addFilter(_StatementsOnly())
 
 Tx = aiosqlite.Connection
 """A connection inside an open transaction; repositories take one of these."""

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from typing import Any
 
+from domain.invites import code_hash as code_hash  # re-exported: the stored form of a code
 from domain.models import Invite, Role
 from storage._codec import fetch_all, fetch_one, opt_ts, parse_ts, ts
 from storage.db import Tx
-
-
-def code_hash(normalized_code: str) -> str:
-    """Codes are never stored in clear: a leaked database leaks no usable invite."""
-    return hashlib.sha256(normalized_code.encode()).hexdigest()
 
 
 def _invite(row: Any) -> Invite:
@@ -54,10 +49,9 @@ async def create(
     return Invite(cur.lastrowid, unit_code, role, max_uses, 0, expires_at, now)
 
 
-async def find(tx: Tx, normalized_code: str) -> Invite | None:
-    row = await fetch_one(
-        tx, "SELECT * FROM invites WHERE code_hash = ?", (code_hash(normalized_code),)
-    )
+async def find(tx: Tx, hashed: str) -> Invite | None:
+    """The invite whose code hashes to `hashed` (see domain.invites.code_hash)."""
+    row = await fetch_one(tx, "SELECT * FROM invites WHERE code_hash = ?", (hashed,))
     return _invite(row) if row else None
 
 

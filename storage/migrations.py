@@ -231,6 +231,22 @@ MIGRATIONS: tuple[str, ...] = (
         used_at TEXT
     );
     """,
+    # 5: access: keys the bot makes for itself (signed buttons); outbox rows that show a
+    # secret once (a /link code) keep the text to store after delivery, with it masked;
+    # the language an account chose before registering.
+    """
+    CREATE TABLE app_keys (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    ALTER TABLE outbox ADD COLUMN after_delivery_json TEXT;
+    CREATE TABLE account_languages (
+        channel TEXT NOT NULL,
+        platform_id TEXT NOT NULL,
+        language TEXT NOT NULL,
+        PRIMARY KEY (channel, platform_id)
+    );
+    """,
 )
 
 

@@ -27,6 +27,10 @@ def _item(row: Any) -> OutboxItem:
     )
 
 
+# Once delivered (or given up on), a secret shown once is replaced by its masked text.
+_FORGET = "payload_json = COALESCE(after_delivery_json, payload_json), after_delivery_json = NULL"
+
+
 async def enqueue(
     tx: Tx,
     channel: str,
@@ -37,13 +41,27 @@ async def enqueue(
     *,
     dedupe_key: str | None = None,
     not_before: dt.datetime | None = None,
+    after_delivery: Reply | None = None,
 ) -> int | None:
-    """A new row; None when a row with the same dedupe key exists (sent once, ever)."""
+    """A new row; None when a row with the same dedupe key exists (sent once, ever).
+
+    `after_delivery` replaces the stored message once it is delivered or given up on:
+    a secret shown once (a /link code) is not kept for the 30 days rows live.
+    """
     cur = await tx.execute(
         "INSERT INTO outbox (channel, chat_id, payload_json, status, attempts, next_attempt_at, "
-        "created_at, inbox_id, dedupe_key) VALUES (?, ?, ?, 'pending', 0, ?, ?, ?, ?) "
-        "ON CONFLICT (dedupe_key) DO NOTHING",
-        (channel, chat_id, reply.to_json(), ts(not_before or now), ts(now), inbox_id, dedupe_key),
+        "created_at, inbox_id, dedupe_key, after_delivery_json) "
+        "VALUES (?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+        (
+            channel,
+            chat_id,
+            reply.to_json(),
+            ts(not_before or now),
+            ts(now),
+            inbox_id,
+            dedupe_key,
+            after_delivery.to_json() if after_delivery else None,
+        ),
     )
     return cur.lastrowid if cur.rowcount == 1 else None
 
@@ -104,7 +122,7 @@ async def next_due_at(tx: Tx, channel: str, exclude: Collection[int] = ()) -> dt
 
 async def mark_sent(tx: Tx, item_id: int, now: dt.datetime, platform_message_id: str) -> None:
     await tx.execute(
-        "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, "
+        f"UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, {_FORGET}, "
         "platform_message_id = ?, last_error = NULL WHERE id = ?",
         (ts(now), platform_message_id, item_id),
     )
@@ -114,7 +132,7 @@ async def mark_sent(tx: Tx, item_id: int, now: dt.datetime, platform_message_id:
 async def mark_sent_many(tx: Tx, sent: list[tuple[int, dt.datetime, str]]) -> None:
     """Acknowledge a batch of deliveries (id, when, platform message id) in one go."""
     await tx.executemany(
-        "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, "
+        f"UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, {_FORGET}, "
         "platform_message_id = ?, last_error = NULL WHERE id = ?",
         [(ts(at), message_id, item_id) for item_id, at, message_id in sent],
     )
@@ -137,7 +155,8 @@ async def mark_retry(
 
 async def mark_failed(tx: Tx, item_id: int, now: dt.datetime, error: str) -> None:
     await tx.execute(
-        "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?",
+        f"UPDATE outbox SET status = 'failed', attempts = attempts + 1, {_FORGET}, "
+        "last_error = ? WHERE id = ?",
         (error, item_id),
     )
     await _attempt(tx, item_id, now, "failed", error)

@@ -26,11 +26,12 @@ def _person(row: Any) -> Person:
 
 
 async def by_identity(tx: Tx, channel: str, platform_id: str) -> Person | None:
-    """The active person behind a messenger account, if registered."""
+    """The person behind a messenger account, if registered, active or not: a deactivated
+    person is told so (and cannot register again with a new invite)."""
     row = await fetch_one(
         tx,
         f"SELECT {_COLUMNS} FROM identities i JOIN people p ON p.id = i.person_id "
-        "WHERE i.channel = ? AND i.platform_id = ? AND p.active = 1",
+        "WHERE i.channel = ? AND i.platform_id = ?",
         (channel, platform_id),
     )
     return _person(row) if row else None
@@ -68,8 +69,41 @@ async def create(
     return Person(person_id, name, unit_code, role, language, True)
 
 
-async def deactivate(tx: Tx, person_id: int) -> None:
-    await tx.execute("UPDATE people SET active = 0 WHERE id = ?", (person_id,))
+async def deactivate(tx: Tx, person_id: int) -> bool:
+    """Stop reminders and reporting for someone who left; their reports stay. False when
+    there is no such person."""
+    cur = await tx.execute("UPDATE people SET active = 0 WHERE id = ?", (person_id,))
+    return cur.rowcount == 1
+
+
+async def reactivate(tx: Tx, person_id: int) -> bool:
+    cur = await tx.execute("UPDATE people SET active = 1 WHERE id = ?", (person_id,))
+    return cur.rowcount == 1
+
+
+async def listing(tx: Tx, *, include_inactive: bool = True) -> list[Person]:
+    """Everybody, by unit then id: for `thidua people list` and `/people`."""
+    where = "" if include_inactive else " WHERE p.active = 1"
+    rows = await fetch_all(tx, f"SELECT {_COLUMNS} FROM people p{where} ORDER BY p.unit_code, p.id")
+    return [_person(r) for r in rows]
+
+
+async def account_language(tx: Tx, channel: str, platform_id: str) -> Language | None:
+    """The language an unregistered account chose with /lang (registration keeps it)."""
+    row = await fetch_one(
+        tx,
+        "SELECT language FROM account_languages WHERE channel = ? AND platform_id = ?",
+        (channel, platform_id),
+    )
+    return Language(row["language"]) if row else None
+
+
+async def set_account_language(tx: Tx, channel: str, platform_id: str, language: Language) -> None:
+    await tx.execute(
+        "INSERT INTO account_languages (channel, platform_id, language) VALUES (?, ?, ?) "
+        "ON CONFLICT (channel, platform_id) DO UPDATE SET language = excluded.language",
+        (channel, platform_id, language.value),
+    )
 
 
 async def set_language(tx: Tx, person_id: int, language: Language) -> None:

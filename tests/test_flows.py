@@ -488,12 +488,11 @@ async def test_a_handler_crash_apologises_and_the_chat_goes_on(h: Harness, monke
     async def boom(ctx):
         raise RuntimeError("disk on fire")
 
+    from domain.access import Action
+    from handlers import router
+
     monkeypatch.setattr(onboarding, "help_", boom)
-    monkeypatch.setitem(
-        __import__("handlers.router").router.COMMANDS,
-        "help",
-        __import__("handlers.router").router.Command(boom, registered=False),
-    )
+    monkeypatch.setitem(router.COMMANDS, "help", router.Command(boom, Action.HELP))
     replies = await user.send("/help")
     assert "gặp lỗi" in replies[0].text
     assert await h.scalar("SELECT status FROM inbox ORDER BY id DESC LIMIT 1") == "failed"

@@ -1,0 +1,79 @@
+"""People who left: list, deactivate, reactivate (chat /people and `thidua people`).
+
+A deactivated person gets no reminders and cannot report or use the bot; their
+reports stay, and only an admin brings them back (a new invite does not).
+"""
+
+from __future__ import annotations
+
+from domain.access import Action, Target
+from domain.errors import UserInputError
+from domain.models import Person
+from domain.text import fold
+from handlers import access
+from handlers.context import Ctx
+from storage import people
+from storage.db import Tx
+
+_VERBS = {
+    "list": "list",
+    "danh sach": "list",
+    "deactivate": "deactivate",
+    "khoa": "deactivate",
+    "reactivate": "reactivate",
+    "mo": "reactivate",
+    "mo khoa": "reactivate",
+}
+
+
+async def set_active(tx: Tx, person_id: int, active: bool) -> Person:
+    """Deactivate or reactivate one person; unknown ids are an input error."""
+    person = await people.get(tx, person_id)
+    if person is None:
+        raise UserInputError("people.unknown", id=person_id)
+    if active:
+        await people.reactivate(tx, person_id)
+    else:
+        await people.deactivate(tx, person_id)
+    found = await people.get(tx, person_id)
+    assert found is not None
+    return found
+
+
+async def people_cmd(ctx: Ctx) -> None:
+    """/people, /people deactivate ID, /people reactivate ID: admins only."""
+    await access.require(ctx, Action.MANAGE_PEOPLE, Target(federation=True))
+    assert ctx.person is not None
+    words = ctx.inbound.args.split()
+    number = words.pop() if words and words[-1].lstrip("#").isdigit() else ""
+    verb = _VERBS.get(fold(" ".join(words)) or "list")
+    if verb is None:
+        raise UserInputError("people.usage")
+    if verb == "list":
+        if number:
+            raise UserInputError("people.usage")
+        await _list(ctx)
+        return
+    if not number:
+        raise UserInputError("people.usage")
+    person_id = int(number.lstrip("#"))
+    if person_id == ctx.person.id and verb == "deactivate":
+        raise UserInputError("people.not_yourself")
+    person = await set_active(ctx.tx, person_id, verb == "reactivate")
+    key = "people.reactivated" if person.active else "people.deactivated"
+    ctx.reply(ctx.t(key, id=person.id, name=person.name, unit=_unit(ctx, person.unit_code)))
+
+
+async def _list(ctx: Ctx) -> None:
+    everyone = await people.listing(ctx.tx)
+    lines = [ctx.t("people.title", count=sum(p.active for p in everyone))]
+    for p in everyone:
+        state = "" if p.active else f" · {ctx.t('people.inactive')}"
+        lines.append(f"#{p.id} {p.name} · {_unit(ctx, p.unit_code)} · {p.role.value}{state}")
+    lines.append(ctx.t("people.how"))
+    ctx.reply("\n".join(lines))
+
+
+def _unit(ctx: Ctx, code: str) -> str:
+    unit = ctx.settings.units.get(code)
+    return unit.name if unit else code
