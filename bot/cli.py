@@ -417,6 +417,37 @@ async def _invite(config: AppConfig, args: argparse.Namespace, say: Say) -> int:
     return 0
 
 
+async def _people(config: AppConfig, args: argparse.Namespace, say: Say) -> int:
+    """thidua people list | deactivate ID | reactivate ID."""
+    from domain.errors import UserInputError
+    from handlers.people_admin import set_active
+    from storage import people as people_repo
+
+    app = await _opened(config)
+    try:
+        async with app.db.transaction() as tx:
+            if args.people_command == "list":
+                everyone = await people_repo.listing(tx)
+            else:
+                changed = await set_active(tx, args.id, args.people_command == "reactivate")
+    except UserInputError as exc:
+        print(app.catalog(say.lang, exc.key, **exc.params), file=sys.stderr)
+        return 1
+    finally:
+        await app.db.close()
+    if args.people_command == "list":
+        for p in everyone:
+            unit = config.unit(p.unit_code)
+            state = say("people.active" if p.active else "people.inactive")
+            name = unit.name if unit else p.unit_code
+            print(f"{p.id:>5}  {state:<12}  {p.role.value:<12}  {name}  {p.name}")
+        print(say("people.count", active=sum(p.active for p in everyone), total=len(everyone)))
+        return 0
+    key = "people.now_active" if changed.active else "people.now_inactive"
+    print(say(key, id=changed.id, name=changed.name, unit=changed.unit_code))
+    return 0
+
+
 async def _preview(config: AppConfig, day: dt.date, say: Say) -> None:
     """Who would be reminded of what on `day`: a dry run, nothing is written."""
     from handlers.reminders import Reminders
@@ -640,6 +671,20 @@ def build_parser(say: Say) -> Parser:
     box = command("outbox")
     box.add_argument("--config", help=config_help)
     box.add_argument("--all", action="store_true", help=say("cmd.all"))
+    ppl = sub.add_parser("people", help=say("people.cmd"), description=say("people.cmd"))
+    assert isinstance(ppl, Parser)
+    ppl.say = say
+    ppl_sub = ppl.add_subparsers(
+        dest="people_command", required=True, metavar="list|deactivate|reactivate"
+    )
+    lst = ppl_sub.add_parser("list", help=say("people.list"))
+    lst.say = say
+    lst.add_argument("--config", help=config_help)
+    for verb in ("deactivate", "reactivate"):
+        one = ppl_sub.add_parser(verb, help=say(f"people.{verb}"))
+        one.say = say
+        one.add_argument("id", type=int, help=say("people.id"))
+        one.add_argument("--config", help=config_help)
     return parser
 
 
@@ -702,6 +747,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_export(config, args.period, args.cluster, args.out, say))
     elif command == "targets":
         return asyncio.run(_targets(config, args, say))
+    elif command == "people":
+        return asyncio.run(_people(config, args, say))
     elif command == "outbox":
         asyncio.run(_outbox(config, args.all, say))
     elif command == "backup":

@@ -28,6 +28,7 @@ class Action(StrEnum):
     CHANNEL = "channel"  # where reminders go
     REPORT = "report"  # report, quick report, edit, retract, my reports: the own unit's data
     REPORT_FOR_UNIT = "report_for_unit"  # /report UNIT: on behalf of another unit
+    CHANGE_REPORT = "change_report"  # edit or retract a saved report
     ANSWER_REMINDER = "answer_reminder"  # the three buttons on a reminder
     DEADLINES = "deadlines"
     MUTE = "mute"  # /mute, /unmute
@@ -54,6 +55,7 @@ class ActorRole(StrEnum):
 class Scope(StrEnum):
     SELF = "self"  # the person's own account: no data of a unit is involved
     OWN_UNIT = "own_unit"
+    OWN_REPORT = "own_report"  # a report the person wrote
     OWN_CLUSTER = "own_cluster"  # the cluster the person's unit belongs to this year
     LED_CLUSTER = "led_cluster"  # the cluster the person's unit heads / deputises this year
     LINKED_GROUP = "linked_group"  # the cluster of the group chat the request comes from
@@ -65,6 +67,7 @@ class Actor:
     """The person asking, as the policy sees them."""
 
     role: ActorRole  # the stored role, reduced: unregistered, officer, chair or admin
+    person_id: int | None = None
     unit: str | None = None
     cluster: str | None = None  # the unit's cluster in the year asked about (default: this)
     heads: frozenset[str] = frozenset()  # clusters headed this year
@@ -86,12 +89,15 @@ class Actor:
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """What a request is about. `group_cluster` is the cluster of the group chat it came
-    from (None in a private chat or an unlinked group)."""
+    """What a request is about. `in_group` when it comes from a group chat, and
+    `group_cluster` the cluster that group is linked to (None when unlinked): a group
+    is only ever answered about its own cluster, whoever asks."""
 
     unit: str | None = None
     cluster: str | None = None
     federation: bool = False
+    author: int | None = None  # the person who wrote the report asked about
+    in_group: bool = False
     group_cluster: str | None = None
 
 
@@ -124,6 +130,11 @@ POLICY: Mapping[Action, Grants] = {
     Action.MUTE: _REGISTERED,
     Action.REPORT: ((_R.OFFICER, _S.OWN_UNIT), (_R.CHAIR, _S.OWN_UNIT), (_R.ADMIN, _S.ANY)),
     Action.REPORT_FOR_UNIT: ((_R.ADMIN, _S.ANY),),
+    Action.CHANGE_REPORT: (
+        (_R.OFFICER, _S.OWN_REPORT),
+        (_R.CHAIR, _S.OWN_REPORT),
+        (_R.ADMIN, _S.OWN_REPORT),
+    ),
     Action.ANSWER_REMINDER: (
         (_R.OFFICER, _S.OWN_UNIT),
         (_R.CHAIR, _S.OWN_UNIT),
@@ -164,7 +175,10 @@ _SCOPE_DENIED: Mapping[Action, str] = {
     Action.VIEW_UNIT: "standings.other_cluster",
     Action.VIEW_CLUSTER_STANDINGS: "standings.other_cluster",
     Action.ANSWER_REMINDER: "reminder.not_your_obligation",
+    Action.CHANGE_REPORT: "err.not_your_report",
 }
+# Actions about something other than a cluster's data, which a group may ask about freely.
+_NOT_ABOUT_A_CLUSTER = frozenset({Action.LINKGROUP, Action.HELP})
 
 
 def _fits(actor: Actor, role: ActorRole, scope: Scope, target: Target) -> bool:
@@ -174,6 +188,8 @@ def _fits(actor: Actor, role: ActorRole, scope: Scope, target: Target) -> bool:
         return False
     if scope is Scope.OWN_UNIT:
         return target.unit is not None and target.unit == actor.unit
+    if scope is Scope.OWN_REPORT:
+        return target.author is not None and target.author == actor.person_id
     if scope is Scope.OWN_CLUSTER:
         return target.cluster is not None and target.cluster == actor.cluster
     if scope is Scope.LED_CLUSTER:
@@ -200,6 +216,12 @@ def decide(actor: Actor, action: Action, target: Target) -> Decision:
     gate = may_ever(actor, action)
     if not gate.allowed:
         return gate
+    if (
+        target.in_group
+        and action not in _NOT_ABOUT_A_CLUSTER
+        and (target.group_cluster is None or target.cluster != target.group_cluster)
+    ):
+        return Decision(False, "access.group_other_cluster")
     roles = actor.roles
     for role, scope in POLICY[action]:
         if role in roles and _fits(actor, role, scope, target):
@@ -214,6 +236,7 @@ def actor_for(
     unit: str | None,
     memberships: Mapping[str, tuple[str, ClusterRole]],
     asked_year: Mapping[str, tuple[str, ClusterRole]] | None = None,
+    person_id: int | None = None,
 ) -> Actor:
     """The actor for a person (None: unregistered) given THIS year's memberships
     (unit → (cluster, role in it)); `asked_year`, when a request is about another
@@ -240,4 +263,4 @@ def actor_for(
             heads = frozenset({found[0]})
         elif found[1] is ClusterRole.DEPUTY:
             deputises = frozenset({found[0]})
-    return Actor(base, unit, cluster, heads, deputises)
+    return Actor(base, person_id, unit, cluster, heads, deputises)

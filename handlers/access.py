@@ -29,6 +29,7 @@ async def actor(ctx: Ctx, year: int | None = None) -> Actor:
             person.unit_code if person else None,
             this_year,
             asked,
+            person.id if person else None,
         )
     return found
 
@@ -66,7 +67,7 @@ async def cluster_target(ctx: Ctx, year: int | None = None) -> Target:
         code = await group_cluster(ctx)
         if code is None:
             raise UserInputError("standings.group_not_linked")
-        return Target(cluster=code, group_cluster=code)
+        return Target(cluster=code, in_group=True, group_cluster=code)
     who = await actor(ctx, year)
     led = sorted(who.led)
     return Target(unit=who.unit, cluster=led[0] if led else who.cluster)

@@ -37,7 +37,7 @@ async def show(ctx: Ctx) -> None:
             + ctx.t("myreports.meta", when=local_time(ctx, r.created_at), who=authors[r.person_id])
         )
         try:
-            report_flow.check_may_change(ctx, r)
+            await report_flow.check_may_change(ctx, r)
         except UserInputError:
             continue
         rows.append(
@@ -59,7 +59,7 @@ async def _own_report(ctx: Ctx, raw_id: str) -> Report:
     report = await reports.get(ctx.tx, int(text))
     if report is None:
         raise UserInputError("err.no_such_report", id=text)
-    report_flow.check_may_change(ctx, report)
+    await report_flow.check_may_change(ctx, report)
     return report
 
 

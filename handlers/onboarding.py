@@ -109,8 +109,16 @@ async def help_(ctx: Ctx) -> None:
         ctx.reply(ctx.t("help.unregistered"))
         return
     who = await access.actor(ctx)
+    if who.heads:
+        role = ctx.t("role.cluster_head")
+    elif who.deputises:
+        role = ctx.t("access.role_deputy")
+    else:
+        role = ctx.t(
+            ROLE_KEYS[Role.OFFICER if ctx.person.role == Role.CLUSTER_HEAD else ctx.person.role]
+        )
     parts = [
-        ctx.t("help.header", role=ctx.t(ROLE_KEYS[ctx.person.role])),
+        ctx.t("help.header", role=role),
         ctx.t("help.reporting"),
         ctx.t("help.follow_up"),
     ]

@@ -780,7 +780,7 @@ async def _save(ctx: Ctx, data: dict[str, Any]) -> None:
     if data["mode"] == EDIT:
         report = await reports.get(ctx.tx, int(data["report_id"]))
         assert report is not None
-        check_may_change(ctx, report)
+        await check_may_change(ctx, report)
         report, changed = await reports.update_values(
             ctx.tx,
             report,
@@ -810,10 +810,11 @@ async def _save(ctx: Ctx, data: dict[str, Any]) -> None:
     ctx.reply(ctx.t("report.next"), menu=True)
 
 
-def check_may_change(ctx: Ctx, report: Report) -> None:
-    """Own reports only, still active, within the edit window (24 h by default)."""
+async def check_may_change(ctx: Ctx, report: Report) -> None:
+    """Own reports only (the access policy), still active, within the edit window."""
     assert ctx.person is not None
-    if report.person_id != ctx.person.id:
+    about = Target(unit=report.unit_code, author=report.person_id)
+    if not (await access.check(ctx, Can.CHANGE_REPORT, about)).allowed:
         raise UserInputError("err.not_your_report", id=report.id)
     if report.status != ReportStatus.ACTIVE:
         raise UserInputError("err.report_retracted", id=report.id)

@@ -237,7 +237,9 @@ async def standings_cmd(ctx: Ctx) -> None:
 
 
 async def _all_clusters(ctx: Ctx, period_text: str) -> None:
-    await access.require(ctx, Access.VIEW_ALL_STANDINGS, About(federation=True))
+    in_group = ctx.inbound.chat_type == ChatType.GROUP
+    everything = About(federation=True, in_group=in_group, group_cluster=None)
+    await access.require(ctx, Access.VIEW_ALL_STANDINGS, everything)
     period = await parse_standings_period(ctx, period_text)
     lines = [ctx.t("standings.all_title", period=period.label(ctx.lang)), ""]
     for code in await org.cluster_codes(ctx.tx, period.year):
@@ -340,7 +342,8 @@ async def on_button(ctx: Ctx) -> None:
     except ValueError:
         raise UserInputError("err.stale_button") from None
     group = await access.group_cluster(ctx)
-    target = About(cluster=cluster_code, group_cluster=group)
+    in_group = ctx.inbound.chat_type == ChatType.GROUP
+    target = About(cluster=cluster_code, in_group=in_group, group_cluster=group)
     await access.require(ctx, Access.VIEW_CLUSTER_STANDINGS, target, period.year)
     cluster = await org.cluster(ctx.tx, cluster_code, period.year)
     if cluster is None:
