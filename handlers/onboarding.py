@@ -7,7 +7,7 @@ import math
 import secrets
 from dataclasses import replace
 
-from domain.access import Action, may_ever
+from domain.access import Action, actor_for, may_ever
 from domain.errors import UserInputError
 from domain.invites import MASK, RANDOM_BYTES, code_from_bytes, code_hash, display, typed_hash
 from domain.models import Language, Person, Role
@@ -31,7 +31,9 @@ def _unit_name(ctx: Ctx, code: str) -> str:
 async def _role_place(ctx: Ctx, person: Person) -> str:
     """Where a role is held: a cluster head heads this year's cluster, others serve a unit."""
     if person.role == Role.CLUSTER_HEAD:
-        cluster = await org.cluster_of(ctx.tx, person.unit_code, ctx.today.year)
+        year = ctx.today.year
+        led = actor_for(person.role, person.unit_code, await org.memberships(ctx.tx, year)).led
+        cluster = await org.cluster(ctx.tx, min(led), year) if led else None
         if cluster is not None:
             return cluster.name
     return _unit_name(ctx, person.unit_code)
@@ -92,6 +94,7 @@ async def start(ctx: Ctx) -> None:
     assert used, "the write lock makes the usable-check and the use atomic"
     await invites.clear_failed_attempts(ctx.tx, inbound.channel, inbound.sender_id)
     ctx.person = person
+    ctx.actors.clear()  # the policy sees the new person from now on
     ctx.reply(
         ctx.t(
             "start.welcome",
@@ -189,6 +192,7 @@ async def link(ctx: Ctx) -> None:
         raise UserInputError("people.you_are_deactivated")
     await people.add_identity(ctx.tx, person_id, inbound.channel, inbound.sender_id, ctx.now)
     ctx.person = person
+    ctx.actors.clear()  # the policy sees the new person from now on
     ctx.reply(
         ctx.t(
             "link.done",

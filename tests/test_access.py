@@ -115,12 +115,15 @@ async def test_last_years_head_loses_export_and_missing(h: Harness) -> None:
     """Đống Đa headed cum1 in 2025; in 2026 Long Biên does (config.example.toml)."""
     last_year = await person(h, 1, "dong_da", Role.CLUSTER_HEAD)
     this_year = await person(h, 2, "long_bien", Role.CLUSTER_HEAD)
-    for command in ("/export 2025", "/missing", "/completeness"):
+    officer = await person(h, 3, "ba_dinh")
+    await officer.send("tặng 20 suất quà nhân dịp tết ngày 1/3")
+    await officer.press("Lưu")
+    for command in ("/export 2026", "/missing", "/completeness"):
         refused = await last_year.send(command)
         assert "dành cho Cụm trưởng" in refused[0].text and refused[-1].reply.attachment is None
     help_text = (await last_year.send("/help"))[0].text
     assert "/missing" not in help_text and "Bạn là cán bộ" in help_text
-    exported = await this_year.send("/export 2025")
+    exported = await this_year.send("/export 2026")
     assert exported[-1].reply.attachment is not None
     assert "/missing" in (await this_year.send("/help"))[0].text
 
