@@ -237,15 +237,16 @@ async def test_thidua_people_list_deactivate_reactivate(tmp_path: Path) -> None:
             platform_id="42",
             now=dt.datetime(2026, 3, 1, tzinfo=dt.UTC),
         )
-    listed = thidua("people", "list", "--config", str(config_path))
+    listed = thidua("--lang", "en", "people", "list", "--config", str(config_path))
     assert listed.returncode == 0, listed.stderr
     assert "Trần Thị Bình" in listed.stdout and "1 active" in listed.stdout
-    off = thidua("people", "deactivate", "1", "--config", str(config_path))
+    off = thidua("--lang", "en", "people", "deactivate", "1", "--config", str(config_path))
     assert off.returncode == 0 and "deactivated" in off.stdout
-    assert "DEACTIVATED" in thidua("people", "list", "--config", str(config_path)).stdout
-    on = thidua("people", "reactivate", "1", "--config", str(config_path))
+    again = thidua("--lang", "en", "people", "list", "--config", str(config_path))
+    assert "DEACTIVATED" in again.stdout
+    on = thidua("--lang", "en", "people", "reactivate", "1", "--config", str(config_path))
     assert on.returncode == 0 and "active" in on.stdout
-    unknown = thidua("people", "deactivate", "7", "--config", str(config_path))
+    unknown = thidua("--lang", "en", "people", "deactivate", "7", "--config", str(config_path))
     assert unknown.returncode == 1 and "7" in unknown.stderr
 
 
