@@ -81,7 +81,8 @@ def stored(db: Path) -> Counter[str]:
 
 async def main(officers: int, kills: int, seed: int) -> int:
     rng = random.Random(seed)
-    print(f"officers: {officers}, kills: {kills}, seed: {seed}, cores: {os.cpu_count()}", flush=True)
+    cores = os.cpu_count()
+    print(f"officers: {officers}, kills: {kills}, seed: {seed}, cores: {cores}", flush=True)
     with tempfile.TemporaryDirectory(prefix="thidua-crash-") as tmp:
         folder = Path(tmp)
         config = write_config(folder)
