@@ -276,6 +276,8 @@ def _evaluate(expr: _Expr, kind: _Kind, text: str) -> Decimal:
     numeral = expr.numeral
     if expr.percent and kind is not _Kind.NUMBER:
         raise UserInputError("numbers.percent", text=text)
+    if expr.currency and kind is not _Kind.MONEY:
+        raise UserInputError("numbers.money_here", text=text)  # "500.000đ" as a count
     if expr.negative:
         raise UserInputError("err.negative", text=text)
 
@@ -333,6 +335,7 @@ _EXAMPLES = {
 
 # Full-width forms (some phone keyboards type "１２") are the same ASCII characters.
 _FULLWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+_BLANK_GLYPHS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 _LOOKS_LIKE_ZERO = "oOоОοΟ"  # Latin, Cyrillic, Greek
 _LOOKS_LIKE_ONE = "lIіІӏ"  # Latin l and I, Cyrillic і, І and palochka
 _LOOKALIKE_RUN = re.compile(rf"[0-9{_LOOKS_LIKE_ZERO}{_LOOKS_LIKE_ONE}.,]+")
@@ -440,8 +443,11 @@ def _screen(text: str) -> str:
     refused with the character named. Full-width digits are ordinary digits.
     """
     text = text.translate(_FULLWIDTH)
+    # Zero-width marks go; fillers that show as a gap stay a gap ("2ㅤ0" is not 20).
     text = "".join(
-        ch for ch in text if unicodedata.category(ch) != "Cf" and ch not in INVISIBLE_GLYPHS
+        " " if ch in _BLANK_GLYPHS else ch
+        for ch in text
+        if ch in _BLANK_GLYPHS or (unicodedata.category(ch) != "Cf" and ch not in INVISIBLE_GLYPHS)
     )
     for ch in text:
         category = unicodedata.category(ch)

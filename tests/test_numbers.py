@@ -520,6 +520,10 @@ _PARSE = {"integer": parse_integer, "number": parse_number, "money": parse_money
         ("integer", "20 30", "numbers.two_numbers", {}),
         ("money", "2 triệu 20 suất", "numbers.two_numbers", {}),
         ("integer", "20%", "numbers.percent", {}),
+        ("integer", "500.000đ", "numbers.money_here", {}),  # money typed as a count
+        ("number", "20 VNĐ", "numbers.money_here", {}),
+        ("integer", "2\u31640", "numbers.two_numbers", {}),  # a filler shows as a gap
+        ("integer", "2\u200b0", "ok", {}),  # a zero-width space shows nothing
     ],
 )
 def test_answer_is_read_whole_or_refused_with_the_reason(
