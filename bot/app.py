@@ -21,6 +21,7 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.channels.base import Channel
 from bot.clock import SystemClock
 from bot.config import AppConfig, Secrets
+from bot.health import Health
 from bot.i18n import Catalog
 from bot.media import MediaStore
 from bot.outbox_sender import OutboxSender
@@ -33,6 +34,7 @@ from handlers.dispatcher import Dispatcher, prune
 from handlers.reminders import Reminders
 from handlers.standings import GroupPosts
 from storage import backup as backups
+from storage import health as health_repo
 from storage import org
 from storage import targets as targets_repo
 from storage.db import Database
@@ -103,7 +105,11 @@ class App:
         self.media: MediaStore | None = None
         self._retries: set[asyncio.Task[None]] = set()
         self.senders: dict[str, OutboxSender] = {}
+        self.health = Health(self.clock)
+        stale = dt.timedelta(seconds=self.config.health.stale_seconds)
+        self.health.register("scheduler", stale)
         self.scheduler = Scheduler(self.db, self.clock, on_outbox=self._hand_over)
+        self.scheduler.on_tick = partial(self.health.ok, "scheduler")
         self.scheduler.add(
             Job(
                 "reminders",
@@ -125,6 +131,7 @@ class App:
         self.scheduler.housekeeping.append((self.dispatcher.expire_idle, 60))
         self.scheduler.housekeeping.append((self._catch_up, 30))
         self.scheduler.housekeeping.append((self._prune, 6 * 3600))
+        self.scheduler.housekeeping.append((self._heartbeat, 30))
         path = self.db.path
         self.lock = ProcessLock(path) if path != ":memory:" and "://" not in path else None
         if self.lock is not None and self.config.backup.enabled:
@@ -187,7 +194,48 @@ class App:
 
     def add_channel(self, channel: Channel) -> None:
         self.channels[channel.name] = channel
-        self.senders[channel.name] = OutboxSender(self.db, channel, self.clock)
+        sender = OutboxSender(self.db, channel, self.clock)
+        self.senders[channel.name] = sender
+        stale = dt.timedelta(seconds=self.config.health.stale_seconds)
+        sender.health = self.health
+        self.health.register(f"{channel.name}.send", stale)
+        if getattr(channel, "polling", False):
+            channel.health = self.health  # type: ignore[attr-defined]
+            self.health.register(f"{channel.name}.receive", stale)
+
+    async def _heartbeat(self) -> None:
+        """What the loops last did, for `thidua status` in another process."""
+        try:
+            async with self.db.transaction() as tx:
+                await health_repo.put(tx, self.health.snapshot())
+        except StorageError as exc:
+            log.warning("could not record heartbeats: %s", exc)
+
+    async def readiness(self) -> tuple[bool, dict[str, object]]:
+        """/readyz: every loop fresh, the database answering, no message stuck in the outbox."""
+        now = self.clock.now()
+        beats = self.health.snapshot()
+        detail: dict[str, object] = {
+            b.component: {
+                "ok": not b.stale,
+                "last_ok": b.last_ok.isoformat() if b.last_ok else None,
+                "restarts": b.restarts,
+                **({"last_error": b.last_error} if b.last_error else {}),
+            }
+            for b in beats
+        }
+        ready = not any(b.stale for b in beats)
+        try:
+            async with self.db.transaction() as tx:
+                pending, oldest = await health_repo.outbox_backlog(tx)
+        except StorageError as exc:
+            detail["database"] = {"ok": False, "error": type(exc).__name__}
+            return False, detail
+        age = (now - oldest).total_seconds() if oldest else 0.0
+        stuck = age > self.config.health.outbox_stale_seconds
+        detail["database"] = {"ok": True}
+        detail["outbox"] = {"ok": not stuck, "pending": pending, "oldest_seconds": round(age)}
+        return ready and not stuck, detail
 
     def zalo_channel(self) -> Channel:
         from bot.channels.zalo import ZaloChannel, attachment_note
@@ -243,13 +291,19 @@ class App:
         if isinstance(telegram, TelegramChannel) and telegram.webhook_url:
             secret = self.secrets.telegram_webhook_secret
             telegram_side = (telegram.ingest_json, secret.get_secret_value() if secret else "")
-        if zalo_side is None and telegram_side is None and self.media is None:
+        serve = self.config.health.serve
+        if zalo_side is None and telegram_side is None and self.media is None and not serve:
             return None
         from bot.webhook import WebhookServer
 
         hook = self.config.webhook
         return WebhookServer(
-            hook.host, hook.port, zalo=zalo_side, telegram=telegram_side, media=self.media
+            hook.host,
+            hook.port,
+            zalo=zalo_side,
+            telegram=telegram_side,
+            media=self.media,
+            ready=self.readiness,
         )
 
     def telegram_channel(self) -> Channel:
@@ -293,6 +347,7 @@ class App:
             if self.lock is not None:
                 self.lock.release()
             raise
+        self.health.started_at = self.clock.now()
         for sender in self.senders.values():
             await sender.start()
         recovered = await self.dispatcher.recover()

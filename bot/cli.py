@@ -240,6 +240,59 @@ async def _backup(config: AppConfig, out: Path | None, say: Say) -> int:
     return 0
 
 
+async def _status(config: AppConfig, say: Say) -> int:
+    """What the running bot last reported (heartbeats in the database), and the backlog."""
+    from bot.app import App
+    from bot.config import Secrets
+    from storage import health as health_repo
+    from storage.lock import holder
+
+    app = App(config, Secrets())
+    await app.open()
+    try:
+        async with app.db.transaction() as tx:
+            beats = await health_repo.all_beats(tx)
+            pending, oldest = await health_repo.outbox_backlog(tx)
+            tick = await health_repo.last_tick(tx)
+    finally:
+        await app.db.close()
+    now = app.clock.now()
+    tz = config.federation.tz
+
+    def ago(when: dt.datetime | None) -> str:
+        if when is None:
+            return say("status.never")
+        seconds = max(0, round((now - when).total_seconds()))
+        return say("status.ago", when=when.astimezone(tz).strftime("%H:%M:%S %d/%m"), s=seconds)
+
+    running = holder(app.db.path) if app.lock is not None else None
+    print(say("status.process", holder=running) if running else say("status.no_process"))
+    # Heartbeats are written every 30 s; much older ones mean the process is gone or stuck.
+    fresh_limit = dt.timedelta(seconds=max(120, 2 * 30))
+    healthy = running is not None and bool(beats)
+    for beat in beats:
+        late = now - beat.checked_at > fresh_limit
+        ok = not beat.stale and not late
+        healthy = healthy and ok
+        print(
+            say(
+                "status.component",
+                mark="✅" if ok else "❌",
+                name=beat.component,
+                last_ok=ago(beat.last_ok),
+                restarts=beat.restarts,
+            )
+            + (f" — {beat.last_error}" if beat.last_error and not ok else "")
+        )
+    age = round((now - oldest).total_seconds()) if oldest else 0
+    stuck = age > config.health.outbox_stale_seconds
+    healthy = healthy and not stuck
+    print(say("status.outbox", mark="❌" if stuck else "✅", pending=pending, s=age))
+    print(say("status.tick", last=ago(tick)))
+    print(say("status.database", path=app.db.path))
+    return 0 if healthy else 1
+
+
 async def _restore(config: AppConfig, file: Path, say: Say) -> int:
     """Put a backup back, only while no `thidua run` holds the database."""
     from bot.app import App
@@ -665,6 +718,8 @@ def build_parser(say: Say) -> Parser:
     bak = command("backup")
     bak.add_argument("--out", type=Path, help=say("cmd.backup_out"))
     bak.add_argument("--config", help=config_help)
+    stat = command("status")
+    stat.add_argument("--config", help=config_help)
     res = command("restore")
     res.add_argument("file", type=Path, help=say("cmd.restore_file"))
     res.add_argument("--config", help=config_help)
@@ -753,6 +808,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(_outbox(config, args.all, say))
     elif command == "backup":
         return asyncio.run(_backup(config, args.out, say))
+    elif command == "status":
+        return asyncio.run(_status(config, say))
     elif command == "restore":
         return asyncio.run(_restore(config, args.file, say))
     elif command == "invite":

@@ -180,6 +180,15 @@ class BackupSection(_Section):
         return value
 
 
+class HealthSection(_Section):
+    """[health]: when a loop counts as stale, and whether to serve /healthz and /readyz
+    even when no webhook needs the HTTP server."""
+
+    serve: bool = False
+    stale_seconds: int = Field(default=180, ge=30, le=86400)
+    outbox_stale_seconds: int = Field(default=900, ge=30, le=86400)
+
+
 class ZaloSection(_Section):
     """[zalo]: the Zalo channel (token from ZALO_BOT_TOKEN, webhook secret from
     ZALO_WEBHOOK_SECRET)."""
@@ -299,6 +308,7 @@ class AppConfig(_Section):
     zalo: ZaloSection = ZaloSection()
     webhook: WebhookSection = WebhookSection()
     backup: BackupSection = BackupSection()
+    health: HealthSection = HealthSection()
     reporting: ReportingSection = ReportingSection()
     units: tuple[Unit, ...] = Field(min_length=1)
     clusters: tuple[Cluster, ...] = ()
@@ -321,7 +331,16 @@ class AppConfig(_Section):
     def _validate_absent_sections(cls, data: Any) -> Any:
         """An absent section is validated as an empty one, so the database path resolves."""
         if isinstance(data, dict):
-            sections = ("bot", "telegram", "zalo", "webhook", "backup", "reporting", "standings")
+            sections = (
+                "bot",
+                "telegram",
+                "zalo",
+                "webhook",
+                "backup",
+                "health",
+                "reporting",
+                "standings",
+            )
             data = {name: {} for name in sections} | data
         return data
 

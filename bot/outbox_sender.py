@@ -25,6 +25,8 @@ import logging
 from collections.abc import Iterable
 
 from bot.channels.base import Channel
+from bot.health import Health
+from bot.supervisor import supervise
 from domain.errors import DeliveryError
 from domain.messages import OutboxItem
 from handlers.context import Clock
@@ -73,6 +75,7 @@ class OutboxSender:
         # stop() wait for the few that are under way instead of cancelling them.
         self._in_flight = asyncio.Semaphore(max_in_flight)
         self._stopping = False
+        self.health: Health | None = None
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -81,8 +84,13 @@ class OutboxSender:
         self._held = await self._pending_chats()
         name = self.channel.name
         self._tasks = [
-            asyncio.create_task(self._scanner(), name=f"outbox-scan-{name}"),
-            asyncio.create_task(self._acknowledger(), name=f"outbox-ack-{name}"),
+            asyncio.create_task(
+                supervise(f"{name}.send", self._scanner, self.health), name=f"outbox-scan-{name}"
+            ),
+            asyncio.create_task(
+                supervise(f"{name}.record", self._acknowledger, self.health),
+                name=f"outbox-ack-{name}",
+            ),
         ]
 
     async def stop(self, grace: float = 5.0) -> None:
@@ -234,6 +242,8 @@ class OutboxSender:
             self._scan_now.clear()
             try:
                 timeout = await self._scan()
+                if self.health is not None:
+                    self.health.ok(f"{self.channel.name}.send")
             except Exception:
                 log.exception("outbox %s: could not read due rows", self.channel.name)
                 timeout = self.idle_poll

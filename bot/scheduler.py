@@ -57,6 +57,8 @@ class Scheduler:
     housekeeping: list[tuple[Callable[[], Awaitable[object]], float]] = field(default_factory=list)
     timed: list[tuple[Callable[[], Awaitable[object]], BaseTrigger]] = field(default_factory=list)
     """Work outside any transaction at a trigger's times (backups); not claimed per firing."""
+    on_tick: Callable[[], None] = lambda: None
+    """Told after every tick that ran to its end (the health report's "scheduler")."""
     _aps: AsyncIOScheduler | None = None
 
     def due_times(self, job: Job, after: dt.datetime, until: dt.datetime) -> Iterable[dt.datetime]:
@@ -82,6 +84,7 @@ class Scheduler:
                     done.append(Firing(job.id, fire_at, "failed"))
                     break
                 previous = fire_at
+        self.on_tick()
         return done
 
     async def _fire(

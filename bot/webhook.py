@@ -6,7 +6,9 @@ Routes:
   wrapped in ``{"ok": true, "result": ...}``.
 * ``POST /telegram/webhook`` — secret in ``X-Telegram-Bot-Api-Secret-Token``; body a Telegram
   ``Update``, handed to the ``ingest`` callable given at construction.
-* ``GET /healthz`` — ``{"ok": true}``.
+* ``GET /healthz`` — ``{"ok": true}``: the process answers (liveness).
+* ``GET /readyz`` — when a readiness check is given: 200 with every component's state when
+  all are fresh, 503 otherwise (a deaf receive loop, a stuck outbox, no database).
 * ``GET /media/{token}`` — only when a :class:`~bot.media.MediaStore` is given: a generated
   image (Zalo's ``sendPhoto`` fetches it by URL); 404 for an unknown or expired token, with
   no listing and the same answer whatever the reason.
@@ -37,12 +39,14 @@ log = logging.getLogger(__name__)
 ZALO_PATH: Final = "/zalo/webhook"
 TELEGRAM_PATH: Final = "/telegram/webhook"
 HEALTH_PATH: Final = "/healthz"
+READY_PATH: Final = "/readyz"
 MEDIA_PREFIX: Final = "/media/"
 TELEGRAM_SECRET_HEADER: Final = "X-Telegram-Bot-Api-Secret-Token"
 #: Larger than any real update; stops a stranger's huge body before it is parsed.
 MAX_BODY_BYTES: Final = 1024 * 1024
 
 TelegramIngest = Callable[[dict[str, Any]], Awaitable[object]]
+Readiness = Callable[[], Awaitable[tuple[bool, dict[str, object]]]]
 
 
 def secret_ok(expected: str, received: str | None) -> bool:
@@ -63,6 +67,7 @@ class WebhookServer:
         zalo: tuple[ZaloChannel, str] | None = None,
         telegram: tuple[TelegramIngest, str] | None = None,
         media: MediaStore | None = None,
+        ready: Readiness | None = None,
     ) -> None:
         for name, pair in (("zalo", zalo), ("telegram", telegram)):
             if pair is not None and not pair[1]:
@@ -72,6 +77,7 @@ class WebhookServer:
         self.zalo = zalo
         self.telegram = telegram
         self.media = media
+        self.ready = ready
         self._runner: web.AppRunner | None = None
 
     @property
@@ -84,7 +90,10 @@ class WebhookServer:
     def app(self) -> web.Application:
         """The aiohttp application (exposed for embedding and for aiohttp's test client)."""
         app = web.Application(client_max_size=MAX_BODY_BYTES)
+        app.on_response_prepare.append(_plain_server_header)
         app.router.add_get(HEALTH_PATH, self._health)
+        if self.ready is not None:
+            app.router.add_get(READY_PATH, self._ready)
         if self.zalo is not None:
             app.router.add_post(ZALO_PATH, self._zalo)
         if self.telegram is not None:
@@ -124,6 +133,11 @@ class WebhookServer:
 
     async def _health(self, request: web.Request) -> web.Response:
         return web.json_response({"ok": True})
+
+    async def _ready(self, request: web.Request) -> web.Response:
+        assert self.ready is not None
+        ready, detail = await self.ready()
+        return web.json_response({"ok": ready, **detail}, status=200 if ready else 503)
 
     async def _zalo(self, request: web.Request) -> web.Response:
         assert self.zalo is not None
@@ -204,6 +218,11 @@ def _depth_over(value: object, limit: int) -> bool:
             return True
         stack.extend((child, depth + 1) for child in children)
     return False
+
+
+async def _plain_server_header(request: web.Request, response: web.StreamResponse) -> None:
+    """No versions in the Server header: nothing to look up for a known hole."""
+    response.headers["Server"] = "thidua"
 
 
 def _refused(status: int, reason: str) -> web.Response:

@@ -210,3 +210,15 @@ class Invite:
 
     def usable(self, now: dt.datetime) -> bool:
         return self.uses < self.max_uses and (self.expires_at is None or now < self.expires_at)
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """One long-running part of the bot as last seen alive (a receive loop, a sender)."""
+
+    component: str
+    last_ok: dt.datetime | None
+    last_error: str | None
+    restarts: int
+    stale: bool
+    checked_at: dt.datetime

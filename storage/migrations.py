@@ -247,6 +247,17 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (channel, platform_id)
     );
     """,
+    # 6: what the running process last reported of its loops (read by `thidua status`)
+    """
+    CREATE TABLE heartbeats (
+        component TEXT PRIMARY KEY,
+        last_ok TEXT,
+        last_error TEXT,
+        restarts INTEGER NOT NULL DEFAULT 0,
+        stale INTEGER NOT NULL DEFAULT 0,
+        checked_at TEXT NOT NULL
+    );
+    """,
 )
 
 

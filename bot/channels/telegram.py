@@ -37,6 +37,8 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.channels.telegram_map import to_inbound
+from bot.health import Health
+from bot.supervisor import supervise
 from domain.errors import ChannelStartError, DatabaseLost, DeliveryError
 from domain.messages import Reply
 from handlers.context import Clock
@@ -104,6 +106,11 @@ class TelegramChannel:
         self._side_tasks: set[asyncio.Task[None]] = set()
         self._conversations: dict[int, tuple[str, str, str]] = {}  # update id → conversation
         self.username = ""
+        self.health: Health | None = None
+
+    @property
+    def polling(self) -> bool:
+        return not self.webhook_url
 
     async def start(self) -> None:
         """Connect (getMe) and start receiving; a refusal is a ChannelStartError without the
@@ -133,7 +140,9 @@ class TelegramChannel:
             await self.app.bot.set_my_commands([BotCommand(c, d) for c, d in self.commands])
         await self.app.start()
         if not self.webhook_url:
-            self._poller = asyncio.create_task(self._poll(), name="telegram-poll")
+            self._poller = asyncio.create_task(
+                supervise(f"{self.name}.receive", self._poll, self.health), name="telegram-poll"
+            )
 
     async def ingest_json(self, data: dict[str, Any]) -> None:
         """A webhook delivery: the same recording path as polling."""
@@ -167,6 +176,8 @@ class TelegramChannel:
                     allowed_updates=ALLOWED_UPDATES,
                 )
                 backoff = 1.0
+                if self.health is not None:
+                    self.health.ok(f"{self.name}.receive")
             except asyncio.CancelledError:
                 raise
             except RetryAfter as exc:

@@ -39,8 +39,10 @@ from bot.channels.zalo_api import (
     ZaloUpdate,
     split_text,
 )
+from bot.health import Health
 from bot.i18n import Catalog
 from bot.media import MediaStore
+from bot.supervisor import supervise
 from domain.errors import ChannelStartError, DatabaseLost, DeliveryError
 from domain.messages import Attachment, Button, ChatType, Inbound, InboundKind, Reply
 from domain.models import Photo
@@ -188,6 +190,7 @@ class ZaloChannel:
         self.poll_timeout = poll_timeout
         self.bot_user_id = bot_user_id
         self.mode: Mode = mode
+        self.health: Health | None = None
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret
         self.close_api = close_api
@@ -218,7 +221,9 @@ class ZaloChannel:
         self._receiving = True
         if self.mode == "polling":
             await self.api.delete_webhook()  # getUpdates is refused while a webhook is set
-            self._poller = asyncio.create_task(self._poll(), name="zalo-poll")
+            self._poller = asyncio.create_task(
+                supervise(f"{self.name}.receive", self._poll, self.health), name="zalo-poll"
+            )
         elif self.webhook_url and self.webhook_secret:
             await self.api.set_webhook(self.webhook_url, self.webhook_secret)
 
@@ -244,6 +249,10 @@ class ZaloChannel:
             await self.api.aclose()
 
     @property
+    def polling(self) -> bool:
+        return self.mode == "polling"
+
+    @property
     def receiving(self) -> bool:
         return self._receiving
 
@@ -255,6 +264,8 @@ class ZaloChannel:
         while True:
             try:
                 update = await self.api.get_updates(timeout=self.poll_timeout)
+                if self.health is not None:
+                    self.health.ok(f"{self.name}.receive")
             except asyncio.CancelledError:
                 raise
             except ZaloAPIError as exc:
