@@ -14,7 +14,7 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.cli import MaskCodes
 from bot.config import load_config
 from bot.scheduler import Job, Scheduler
-from domain.access import Action, Actor, ActorRole, Target, actor_for, decide
+from domain.access import POLICY, Action, Actor, ActorRole, Target, actor_for, decide
 from domain.messages import ChatType, InboundKind
 from domain.models import ClusterRole, Language, Role
 from handlers.dispatcher import Dispatcher
@@ -315,3 +315,19 @@ async def test_lang_works_before_registration_and_registration_keeps_it(h: Harne
     async with h.db.transaction() as tx:
         found = await people.by_identity(tx, "test", "8")
     assert found is not None and found.language == Language.EN
+
+
+def test_every_action_has_a_rule() -> None:
+    assert set(POLICY) == set(Action)
+
+
+async def test_this_years_deputy_sees_the_cluster_but_does_not_link_groups(h: Harness) -> None:
+    deputy = await person(h, 1, "hoan_kiem", Role.CLUSTER_HEAD)  # cum1's deputy in 2026
+    officer = await person(h, 2, "ba_dinh")
+    await officer.send("tặng 20 suất quà nhân dịp tết ngày 1/3")
+    await officer.press("Lưu")
+    assert "Bạn là Cụm phó" in (await deputy.send("/help"))[0].text
+    assert (await deputy.send("/export 2026"))[-1].reply.attachment is not None
+    refused = (await in_group(h, deputy).send("/linkgroup"))[0].text
+    assert "Chỉ Cụm trưởng" in refused
+    assert await h.scalar("SELECT COUNT(*) FROM cluster_groups") == 0
