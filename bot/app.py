@@ -76,6 +76,7 @@ def handler_settings(config: AppConfig, bot_username: str = "") -> HandlerSettin
         obligations=config.obligations,
         measures=config.all_measures,
         scoring=config.scoring,
+        pro_rate=config.standings.pro_rate,
         reminders=config.reminders,
     )
 

@@ -18,6 +18,7 @@ import signal
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -616,11 +617,12 @@ async def _export(
     finally:
         await app.db.close()
     await asyncio.to_thread(out.write_bytes, data)
-    print(say("export_done", path=out, kb=len(data) // 1024, period=period.label(say.lang)))
+    print(say("export_done", path=out, kb=len(data) // 1024, period=period))
     return 0
 
 
 async def _targets(config: AppConfig, args: argparse.Namespace, say: Say) -> int:
+    from domain.periods import Period
     from handlers.targets_file import TargetsFileError, parse_targets, targets_template
     from storage import targets as targets_repo
 
@@ -635,9 +637,10 @@ async def _targets(config: AppConfig, args: argparse.Namespace, say: Say) -> int
                 args.period,
                 existing=existing,
                 generated_at=app.clock.now(),
+                t=partial(app.catalog, "vi"),  # the template sheet is in Vietnamese
             )
             await asyncio.to_thread(Path(args.out).write_bytes, data)
-            print(say("template_done", path=args.out, period=args.period))
+            print(say("template_done", path=args.out, period=Period.from_key(args.period)))
             return 0
         path = Path(args.file)
         try:

@@ -152,7 +152,7 @@ def check_date(day: dt.date, rules: DateRules) -> dt.date:
         raise UserInputError(
             "err.period_closed",
             date=format_date(day, "vi"),
-            period=period.label("vi"),
+            period=period,
             closed=format_date(closes_on(period, rules.open_days), "vi"),
         )
     return day

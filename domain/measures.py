@@ -15,9 +15,16 @@ from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from domain.models import FieldType, IndicatorDef, LocalText, Report, ReportStatus
+from domain.models import (
+    FieldType,
+    IndicatorDef,
+    LocalText,
+    Report,
+    ReportStatus,
+    check_short_label,
+)
 from domain.periods import Period
 
 __all__ = [
@@ -44,11 +51,18 @@ class MeasureDef(BaseModel):
 
     code: str = Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")
     label: LocalText
+    short_label: LocalText | None = None
     indicator: str = Field(min_length=1)
     how: MeasureHow = MeasureHow.SUM
     field: str | None = None
     fields: tuple[str, ...] = ()
     unit: str = ""
+
+    _short = field_validator("short_label")(check_short_label)
+
+    def short(self, lang: str) -> str:
+        """The short label (config `short_label`), or the full one when none is set."""
+        return (self.short_label or self.label).get(lang)
 
     @model_validator(mode="after")
     def _shape(self) -> MeasureDef:
@@ -90,11 +104,14 @@ def _numeric(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _m(code: str, vi: str, en: str, indicator: str, unit: str, *fields: str) -> MeasureDef:
+def _m(
+    code: str, vi: str, en: str, short: tuple[str, str], indicator: str, unit: str, *fields: str
+) -> MeasureDef:
     how = MeasureHow.PRODUCT if len(fields) == 2 else MeasureHow.SUM
     return MeasureDef(
         code=code,
         label=LocalText(vi=vi, en=en),
+        short_label=LocalText(vi=short[0], en=short[1]),
         indicator=indicator,
         how=how,
         field=fields[0] if how is MeasureHow.SUM else None,
@@ -106,22 +123,48 @@ def _m(code: str, vi: str, en: str, indicator: str, unit: str, *fields: str) -> 
 def default_measures() -> tuple[MeasureDef, ...]:
     """The measures of the sample configuration (config.example.toml's indicators)."""
     return (
-        _m("gifts_count", "Số suất quà", "Gifts delivered", "gifts", "gifts", "count"),
+        _m(
+            "gifts_count",
+            "Số suất quà",
+            "Gifts delivered",
+            ("Suất quà", "Gifts"),
+            "gifts",
+            "gifts",
+            "count",
+        ),
         _m(
             "gifts_vnd",
             "Giá trị quà tặng",
             "Value of gifts",
+            ("Giá trị quà", "Gift value"),
             "gifts",
             "vnd",
             "count",
             "value_per_gift",
         ),
-        _m("events", "Số sự kiện", "Events held", "events", "events", "count"),
-        _m("participants", "Số người tham dự", "Participants", "events", "people", "participants"),
+        _m(
+            "events",
+            "Số sự kiện",
+            "Events held",
+            ("Sự kiện", "Events"),
+            "events",
+            "events",
+            "count",
+        ),
+        _m(
+            "participants",
+            "Số người tham dự",
+            "Participants",
+            ("Người tham dự", "Participants"),
+            "events",
+            "people",
+            "participants",
+        ),
         _m(
             "new_members",
             "Phát triển đoàn viên",
             "Members enrolled",
+            ("Đoàn viên mới", "New members"),
             "new_members",
             "people",
             "people",
@@ -130,6 +173,7 @@ def default_measures() -> tuple[MeasureDef, ...]:
             "new_unions",
             "Thành lập CĐCS",
             "Grassroots unions founded",
+            ("CĐCS mới", "New unions"),
             "new_unions",
             "unions",
             "unions",
@@ -138,6 +182,7 @@ def default_measures() -> tuple[MeasureDef, ...]:
             "cba",
             "Thỏa ước lao động tập thể",
             "Collective agreements",
+            ("TƯLĐTT", "CBAs"),
             "cba",
             "agreements",
             "agreements",
@@ -146,6 +191,7 @@ def default_measures() -> tuple[MeasureDef, ...]:
             "welfare",
             "Thỏa thuận phúc lợi",
             "Welfare agreements",
+            ("Phúc lợi", "Welfare"),
             "welfare",
             "agreements",
             "agreements",

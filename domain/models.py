@@ -67,6 +67,24 @@ DEFAULT_MAX_LENGTH = 500
 also the limit of a one-line quick report."""
 
 
+SHORT_LABEL_MAX = 16
+"""Characters a short label may have: "• TƯLĐTT: 1.158/1.100 = 105,3%" fits a phone line."""
+
+
+def check_short_label(value: LocalText | None) -> LocalText | None:
+    """A short label fits SHORT_LABEL_MAX in each language and has no stray spaces."""
+    if value is None:
+        return None
+    for lang, text in (("vi", value.vi), ("en", value.en)):
+        if text != text.strip() or "  " in text:
+            raise ValueError(f"{lang}: no leading, trailing or double spaces")
+        if len(text) > SHORT_LABEL_MAX:
+            raise ValueError(
+                f"{lang}: at most {SHORT_LABEL_MAX} characters, {text!r} has {len(text)}"
+            )
+    return value
+
+
 class Choice(_Frozen):
     code: str = Field(min_length=1, max_length=24, pattern=r"^[a-z0-9_]+$")
     label: LocalText

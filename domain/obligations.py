@@ -41,7 +41,10 @@ __all__ = [
     "due_moment",
     "grace_end",
     "is_met",
+    "owed_periods",
     "periods_due_between",
+    "rates_by_unit",
+    "reporting_rates",
 ]
 
 _PERIODS_PER_YEAR = {
@@ -392,8 +395,10 @@ class Tally:
     """Counts of unit-periods: owed, met (at any time), met on time.
 
     Rates are fractions of what was owed (like DHIS2's "reporting rate" and
-    "reporting rate on time"), and None when nothing was owed, so that an
-    empty cluster reads "—" instead of a made-up 0 % or 100 %.
+    "reporting rate on time"), and None when nothing was owed yet, so that a
+    unit with nothing due reads "not due yet" instead of a made-up 0 % or 100 %.
+    `completeness` is THE reporting rate: the one definition /standings,
+    /completeness and the workbook show (see `reporting_rates`).
     """
 
     expected: int = 0
@@ -438,9 +443,11 @@ def completeness(
 ) -> Completeness:
     """How completely and how punctually the units met `obligation` over `periods`.
 
-    Pass only periods already due (periods_due_between up to today) unless a
-    not-yet-due period should count as missing. Periods the obligation does not
-    have, or a unit listed in two clusters, raise ValueError; repeats count once.
+    Pass only periods already due (`owed_periods`) unless a not-yet-due period
+    should count as missing. A unit that owes the obligation is listed even when
+    no period is due yet (a Tally of 0 owed: "not due yet", never 0 %). Periods
+    the obligation does not have, or a unit listed in two clusters, raise
+    ValueError; repeats count once.
     """
     wanted = list(dict.fromkeys(periods))
     for period in wanted:
@@ -450,7 +457,7 @@ def completeness(
         if places.setdefault(ref.unit, ref) != ref:
             raise ValueError(f"unit {ref.unit!r} is listed in two clusters")
     owing = [ref for ref in places.values() if obligation.applies(ref.unit, ref.cluster)]
-    if not wanted or not owing:
+    if not owing:
         return Completeness({}, {}, Tally())
     firsts = _first_submissions(
         obligation, reports, declarations, frozenset(ref.unit for ref in owing)
@@ -474,3 +481,60 @@ def completeness(
             per_cluster[ref.cluster] = per_cluster.get(ref.cluster, Tally()) + tally
         total = total + tally
     return Completeness(per_unit, per_cluster, total)
+
+
+def owed_periods(
+    obligation: Obligation, within: Period, now: dt.datetime, tz: dt.tzinfo
+) -> list[Period]:
+    """The obligation's periods inside `within` that are already due at `now`.
+
+    The one rule for "owed so far": a period counts for the span that contains
+    it (December's monthly report counts for that year even though it is due
+    in January), and only once its due moment has passed, so a report not yet
+    due is neither missing nor done.
+    """
+    _require_aware(now, "now")
+    count = _PERIODS_PER_YEAR[obligation.period]
+    inside = [
+        p
+        for p in (Period(obligation.period, within.year, i) for i in range(1, count + 1))
+        if within.start <= p.start and p.end <= within.end and obligation.covers(p)
+    ]
+    return [p for p in inside if due_moment(obligation, p, tz) <= now]
+
+
+def reporting_rates(
+    units: Sequence[UnitRef],
+    obligations: Iterable[Obligation],
+    within: Period,
+    reports: Iterable[Report],
+    declarations: Iterable[NothingToReport],
+    *,
+    now: dt.datetime,
+    tz: dt.tzinfo,
+) -> dict[str, Completeness]:
+    """The reporting rate of each unit over `within`, per obligation code.
+
+    rate = reports submitted (on time, in grace or late; a "nothing to report"
+    declaration counts) / reports already due (`owed_periods`); not-yet-due
+    periods count for nothing. The same figures for the same units and span,
+    wherever they are shown: /standings, /completeness, the workbook. Reports
+    are those whose activity happened in `within` (retracted ones never count).
+    """
+    found = list(reports)
+    declared = list(declarations)
+    return {
+        obligation.code: completeness(
+            units, obligation, owed_periods(obligation, within, now, tz), found, declared, tz=tz
+        )
+        for obligation in obligations
+    }
+
+
+def rates_by_unit(rates: Mapping[str, Completeness]) -> dict[str, Tally]:
+    """Each unit's tally over every obligation it owes (what one "📥 81,8%" shows)."""
+    out: dict[str, Tally] = {}
+    for result in rates.values():
+        for unit, tally in result.units.items():
+            out[unit] = out.get(unit, Tally()) + tally
+    return out

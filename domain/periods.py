@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -78,18 +79,28 @@ class Period:
         month = self.index * _MONTHS_PER[self.kind]
         return date(self.year, month, calendar.monthrange(self.year, month)[1])
 
-    def label(self, lang: str) -> str:
-        """How the period is named in messages: "Quý 3/2025" / "Q3 2025"."""
-        english = lang == "en"
+    def name_key(self, short: bool = False) -> tuple[str, dict[str, int]]:
+        """The catalog key and parameters naming this period, e.g. ("period.half1", year=2026).
+
+        The words live in the message catalogs ("6 tháng đầu năm 2026", "cả năm
+        2025", "quý 3/2025", "tháng 11/2025"; short: "Q3/2025"), so the domain stays
+        free of any language; `parse_period` reads every name back.
+        """
+        prefix = "period.short." if short else "period."
         if self.kind is PeriodKind.YEAR:
-            return f"Year {self.year}" if english else f"Năm {self.year}"
+            return prefix + "year", {"year": self.year}
         if self.kind is PeriodKind.HALF:
-            return f"{'Period' if english else 'Đợt'} {self.index}/{self.year}"
+            return f"{prefix}half{self.index}", {"year": self.year}
         if self.kind is PeriodKind.QUARTER:
-            return f"Q{self.index} {self.year}" if english else f"Quý {self.index}/{self.year}"
-        if english:
-            return f"{_EN_MONTHS[self.index - 1]} {self.year}"
-        return f"Tháng {self.index}/{self.year}"
+            return prefix + "quarter", {"index": self.index, "year": self.year}
+        if short:
+            return prefix + "month", {"index": self.index, "year": self.year}
+        return f"period.month.m{self.index}", {"year": self.year}
+
+    def name(self, t: Callable[..., str], short: bool = False) -> str:
+        """This period's name through `t` (a translator already bound to a language)."""
+        key, params = self.name_key(short)
+        return t(key, **params)
 
     @property
     def key(self) -> str:
@@ -149,15 +160,21 @@ _KIND_WORDS: tuple[tuple[PeriodKind, str], ...] = (
     (PeriodKind.YEAR, r"nam|year"),
     (PeriodKind.HALF, r"dot|period|h"),
     (PeriodKind.QUARTER, r"quy|quarter|q"),
-    (PeriodKind.MONTH, r"thang|month"),
+    (PeriodKind.MONTH, r"thang|month|t"),
 )
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
 _YEAR_SUFFIX = r"(?:\s*[/\- ,]\s*(?P<year>[0-9]{4}))?"
 _YEAR_ONLY = re.compile(r"(?:nam |year )?(?P<year>[0-9]{4})")
 _NUMBERED = re.compile(
-    r"(?P<word>nam|year|dot|period|h|quy|quarter|q|thang|month)\s*"
+    r"(?P<word>nam|year|dot|period|h|quy|quarter|q|thang|month|t)\s*"
     r"(?P<index>[0-9]{1,2}|iv|iii|ii|i)(?![0-9a-z])" + _YEAR_SUFFIX
 )
+# "6 tháng đầu năm 2026", "6 tháng cuối năm", "first half of 2026": the names people use.
+_HALF_WORDS = re.compile(
+    r"(?:(?:6|sau) thang (?P<vi>dau|cuoi)(?: nam)?|(?P<en>first|second) half(?: of)?)"
+    + _YEAR_SUFFIX
+)
+_WHOLE_YEAR = re.compile(r"(?:ca nam|full year|whole year)" + _YEAR_SUFFIX)
 _MONTH_YEAR = re.compile(r"(?P<index>[0-9]{1,2})\s*[/\-]\s*(?P<year>[0-9]{4})")
 _YEAR_MONTH = re.compile(r"(?P<year>[0-9]{4})-(?P<index>[0-9]{1,2})")
 _EN_MONTH = re.compile(r"(?P<name>[a-z]{3,9})" + _YEAR_SUFFIX)
@@ -175,11 +192,13 @@ def _kind_of(word: str) -> PeriodKind:
 
 
 def parse_period(text: str, today: date, default_kind: PeriodKind = PeriodKind.HALF) -> Period:
-    """The period in `text`: "2025", "đợt 1/2025", "Quý 3", "Q1", "tháng 6", "6/2025"...
+    """The period in `text`: "2025", "6 tháng đầu năm 2026", "cả năm 2025", "đợt 1/2025",
+    "Quý 3", "Q3/2025", "tháng 6", "T6/2025", "6/2025"...
 
-    A missing year is today's year. Also reads the labels and keys this module
-    writes, "tháng này"/"quý trước" (this/previous), and a bare index ("1")
-    or "nay" as a period of `default_kind`. Anything else, or an index out of
+    A missing year is today's year. Also reads every name the catalogs give a
+    period (`Period.name_key`) and the keys this module writes, "tháng
+    này"/"quý trước" (this/previous), and a bare index ("1") or "nay" as a
+    period of `default_kind`. Anything else, or an index out of
     range ("đợt 3"), raises UserInputError("err.bad_period", text=...).
     """
     try:
@@ -199,6 +218,11 @@ def _parse_period(text: str, today: date, default_kind: PeriodKind) -> Period | 
         return Period.from_key(s.upper())
     if match := _YEAR_ONLY.fullmatch(s):
         return Period(PeriodKind.YEAR, int(match.group("year")), 1)
+    if match := _HALF_WORDS.fullmatch(s):
+        first = match.group("vi") == "dau" or match.group("en") == "first"
+        return Period(PeriodKind.HALF, int(match.group("year") or today.year), 1 if first else 2)
+    if match := _WHOLE_YEAR.fullmatch(s):
+        return Period(PeriodKind.YEAR, int(match.group("year") or today.year), 1)
     if match := _NUMBERED.fullmatch(s):
         kind = _kind_of(match.group("word"))
         raw_index = match.group("index")

@@ -23,6 +23,12 @@ criterion's ``missing_target``:
   base = Σ points × (Σ all weights / Σ weights of the criteria that count).
   A unit left with no criterion at all gets base 0.
 
+A target set for a year but not for a shorter period ranked on its own
+(6 tháng đầu năm) is pro-rated to it by months (½ for a half, rounded up to
+whole units when the year's target is whole), and the explanation says so.
+Mid-period, `progress` pro-rates the target to "what is needed by today" in
+whole units (ceil): "cần 1.062 đến hôm nay", never "cần 1.061,92".
+
 score = max(0, base + adjustment): bonus and penalty points are added after
 re-scaling (they are not re-scaled) and a score never goes below 0. Ratings
 and ranks use the unrounded score; rounding to one decimal is for display.
@@ -35,24 +41,29 @@ from __future__ import annotations
 import math
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from enum import StrEnum
+from fractions import Fraction
 from types import MappingProxyType
 from typing import Literal
 
 from babel.numbers import format_decimal
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from domain.models import LocalText, Unit
-from domain.numbers import format_number, format_percent
+from domain.models import SHORT_LABEL_MAX, LocalText, Unit, check_short_label
+from domain.numbers import format_integer, format_number, format_percent
+from domain.periods import Period, PeriodKind
 
 __all__ = [
+    "SHORT_LABEL_MAX",
     "CriterionDef",
     "CriterionResult",
     "Method",
     "MissingTarget",
     "PenaltyRule",
+    "PeriodTargets",
+    "Phrase",
     "Rating",
     "ScoringDef",
     "Standings",
@@ -65,6 +76,7 @@ __all__ = [
     "format_points",
     "score_cluster",
     "targets_for",
+    "targets_for_period",
 ]
 
 _EPS = 1e-9
@@ -73,6 +85,7 @@ _EPS = 1e-9
 _WIDE = Context(prec=400)
 
 _NO_ADJUSTMENTS: Mapping[str, float] = MappingProxyType({})
+_NO_YEAR_TARGETS: Mapping[tuple[str, str], float] = MappingProxyType({})
 
 
 class Method(StrEnum):
@@ -174,6 +187,48 @@ def targets_for(targets: Iterable[Target], period: str) -> dict[tuple[str, str],
     return result
 
 
+@dataclass(frozen=True, slots=True)
+class PeriodTargets:
+    """The targets a period is ranked against.
+
+    `values` holds every (unit, measure) target; `from_year` the year's target
+    for those pro-rated from it (no target of their own for the period), and
+    `share` the fraction of the year the period is (½ for 6 tháng).
+    """
+
+    values: Mapping[tuple[str, str], float]
+    from_year: Mapping[tuple[str, str], float]
+    share: Fraction
+
+
+def targets_for_period(targets: Iterable[Target], period: Period) -> PeriodTargets:
+    """The period's own targets, and the year's pro-rated for pairs that have none.
+
+    Registering targets only per year is the common case ("chỉ tiêu năm"); ranking
+    the first 6 months against "—" would leave every target criterion out, so the
+    year's target is pro-rated by months: value × months/12, rounded up to whole
+    units when the year's target is whole (13 CĐCS, not 12,5).
+    """
+    every = list(targets)
+    own = targets_for(every, period.key)
+    if period.kind is PeriodKind.YEAR:
+        return PeriodTargets(own, {}, Fraction(1))
+    months = (period.end.month - period.start.month) + 1
+    share = Fraction(months, 12)
+    yearly = targets_for(every, f"{period.year:04d}")
+    values = dict(own)
+    from_year: dict[tuple[str, str], float] = {}
+    for key, year_value in yearly.items():
+        if key in own:
+            continue
+        scaled = year_value * share.numerator / share.denominator
+        if float(year_value).is_integer():
+            scaled = float(math.ceil(scaled - _EPS))
+        values[key] = scaled
+        from_year[key] = year_value
+    return PeriodTargets(values, from_year, share)
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -183,6 +238,7 @@ class CriterionDef(_Frozen):
 
     code: str = Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")
     label: LocalText
+    short_label: LocalText | None = None
     group: str = ""
     measure: str = Field(min_length=1)
     weight: float = Field(gt=0, allow_inf_nan=False)
@@ -190,6 +246,8 @@ class CriterionDef(_Frozen):
     cap: float | None = Field(default=None, ge=1, allow_inf_nan=False)
     points_per_item: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     missing_target: MissingTarget = MissingTarget.EXCLUDE
+
+    _short = field_validator("short_label")(check_short_label)
 
     @model_validator(mode="after")
     def _options_fit_method(self) -> CriterionDef:
@@ -203,6 +261,10 @@ class CriterionDef(_Frozen):
         if "missing_target" in self.model_fields_set and self.method is not Method.TARGET:
             raise ValueError("missing_target: only target criteria have targets")
         return self
+
+    def short(self, lang: str) -> str:
+        """The short label (config `short_label`), or the full one when none is set."""
+        return (self.short_label or self.label).get(lang)
 
     @property
     def max_points(self) -> float:
@@ -321,7 +383,9 @@ class CriterionResult:
     `target` is the target as set (target method only; None when none is set);
     `ratio` is done/target (target) or done/best (leader), None when undefined;
     `on_track` is None unless the criterion has a usable target and the
-    period's progress was given; `expected` = target × progress.
+    period's progress was given; `expected` = target × progress rounded up to
+    whole units (what is needed by today); `year_target` is the year's target
+    when `target` was pro-rated from it.
     """
 
     criterion: CriterionDef
@@ -333,6 +397,7 @@ class CriterionResult:
     expected: float | None = None
     best: float | None = None
     excluded: bool = False
+    year_target: float | None = None
 
     @property
     def has_target(self) -> bool:
@@ -423,7 +488,7 @@ def _score_criterion(
         on_track: bool | None = None
         expected: float | None = None
         if progress is not None:
-            expected = target * progress
+            expected = float(math.ceil(target * progress - _EPS))
             on_track = done + _EPS >= expected
         return CriterionResult(criterion, done, target, ratio, points, on_track, expected)
     if method is Method.LEADER:
@@ -447,6 +512,7 @@ def score_cluster(
     scoring: ScoringDef,
     adjustments: Mapping[str, float] = _NO_ADJUSTMENTS,
     progress: float | None = None,
+    from_year: Mapping[tuple[str, str], float] = _NO_YEAR_TARGETS,
 ) -> Standings:
     """Rank a cluster's units: pure arithmetic over totals and targets already gathered.
 
@@ -456,6 +522,7 @@ def score_cluster(
     `ScoringDef.adjustment`). `progress` (0..1, the fraction of the period
     elapsed) only decides `on_track`: points are always earned against the
     full target, so a mid-period score is what has been earned so far.
+    `from_year` marks targets pro-rated from the year's (`targets_for_period`).
     """
     if progress is not None and not (math.isfinite(progress) and 0 <= progress <= 1):
         raise ValueError(f"progress must be between 0 and 1, got {progress!r}")
@@ -478,9 +545,11 @@ def score_cluster(
         for c in scoring.criteria:
             raw_target = targets.get((unit.code, c.measure))
             target = None if raw_target is None else _finite(raw_target, f"target {unit.code}")
-            results.append(
-                _score_criterion(c, done[(unit.code, c.code)], target, best[c.code], progress)
-            )
+            result = _score_criterion(c, done[(unit.code, c.code)], target, best[c.code], progress)
+            year_target = from_year.get((unit.code, c.measure))
+            if year_target is not None and c.method is Method.TARGET:
+                result = replace(result, year_target=year_target)
+            results.append(result)
         counted = math.fsum(r.criterion.weight for r in results if not r.excluded)
         earned = math.fsum(r.points for r in results if not r.excluded)
         base = earned * total_weight / counted if counted > 0 else 0.0
@@ -575,83 +644,105 @@ def _signed(points: float, lang: str) -> str:
     return ("+" if points >= 0 else "-") + format_points(abs(points), lang)
 
 
-def _criterion_line(r: CriterionResult, lang: str) -> str:
-    en = lang == "en"
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """One line of an explanation: a catalog key (under "why.") and its parameters.
+
+    Numbers are already formatted for the language; the words live in the
+    catalogs. `label`/`short_label` fill "{label}": the renderer picks the one
+    that fits its line, so a label is never cut mid-word.
+    """
+
+    key: str
+    params: Mapping[str, object] = field(default_factory=dict)
+    label: str = ""
+    short_label: str = ""
+
+
+def _whole(x: float, lang: str) -> str:
+    """A count of things ("cần 1.062"): whole units, rounded up."""
+    return format_integer(math.ceil(x - _EPS), lang)
+
+
+def _criterion_phrases(r: CriterionResult, lang: str) -> list[Phrase]:
     c = r.criterion
-    label = c.label.get(lang)
-    done = format_number(r.done, lang)
-    outcome = f"{format_points(r.points, lang)}/{format_number(c.max_points, lang)}"
-    outcome += " points" if en else " điểm"
+    labels = {"label": c.label.get(lang), "short_label": c.short(lang)}
+    outcome = {
+        "done": format_number(r.done, lang),
+        "points": format_points(r.points, lang),
+        "max": format_number(c.max_points, lang),
+    }
     if c.method is Method.TARGET:
         if not r.has_target:
             shown = "—" if r.target is None else format_number(r.target, lang)
-            if en:
-                note = "no target set" if r.target is None else "target is 0"
-            else:
-                note = "chưa có chỉ tiêu" if r.target is None else "chỉ tiêu bằng 0"
-            if r.excluded:
-                tail = "not counted" if en else "không tính"
-            elif c.missing_target is MissingTarget.FULL:
-                tail = outcome + (" (full marks)" if en else " (tính đủ điểm)")
-            else:
-                tail = outcome
-            return f"{label}: {done}/{shown} ({note}) → {tail}"
+            reason = "none" if r.target is None else "zero"
+            tail = "excluded" if r.excluded else str(c.missing_target.value)
+            return [Phrase(f"why.target_{reason}_{tail}", {**outcome, "target": shown}, **labels)]
         assert r.target is not None and r.ratio is not None
-        line = (
-            f"{label}: {done}/{format_number(r.target, lang)} = "
-            f"{format_percent(r.ratio, lang)} → {outcome}"
-        )
-        if r.on_track is not None and r.expected is not None:
-            expected = format_number(r.expected, lang)
-            if r.on_track:
-                line += " — on track" if en else " — đúng tiến độ"
-            else:
-                line += (
-                    f" — behind (due by now: {expected})"
-                    if en
-                    else f" — chậm tiến độ (cần {expected})"
+        params = {
+            **outcome,
+            "target": format_number(r.target, lang),
+            "ratio": format_percent(r.ratio, lang),
+        }
+        phrases = [Phrase("why.target", params, **labels)]
+        if r.year_target is not None:
+            phrases.append(
+                Phrase(
+                    "why.from_year",
+                    {
+                        "target": format_number(r.target, lang),
+                        "year_target": format_number(r.year_target, lang),
+                    },
                 )
-        return line
+            )
+        if r.on_track is not None and r.expected is not None:
+            key = "why.on_track" if r.on_track else "why.behind"
+            phrases.append(Phrase(key, {"expected": _whole(r.expected, lang)}))
+        return phrases
     if c.method is Method.LEADER:
         if r.ratio is None:
-            nobody = "nobody in the cluster has any yet" if en else "cả cụm chưa có kết quả"
-            return f"{label}: {done}, {nobody} → {outcome}"
+            return [Phrase("why.leader_none", outcome, **labels)]
         best = format_number(r.best or 0.0, lang)
-        against = f"the cluster's best {best}" if en else f"cao nhất cụm {best}"
-        return f"{label}: {done} / {against} = {format_percent(r.ratio, lang)} → {outcome}"
+        ratio = format_percent(r.ratio, lang)
+        return [Phrase("why.leader", {**outcome, "best": best, "ratio": ratio}, **labels)]
     if c.method is Method.COUNT:
         per_item = format_number(c.points_per_item or 0.0, lang)
-        return f"{label}: {done} × {per_item} → {outcome}"
-    if en:
-        return f"{label}: {'yes' if r.done > 0 else 'not yet'} → {outcome}"
-    return f"{label}: {'có' if r.done > 0 else 'chưa có'} → {outcome}"
+        return [Phrase("why.count", {**outcome, "per_item": per_item}, **labels)]
+    return [Phrase("why.yes" if r.done > 0 else "why.no", outcome, **labels)]
 
 
-def explain(standing: UnitStanding, lang: str) -> list[str]:
-    """The lines behind a score, for the "Vì sao?" button.
+def explain(standing: UnitStanding, lang: str) -> list[Phrase]:
+    """The phrases behind a score, for the "Vì sao?" button.
 
-    One line per criterion ("Thành lập CĐCS: 49/20 = 245,0% → 20,0/20 điểm"),
-    then the re-scaling when a criterion was left out, any bonus/penalty, and
-    the total with rating and rank.
+    Per criterion: "Thành lập CĐCS: 49/20 = 245,0% → 20,0/20 điểm", then, when
+    it applies, where a pro-rated target came from and the pace ("cần 1.062 đến
+    hôm nay, theo tiến độ"); then the re-scaling when a criterion was left out,
+    any bonus/penalty, and the total with rating and rank.
     """
-    en = lang == "en"
-    lines = [_criterion_line(r, lang) for r in standing.criteria]
+    phrases = [p for r in standing.criteria for p in _criterion_phrases(r, lang)]
     if standing.rescaled:
         earned = math.fsum(r.points for r in standing.criteria if not r.excluded)
-        total = format_number(standing.total_weight, lang)
-        counted = format_number(standing.counted_weight, lang)
-        base = format_points(standing.base, lang)
-        if en:
-            lines.append(f"Re-scaled to {total}: {format_points(earned, lang)}/{counted} → {base}")
-        else:
-            lines.append(f"Quy về thang {total}: {format_points(earned, lang)}/{counted} → {base}")
+        phrases.append(
+            Phrase(
+                "why.rescaled",
+                {
+                    "total": format_number(standing.total_weight, lang),
+                    "earned": format_points(earned, lang),
+                    "counted": format_number(standing.counted_weight, lang),
+                    "base": format_points(standing.base, lang),
+                },
+            )
+        )
     if standing.adjustment:
-        word = "Bonus/penalty" if en else "Điểm thưởng/trừ"
-        lines.append(f"{word}: {_signed(standing.adjustment, lang)}")
-    score = standing.format_score(lang)
-    rating = standing.rating.label(lang)
-    if en:
-        lines.append(f"Total: {score} points — {rating} (rank {standing.rank})")
-    else:
-        lines.append(f"Tổng: {score} điểm — {rating} (hạng {standing.rank})")
-    return lines
+        phrases.append(Phrase("why.adjustment", {"points": _signed(standing.adjustment, lang)}))
+    phrases.append(
+        Phrase(
+            "why.total",
+            {
+                "score": standing.format_score(lang),
+                "rating": standing.rating.label(lang),
+                "rank": standing.rank,
+            },
+        )
+    )
+    return phrases

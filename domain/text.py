@@ -73,3 +73,64 @@ def is_visible(ch: str) -> bool:
 def has_visible(text: str) -> bool:
     """Whether any character of `text` would show on screen."""
     return any(is_visible(ch) for ch in text)
+
+
+def wrap(text: str, width: int, indent: str = "   ") -> list[str]:
+    """`text` in lines of at most `width` characters, broken only between words.
+
+    Continuation lines start with `indent`. A number or word is never cut: one
+    longer than a whole line (none is, at 40 characters) stays whole on its own
+    line rather than lose its digits.
+    """
+    return wrap_atoms([text], width, indent=indent, sep=" ")
+
+
+def wrap_atoms(
+    atoms: list[str] | tuple[str, ...], width: int, *, indent: str = "   ", sep: str = " · "
+) -> list[str]:
+    """Join `atoms` with `sep`, breaking lines only between atoms (or, for an
+    atom too long for a line, between its words), each line at most `width`."""
+    lines: list[str] = []
+    current = ""
+    for atom in (a for a in atoms if a):
+        candidate = f"{current}{sep}{atom}" if current else atom
+        if len(candidate) <= width:
+            current = candidate
+            continue
+        if current and len(indent + atom) <= width:
+            lines.append(current)
+            current = indent + atom
+            continue
+        # The atom does not fit on a line of its own: break it between words.
+        body = atom.lstrip(" ")
+        words = body.split(" ")
+        words[0] = atom[: len(atom) - len(body)] + words[0]  # keep a leading indent
+        for n, word in enumerate(words):
+            glue = "" if not current else sep if n == 0 else " "
+            candidate = f"{current}{glue}{word}"
+            if current and len(candidate) > width:
+                lines.append(current)
+                candidate = indent + word
+            current = candidate
+    if current:
+        lines.append(current)
+    return lines
+
+
+def clip_words(text: str, limit: int) -> str:
+    """`text` within `limit` characters, dropping whole words (and adding "…"), never
+    cutting one, for button labels."""
+    if len(text) <= limit:
+        return text
+    kept = ""
+    for word in text.split(" "):
+        candidate = f"{kept} {word}" if kept else word
+        if len(candidate) + 1 > limit:
+            break
+        kept = candidate
+    return (kept or text.split(" ")[0]) + "…"
+
+
+def capitalized(text: str) -> str:
+    """The first letter upper-case ("cả năm 2025" → "Cả năm 2025") for a line's start."""
+    return text[:1].upper() + text[1:]

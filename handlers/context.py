@@ -60,6 +60,7 @@ class HandlerSettings:
     obligations: tuple[Obligation, ...] = ()
     measures: tuple[MeasureDef, ...] = ()
     scoring: ScoringDef | None = None
+    pro_rate: bool = True  # [standings] pro_rate: pace against the share of the period gone
     reminders: ReminderRules = field(default_factory=ReminderRules)
 
     def indicator(self, code: str) -> IndicatorDef | None:

@@ -14,6 +14,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from functools import partial
 
 from domain.access import Action as Access
 from domain.access import ActorRole, Target, actor_for
@@ -27,12 +28,12 @@ from domain.obligations import (
     Obligation,
     Tally,
     UnitRef,
-    completeness,
     due_moment,
     is_met,
     periods_due_between,
+    rates_by_unit,
 )
-from domain.periods import Period, parse_period
+from domain.periods import Period, PeriodKind, parse_period
 from domain.reminders import (
     NoticeReason,
     PlannedReminder,
@@ -46,6 +47,7 @@ from domain.signing import sign, verify
 from handlers import access
 from handlers import report as report_flow
 from handlers.context import Ctx, HandlerSettings, Translator
+from handlers.rates import reporting_rates
 from storage import declarations, keys, org, outbox, people
 from storage import reports as reports_repo
 from storage.db import Tx
@@ -288,7 +290,7 @@ class Reminders:
     ) -> Reply:
         lang = person.language.value
         t = self.translate
-        label, period_label = _label(obligation, lang), period.label(lang)
+        label, period_label = _label(obligation, lang), period.name(partial(t, lang))
         due = item.due.astimezone(self.settings.tz)
         days = (due.date() - item.at.astimezone(self.settings.tz).date()).days
         if days > 0:
@@ -372,7 +374,7 @@ async def on_button(ctx: Ctx) -> None:
     )
     if standing is None:
         raise UserInputError("reminder.not_your_obligation")
-    label, period_label = _label(obligation, ctx.lang), period.label(ctx.lang)
+    label, period_label = _label(obligation, ctx.lang), period.name(ctx.t)
     if standing.met.met:
         key = "reminder.already_declared" if standing.met.declared else "reminder.already_reported"
         raise UserInputError(
@@ -442,7 +444,7 @@ async def deadlines(ctx: Ctx) -> None:
                 ctx.t(
                     "deadline.line",
                     obligation=_label(obligation, ctx.lang),
-                    period=period.label(ctx.lang),
+                    period=period,
                     due=format_date(due.date(), ctx.lang),
                     status=_status(ctx, mine[0].met),
                 )
@@ -492,7 +494,7 @@ async def missing(ctx: Ctx) -> None:
                 ctx.t(
                     "missing.header",
                     obligation=_label(obligation, ctx.lang),
-                    period=period.label(ctx.lang),
+                    period=period,
                     count=len(rows),
                 )
             )
@@ -502,43 +504,53 @@ async def missing(ctx: Ctx) -> None:
                 if s.unit.unit in ctx.settings.units
             ]
     if asked is not None and not lines:
-        raise UserInputError("missing.no_obligation", period=asked.label(ctx.lang))
+        raise UserInputError("missing.no_obligation", period=asked)
     ctx.reply("\n".join(lines) if lines else ctx.t("deadline.none"))
 
 
 async def completeness_cmd(ctx: Ctx) -> None:
-    """/completeness: per unit of my cluster, share of reports in and on time this year."""
+    """/completeness [period]: per unit of my cluster, reports sent of those due, and on time.
+
+    The rate is the one /standings and the workbook show (handlers.rates): a
+    period not yet due counts for nothing, so a unit with nothing due reads
+    "chưa có báo cáo nào đến hạn", never 0 %.
+    """
     cluster = await _cluster_scope(ctx, Access.COMPLETENESS)
-    year = ctx.today.year
-    start = dt.date(year, 1, 1)
-    lines = [ctx.t("completeness.title", year=year)]
-    for obligation in ctx.settings.obligations:
-        periods = [
-            p
-            for p in periods_due_between(obligation, start, ctx.today)
-            if due_moment(obligation, p, ctx.settings.tz) <= ctx.now
-        ]
-        refs = [
-            r
-            for r in await unit_refs(ctx.tx, ctx.settings, obligation, year)
-            if cluster is None or r.cluster == cluster
-        ]
-        found = await reports_repo.in_period(ctx.tx, [r.unit for r in refs], start, ctx.today)
-        declared = [
-            d
-            for p in periods
-            for d in await declarations.for_period(ctx.tx, obligation.code, p.key)
-        ]
-        result = completeness(refs, obligation, periods, found, declared, tz=ctx.settings.tz)
-        lines.append(f"{_label(obligation, ctx.lang)}:")
+    typed = ctx.inbound.args.strip()
+    period = (
+        parse_period(typed, ctx.today, PeriodKind.YEAR)
+        if typed
+        else Period(PeriodKind.YEAR, ctx.today.year, 1)
+    )
+    members = await org.memberships(ctx.tx, period.year)
+    refs = [
+        UnitRef(code, members[code][0] if code in members else None)
+        for code in ctx.settings.units
+        if cluster is None or (code in members and members[code][0] == cluster)
+    ]
+    rates = await reporting_rates(ctx.tx, ctx.settings, refs, period, ctx.now)
+    owing = [o for o in ctx.settings.obligations if rates.get(o.code) and rates[o.code].units]
+    sections: list[tuple[str, dict[str, Tally]]] = []
+    if len(owing) > 1:
+        sections.append((ctx.t("completeness.all"), rates_by_unit(rates)))
+    sections += [(f"{_label(o, ctx.lang)}:", dict(rates[o.code].units)) for o in owing]
+    lines = [ctx.t("completeness.title", period=period)]
+    for header, tallies in sections:
+        lines.append(header)
         for ref in refs:
-            tally = result.units.get(ref.unit, Tally())
+            tally = tallies.get(ref.unit)
+            if tally is None:
+                continue
+            unit = ctx.settings.units[ref.unit].name
+            if not tally.expected:
+                lines.append(ctx.t("completeness.not_due", unit=unit))
+                continue
             lines.append(
                 ctx.t(
                     "completeness.line",
-                    unit=ctx.settings.units[ref.unit].name
-                    if ref.unit in ctx.settings.units
-                    else ref.unit,
+                    unit=unit,
+                    sent=tally.met,
+                    owed=tally.expected,
                     complete=_pct(tally.completeness, ctx.lang),
                     on_time=_pct(tally.on_time_rate, ctx.lang),
                 )

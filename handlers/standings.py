@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime as dt
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -24,22 +25,32 @@ from domain.measures import MeasureDef
 from domain.messages import Attachment, Button, ChatType, DeliveryStatus, OutboxItem, Reply
 from domain.models import Cluster, Unit
 from domain.numbers import format_integer, format_number, format_percent, parse_number
-from domain.obligations import Tally, UnitRef, completeness, due_moment, periods_due_between
+from domain.obligations import Tally, UnitRef, rates_by_unit
 from domain.periods import Period, PeriodKind, parse_period
 from domain.quick import detect_indicator
-from domain.scoring import Standings, Target, UnitStanding, explain, score_cluster, targets_for
-from domain.text import fold, truncate
+from domain.scoring import (
+    PeriodTargets,
+    Phrase,
+    Standings,
+    Target,
+    UnitStanding,
+    explain,
+    score_cluster,
+    targets_for_period,
+)
+from domain.text import capitalized, clip_words, fold, wrap, wrap_atoms
 from handlers import access
 from handlers.charts import standings_chart
 from handlers.context import Ctx, HandlerSettings, Translator
-from storage import declarations, org, outbox, people
+from handlers.rates import reporting_rates as gather_rates
+from storage import org, outbox, people
 from storage import reports as reports_repo
 from storage import standings as standings_repo
 from storage import targets as targets_repo
 from storage.db import Tx
 
 PREFIX = "st"
-LINE = 40  # characters: readable on a phone without wrapping
+LINE = 40  # characters: readable on a phone without wrapping; numbers are never cut
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +59,7 @@ class ClusterStandings:
     period: Period
     standings: Standings
     units: tuple[Unit, ...]
+    targets: PeriodTargets | None = None
 
 
 def _progress(period: Period, today: dt.date) -> float | None:
@@ -83,7 +95,7 @@ async def parse_standings_period(ctx: Ctx, text: str) -> Period:
     except UserInputError:
         period = None
     if period is None or period not in choices:
-        shown = ", ".join(p.label(ctx.lang) for p in choices[:9])
+        shown = ", ".join(p.name(ctx.t, short=True) for p in choices[:9])
         raise UserInputError("standings.bad_period", text=text.strip()[:40], choices=shown)
     return period
 
@@ -98,11 +110,20 @@ async def compute(
     totals = await standings_repo.measure_totals(
         tx, settings.measures, codes, period.start, period.end
     )
-    targets = targets_for(await targets_repo.for_period(tx, period.key, codes), period.key)
+    keys = [period.key, f"{period.year:04d}"]
+    found = [
+        t for key in dict.fromkeys(keys) for t in await targets_repo.for_period(tx, key, codes)
+    ]
+    targets = targets_for_period(found, period)
     standings = score_cluster(
-        units, totals, targets, settings.scoring, progress=_progress(period, today)
+        units,
+        totals,
+        targets.values,
+        settings.scoring,
+        progress=_progress(period, today) if settings.pro_rate else None,
+        from_year=targets.from_year,
     )
-    return ClusterStandings(cluster, period, standings, units)
+    return ClusterStandings(cluster, period, standings, units, targets)
 
 
 def _short(ctx: Ctx, code: str) -> str:
@@ -113,30 +134,29 @@ def _short(ctx: Ctx, code: str) -> str:
 async def reporting_rates(
     tx: Tx, settings: HandlerSettings, result: ClusterStandings, now: dt.datetime
 ) -> dict[str, Tally]:
-    """Per unit: reports owed in the period (due by now), sent, and sent on time."""
-    if not settings.obligations:
-        return {}
-    period = result.period
-    rates: dict[str, Tally] = {}
-    end = min(period.end, now.astimezone(settings.tz).date())
+    """Per unit: the reporting rate over the period (the one definition, handlers.rates)."""
     refs = [UnitRef(u.code, result.cluster.code) for u in result.units]
-    found = await reports_repo.in_period(tx, [r.unit for r in refs], period.start, end)
-    for obligation in settings.obligations:
-        due = [
-            p
-            for p in periods_due_between(obligation, period.start, period.end)
-            if period.start <= p.start
-            and p.end <= period.end
-            and due_moment(obligation, p, settings.tz) <= now
-        ]
-        applying = [r for r in refs if obligation.applies(r.unit, r.cluster)]
-        declared = [
-            d for p in due for d in await declarations.for_period(tx, obligation.code, p.key)
-        ]
-        tally = completeness(applying, obligation, due, found, declared, tz=settings.tz)
-        for unit, counts in tally.units.items():
-            rates[unit] = rates.get(unit, Tally()) + counts
-    return rates
+    return rates_by_unit(await gather_rates(tx, settings, refs, result.period, now))
+
+
+def _unit_line(
+    t: Callable[..., str], lang: str, row: UnitStanding, tally: Tally | None
+) -> list[str]:
+    """One unit, compactly: rank, name, score, rating, reporting rate; wrapped, never cut."""
+    rank = f"={row.rank}." if row.tied else f"{row.rank}."
+    atoms = [
+        f"{rank} {row.unit.name}",
+        f"{row.format_score(lang)} {t('standings.points')}",
+        row.rating.label(lang),
+    ]
+    if tally is not None:
+        rate = tally.completeness
+        atoms.append(
+            t("standings.rate", rate=format_percent(rate, lang))
+            if rate is not None
+            else t("standings.rate_not_due")
+        )
+    return wrap_atoms(atoms, LINE)
 
 
 def render(
@@ -145,50 +165,81 @@ def render(
     result: ClusterStandings,
     rates: dict[str, Tally] | None = None,
 ) -> Reply:
-    """The ranking as compact cards, each line within 40 characters, with "Vì sao?" buttons."""
+    """The ranking on a phone: one compact entry per unit (≤ 40 characters a line,
+    numbers never cut), the per-criterion details behind "Vì sao?" buttons; the
+    tie rule only when units are tied; how pro-rated targets and the rate are read."""
     lines = [
-        truncate(t("standings.title", cluster=result.cluster.name), LINE),
-        truncate(result.period.label(lang), LINE),
+        *wrap(t("standings.title", cluster=result.cluster.name), LINE),
+        capitalized(result.period.name(t)),
         "",
     ]
     buttons: list[tuple[Button, ...]] = []
+    rates = rates or {}
     for row in result.standings.rows:
-        rank = f"{row.rank}." if not row.tied else f"={row.rank}."
-        lines.append(truncate(f"{rank} {row.unit.name}", LINE))
-        lines.append(
-            truncate(
-                f"   {row.format_score(lang)} {t('standings.points')} · {row.rating.label(lang)}",
-                LINE,
-            )
-        )
-        tally = (rates or {}).get(row.unit.code)
-        if tally is not None and tally.expected:
-            complete = format_percent(tally.completeness or 0.0, lang)
-            on_time = format_percent(tally.on_time_rate or 0.0, lang)
-            lines.append(
-                truncate(f"   📥 {t('standings.rates', complete=complete, on_time=on_time)}", LINE)
-            )
-        for c in row.criteria:
-            label = truncate(c.criterion.label.get(lang), 16)
-            done = format_number(c.done, lang)
-            if c.target is None:
-                lines.append(truncate(f"   • {label}: {done}/—", LINE))
-            else:
-                target = format_number(c.target, lang)
-                ratio = format_percent(c.ratio or 0.0, lang)
-                lines.append(truncate(f"   • {label}: {done}/{target} {ratio}", LINE))
+        lines += _unit_line(t, lang, row, rates.get(row.unit.code))
         data = f"{PREFIX}:w:{result.cluster.code}:{result.period.key}:{row.unit.code}"
-        buttons.append((Button(t("standings.why", unit=truncate(row.unit.name, 24)), data),))
+        buttons.append((Button(t("standings.why", unit=clip_words(row.unit.name, 24)), data),))
     if not result.standings.rows:
         lines.append(t("standings.empty"))
-    rule = result.standings.tie_rule.label(lang)
-    lines += ["", t("standings.tie_rule", rule=rule), t("standings.advisory")]
+    notes: list[str] = []
+    if result.targets is not None and result.targets.from_year:
+        share = result.targets.share
+        notes.append(
+            t(
+                "standings.from_year",
+                period=result.period,
+                share=f"{share.numerator}/{share.denominator}",
+            )
+        )
+    if any(r is not None and r.expected for r in rates.values()):
+        notes.append(t("standings.rate_legend"))
+    if any(row.tied for row in result.standings.rows):
+        notes.append(t("standings.tie_rule", rule=result.standings.tie_rule.label(lang)))
+    lines.append("")
+    for note in notes:
+        lines += wrap(note, LINE, indent="")
+    lines.append(t("standings.advisory"))
     return Reply("\n".join(lines), tuple(buttons))
+
+
+def why_lines(
+    t: Callable[..., str], phrases: Sequence[Phrase], width: int | None = LINE
+) -> list[str]:
+    """The "Vì sao?" lines, each within `width`, a number never cut.
+
+    A criterion reads "• {label}: {figures} → {points}": the full label when
+    "• label: figures" fits a line, else the configured short label; the line
+    breaks only before "→" or between words. "—" is explained once, at the end.
+    """
+    lines: list[str] = []
+    for phrase in phrases:
+        if phrase.label:
+            text = t(phrase.key, **phrase.params, label=phrase.label)
+            head = text.split(" → ", 1)[0]
+            if width is not None and len("• " + head) > width and phrase.short_label:
+                text = t(phrase.key, **phrase.params, label=phrase.short_label)
+            parts = text.split(" → ")
+            atoms = ["• " + parts[0], *("→ " + part for part in parts[1:])]
+            indent = "  "
+        elif phrase.key in _SUB_PHRASES:
+            atoms, indent = ["  ↳ " + t(phrase.key, **phrase.params)], "    "
+        else:
+            atoms, indent = [t(phrase.key, **phrase.params)], "  "
+        if width is None:
+            lines.append(" ".join(atoms))
+        else:
+            lines += wrap_atoms(atoms, width, indent=indent, sep=" ")
+    if any("/—" in line for line in lines):
+        lines.append(t("why.dash"))
+    return lines
+
+
+_SUB_PHRASES = frozenset({"why.from_year", "why.on_track", "why.behind"})
 
 
 async def chart_reply(t: Callable[..., str], lang: str, result: ClusterStandings) -> Reply:
     """The chart, drawn off the event loop (matplotlib takes a tenth of a second)."""
-    title = f"{result.cluster.name} — {result.period.label(lang)}"
+    title = f"{result.cluster.name} — {result.period.name(t)}"
     png = await asyncio.to_thread(standings_chart, result.standings, title, lang)
     attachment = Attachment("image", "xep-hang.png", base64.b64encode(png).decode())
     return Reply(t("standings.chart_caption", cluster=result.cluster.name), attachment=attachment)
@@ -241,7 +292,7 @@ async def _all_clusters(ctx: Ctx, period_text: str) -> None:
     everything = About(federation=True, in_group=in_group, group_cluster=None)
     await access.require(ctx, Access.VIEW_ALL_STANDINGS, everything)
     period = await parse_standings_period(ctx, period_text)
-    lines = [ctx.t("standings.all_title", period=period.label(ctx.lang)), ""]
+    lines = [*wrap(ctx.t("standings.all_title", period=period), LINE), ""]
     for code in await org.cluster_codes(ctx.tx, period.year):
         cluster = await org.cluster(ctx.tx, code, period.year)
         if cluster is None:
@@ -250,8 +301,8 @@ async def _all_clusters(ctx: Ctx, period_text: str) -> None:
         leaders = [r for r in result.standings.rows if r.rank == 1]
         names = ", ".join(r.unit.name for r in leaders) or "—"
         score = leaders[0].format_score(ctx.lang) if leaders else "—"
-        lines.append(truncate(f"{cluster.name}:", LINE))
-        lines.append(truncate(f"   🥇 {names} ({score})", LINE))
+        lines += wrap(f"{cluster.name}:", LINE)
+        lines += wrap(f"   🥇 {names} ({score})", LINE)
     lines += ["", ctx.t("standings.advisory")]
     ctx.reply("\n".join(lines))
 
@@ -264,16 +315,24 @@ async def _one_indicator(ctx: Ctx, indicator: str, period_text: str) -> None:
     totals = await standings_repo.measure_totals(ctx.tx, measures, codes, period.start, period.end)
     ind = ctx.settings.indicator(indicator)
     title = f"{ind.icon} {ind.label.get(ctx.lang)}" if ind else indicator
-    lines = [truncate(f"{title} — {cluster.name}", LINE), period.label(ctx.lang), ""]
+    lines = [*wrap(f"{title} — {cluster.name}", LINE), capitalized(period.name(ctx.t)), ""]
     first = measures[0].code if measures else ""
     ranked = sorted(codes, key=lambda u: (-totals.get((u, first), 0.0), fold(_short(ctx, u))))
     for n, code in enumerate(ranked, start=1):
-        lines.append(truncate(f"{n}. {_short(ctx, code)}", LINE))
+        lines += wrap(f"{n}. {_short(ctx, code)}", LINE)
         for m in measures:
             amount = _amount(m, totals.get((code, m.code), 0.0), ctx.lang)
-            lines.append(truncate(f"   {m.label.get(ctx.lang)}: {amount}", LINE))
+            lines += _labelled(f"   {{label}}: {amount}", m.label.get(ctx.lang), m.short(ctx.lang))
     lines += ["", ctx.t("standings.advisory")]
     ctx.reply("\n".join(lines))
+
+
+def _labelled(template: str, label: str, short: str, indent: str = "     ") -> list[str]:
+    """A line with the full label when it fits, else the short one, wrapped between words."""
+    text = template.format(label=label)
+    if len(text) > LINE:
+        text = template.format(label=short)
+    return wrap(text, LINE, indent=indent)
 
 
 def _amount(measure: MeasureDef, value: float, lang: str) -> str:
@@ -296,25 +355,31 @@ async def unit_cmd(ctx: Ctx) -> None:
     totals = await standings_repo.measure_totals(
         ctx.tx, ctx.settings.measures, [code], period.start, period.end
     )
-    targets = targets_for(await targets_repo.for_period(ctx.tx, period.key, [code]), period.key)
-    progress = _progress(period, ctx.today)
-    lines = [truncate(f"📊 {_short(ctx, code)}", LINE), period.label(ctx.lang), ""]
+    targets = targets_for_period(
+        await targets_repo.for_period(ctx.tx, period.key, [code]), period
+    ).values
+    progress = _progress(period, ctx.today) if ctx.settings.pro_rate else None
+    lines = [*wrap(f"📊 {_short(ctx, code)}", LINE), capitalized(period.name(ctx.t)), ""]
     for m in ctx.settings.measures:
         done = totals.get((code, m.code), 0.0)
         target = targets.get((code, m.code))
-        label = truncate(m.label.get(ctx.lang), 22)
+        label, short = m.label.get(ctx.lang), m.short(ctx.lang)
         if target:
             ratio = format_percent(done / target, ctx.lang)
-            expected = target * (progress if progress is not None else 1.0)
-            pace = ctx.t("standings.on_track" if done >= expected else "standings.behind")
-            lines.append(
-                truncate(
-                    f"• {label}: {_amount(m, done, ctx.lang)}/{_amount(m, target, ctx.lang)}", LINE
+            figures = f"{_amount(m, done, ctx.lang)}/{_amount(m, target, ctx.lang)}"
+            lines += _labelled(f"• {{label}}: {figures}", label, short, indent="  ")
+            if progress is None:
+                pace = ctx.t("standings.on_track" if done >= target else "standings.behind")
+            else:
+                needed = math.ceil(target * progress - 1e-9)
+                pace = (
+                    ctx.t("standings.on_track")
+                    if done + 1e-9 >= needed
+                    else ctx.t("why.behind", expected=format_integer(needed, ctx.lang))
                 )
-            )
-            lines.append(truncate(f"   {ratio} · {pace}", LINE))
+            lines += wrap(f"   {ratio} · {pace}", LINE, indent="   ")
         elif done:
-            lines.append(truncate(f"• {label}: {_amount(m, done, ctx.lang)}", LINE))
+            lines += _labelled(f"• {{label}}: {_amount(m, done, ctx.lang)}", label, short, "  ")
     ctx.reply("\n".join(lines))
 
 
@@ -352,9 +417,9 @@ async def on_button(ctx: Ctx) -> None:
     row: UnitStanding | None = result.standings.of(unit_code)
     if row is None:
         raise UserInputError("err.stale_button")
-    ctx.reply(
-        "\n".join([f"❓ {row.unit.name}", *explain(row, ctx.lang), "", ctx.t("standings.advisory")])
-    )
+    title = ctx.t("why.title", unit=row.unit.name, period=period)
+    lines = [*wrap(title, LINE), *why_lines(ctx.t, explain(row, ctx.lang))]
+    ctx.reply("\n".join([*lines, "", ctx.t("standings.advisory")]))
 
 
 async def linkgroup(ctx: Ctx) -> None:
@@ -398,9 +463,7 @@ async def export_cmd(ctx: Ctx) -> None:
     )
     name = f"thidua-{cluster.code}-{period.key}.xlsx"
     attachment = Attachment("document", name, base64.b64encode(data).decode())
-    ctx.reply(
-        ctx.t("standings.export_caption", cluster=cluster.name, period=period.label(ctx.lang))
-    )
+    ctx.reply(ctx.t("standings.export_caption", cluster=cluster.name, period=period))
     ctx.send(Reply("", attachment=attachment))
 
 
@@ -441,7 +504,7 @@ async def build_workbook(
     scope = cluster.name if cluster is not None else settings.federation_name
     found = await reports_repo.in_period(tx, codes, period.start, period.end)
     if not found:
-        raise UserInputError("export.no_data", scope=scope or "—", period=period.label(lang))
+        raise UserInputError("export.no_data", scope=scope or "—", period=period)
     sheets: list[ClusterSheet] = []
     for each in clusters:
         if settings.scoring is None:
@@ -478,7 +541,7 @@ async def build_workbook(
         translate=translate,
         federation=settings.federation_name,
         scope=scope,
-        period_label=period.label(lang),
+        period_label=capitalized(period.name(partial(translate, lang))),
         clusters=sheets,
         reports=rows,
         targets=target_rows,
@@ -522,7 +585,7 @@ async def target_cmd(ctx: Ctx) -> None:
             "standings.target_set",
             unit=_short(ctx, unit),
             measure=measure,
-            period=period.label(ctx.lang),
+            period=period,
             value=format_number(value, ctx.lang),
         )
     )

@@ -114,6 +114,7 @@ def targets_template(
     *,
     existing: Iterable[Target] = (),
     generated_at: dt.datetime | None = None,
+    t: Callable[..., str] | None = None,
 ) -> bytes:
     """An .xlsx to fill in: one row per unit × measure for `period_key`, and instructions.
 
@@ -163,13 +164,16 @@ def targets_template(
     check.add(f"F2:F{max(rows, 2)}")
     sheet.add_data_validation(check)
 
-    _write_instructions(book.create_sheet("Hướng dẫn"), period, measures)
+    named = period.name(t) if t is not None else period.key
+    _write_instructions(book.create_sheet("Hướng dẫn"), period, named, measures)
     return workbook_bytes(book, generated_at)
 
 
-def _write_instructions(sheet: Worksheet, period: Period, measures: Sequence[MeasureDef]) -> None:
+def _write_instructions(
+    sheet: Worksheet, period: Period, named: str, measures: Sequence[MeasureDef]
+) -> None:
     lines = [
-        f"Hướng dẫn nhập chỉ tiêu thi đua — {period.label('vi')} (mã kỳ {period.key})",
+        f"Hướng dẫn nhập chỉ tiêu thi đua — {named} (mã kỳ {period.key})",
         "",
         "1. Mỗi dòng ở trang “Chỉ tiêu” là chỉ tiêu của một đơn vị cho một chỉ số trong một kỳ.",
         "2. Chỉ điền cột “Chỉ tiêu” (cột F, nền vàng). Không sửa “Mã đơn vị” và “Mã chỉ số”: "
@@ -177,8 +181,8 @@ def _write_instructions(sheet: Worksheet, period: Period, measures: Sequence[Mea
         "3. Để trống ô “Chỉ tiêu” nếu đơn vị không có chỉ tiêu cho chỉ số đó: dòng đó được bỏ qua.",
         "4. Ghi số như thường lệ: 20; 1.250 hoặc 1250 (một nghìn hai trăm năm mươi); "
         "1,5 (một phẩy năm). Không ghi số âm, không ghi chữ.",
-        "5. Kỳ: 2025 (cả năm), 2025-H1 (đợt 1: 1/1–30/6), 2025-H2 (đợt 2: 1/7–31/12); "
-        "cũng nhận quý (2025-Q3) và tháng (2025-06).",
+        "5. Kỳ: 2025 (cả năm), 2025-H1 (6 tháng đầu năm: 1/1–30/6), "
+        "2025-H2 (6 tháng cuối năm: 1/7–31/12); cũng nhận quý (2025-Q3) và tháng (2025-06).",
         "6. Có thể xóa dòng không cần hoặc thêm dòng (ví dụ cho kỳ khác), "
         "miễn không trùng đơn vị + chỉ số + kỳ.",
         f"7. Lưu tệp dạng .xlsx, hoặc CSV UTF-8 (phân cách bằng dấu phẩy hoặc chấm phẩy), "

@@ -440,3 +440,23 @@ def test_obligations_are_checked_and_day_31_fallback_is_stated(tmp_path: Path) -
         p.startswith("obligations[1].applies_to.clusters[0]: unknown cluster 'cum9'")
         for p in problems
     )
+
+
+def test_short_labels_in_the_sample_and_checked_with_their_path(tmp_path: Path) -> None:
+    from bot.config import check_config
+
+    config = load_config(EXAMPLE)
+    assert config.scoring is not None
+    assert all(c.short_label is not None for c in config.scoring.criteria)
+    assert all(len(c.short("vi")) <= 16 for c in config.scoring.criteria)
+    text = EXAMPLE.read_text(encoding="utf-8").replace(
+        'short_label = { vi = "TƯLĐTT", en = "CBAs" }',
+        'short_label = { vi = "Thỏa ước lao động tập thể", en = "CBAs" }',
+    )
+    path = tmp_path / "long.toml"
+    path.write_text(text, encoding="utf-8")
+    problems, _ = check_config(path)
+    assert problems == [
+        "scoring.criteria[2].short_label.vi: at most 16 characters, "
+        "'Thỏa ước lao động tập thể' has 25"
+    ]

@@ -112,7 +112,7 @@ def assert_filed(sheet: Worksheet, cluster: str) -> None:
     assert sheet["A1"].value == FEDERATION
     assert sheet["A2"].value == cluster.upper()
     assert sheet["A4"].value == "BẢNG TỔNG HỢP KẾT QUẢ THI ĐUA"
-    assert sheet["A5"].value == "Năm 2025"
+    assert sheet["A5"].value == "Cả năm 2025"
     assert re.fullmatch(r"\(Số liệu tạm tính đến ngày \d\d/\d\d/\d{4}\)", str(sheet["A6"].value))
     assert sheet.freeze_panes == f"C{header_row(sheet) + 1}"
     rows = [[c.value for c in row] for row in sheet.iter_rows()]
@@ -138,7 +138,7 @@ def test_cli_export_without_cluster_holds_every_clusters_standings(
     book = openpyxl.load_workbook(io.BytesIO(out.read_bytes()))
     assert book.sheetnames == ["Cụm thi đua số 1", "Cụm thi đua số 2", "Báo cáo", "Chỉ tiêu"]
     assert book.properties.title == (
-        "Bảng tổng hợp kết quả thi đua — Liên đoàn Lao động Thành phố Hà Nội — Năm 2025"
+        "Bảng tổng hợp kết quả thi đua — Liên đoàn Lao động Thành phố Hà Nội — Cả năm 2025"
     )
 
     first = book["Cụm thi đua số 1"]
@@ -174,7 +174,7 @@ def test_cli_export_of_a_period_without_data_says_so_and_fails(
         code = main(["export", *args, "--out", str(out), "--config", config])
         err = capsys.readouterr().err
         assert code == 1
-        assert "Không có số liệu thi đua" in err and "Năm 2024" in err
+        assert "Không có số liệu thi đua" in err and "cả năm 2024" in err
         assert "chưa có báo cáo nào" in err
         assert not out.exists()
 
@@ -206,7 +206,7 @@ async def test_chat_export_is_the_same_workbook_and_its_rates_agree_with_standin
         head = await person(h, 9, "dong_da", Role.CLUSTER_HEAD)
         empty = await head.send("/export 2025")
         assert len(empty) == 1 and empty[0].reply.attachment is None
-        assert "Không có số liệu thi đua của Cụm thi đua số 1 trong Năm 2025" in empty[0].text
+        assert "Không có số liệu thi đua của Cụm thi đua số 1 trong cả năm 2025" in empty[0].text
 
         await seed(h)
         exported = await head.send("/export 2025")
@@ -221,20 +221,25 @@ async def test_chat_export_is_the_same_workbook_and_its_rates_agree_with_standin
         assert set(units[:2]) == {"LĐLĐ quận Long Biên", "LĐLĐ quận Hoàn Kiếm"}
         assert totals[FOUNDED] == 80
 
-        # The rate columns are the figures /standings shows for each unit.
-        standings = (await head.send("/standings 2025"))[0].text
+        # The rate column is the figure /standings shows for each unit (📥).
+        standings = (await head.send("/standings 2025"))[0].text.splitlines()
         top = header_row(sheet)
         names = [c.value for c in sheet[top]]
         complete = names.index("Tỷ lệ báo cáo đầy đủ")
-        on_time = names.index("Tỷ lệ báo cáo đúng hạn")
         for n in range(top + 1, top + 1 + len(units)):
             row = [c.value for c in sheet[n]]
-            shown = (
-                f"báo cáo {format_percent(float(row[complete] or 0), 'vi')}"
-                f" · đúng hạn {format_percent(float(row[on_time] or 0), 'vi')}"
+            rate = row[complete]
+            shown = "📥 chưa đến hạn" if rate is None else f"📥 {format_percent(float(rate), 'vi')}"
+            start = next(
+                i
+                for i, line in enumerate(standings)
+                if re.match(r"=?\d+\. ", line) and str(row[1]) in line
             )
-            unit_block = standings.split(str(row[1]), 1)[1].split("\n", 3)
-            assert shown in unit_block[2], (row[1], unit_block)
+            end = start + 1
+            while end < len(standings) and standings[end].startswith("   "):
+                end += 1
+            entry = " ".join(standings[start:end])
+            assert shown in entry, (row[1], entry)
     finally:
         await h.close()
 

@@ -271,7 +271,7 @@ async def test_bad_dates_future_and_closed_periods(h: Harness) -> None:
     await user.send("12")
     assert "ở tương lai" in (await user.send("20/3/2026"))[0].text
     closed = await user.send("20/12/2025")
-    assert "đã khóa sổ" in closed[0].text and "Đợt 2/2025" in closed[0].text
+    assert "đã khóa sổ" in closed[0].text and "6 tháng cuối năm 2025" in closed[0].text
     assert "Không có ngày 31/2: tháng 2 chỉ có 28 ngày" in (await user.send("31/2/2026"))[0].text
     ok = await user.send("hôm qua")
     assert "Ghi chú" in ok[0].text or "kiểm tra lại" in ok[0].text

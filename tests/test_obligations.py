@@ -437,7 +437,7 @@ def test_completeness_with_zero_units():
 
 def test_completeness_with_no_periods():
     result = completeness([UnitRef("hk", "c1")], MONTHLY, [], [], [], tz=VN)
-    assert result.units == {} and result.total.completeness is None
+    assert result.units == {"hk": Tally()} and result.total.completeness is None
 
 
 def test_completeness_rates():

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 from datetime import date
+from functools import partial
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.i18n import Catalog
 from domain.errors import UserInputError
 from domain.periods import (
     Period,
@@ -20,34 +22,42 @@ from domain.periods import (
 )
 
 TODAY = date(2025, 8, 15)
+CATALOG = Catalog()
 Y, H, Q, M = PeriodKind.YEAR, PeriodKind.HALF, PeriodKind.QUARTER, PeriodKind.MONTH
 
 
 @pytest.mark.parametrize(
     ("period", "start", "end", "vi", "en", "key"),
     [
-        (Period(Y, 2025, 1), date(2025, 1, 1), date(2025, 12, 31), "Năm 2025", "Year 2025", "2025"),
+        (
+            Period(Y, 2025, 1),
+            date(2025, 1, 1),
+            date(2025, 12, 31),
+            "cả năm 2025",
+            "full year 2025",
+            "2025",
+        ),
         (
             Period(H, 2025, 1),
             date(2025, 1, 1),
             date(2025, 6, 30),
-            "Đợt 1/2025",
-            "Period 1/2025",
+            "6 tháng đầu năm 2025",
+            "first half of 2025",
             "2025-H1",
         ),
         (
             Period(H, 2025, 2),
             date(2025, 7, 1),
             date(2025, 12, 31),
-            "Đợt 2/2025",
-            "Period 2/2025",
+            "6 tháng cuối năm 2025",
+            "second half of 2025",
             "2025-H2",
         ),
         (
             Period(Q, 2025, 1),
             date(2025, 1, 1),
             date(2025, 3, 31),
-            "Quý 1/2025",
+            "quý 1/2025",
             "Q1 2025",
             "2025-Q1",
         ),
@@ -55,7 +65,7 @@ Y, H, Q, M = PeriodKind.YEAR, PeriodKind.HALF, PeriodKind.QUARTER, PeriodKind.MO
             Period(Q, 2025, 3),
             date(2025, 7, 1),
             date(2025, 9, 30),
-            "Quý 3/2025",
+            "quý 3/2025",
             "Q3 2025",
             "2025-Q3",
         ),
@@ -63,7 +73,7 @@ Y, H, Q, M = PeriodKind.YEAR, PeriodKind.HALF, PeriodKind.QUARTER, PeriodKind.MO
             Period(Q, 2025, 4),
             date(2025, 10, 1),
             date(2025, 12, 31),
-            "Quý 4/2025",
+            "quý 4/2025",
             "Q4 2025",
             "2025-Q4",
         ),
@@ -71,7 +81,7 @@ Y, H, Q, M = PeriodKind.YEAR, PeriodKind.HALF, PeriodKind.QUARTER, PeriodKind.MO
             Period(M, 2025, 6),
             date(2025, 6, 1),
             date(2025, 6, 30),
-            "Tháng 6/2025",
+            "tháng 6/2025",
             "June 2025",
             "2025-06",
         ),
@@ -79,7 +89,7 @@ Y, H, Q, M = PeriodKind.YEAR, PeriodKind.HALF, PeriodKind.QUARTER, PeriodKind.MO
             Period(M, 2024, 2),
             date(2024, 2, 1),
             date(2024, 2, 29),
-            "Tháng 2/2024",
+            "tháng 2/2024",
             "February 2024",
             "2024-02",
         ),
@@ -87,7 +97,7 @@ Y, H, Q, M = PeriodKind.YEAR, PeriodKind.HALF, PeriodKind.QUARTER, PeriodKind.MO
             Period(M, 2025, 2),
             date(2025, 2, 1),
             date(2025, 2, 28),
-            "Tháng 2/2025",
+            "tháng 2/2025",
             "February 2025",
             "2025-02",
         ),
@@ -96,8 +106,8 @@ Y, H, Q, M = PeriodKind.YEAR, PeriodKind.HALF, PeriodKind.QUARTER, PeriodKind.MO
 def test_period_shape(period: Period, start: date, end: date, vi: str, en: str, key: str) -> None:
     assert period.start == start
     assert period.end == end
-    assert period.label("vi") == vi
-    assert period.label("en") == en
+    assert period.name(partial(CATALOG, "vi")) == vi
+    assert period.name(partial(CATALOG, "en")) == en
     assert period.key == key
     assert Period.from_key(key) == period
 
@@ -187,6 +197,16 @@ def test_from_key_rejects(key: str) -> None:
         ("năm ngoái", Period(Y, 2024, 1)),
         ("nay", Period(H, 2025, 2)),
         ("1", Period(H, 2025, 1)),
+        ("6 tháng đầu năm 2026", Period(H, 2026, 1)),
+        ("6 thang cuoi nam", Period(H, 2025, 2)),
+        ("6 tháng cuối 2024", Period(H, 2024, 2)),
+        ("sáu tháng đầu năm", Period(H, 2025, 1)),
+        ("first half of 2026", Period(H, 2026, 1)),
+        ("cả năm 2025", Period(Y, 2025, 1)),
+        ("ca nam", Period(Y, 2025, 1)),
+        ("Q3/2025", Period(Q, 2025, 3)),
+        ("T11/2025", Period(M, 2025, 11)),
+        ("t11", Period(M, 2025, 11)),
     ],
 )
 def test_parse_period(text: str, expected: Period) -> None:
@@ -222,7 +242,9 @@ _PERIODS = st.one_of(
 @settings(max_examples=250, deadline=None)
 @given(_PERIODS, st.sampled_from(["vi", "en"]))
 def test_label_and_key_round_trip(period: Period, lang: str) -> None:
-    assert parse_period(period.label(lang), TODAY) == period
+    """Every name the catalogs give a period, long and short, reads back as that period."""
+    for short in (False, True):
+        assert parse_period(period.name(partial(CATALOG, lang), short), TODAY) == period
     assert Period.from_key(period.key) == period
     assert period_of(period.start, period.kind) == period
     assert period_of(period.end, period.kind) == period
@@ -233,3 +255,14 @@ def test_label_and_key_round_trip(period: Period, lang: str) -> None:
 def test_any_text_raises_only_user_errors(text: str) -> None:
     with contextlib.suppress(UserInputError):
         parse_period(text, TODAY)
+
+
+def test_a_period_passed_to_any_message_is_named_in_its_language() -> None:
+    """Code anywhere passes a Period; the catalog names it ("6 tháng đầu năm 2026")."""
+    closed = CATALOG(
+        "vi", "err.period_closed", date="01/06/2025", period=Period(H, 2025, 1), closed="15/07"
+    )
+    assert "6 tháng đầu năm 2025" in closed
+    assert "first half of 2025" in CATALOG(
+        "en", "err.period_closed", date="x", period=Period(H, 2025, 1), closed="y"
+    )

@@ -63,9 +63,9 @@ async def test_only_officers_of_owing_units_are_reminded_and_buttons_work(setup)
 
     sent = await tick_at(h, scheduler, 27)  # 3 days before 30/6 (cba, đợt 1)
     mine = to(sent, an)
-    assert len(mine) == 1 and "Báo cáo thỏa ước lao động tập thể đợt 1" in mine[0].text
+    assert len(mine) == 1 and "Báo cáo thỏa ước lao động tập thể" in mine[0].text
     assert (
-        "Đợt 1/2026" in mine[0].text
+        "6 tháng đầu năm 2026" in mine[0].text
         and "30/06/2026" in mine[0].text
         and "còn 3 ngày" in mine[0].text
     )
@@ -149,13 +149,17 @@ async def test_deadlines_missing_completeness_commands(setup) -> None:
     head = await person(h, 4, "long_bien", Role.CLUSTER_HEAD, "Cụm trưởng")
     deadlines = (await an.send("/deadlines"))[0].text
     assert (
-        "Báo cáo thỏa ước lao động tập thể đợt 1 — Đợt 1/2026: hạn 30/06/2026 — chưa báo cáo"
+        "Báo cáo thỏa ước lao động tập thể — 6 tháng đầu năm 2026: hạn 30/06/2026 — chưa báo cáo"
         in deadlines
     )
-    assert "Tháng 6/2026: hạn 20/07/2026" in deadlines
+    assert "tháng 6/2026: hạn 20/07/2026" in deadlines
     assert "dành cho Cụm trưởng" in (await an.send("/missing"))[0].text
     missing = (await head.send("/missing tháng 5"))[0].text
-    assert "Tháng 5/2026: 6 đơn vị chưa báo cáo" in missing and "LĐLĐ quận Hoàn Kiếm" in missing
+    assert "tháng 5/2026: 6 đơn vị chưa báo cáo" in missing and "LĐLĐ quận Hoàn Kiếm" in missing
     assert "Không hiểu kỳ" in (await head.send("/missing đợt 3"))[0].text
     rates = (await head.send("/completeness"))[0].text
-    assert "LĐLĐ quận Long Biên: 0,0% · 0,0%" in rates
+    # Monthly reports for January–May are due (May's on 20/6); the half-year one only on
+    # 30/6: it is "not due yet", never 0 %.
+    assert "Tỷ lệ báo cáo cả năm 2026" in rates
+    assert "LĐLĐ quận Long Biên: 0/5 = 0,0% · đúng hạn 0,0%" in rates
+    assert "LĐLĐ quận Long Biên: chưa có báo cáo nào đến hạn" in rates

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
+from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from bot.i18n import Catalog
 from domain.measures import (
     MeasureDef,
     MeasureHow,
@@ -28,20 +31,39 @@ from domain.scoring import (
     Method,
     MissingTarget,
     PenaltyRule,
+    Phrase,
     Rating,
     ScoringDef,
     Standings,
     Target,
     Thresholds,
     TieBreak,
+    UnitStanding,
     check_scoring,
-    explain,
     format_points,
     score_cluster,
     targets_for,
+    targets_for_period,
 )
+from domain.scoring import explain as phrases_of
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
+CATALOG = Catalog()
+
+
+def said(phrases: Sequence[Phrase], lang: str) -> list[str]:
+    """The phrases as the catalog words them (full labels, no line breaking)."""
+    return [
+        CATALOG(lang, p.key, **p.params, label=p.label)
+        if p.label
+        else CATALOG(lang, p.key, **p.params)
+        for p in phrases
+    ]
+
+
+def explain(row: UnitStanding, lang: str) -> list[str]:
+    return said(phrases_of(row, lang), lang)
+
 
 UNITS = {
     code: Unit(code=code, name=name)
@@ -308,12 +330,11 @@ def test_missing_target_modes(
     assert unions.target == target
     assert row.rescaled is excluded
     lines = explain(row, "vi")
-    shown = "—" if target is None else "0"
-    note = "chưa có chỉ tiêu" if target is None else "chỉ tiêu bằng 0"
+    shown = "—" if target is None else "0 (chỉ tiêu bằng 0)"  # "—" is explained once, below
     expected = {
-        MissingTarget.ZERO: f"new_unions: 31/{shown} ({note}) → 0,0/20 điểm",
-        MissingTarget.FULL: f"new_unions: 31/{shown} ({note}) → 20,0/20 điểm (tính đủ điểm)",
-        MissingTarget.EXCLUDE: f"new_unions: 31/{shown} ({note}) → không tính",
+        MissingTarget.ZERO: f"new_unions: 31/{shown} → 0,0/20 điểm",
+        MissingTarget.FULL: f"new_unions: 31/{shown} → 20,0/20 điểm (tính đủ điểm)",
+        MissingTarget.EXCLUDE: f"new_unions: 31/{shown} → không tính",
     }
     assert lines[0] == expected[mode]
     if excluded:
@@ -338,9 +359,9 @@ def test_default_missing_target_is_exclude() -> None:
 @pytest.mark.parametrize(
     ("done", "on_track", "suffix"),
     [
-        (10, True, " — đúng tiến độ"),
-        (25, True, " — đúng tiến độ"),
-        (9, False, " — chậm tiến độ (cần 10)"),
+        (10, True, "đúng tiến độ (cần 10 đến hôm nay)"),
+        (25, True, "đúng tiến độ (cần 10 đến hôm nay)"),
+        (9, False, "chậm tiến độ: cần 10 đến hôm nay, theo tiến độ"),
     ],
 )
 def test_pro_rating(done: int, on_track: bool, suffix: str) -> None:
@@ -353,7 +374,7 @@ def test_pro_rating(done: int, on_track: bool, suffix: str) -> None:
     assert (result.on_track, result.expected) == (on_track, 10)
     assert standings.progress == 0.5
     assert result.points == pytest.approx(100 * min(done / 20, 1))  # against the full target
-    assert explain(standings.rows[0], "vi")[0].endswith(suffix)
+    assert explain(standings.rows[0], "vi")[1] == suffix
     no_progress = score_cluster([unit], totals, targets, scoring).rows[0].criteria[0]
     assert (no_progress.on_track, no_progress.expected) == (None, None)
 
@@ -364,9 +385,10 @@ def test_pro_rating_english_and_other_methods() -> None:
     row = score_cluster(
         [UNITS["long_bien"]], totals, {("long_bien", "new_unions"): 20}, scoring, progress=0.25
     ).rows[0]
-    assert explain(row, "en")[0] == (
-        "new_unions: 4/20 = 20.0% → 10.0/50 points — behind (due by now: 5)"
-    )
+    assert explain(row, "en")[:2] == [
+        "new_unions: 4/20 = 20.0% → 10.0/50 points",
+        "behind: 5 needed by today, pro rata",
+    ]
     assert row.criteria[1].on_track is None
 
 
@@ -778,3 +800,82 @@ def test_scores_bounded_and_ranking_valid(case: dict[str, Any]) -> None:
 )
 def test_format_points(points: float, vi: str, en: str) -> None:
     assert (format_points(points, "vi"), format_points(points, "en")) == (vi, en)
+
+
+# --- pro-rating in whole units; half-year targets from the year's -------------------------
+
+
+def test_pro_rated_need_is_whole_units() -> None:
+    """1.100 × the share of the year gone is 1.061,92: people are told "cần 1.062"."""
+    scoring = sheet(crit("new_members", 100, label="Phát triển đoàn viên"))
+    progress = 1061.92 / 1100
+    row = score_cluster(
+        [UNITS["long_bien"]],
+        {("long_bien", "new_members"): 1058},
+        {("long_bien", "new_members"): 1100},
+        scoring,
+        progress=progress,
+    ).rows[0]
+    result = row.criteria[0]
+    assert (result.expected, result.on_track) == (1062, False)
+    lines = explain(row, "vi")
+    assert lines[1] == "chậm tiến độ: cần 1.062 đến hôm nay, theo tiến độ"
+    assert not any("1.061,92" in line for line in lines)
+    exactly = score_cluster(
+        [UNITS["long_bien"]],
+        {("long_bien", "new_members"): 1062},
+        {("long_bien", "new_members"): 1100},
+        scoring,
+        progress=progress,
+    ).rows[0]
+    assert exactly.criteria[0].on_track is True
+
+
+def test_half_year_ranked_against_the_years_target_pro_rated() -> None:
+    """Targets registered only per year: the first 6 months use half of them, and say so."""
+    registered = [
+        Target("long_bien", "new_unions", "2025", 25),  # half: 12,5 → 13 whole unions
+        Target("long_bien", "new_members", "2025", 1100),  # half: 550
+        Target("hoan_kiem", "new_unions", "2025-H1", 10),  # its own half-year target wins
+        Target("hoan_kiem", "new_unions", "2025", 40),
+    ]
+    h1 = targets_for_period(registered, Period(PeriodKind.HALF, 2025, 1))
+    assert h1.values == {
+        ("long_bien", "new_unions"): 13,
+        ("long_bien", "new_members"): 550,
+        ("hoan_kiem", "new_unions"): 10,
+    }
+    assert h1.from_year == {("long_bien", "new_unions"): 25, ("long_bien", "new_members"): 1100}
+    assert h1.share == Fraction(1, 2)
+    year = targets_for_period(registered, Period(PeriodKind.YEAR, 2025, 1))
+    assert year.from_year == {} and year.values[("long_bien", "new_members")] == 1100
+
+    scoring = sheet(crit("new_unions", 50, label="Thành lập CĐCS"), crit("new_members", 50))
+    totals = {("long_bien", "new_unions"): 13, ("long_bien", "new_members"): 600}
+    row = score_cluster(
+        [UNITS["long_bien"]], totals, h1.values, scoring, from_year=h1.from_year
+    ).rows[0]
+    assert row.score == 100 and not row.rescaled  # ranked, not left out against "—"
+    lines = explain(row, "vi")
+    assert lines[:2] == [
+        "Thành lập CĐCS: 13/13 = 100,0% → 50,0/50 điểm",
+        "chỉ tiêu kỳ này 13, tính theo tỷ lệ từ chỉ tiêu năm 25",
+    ]
+    assert "pro-rated from the year's 1,100" in explain(row, "en")[3]
+
+
+def test_short_labels_are_validated() -> None:
+    ok = crit("cba", 100, short_label=LocalText(vi="TƯLĐTT", en="CBAs"))
+    assert ok.short("vi") == "TƯLĐTT" and crit("cba", 100).short("vi") == "cba"
+    for bad in ("Thỏa ước lao động tập thể", " TƯLĐTT", "TƯ  LĐTT"):
+        with pytest.raises(ValidationError, match="short_label"):
+            crit("cba", 100, short_label=LocalText(vi=bad))
+    with pytest.raises(ValidationError, match="short_label"):
+        MeasureDef(
+            code="cba",
+            label=LocalText(vi="Thỏa ước lao động tập thể"),
+            short_label=LocalText(vi="TƯLĐTT", en="Collective agreements"),
+            indicator="cba",
+            field="agreements",
+        )
+    assert all(m.short_label is not None for m in default_measures())

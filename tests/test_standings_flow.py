@@ -49,23 +49,25 @@ async def test_standings_with_real_figures_chart_and_why(h: Harness) -> None:
     await founded(hk, 31)
     replies = await lb.send("/standings 2025")
     text = replies[0].text
-    assert "🏆 Xếp hạng Cụm thi đua số 1" in text
-    assert "49/20 245,0%" in text and "31/20 155,0%" in text
+    assert "🏆 Xếp hạng Cụm thi đua số 1" in text and "\nCả năm 2025\n" in text
+    assert "1. LĐLĐ quận Long Biên · 30,0 điểm" in text  # one compact entry per unit
+    assert "49/20" not in text  # the details are behind "Vì sao?"
     assert "tham khảo" in text and "bình xét" in text
-    assert all(len(line) <= 40 for line in text.splitlines()[:-2])  # the advisory footer may wrap
+    assert all(len(line) <= 40 for line in text.splitlines()[:-1])  # the advisory may wrap
     chart = replies[1].reply.attachment
     assert chart is not None and chart.kind == "image"
     assert base64.b64decode(chart.data_b64).startswith(b"\x89PNG")
     why_button = next(b for b in replies[0].buttons if "Long Biên" in b.label)
     why = await lb.press_data(why_button.data, replies[0].message_id)
-    assert "Thành lập CĐCS: 49/20 = 245,0%" in why[0].text
+    assert "❓ LĐLĐ quận Long Biên — cả năm 2025" in why[0].text
+    assert "• Thành lập CĐCS: 49/20 = 245,0%" in why[0].text
 
 
 async def test_bad_periods_units_and_access(h: Harness) -> None:
     lb = await person(h, 1, "long_bien")
     for bad in ("2030", "đợt 3", "abc"):
         reply = (await lb.send(f"/standings {bad}"))[0].text
-        assert "Các kỳ hợp lệ" in reply and "Năm 2025" in reply and "Đợt 1/2025" in reply
+        assert "Các kỳ hợp lệ" in reply and "năm 2025" in reply and "6 tháng đầu 2025" in reply
     assert "LĐLĐ quận Long Biên" in (await lb.send("/unit long bine"))[0].text
     assert "trong cụm của đơn vị bạn" in (await lb.send("/unit tay_ho"))[0].text
     mine = (await lb.send("/unit"))[0].text
@@ -79,8 +81,10 @@ async def test_retracted_reports_do_not_count(h: Harness) -> None:
     await founded(lb, 49)
     await lb.send("/retract 1")
     await lb.press("Rút báo cáo")
-    text = (await lb.send("/standings 2025"))[0].text
-    assert "0/20 0,0%" in text and "245,0%" not in text
+    replies = await lb.send("/standings 2025")
+    why_button = next(b for b in replies[0].buttons if "Long Biên" in b.label)
+    why = (await lb.press_data(why_button.data, replies[0].message_id))[0].text
+    assert "Thành lập CĐCS: 0/20 = 0,0%" in why and "245,0%" not in why
 
 
 async def test_group_link_posts_export_and_admin(h: Harness) -> None:
@@ -108,7 +112,10 @@ async def test_group_link_posts_export_and_admin(h: Harness) -> None:
     leaders = (await admin.send("/standings all 2025"))[0].text
     assert "Cụm thi đua số 1" in leaders and "Cụm thi đua số 2" in leaders
     assert "Đã đặt chỉ tiêu" in (await admin.send("/target long_bien new_unions 2025 25"))[0].text
-    assert "49/25 196,0%" in (await officer.send("/standings 2025"))[0].text
+    replies = await officer.send("/standings 2025")
+    why_button = next(b for b in replies[0].buttons if "Long Biên" in b.label)
+    why = (await officer.press_data(why_button.data, replies[0].message_id))[0].text
+    assert "Thành lập CĐCS: 49/25 = 196,0%" in why
 
 
 async def test_completeness_columns_and_one_indicator(h: Harness) -> None:
@@ -116,7 +123,7 @@ async def test_completeness_columns_and_one_indicator(h: Harness) -> None:
     await lb.send("tặng 20 suất quà, mỗi suất 500.000đ nhân dịp tết ngày 1/12")
     await lb.press("Lưu")
     text = (await lb.send("/standings 2025"))[0].text
-    assert "📥 báo cáo" in text and "đúng hạn" in text  # reminders' rates join the ranking
+    assert "📥 0,0%" in text and "📥 Tỷ lệ báo cáo" in text  # reporting rates join the ranking
     gifts = (await lb.send("/standings tặng quà 2025"))[0].text
     assert "🎁 Tặng quà" in gifts and "10.000.000 đ" in gifts and "20" in gifts
 

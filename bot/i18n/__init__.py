@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import string
 import tomllib
+from functools import partial
 from importlib import resources
 from typing import Any
+
+from domain.periods import Period
 
 LANGUAGES = ("vi", "en")
 
@@ -35,6 +38,8 @@ class Catalog:
 
     A missing key or parameter is a bug, but the officer still gets a message:
     the key itself, rather than an exception in the middle of their report.
+    A `Period` parameter is named in the same language ("6 tháng đầu năm
+    2026"), so code anywhere, the domain included, passes periods, not words.
     """
 
     def __init__(self) -> None:
@@ -45,6 +50,10 @@ class Catalog:
         template = table.get(key) or self.messages["vi"].get(key)
         if template is None:
             return key
+        params = {
+            name: value.name(partial(self, lang)) if isinstance(value, Period) else value
+            for name, value in params.items()
+        }
         try:
             return template.format(**params)
         except (KeyError, IndexError, ValueError):
