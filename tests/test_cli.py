@@ -198,7 +198,7 @@ def test_export_and_targets_template_import_round_trip(tmp_path: Path) -> None:
     )
     # A fresh database has no reports: nothing to file, said so, non-zero exit, no file.
     assert exported.returncode == 1
-    assert "Không có số liệu thi đua của Cụm thi đua số 1 trong Năm 2025" in exported.stderr
+    assert "Không có số liệu thi đua của Cụm thi đua số 1 trong cả năm 2025" in exported.stderr
     assert not out.exists()
 
     template = tmp_path / "targets.xlsx"
