@@ -305,12 +305,16 @@ class _Pacing:
             str, float
         ] = {}  # per chat: when the next message may go at the latest pace
 
-    async def wait(self, chat_id: str) -> None:
+    def reserve(self, chat_id: str, now: float) -> float:
+        """Take the chat's next slot at `now`; returns how long to wait for it (0: go)."""
         if self.interval <= 0:
-            return
-        now = asyncio.get_running_loop().time()
+            return 0.0
         slack = self.interval * (self.burst - 1)
         due = max(self._next.get(chat_id, now - slack), now - slack)
         self._next[chat_id] = due + self.interval
-        if due > now:
-            await asyncio.sleep(due - now)
+        return max(0.0, due - now)
+
+    async def wait(self, chat_id: str) -> None:
+        delay = self.reserve(chat_id, asyncio.get_running_loop().time())
+        if delay > 0:
+            await asyncio.sleep(delay)

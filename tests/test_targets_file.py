@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 import zipfile
 
 import pytest
@@ -311,11 +310,11 @@ def test_header_only_or_nothing_filled() -> None:
     assert row == 0
 
 
-def test_fifty_megabytes_refused_fast() -> None:
+def test_fifty_megabytes_refused_by_size_before_reading() -> None:
+    # Not a readable workbook at all: only a size check made before opening it can
+    # answer "too large" (a parse would answer "not an Excel file").
     data = b"PK\x03\x04" + bytes(50_000_000)
-    started = time.perf_counter()
     [(row, message)] = problems(data, "big.xlsx")
-    assert time.perf_counter() - started < 0.5
     assert row == 0 and "quá lớn" in message and "50 MB" in message
 
 
