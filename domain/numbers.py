@@ -381,7 +381,7 @@ _TAIL_SLASH = re.compile(r"\s*/\s*(?=[a-z])")
 _TAIL_END = re.compile(r"\s*[.!]?\s*$")
 # What a range looks like: "10 đến 15", "10-15", "1 - 2 triệu", "10 hoặc 15".
 _RANGE_SEP = re.compile(r"\s*(?:-|–|—|~|->|den|toi|hoac|hay|or|to)\s*(?=(?:₫\s*)?[0-9])")
-_RANGE_INTRO = re.compile(r"(?:khoang tu|tu khoang|tu)\s+(?=[0-9])")
+_RANGE_INTRO = re.compile(r"(?:khoang tu|tu khoang|khoang|tam|tu)\s+(?=[0-9])")
 # Digits glued to a symbol that is no number separator: "1_000_000", "5'000", "1#5".
 _BAD_SEPARATOR = re.compile(r"([^\s\w.,%/\-–—~]|_)(?=[0-9])")
 _NUMBER_AHEAD = re.compile(r"\s*[^a-z0-9\s]*\s*[0-9]|[a-z]+[0-9]")

@@ -515,6 +515,7 @@ _PARSE = {"integer": parse_integer, "number": parse_number, "money": parse_money
         ("integer", "12 suất ;)", "numbers.extra", {"part": ";)"}),
         ("integer", "khoảng 20", "numbers.lead", {"part": "khoảng"}),
         ("integer", "từ 20", "numbers.lead", {"part": "từ"}),
+        ("integer", "tầm 20", "numbers.lead", {"part": "tầm"}),
         ("integer", "10 đến 15 đến 20", "numbers.range", {}),
         ("money", "1.5 - 2", "numbers.range", {}),  # one end is itself unclear
         ("integer", "20 30", "numbers.two_numbers", {}),
@@ -564,6 +565,8 @@ def test_glued_short_terms_are_asked(kind: str, text: str, options: tuple[int, .
     [
         ("integer", "10 đến 15", (10, 15)),  # saved as 10 before
         ("integer", "từ 10 đến 15 suất", (10, 15)),
+        ("integer", "khoảng 10 đến 15", (10, 15)),
+        ("integer", "tầm 10-15 người", (10, 15)),
         ("integer", "10-15", (10, 15)),
         ("integer", "10 – 15 người", (10, 15)),
         ("integer", "10 hoặc 15", (10, 15)),
