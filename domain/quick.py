@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,8 +80,9 @@ _BREAK = "|"  # where context stops: punctuation, a date, the edge of a number
 class Loose:
     """A number of the line that the words do not place in exactly one field."""
 
-    raw: str  # as typed (folded): "150", "500k"
+    raw: str  # folded, for reading: "150", "500.000d"
     fields: tuple[str, ...]  # the fields it could fill, in form order
+    shown: str = field(default="", compare=False)  # as the officer typed it: "500.000đ"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +104,7 @@ class QuickParse:
     ambiguous: tuple[Ambiguous, ...] = ()
     unclear: tuple[str, ...] = ()  # fields the line answers twice: ask them
     errors: tuple[tuple[str, UserInputError], ...] = ()  # (field, why): a future date, "1,5 suất"
-    elsewhere: tuple[str, ...] = ()  # numbers that belong to another activity of the line
+    elsewhere: tuple[str, ...] = ()  # numbers of another activity of the line, as typed
 
 
 # ---- the line, cut into words ------------------------------------------------------------
@@ -166,6 +168,29 @@ def read_line(text: str) -> _Line:
         number_at=tuple(number_at),
         dates=tuple((kind, value) for _, _, kind, value in dates),
     )
+
+
+def _as_typed(text: str, start: int, end: int) -> str:
+    """The characters of `text` behind `fold(text)[start:end]`, so questions quote the officer.
+
+    Falls back to the folded slice where the two cannot be lined up one to one.
+    """
+    chars: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(text):
+        base = unicodedata.normalize("NFKD", ch.replace("đ", "d").replace("Đ", "D"))
+        for c in "".join(c for c in base if not unicodedata.combining(c)).lower():
+            if c.isspace() and (not chars or chars[-1] == " "):
+                continue  # runs of spaces fold to one; leading ones to none
+            chars.append(" " if c.isspace() else c)
+            origin.append(i)
+    while chars and chars[-1] == " ":
+        chars.pop()
+        origin.pop()
+    folded = fold(text)
+    if "".join(chars) != folded or not 0 <= start < end <= len(origin):
+        return folded[start:end]
+    return text[origin[start] : origin[end - 1] + 1]
 
 
 def _contains(haystack: str, needle: str) -> bool:
@@ -395,10 +420,11 @@ def parse_quick(
             placed.setdefault(claimed[0].code, []).append(raw)
             continue
         if not claimed and (theirs or _starts_with_any(_after(line.tokens, at), other_words)):
-            elsewhere.append(raw)  # "... và kết nạp 5 đoàn viên": the other activity's
+            elsewhere.append(_as_typed(text, amount.start, amount.end))  # the other activity's
             continue
         options = claimed or fits
-        loose.append(Loose(raw, tuple(f.code for f in options)))
+        shown = _as_typed(text, amount.start, amount.end)
+        loose.append(Loose(raw, tuple(f.code for f in options), shown))
 
     ambiguous: list[Ambiguous] = []
     for code, raws in placed.items():

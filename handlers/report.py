@@ -183,7 +183,10 @@ async def _start_quick(
         "photos": [],
         "ask": list(dict.fromkeys(ask)),
         "defaulted": defaulted,
-        "loose": [{"raw": n.raw, "fields": list(n.fields)} for n in parsed.loose],
+        "loose": [
+            {"raw": n.raw, "shown": n.shown or n.raw, "fields": list(n.fields)}
+            for n in parsed.loose
+        ],
         "pending_ambiguous": [
             {"field": a.field, "raw": a.raw, "options": list(a.options)} for a in parsed.ambiguous
         ],
@@ -365,7 +368,7 @@ def _ask_loose_number(
             ctx.reply(
                 ctx.t(
                     "quick.number_unused",
-                    number=number["raw"],
+                    number=number.get("shown") or number["raw"],
                     indicator=indicator.label.get(ctx.lang),
                 )
             )
@@ -390,7 +393,8 @@ def _ask_number(ctx: Ctx, data: dict[str, Any], indicator: IndicatorDef) -> None
             _cb(ctx, Action.CANCEL).button(ctx.t("btn.cancel"), nav=True),
         )
     )
-    ctx.reply(ctx.t("quick.which_field", number=number.get("raw", "")), tuple(rows))
+    shown = number.get("shown") or number.get("raw", "")
+    ctx.reply(ctx.t("quick.which_field", number=shown), tuple(rows))
 
 
 async def _place_number(ctx: Ctx, data: dict[str, Any], f: FieldDef | None) -> None:
@@ -578,7 +582,9 @@ async def on_message(ctx: Ctx) -> None:
         )
         f = _match_field(offered_fields, inbound.text, ctx.lang)
         if f is None:
-            raise UserInputError("quick.pick_field", number=number.get("raw", ""))
+            raise UserInputError(
+                "quick.pick_field", number=number.get("shown") or number.get("raw", "")
+            )
         await _place_number(ctx, data, f)
         return
     if step == Step.CONFIRM:

@@ -59,6 +59,13 @@ def test_a_number_no_word_places_is_left_for_the_officer(text: str, loose: Loose
     assert "value_per_gift" not in parsed.values
 
 
+def test_the_question_quotes_the_number_as_typed() -> None:
+    parsed = parse_quick("Tặng 20 suất quà   1.250.000đ dịp Tết", CONFIG.indicators, TODAY)
+    assert parsed is not None
+    (loose,) = parsed.loose
+    assert (loose.raw, loose.shown) == ("1.250.000d", "1.250.000đ")
+
+
 @pytest.mark.parametrize(
     ("text", "field"),
     [
