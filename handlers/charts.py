@@ -349,10 +349,7 @@ def _criterion_style(n: int) -> tuple[str, str, str]:
 def _legend_entries(
     rows: Sequence[UnitStanding], criteria: Sequence[CriterionDef], lang: str
 ) -> list[tuple[str, tuple[str, str, str]]]:
-    entries = [
-        (_shorten(_clean(c.label.get(lang)), 60), _criterion_style(n))
-        for n, c in enumerate(criteria)
-    ]
+    entries = [(_legend_label(c, lang), _criterion_style(n)) for n, c in enumerate(criteria)]
     if any(row.adjustment > 0 for row in rows):
         entries.append((_BONUS[lang], (_BONUS_COLOR, "white", "")))
     if any(row.adjustment < 0 for row in rows):
@@ -366,6 +363,13 @@ def _font(size: float, *, bold: bool = False, italic: bool = False) -> FontPrope
 
     style: Literal["normal", "oblique"] = "oblique" if italic else "normal"
     return FontProperties(family=FONT, size=size, weight="bold" if bold else "normal", style=style)
+
+
+def _legend_label(criterion: CriterionDef, lang: str) -> str:
+    """The full label when it fits the legend, else the configured short label (never a
+    label cut mid-word while a short one exists)."""
+    full = _clean(criterion.label.get(lang))
+    return full if len(full) <= 60 else _shorten(_clean(criterion.short(lang)), 60)
 
 
 def _shorten(text: str, limit: int) -> str:

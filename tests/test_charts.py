@@ -187,3 +187,21 @@ def test_dollar_signs_are_not_mathtext() -> None:
     data = standings_chart(table, "Giá $5 ", "vi")
     assert data.startswith(PNG_SIGNATURE)
     assert any("$ngành$" in t for t in texts(build_standings_figure(table, "x", "vi")))
+
+
+def test_a_label_too_long_for_the_legend_uses_the_short_label() -> None:
+    long_label = "Ký kết thỏa ước lao động tập thể có nhiều nội dung có lợi hơn cho người lao động"
+    criteria = (
+        SCORING.criteria[0],
+        SCORING.criteria[1].model_copy(
+            update={
+                "label": LocalText(vi=long_label),
+                "short_label": LocalText(vi="TƯLĐTT có lợi"),
+            }
+        ),
+    )
+    scoring = SCORING.model_copy(update={"criteria": criteria})
+    result = score_cluster(UNITS, {("long_bien", "cba"): 3}, {}, scoring)
+    shown = texts(build_standings_figure(result, "Cụm thi đua số 1", "vi"))
+    assert "TƯLĐTT có lợi" in shown
+    assert not any(t.startswith("Ký kết thỏa ước") for t in shown)
