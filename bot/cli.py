@@ -135,6 +135,8 @@ def _logging(verbose: bool = False) -> None:
     # httpx logs request URLs, and Telegram's URLs contain the bot token.
     for noisy in ("httpx", "httpcore", "telegram.ext.ExtBot", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if not verbose:  # PTB's English "Application started": the CLI says it in its own words
+        logging.getLogger("telegram.ext.Application").setLevel(logging.WARNING)
     # With no retries of its own, PTB's limiter logs every 429 as an error with a
     # traceback; the outbox records each one (thidua outbox), so that is noise.
     logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
@@ -206,6 +208,7 @@ async def _run(config: AppConfig, secrets: Secrets, say: Say) -> int:
         print(say("connect_retrying", channel=name, why=_why(error, say)), file=sys.stderr)
     print(say("running", channels=", ".join(connected)), flush=True)
     await app.serve_until(stop)  # DatabaseLost if the database file goes away meanwhile
+    print(say("stopped"), flush=True)
     return 0
 
 

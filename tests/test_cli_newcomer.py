@@ -167,9 +167,11 @@ async def test_run_says_it_is_running_only_after_the_channel_connected(tmp_path:
         assert "✅ thidua đang chạy trên telegram" in line.decode()
         assert any(c.method == "getMe" and c.ok for c in fake.calls)
         proc.send_signal(signal.SIGINT)
-        _, err = await asyncio.wait_for(proc.communicate(), 60)
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 0, err.decode()
     assert "Traceback" not in err.decode()
+    assert out.decode().strip() == "thidua đã dừng."
+    assert "Application" not in err.decode()  # no English lines from the Telegram library
 
 
 def test_config_problems_are_in_the_cli_language(tmp_path: Path) -> None:
