@@ -350,8 +350,7 @@ def _write_standings(
             row.rating.label(lang),
         ]
         if show_rates:
-            tally = cluster.rates.get(row.unit.code)
-            values += [tally.completeness, tally.on_time_rate] if tally else [None, None]
+            values += _rate_values(cluster.rates.get(row.unit.code), t)
         values.append(_round(row.adjustment, "0.1") if row.adjustment else None)
         by_code = {r.criterion.code: r for r in row.criteria}
         for criterion in criteria:
@@ -391,8 +390,8 @@ def _totals_row(
     rows = cluster.standings.rows
     values: list[_Value] = [None, t("totals"), None, None]
     if show_rates:
-        tally = sum((cluster.rates.get(r.unit.code, Tally()) for r in rows), Tally())
-        values += [tally.completeness, tally.on_time_rate]
+        owed = [cluster.rates[r.unit.code] for r in rows if r.unit.code in cluster.rates]
+        values += _rate_values(sum(owed, Tally()), t)
     values.append(None)
     for criterion in criteria:
         results = [r for row in rows for r in row.criteria if r.criterion.code == criterion.code]
@@ -424,6 +423,16 @@ def _totals_row(
         cell.border = _TOTAL_BORDER
         cells.append(cell)
     return cells
+
+
+def _rate_values(tally: Tally | None, t: _Labels) -> list[_Value]:
+    """Reports sent and sent on time ÷ owed; "chưa đến hạn" when nothing is due yet (as
+    /standings says it), blank for a unit that owes no report at all."""
+    if tally is None:
+        return [None, None]
+    if not tally.expected:
+        return [t("rate_not_due"), t("rate_not_due")]
+    return [tally.completeness, tally.on_time_rate]
 
 
 def _write_signatures(sheet: WriteOnlyWorksheet, heading: _Heading, width: int, t: _Labels) -> None:

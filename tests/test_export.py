@@ -229,7 +229,11 @@ async def test_chat_export_is_the_same_workbook_and_its_rates_agree_with_standin
         for n in range(top + 1, top + 1 + len(units)):
             row = [c.value for c in sheet[n]]
             rate = row[complete]
-            shown = "📥 chưa đến hạn" if rate is None else f"📥 {format_percent(float(rate), 'vi')}"
+            shown = (
+                f"📥 {rate}"
+                if isinstance(rate, str)
+                else f"📥 {format_percent(float(rate or 0), 'vi')}"
+            )
             start = next(
                 i
                 for i, line in enumerate(standings)
@@ -293,3 +297,32 @@ def test_cli_export_in_english_takes_every_label_from_the_english_catalog(
     assert any(row[1] == "PREPARED BY" and "CLUSTER HEAD" in row for row in rows)
     texts = [v for s in book.worksheets for row in s.iter_rows(values_only=True) for v in row]
     assert not [v for v in texts if isinstance(v, str) and v.startswith("workbook.")]
+
+
+async def test_early_in_the_year_the_rate_reads_not_yet_due_as_in_standings(tmp_path: Path) -> None:
+    h = await Harness.create(
+        tmp_path,
+        FakeClock(dt.datetime(2026, 1, 5, 9, 0, tzinfo=VN)),
+        load_config(config_file(tmp_path)),
+    )
+    try:
+        officer = await person(h, 1, "long_bien")
+        await officer.send("thành lập 2 công đoàn cơ sở ngày 2/1")
+        await officer.press("Lưu")
+        head = await person(h, 9, "hoan_kiem", Role.CLUSTER_HEAD)
+        document = (await head.send("/export 2026"))[-1].reply.attachment
+        assert document is not None
+        sheet = openpyxl.load_workbook(io.BytesIO(base64.b64decode(document.data_b64)))["Xếp hạng"]
+        units, totals = units_and_totals(sheet)
+        top = header_row(sheet)
+        names = [c.value for c in sheet[top]]
+        complete = names.index("Tỷ lệ báo cáo đầy đủ")
+        on_time = names.index("Tỷ lệ báo cáo đúng hạn")
+        # January's report is not due before February: nothing owed is not 0 %, nor 100 %.
+        for n in range(top + 1, top + 1 + len(units)):
+            assert sheet.cell(n, complete + 1).value == "chưa đến hạn"
+            assert sheet.cell(n, on_time + 1).value == "chưa đến hạn"
+        assert totals["Tỷ lệ báo cáo đầy đủ"] == "chưa đến hạn"
+        assert "📥 chưa đến hạn" in (await head.send("/standings"))[0].text
+    finally:
+        await h.close()

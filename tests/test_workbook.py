@@ -503,3 +503,14 @@ def test_same_input_same_bytes_and_no_clock() -> None:
         assert {info.date_time for info in archive.infolist()} == {(2026, 1, 5, 10, 0, 0)}
     book = load_workbook(io.BytesIO(first))
     assert book.properties.created == dt.datetime(2026, 1, 5, 3, 0)
+
+
+def test_a_unit_with_nothing_due_yet_reads_not_yet_due() -> None:
+    sheet = export(clusters=[cluster(rates={"hoan_kiem": Tally(), "long_bien": Tally()})])[
+        "Xếp hạng"
+    ]
+    names = header(sheet)
+    top = header_row(sheet)
+    for n in (top + 1, top + 2, top + 3):  # both units and the totals row
+        row = {names[i]: c.value for i, c in enumerate(sheet[n])}
+        assert row["Tỷ lệ báo cáo đầy đủ"] == row["Tỷ lệ báo cáo đúng hạn"] == "chưa đến hạn"
