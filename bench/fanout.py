@@ -139,7 +139,7 @@ async def fan_out(officers: int, limit: float, outage: float | None = None) -> R
                 file_base_url=fake.base_file_url,
                 dispatcher=dispatcher,
                 clock=clock,
-                commands=[],
+                commands={},
                 connection_pool_size=config.telegram.connection_pool_size,
                 max_per_second=limit,
             )

@@ -22,16 +22,18 @@ from bot.channels.base import Channel
 from bot.clock import SystemClock
 from bot.config import AppConfig, Secrets
 from bot.health import Health
-from bot.i18n import Catalog
+from bot.i18n import LANGUAGES, Catalog
 from bot.media import MediaStore
 from bot.outbox_sender import OutboxSender
 from bot.scheduler import Job, Scheduler
+from domain.access import ActorRole
 from domain.errors import ChannelStartError, DatabaseLost, StorageError
 from domain.messages import OutboxItem
 from domain.periods import PeriodKind
 from handlers.context import Clock, HandlerSettings
 from handlers.dispatcher import Dispatcher, prune
 from handlers.reminders import Reminders
+from handlers.router import menu_commands
 from handlers.standings import GroupPosts
 from storage import backup as backups
 from storage import health as health_repo
@@ -45,15 +47,18 @@ if TYPE_CHECKING:  # aiohttp is imported only when a channel receives by webhook
 
 log = logging.getLogger(__name__)
 
-COMMANDS_VI = [
-    ("report", "Báo cáo hoạt động"),
-    ("quick", "Báo cáo nhanh một dòng"),
-    ("myreports", "Báo cáo gần nhất của đơn vị"),
-    ("cancel", "Hủy báo cáo đang nhập"),
-    ("back", "Quay lại mục trước"),
-    ("lang", "Ngôn ngữ: vi | en"),
-    ("help", "Hướng dẫn"),
-]
+
+def guest_commands(
+    catalog: Catalog, default_language: str
+) -> dict[str, tuple[tuple[str, str], ...]]:
+    """The command menu before registration, per app language ("" for any other language).
+
+    Registered people get their role's menu in their own chat with the
+    replies that show the menu keyboard (handlers.router.menu_commands).
+    """
+    guests = frozenset({ActorRole.UNREGISTERED})
+    menus = {lang: menu_commands(guests, lang, catalog) for lang in LANGUAGES}
+    return {"": menus[default_language], **menus}
 
 
 def handler_settings(config: AppConfig, bot_username: str = "") -> HandlerSettings:
@@ -320,7 +325,7 @@ class App:
             file_base_url=tg.file_base_url,
             dispatcher=self.dispatcher,
             clock=self.clock,
-            commands=COMMANDS_VI,
+            commands=guest_commands(self.catalog, self.config.federation.default_language.value),
             concurrent_updates=tg.concurrent_updates,
             connection_pool_size=tg.connection_pool_size,
             poll_timeout=tg.poll_timeout_seconds,

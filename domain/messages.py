@@ -105,6 +105,8 @@ class Reply:
     menu: tuple[str, ...] = ()
     edit_ref: str = ""
     attachment: Attachment | None = None
+    commands: tuple[tuple[str, str], ...] = ()
+    """The person's command menu (command, description), where a messenger has one."""
 
     @property
     def choice_buttons(self) -> list[Button]:
@@ -117,6 +119,7 @@ class Reply:
             "menu": list(self.menu),
             "edit_ref": self.edit_ref,
             "attachment": asdict(self.attachment) if self.attachment else None,
+            "commands": [list(c) for c in self.commands],
         }
         return json.dumps(data, ensure_ascii=False)
 
@@ -125,6 +128,7 @@ class Reply:
         data: dict[str, Any] = json.loads(raw)
         data["buttons"] = tuple(tuple(Button(*b) for b in row) for row in data["buttons"])
         data["menu"] = tuple(data["menu"])
+        data["commands"] = tuple((c[0], c[1]) for c in data.get("commands", ()))
         if data.get("attachment"):
             data["attachment"] = Attachment(**data["attachment"])
         return cls(**data)

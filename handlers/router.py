@@ -7,19 +7,30 @@ group chats, idle expiry, stale buttons) are applied here once for every flow.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from domain.access import Action as Can
+from domain.access import ActorRole
 from domain.errors import UserInputError
 from domain.messages import ChatType, InboundKind
 from domain.models import DEFAULT_MAX_LENGTH
 from domain.text import fold
 from handlers import access, myreports, onboarding, people_admin, reminders, report, standings
 from handlers.callbacks import Action, CallbackData
-from handlers.context import Ctx
+from handlers.context import Ctx, Translator
 from handlers.states import Flow
 
 Handler = Callable[[Ctx], Awaitable[None]]
+
+Audience = frozenset[ActorRole]
+"""Who sees a command in the messenger's command menu, in the access policy's roles (this
+year's heads and deputies from the cluster membership); always a subset of who may use it."""
+GUESTS: Audience = frozenset({ActorRole.UNREGISTERED})
+REGISTERED: Audience = frozenset(ActorRole) - GUESTS
+ANYONE: Audience = frozenset(ActorRole)
+LEADERS: Audience = frozenset({ActorRole.CLUSTER_HEAD, ActorRole.CLUSTER_DEPUTY, ActorRole.ADMIN})
+CHAIRS: Audience = LEADERS | {ActorRole.CHAIR}
+ADMINS: Audience = frozenset({ActorRole.ADMIN})
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +42,8 @@ class Command:
     action: Can
     private_only: bool = True
     starts_flow: bool = False
+    menu: Audience = frozenset()
+    """Listed in the command menu of these people (described by `cmd.<name>` in the catalog)."""
 
 
 async def _report(ctx: Ctx) -> None:
@@ -62,29 +75,33 @@ async def _edit(ctx: Ctx) -> None:
 
 
 COMMANDS: dict[str, Command] = {
-    "start": Command(onboarding.start, Can.START),
-    "help": Command(onboarding.help_, Can.HELP, private_only=False),
-    "lang": Command(onboarding.lang, Can.LANG),
+    "start": Command(onboarding.start, Can.START, menu=GUESTS),
+    "help": Command(onboarding.help_, Can.HELP, private_only=False, menu=ANYONE),
+    "lang": Command(onboarding.lang, Can.LANG, menu=ANYONE),
     "link": Command(onboarding.link, Can.LINK),
     "channel": Command(onboarding.channel, Can.CHANNEL),
-    "report": Command(_report, Can.REPORT, starts_flow=True),
-    "quick": Command(_quick, Can.REPORT, starts_flow=True),
-    "cancel": Command(_cancel, Can.CANCEL),
-    "back": Command(_back, Can.REPORT),
-    "myreports": Command(myreports.show, Can.REPORT, starts_flow=True),
+    "report": Command(_report, Can.REPORT, starts_flow=True, menu=REGISTERED),
+    "quick": Command(_quick, Can.REPORT, starts_flow=True, menu=REGISTERED),
+    "cancel": Command(_cancel, Can.CANCEL, menu=REGISTERED),
+    "back": Command(_back, Can.REPORT, menu=REGISTERED),
+    "myreports": Command(myreports.show, Can.REPORT, starts_flow=True, menu=REGISTERED),
     "retract": Command(_retract, Can.REPORT, starts_flow=True),
     "edit": Command(_edit, Can.REPORT, starts_flow=True),
-    "deadlines": Command(reminders.deadlines, Can.DEADLINES),
-    "missing": Command(reminders.missing, Can.MISSING, private_only=False),
-    "completeness": Command(reminders.completeness_cmd, Can.COMPLETENESS, private_only=False),
+    "deadlines": Command(reminders.deadlines, Can.DEADLINES, menu=REGISTERED),
+    "missing": Command(reminders.missing, Can.MISSING, private_only=False, menu=LEADERS),
+    "completeness": Command(
+        reminders.completeness_cmd, Can.COMPLETENESS, private_only=False, menu=LEADERS
+    ),
     "mute": Command(reminders.mute, Can.MUTE),
     "unmute": Command(reminders.unmute, Can.MUTE),
-    "standings": Command(standings.standings_cmd, Can.VIEW_CLUSTER_STANDINGS, private_only=False),
-    "unit": Command(standings.unit_cmd, Can.VIEW_UNIT),
+    "standings": Command(
+        standings.standings_cmd, Can.VIEW_CLUSTER_STANDINGS, private_only=False, menu=LEADERS
+    ),
+    "unit": Command(standings.unit_cmd, Can.VIEW_UNIT, menu=CHAIRS),
     "linkgroup": Command(standings.linkgroup, Can.LINKGROUP, private_only=False),
-    "export": Command(standings.export_cmd, Can.EXPORT, private_only=False),
-    "target": Command(standings.target_cmd, Can.SET_TARGET),
-    "people": Command(people_admin.people_cmd, Can.MANAGE_PEOPLE),
+    "export": Command(standings.export_cmd, Can.EXPORT, private_only=False, menu=LEADERS),
+    "target": Command(standings.target_cmd, Can.SET_TARGET, menu=ADMINS),
+    "people": Command(people_admin.people_cmd, Can.MANAGE_PEOPLE, menu=ADMINS),
 }
 
 # Button data prefixes and the action a press performs; anything else is a form's button.
@@ -102,6 +119,34 @@ MENU = {
 }
 
 
+def menu_commands(
+    roles: frozenset[ActorRole], lang: str, translate: Translator
+) -> tuple[tuple[str, str], ...]:
+    """The command menu of someone with these roles, in one language: (command, description).
+
+    The commands only some roles have come first, those everyone has last.
+    """
+    shown = [
+        (len(c.menu), i, name) for i, (name, c) in enumerate(COMMANDS.items()) if roles & c.menu
+    ]
+    return tuple((name, translate(lang, f"cmd.{name}")) for _, _, name in sorted(shown))
+
+
+async def _attach_commands(ctx: Ctx) -> None:
+    """A private reply that shows the menu keyboard also carries this person's command menu,
+    so the messenger's menu follows registration, this year's role and language changes."""
+    if ctx.inbound.chat_type != ChatType.PRIVATE:
+        return
+    commands: tuple[tuple[str, str], ...] | None = None
+    for out in ctx.outgoing:
+        if out.reply.menu and out.chat_id == ctx.inbound.chat_id:
+            if commands is None:
+                ctx.actors.clear()  # registration or /link may have changed who this is
+                roles = (await access.actor(ctx)).roles
+                commands = menu_commands(roles, ctx.lang, ctx.translate)
+            out.reply = replace(out.reply, commands=commands)
+
+
 def _menu_command(ctx: Ctx, text: str) -> str | None:
     folded = fold(text)
     for key, command in MENU.items():
@@ -111,6 +156,11 @@ def _menu_command(ctx: Ctx, text: str) -> str | None:
 
 
 async def route(ctx: Ctx) -> None:
+    await _route(ctx)
+    await _attach_commands(ctx)
+
+
+async def _route(ctx: Ctx) -> None:
     inbound = ctx.inbound
     conv = ctx.conversation
     if inbound.chat_type == ChatType.GROUP:

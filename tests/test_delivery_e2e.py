@@ -70,7 +70,7 @@ class Rig:
             file_base_url=self.fake.base_file_url,
             dispatcher=self.dispatcher,
             clock=FakeClock(),
-            commands=[],
+            commands={},
             max_per_second=max_per_second,
         )
         await channel.app.initialize()
@@ -243,7 +243,7 @@ def test_the_limiter_is_configured_from_max_per_second() -> None:
             file_base_url="http://127.0.0.1:9/file/bot",
             dispatcher=None,  # type: ignore[arg-type]
             clock=FakeClock(),
-            commands=[],
+            commands={},
             max_per_second=max_per_second,
         )
         return channel.app.bot.rate_limiter  # type: ignore[attr-defined]

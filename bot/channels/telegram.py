@@ -14,10 +14,12 @@ import base64
 import contextlib
 import logging
 import warnings
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from telegram import (
     BotCommand,
+    BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
@@ -61,7 +63,7 @@ class TelegramChannel:
         file_base_url: str,
         dispatcher: Dispatcher,
         clock: Clock,
-        commands: list[tuple[str, str]],
+        commands: Mapping[str, Sequence[tuple[str, str]]],
         concurrent_updates: int = 64,
         connection_pool_size: int = 16,
         poll_timeout: int = 25,
@@ -105,6 +107,7 @@ class TelegramChannel:
         self._poller: asyncio.Task[None] | None = None
         self._side_tasks: set[asyncio.Task[None]] = set()
         self._conversations: dict[int, tuple[str, str, str]] = {}  # update id → conversation
+        self._chat_commands: dict[int, tuple[tuple[str, str], ...]] = {}  # last set per chat
         self.username = ""
         self.health: Health | None = None
 
@@ -136,13 +139,36 @@ class TelegramChannel:
             )
         else:
             await self.app.bot.delete_webhook()
-        with contextlib.suppress(TelegramError):
-            await self.app.bot.set_my_commands([BotCommand(c, d) for c, d in self.commands])
+        await self._set_default_commands()
         await self.app.start()
         if not self.webhook_url:
             self._poller = asyncio.create_task(
                 supervise(f"{self.name}.receive", self._poll, self.health), name="telegram-poll"
             )
+
+    async def _set_default_commands(self) -> None:
+        """The menu of people not registered yet, per app language ("" = any other)."""
+        for language, commands in self.commands.items():
+            try:
+                await self.app.bot.set_my_commands(
+                    [BotCommand(c, d) for c, d in commands], language_code=language or None
+                )
+            except TelegramError as exc:
+                log.warning("telegram setMyCommands (%s) failed: %s", language or "default", exc)
+
+    async def _set_chat_commands(self, chat_id: int, commands: tuple[tuple[str, str], ...]) -> None:
+        """A registered person's own menu (their role, their chosen language), set when it
+        changes; a failure is logged and retried with the next menu reply."""
+        if self._chat_commands.get(chat_id) == commands:
+            return
+        try:
+            await self.app.bot.set_my_commands(
+                [BotCommand(c, d) for c, d in commands], scope=BotCommandScopeChat(chat_id)
+            )
+        except TelegramError as exc:
+            log.warning("telegram setMyCommands for a chat failed: %s", exc)
+            return
+        self._chat_commands[chat_id] = commands
 
     async def ingest_json(self, data: dict[str, Any]) -> None:
         """A webhook delivery: the same recording path as polling."""
@@ -255,6 +281,8 @@ class TelegramChannel:
 
     async def deliver(self, chat_id: str, reply: Reply) -> str:
         markup = self._markup(reply)
+        if reply.commands and int(chat_id) > 0:  # private chats only: a group's menu is shared
+            await self._set_chat_commands(int(chat_id), reply.commands)
         try:
             if reply.edit_ref:
                 try:

@@ -299,6 +299,23 @@ class ApiError(Exception):
         self.retry_after = retry_after
 
 
+_COMMAND_SCOPES: Final = frozenset(
+    {
+        "default",
+        "all_private_chats",
+        "all_group_chats",
+        "all_chat_administrators",
+        "chat",
+        "chat_administrators",
+        "chat_member",
+    }
+)
+
+
+def _commands_key(scope: dict[str, Any], language: str) -> str:
+    return json.dumps([scope, language], sort_keys=True)
+
+
 def _bad_request(what: str) -> ApiError:
     return ApiError(400, f"Bad Request: {what}")
 
@@ -1685,8 +1702,37 @@ class FakeTelegramAPI:
 
     @staticmethod
     def _commands_key(call: Call) -> str:
+        """One command list per (scope, language_code), as Telegram keeps them.
+
+        A malformed scope or language code is refused as Telegram does; chat
+        ids are normalised so "42" and 42 name the same chat.
+        """
         scope = call.params.get("scope") or {"type": "default"}
-        return json.dumps([scope, call.params.get("language_code", "")], sort_keys=True)
+        if not isinstance(scope, dict) or scope.get("type") not in _COMMAND_SCOPES:
+            raise _bad_request("can't parse BotCommandScope")
+        needs_chat = scope["type"] in ("chat", "chat_administrators", "chat_member")
+        if needs_chat != ("chat_id" in scope):
+            raise _bad_request("can't parse BotCommandScope")
+        if needs_chat:
+            scope = dict(scope, chat_id=_norm_chat(scope["chat_id"]))
+        language = call.params.get("language_code") or ""
+        if language and not re.fullmatch(r"[a-z]{2}", str(language)):
+            raise _bad_request("invalid language code specified")
+        return _commands_key(scope, str(language))
+
+    def commands_seen(self, chat_id: ChatId, language_code: str = "") -> list[JSON]:
+        """The command menu a user with this app language sees in their private chat.
+
+        Telegram's documented order: this chat's scope (with, then without the
+        language), all private chats (with, then without), default (with, then without).
+        """
+        chat = {"type": "chat", "chat_id": _norm_chat(chat_id)}
+        for scope in (chat, {"type": "all_private_chats"}, {"type": "default"}):
+            for language in dict.fromkeys((language_code, "")):
+                commands = self._commands.get(_commands_key(scope, language))
+                if commands:
+                    return commands
+        return []
 
     def _set_my_commands(self, call: Call) -> bool:
         commands = call.params.get("commands")
