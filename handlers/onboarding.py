@@ -7,7 +7,7 @@ import math
 import secrets
 from dataclasses import replace
 
-from domain.access import Action, actor_for, may_ever
+from domain.access import Action, Actor, actor_for, may_ever
 from domain.errors import UserInputError
 from domain.invites import MASK, RANDOM_BYTES, code_from_bytes, code_hash, display, typed_hash
 from domain.models import Language, Person, Role
@@ -28,15 +28,24 @@ def _unit_name(ctx: Ctx, code: str) -> str:
     return unit.name if unit else code
 
 
-async def _role_place(ctx: Ctx, person: Person) -> str:
-    """Where a role is held: a cluster head heads this year's cluster, others serve a unit."""
-    if person.role == Role.CLUSTER_HEAD:
-        year = ctx.today.year
-        led = actor_for(person.role, person.unit_code, await org.memberships(ctx.tx, year)).led
-        cluster = await org.cluster(ctx.tx, min(led), year) if led else None
-        if cluster is not None:
-            return cluster.name
-    return _unit_name(ctx, person.unit_code)
+def _role_name(ctx: Ctx, person: Person, who: Actor) -> str:
+    """The role this person holds now: head and deputy come from this year's membership,
+    so someone invited as cluster head whose unit no longer leads is an officer."""
+    if who.heads:
+        return ctx.t("role.cluster_head")
+    if who.deputises:
+        return ctx.t("role.cluster_deputy")
+    return ctx.t(ROLE_KEYS[Role.OFFICER if person.role == Role.CLUSTER_HEAD else person.role])
+
+
+async def _role_and_place(ctx: Ctx, person: Person) -> dict[str, str]:
+    """`role` and where it is held (`unit`): a head or deputy leads this year's cluster,
+    everyone else serves their unit."""
+    year = ctx.today.year
+    who = actor_for(person.role, person.unit_code, await org.memberships(ctx.tx, year))
+    cluster = await org.cluster(ctx.tx, min(who.led), year) if who.led else None
+    place = cluster.name if cluster is not None else _unit_name(ctx, person.unit_code)
+    return {"role": _role_name(ctx, person, who), "unit": place}
 
 
 async def start(ctx: Ctx) -> None:
@@ -46,8 +55,7 @@ async def start(ctx: Ctx) -> None:
             ctx.t(
                 "start.already",
                 name=ctx.person.name,
-                unit=await _role_place(ctx, ctx.person),
-                role=ctx.t(ROLE_KEYS[ctx.person.role]),
+                **await _role_and_place(ctx, ctx.person),
             ),
             menu=True,
         )
@@ -99,8 +107,7 @@ async def start(ctx: Ctx) -> None:
         ctx.t(
             "start.welcome",
             name=person.name,
-            unit=await _role_place(ctx, person),
-            role=ctx.t(ROLE_KEYS[person.role]),
+            **await _role_and_place(ctx, person),
         ),
         menu=True,
     )
@@ -112,16 +119,8 @@ async def help_(ctx: Ctx) -> None:
         ctx.reply(ctx.t("help.unregistered"))
         return
     who = await access.actor(ctx)
-    if who.heads:
-        role = ctx.t("role.cluster_head")
-    elif who.deputises:
-        role = ctx.t("access.role_deputy")
-    else:
-        role = ctx.t(
-            ROLE_KEYS[Role.OFFICER if ctx.person.role == Role.CLUSTER_HEAD else ctx.person.role]
-        )
     parts = [
-        ctx.t("help.header", role=role),
+        ctx.t("help.header", role=_role_name(ctx, ctx.person, who)),
         ctx.t("help.reporting"),
         ctx.t("help.follow_up"),
     ]

@@ -35,6 +35,15 @@ async def test_the_cluster_head_welcome_names_the_cluster_of_this_year(h: Harnes
     assert "Cụm trưởng của Cụm thi đua số 1" in again
 
 
+async def test_deputies_and_former_heads_are_named_by_this_years_membership(h: Harness) -> None:
+    # 2026: Hoàn Kiếm deputises Cluster 1; Ba Đình neither heads nor deputises.
+    _, welcome = await registered(h, 20, Role.CLUSTER_HEAD, "hoan_kiem")
+    assert "Bạn đã được đăng ký là Cụm phó của Cụm thi đua số 1." in welcome
+    former, welcome = await registered(h, 21, Role.CLUSTER_HEAD, "ba_dinh")
+    assert "Bạn đã được đăng ký là cán bộ công đoàn của LĐLĐ quận Ba Đình." in welcome
+    assert (await former.send("/help"))[0].text.startswith("Bạn là cán bộ công đoàn.")
+
+
 async def test_english_role_names_carry_their_articles(h: Harness) -> None:
     officer, _ = await registered(h, 3)
     await officer.send("/lang en")
