@@ -491,6 +491,7 @@ def _check_tail(
     s = f.text
     number = f.shown(expr.start, expr.end)
     first = True
+    per = False  # "/căn": what follows is what the amount is per
     while not _TAIL_END.match(s, pos):
         if sep := _RANGE_SEP.match(s, pos):
             return sep.end()
@@ -502,8 +503,12 @@ def _check_tail(
             raise UserInputError("numbers.two_numbers", text=text)
         if slash := _TAIL_SLASH.match(s, pos):
             pos = slash.end()
+            per = True
             continue
         if phrase_end := _noun_phrase(s, pos, words):
+            phrase = s[pos:phrase_end].strip()
+            if first and not per and kind is _Kind.MONEY and _counted(expr, phrase, words):
+                raise UserInputError("numbers.count_here", text=text)
             pos = phrase_end
             first = False
             continue
@@ -523,6 +528,18 @@ def _check_tail(
             "numbers.extra", text=text, part=truncate(f.shown(pos, len(s)), 20), number=number
         )
     return None
+
+
+_PER = frozenset({"moi", "cho moi", "tren", "per", "each"})
+
+
+def _counted(expr: _Expr, phrase: str, words: frozenset[str]) -> bool:
+    """ "20 suất" typed as an amount of money: a bare number of things, not đồng.
+
+    "500k mỗi suất", "40 triệu/căn" and the field's own unit stay amounts.
+    """
+    bare = expr.unit is None and not expr.currency and not expr.has_extra
+    return bare and phrase not in _PER and phrase not in words
 
 
 def _noun_phrase(s: str, pos: int, words: frozenset[str]) -> int:

@@ -523,6 +523,8 @@ _PARSE = {"integer": parse_integer, "number": parse_number, "money": parse_money
         ("integer", "20%", "numbers.percent", {}),
         ("integer", "500.000đ", "numbers.money_here", {}),  # money typed as a count
         ("number", "20 VNĐ", "numbers.money_here", {}),
+        ("money", "20 suất", "numbers.count_here", {}),  # a count typed as money
+        ("money", "20 suất quà", "numbers.count_here", {}),
         ("integer", "2\u31640", "numbers.two_numbers", {}),  # a filler shows as a gap
         ("integer", "2\u200b0", "ok", {}),  # a zero-width space shows nothing
     ],
