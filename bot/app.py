@@ -28,7 +28,7 @@ from bot.outbox_sender import OutboxSender
 from bot.scheduler import Job, Scheduler
 from domain.access import ActorRole
 from domain.errors import ChannelStartError, DatabaseLost, StorageError
-from domain.messages import OutboxItem
+from domain.messages import OutboxItem, Outgoing
 from domain.periods import PeriodKind
 from handlers.context import Clock, HandlerSettings
 from handlers.dispatcher import Dispatcher, prune
@@ -105,6 +105,7 @@ class App:
             self.catalog,
             self.clock,
             on_outbox=self._hand_over,
+            on_action=self._indicate,
         )
         self.channels: dict[str, Channel] = {}
         self.server: WebhookServer | None = None
@@ -188,6 +189,12 @@ class App:
             sender = self.senders.get(item.channel)
             if sender is not None:
                 sender.submit([item])
+
+    def _indicate(self, outgoing: Outgoing) -> None:
+        """A "typing…" indicator before a slow answer goes straight to its channel."""
+        sender = self.senders.get(outgoing.channel)
+        if sender is not None:
+            sender.indicate(outgoing.chat_id, outgoing.reply)
 
     async def open(self) -> None:
         """Database up, migrations applied, organisation synced from config."""

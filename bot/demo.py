@@ -300,13 +300,14 @@ async def run_demo(
 ) -> None:
     """Seed, print the codes and the files folder, then chat until end of input."""
     await asyncio.to_thread(files.mkdir, parents=True, exist_ok=True)
+    app = App(config, secrets, clock=clock, database=database)
     console = ConsoleChannel(
         clock,
         write=write,
         files=files,
         saved=lambda path, kb: say("demo.saved", path=path, kb=kb),
+        db=app.db,
     )
-    app = App(config, secrets, clock=clock, database=database)
     app.add_channel(console)
     await app.start()
     try:

@@ -28,7 +28,7 @@ from bot.channels.base import Channel
 from bot.health import Health
 from bot.supervisor import supervise
 from domain.errors import DeliveryError
-from domain.messages import OutboxItem
+from domain.messages import OutboxItem, Reply
 from handlers.context import Clock
 from storage import outbox, people
 from storage.db import Database
@@ -76,6 +76,7 @@ class OutboxSender:
         self._in_flight = asyncio.Semaphore(max_in_flight)
         self._stopping = False
         self.health: Health | None = None
+        self._indicators: set[asyncio.Task[None]] = set()
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -102,6 +103,8 @@ class OutboxSender:
         self._stopping = True
         for task in self._tasks:
             task.cancel()
+        if self._indicators:
+            await asyncio.wait(list(self._indicators), timeout=grace)
         workers = list(self._workers.values())
         if workers:
             await asyncio.wait(workers, timeout=grace)
@@ -126,6 +129,24 @@ class OutboxSender:
                 self._scan_now.set()
             elif item.id not in self._known:
                 self._enqueue(item)
+
+    def indicate(self, chat_id: str, reply: Reply) -> None:
+        """Show a "working…" indicator (``reply.action``) now, outside the outbox.
+
+        It is no message: nothing to keep or retry, and it must go out before the slow
+        answer is even written. A failure is only logged.
+        """
+        if self._stopping:
+            return
+        task = asyncio.create_task(self._indicate(chat_id, reply), name=f"indicate-{chat_id}")
+        self._indicators.add(task)
+        task.add_done_callback(self._indicators.discard)
+
+    async def _indicate(self, chat_id: str, reply: Reply) -> None:
+        try:
+            await self.channel.deliver(chat_id, reply)
+        except Exception as exc:  # an indicator that does not show costs nothing
+            log.info("%s: chat action not shown: %s", self.channel.name, exc)
 
     async def wait_idle(self, limit: float = 10.0) -> None:
         """Until nothing is queued, in flight, unacknowledged or due in the table."""

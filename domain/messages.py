@@ -48,6 +48,9 @@ class Inbound:
     choice: str = ""
     message_ref: str = ""
     photos: tuple[Photo, ...] = ()
+    #: The channel shows buttons (Telegram); False where choices are typed (Zalo, console),
+    #: so handlers say "gõ 1" instead of "bấm".
+    has_buttons: bool = True
 
     @property
     def conversation_key(self) -> tuple[str, str, str]:
@@ -95,10 +98,27 @@ class Attachment:
     data_b64: str
 
 
+class ChatAction(StrEnum):
+    """A "the bot is working" indicator shown before a slow answer; not a message."""
+
+    TYPING = "typing"
+    UPLOAD_PHOTO = "upload_photo"
+    UPLOAD_DOCUMENT = "upload_document"
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     """One message to send. `edit_ref` edits an earlier message instead (button cards);
-    `menu` holds the labels of the persistent menu keyboard to show with it."""
+    `menu` holds the labels of the persistent menu keyboard to show with it.
+
+    Where choices are typed as numbers (Zalo, console), a typed "1" means the list of the
+    newest message with choices, unless the conversation moved on since: a message without
+    choices clears that list, except one with `keeps_choices` (a chart after the standings
+    text, an error that asks again, a scheduled post), which leaves it as it was.
+
+    A reply with `action` is no message at all: the channel shows that indicator
+    ("typing…") and nothing else.
+    """
 
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
@@ -107,6 +127,8 @@ class Reply:
     attachment: Attachment | None = None
     commands: tuple[tuple[str, str], ...] = ()
     """The person's command menu (command, description), where a messenger has one."""
+    keeps_choices: bool = False
+    action: ChatAction | None = None
 
     @property
     def choice_buttons(self) -> list[Button]:
@@ -120,6 +142,8 @@ class Reply:
             "edit_ref": self.edit_ref,
             "attachment": asdict(self.attachment) if self.attachment else None,
             "commands": [list(c) for c in self.commands],
+            "keeps_choices": self.keeps_choices,
+            "action": self.action.value if self.action else None,
         }
         return json.dumps(data, ensure_ascii=False)
 
@@ -131,6 +155,8 @@ class Reply:
         data["commands"] = tuple((c[0], c[1]) for c in data.get("commands", ()))
         if data.get("attachment"):
             data["attachment"] = Attachment(**data["attachment"])
+        if data.get("action"):
+            data["action"] = ChatAction(data["action"])
         return cls(**data)
 
 

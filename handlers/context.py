@@ -106,7 +106,19 @@ class Ctx:
             self.today, self.settings.period_kind, self.settings.open_days_after_period
         )
 
+    @property
+    def has_buttons(self) -> bool:
+        """The person's channel shows buttons; else choices are typed (Zalo, console)."""
+        return self.inbound.has_buttons
+
     def t(self, key: str, **params: Any) -> str:
+        """The message in the person's language; where there are no buttons, the catalog's
+        ``typed.<key>`` variant (it says what to type instead of what to tap) when it has one."""
+        if not self.has_buttons:
+            typed = f"typed.{key}"
+            text = self.translate(self.lang, typed, **params)
+            if text != typed:
+                return text
         return self.translate(self.lang, key, **params)
 
     def reply(
@@ -117,15 +129,18 @@ class Ctx:
         menu: bool = False,
         edit: bool = False,
         after_delivery: str | None = None,
+        keeps_choices: bool = False,
     ) -> None:
         """Answer in the same chat; `edit` replaces the card whose button was pressed;
-        `after_delivery` is the text kept once it is delivered (a secret shown once)."""
+        `after_delivery` is the text kept once it is delivered (a secret shown once);
+        `keeps_choices`: typed numbers still mean the choices shown before (see Reply)."""
         edit_ref = self.inbound.message_ref if edit else ""
         reply = Reply(
             text=text,
             buttons=buttons,
             menu=self.menu_labels() if menu else (),
             edit_ref=edit_ref,
+            keeps_choices=keeps_choices,
         )
         out = Outgoing(self.inbound.channel, self.inbound.chat_id, reply)
         if after_delivery is not None:

@@ -31,7 +31,7 @@ from domain.messages import (
 )
 from domain.models import Person
 from handlers.context import AFTER_DELIVERY, Clock, Ctx, HandlerSettings, Translator
-from handlers.router import ask_again, route
+from handlers.router import ask_again, chat_action, route
 from handlers.states import Flow
 from storage import conversations, inbox, outbox, people
 from storage.db import Database, Tx
@@ -50,12 +50,14 @@ class Dispatcher:
         clock: Clock,
         *,
         on_outbox: Callable[[list[OutboxItem]], None] = lambda items: None,
+        on_action: Callable[[Outgoing], None] = lambda outgoing: None,
     ) -> None:
         self.db = db
         self.settings = settings
         self.translate = translate
         self.clock = clock
         self.on_outbox = on_outbox
+        self.on_action = on_action
         self._locks: dict[Key, _KeyLock] = {}
 
     async def receive(self, inbound: Inbound) -> bool:
@@ -130,6 +132,10 @@ class Dispatcher:
                 if item is None:
                     return False
                 inbox_id, inbound = item
+                action = chat_action(inbound, self.translate)
+                if action is not None:  # a slow answer: "typing…" while it is made
+                    reply = Reply("", action=action)
+                    self.on_action(Outgoing(inbound.channel, inbound.chat_id, reply))
                 try:
                     sent, more = await self._handle(tx, inbox_id, inbound, person, conv)
                 except Exception:
@@ -209,7 +215,7 @@ class Dispatcher:
             writes.append(conversations.put(tx, key, ctx.conversation))
         elif ctx.conversation is not None and ctx.conversation.flow != Flow.DONE:
             writes.append(conversations.put(tx, key, replace(ctx.conversation, updated_at=now)))
-        replies = self._split(ctx.outgoing)
+        replies = continuations(self._split(ctx.outgoing))
         rows = [
             outbox.enqueue(
                 tx,
@@ -260,7 +266,9 @@ class Dispatcher:
             now = self.clock.now()
             await inbox.mark(tx, inbox_id, "failed", now, f"{type(exc).__name__}: {exc}"[:500])
             text = self.translate(lang, "err.internal")
-            apology = Outgoing(inbound.channel, inbound.chat_id, Reply(text=text))
+            apology = Outgoing(
+                inbound.channel, inbound.chat_id, Reply(text=text, keeps_choices=True)
+            )
             return await self._enqueue(tx, [apology], inbox_id, now)
 
     async def expire_idle(self) -> int:
@@ -305,7 +313,8 @@ async def _answer_error(ctx: Ctx, error: str) -> None:
         ctx.conversation = conv
     question = ctx.outgoing[before:]
     if not question:
-        ctx.reply(error)
+        # Nothing to ask again: typed numbers still mean the choices shown before.
+        ctx.reply(error, keeps_choices=True)
         return
     first = question[0]
     text = f"{error}\n\n{first.reply.text}"
@@ -321,6 +330,25 @@ async def prune(db: Database, now: dt.datetime, keep: dt.timedelta = dt.timedelt
         removed = await outbox.prune(tx, now - keep)
         removed += await inbox.prune(tx, now - keep)
     return removed
+
+
+def continuations(outgoing: list[Outgoing]) -> list[Outgoing]:
+    """One answer's messages, those that follow a message with choices in the same chat
+    marked `keeps_choices` (the chart after the standings text): the answer's choices stay
+    what a typed number means. An answer with no choices at all clears them (Reply)."""
+    shown: set[tuple[str, str]] = set()
+    out: list[Outgoing] = []
+    for o in outgoing:
+        chat = (o.channel, o.chat_id)
+        if o.reply.buttons:
+            shown.add(chat)
+        elif chat in shown and not o.reply.keeps_choices:
+            extra = dict(o.extra)
+            if isinstance(later := extra.get(AFTER_DELIVERY), Reply):  # the stored version too
+                extra[AFTER_DELIVERY] = replace(later, keeps_choices=True)
+            o = Outgoing(o.channel, o.chat_id, replace(o.reply, keeps_choices=True), extra)
+        out.append(o)
+    return out
 
 
 def _items(

@@ -10,6 +10,7 @@ from dataclasses import replace
 from domain.access import Action, Actor, actor_for, may_ever
 from domain.errors import UserInputError
 from domain.invites import MASK, RANDOM_BYTES, code_from_bytes, code_hash, display, typed_hash
+from domain.messages import Button
 from domain.models import Language, Person, Role
 from handlers import access
 from handlers.context import Ctx
@@ -123,6 +124,7 @@ async def help_(ctx: Ctx) -> None:
         ctx.t("help.header", role=_role_name(ctx, ctx.person, who)),
         ctx.t("help.reporting"),
         ctx.t("help.follow_up"),
+        ctx.t("help.posts"),
     ]
     if may_ever(who, Action.MISSING).allowed:
         parts.append(ctx.t("help.cluster_head"))
@@ -131,6 +133,23 @@ async def help_(ctx: Ctx) -> None:
         parts.append(ctx.t("people.help"))
     parts.append(ctx.t("help.common"))
     ctx.reply("\n\n".join(parts), menu=True)
+
+
+MENU_PREFIX = "menu"
+#: The main menu: catalog key of the label → the command it runs.
+MAIN_MENU = (
+    ("menu.report", "report"),
+    ("menu.myreports", "myreports"),
+    ("menu.standings", "standings"),
+    ("menu.help", "help"),
+)
+
+
+async def main_menu(ctx: Ctx) -> None:
+    """/menu, "menu" or "0": the main menu as choices (numbered where there are no buttons)."""
+    buttons = [Button(ctx.t(key), f"{MENU_PREFIX}:{command}") for key, command in MAIN_MENU]
+    rows = tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
+    ctx.reply(ctx.t("menu.title"), rows)
 
 
 async def lang(ctx: Ctx) -> None:

@@ -64,21 +64,25 @@ def _indicator(ctx: Ctx, data: dict[str, Any]) -> IndicatorDef:
 
 
 async def start(ctx: Ctx) -> None:
-    """/report [indicator] (admins: /report <unit> [indicator])."""
+    """/report [indicator] (admins: /report <unit> [indicator]); the indicator by code or
+    name, with or without diacritics (/report tang qua, /report tặng quà)."""
     assert ctx.person is not None
     unit_code = ctx.person.unit_code
     words = ctx.inbound.args.split()
     on_behalf = await access.check(ctx, Can.REPORT_FOR_UNIT, Target())
-    if on_behalf.allowed and words and ctx.settings.indicator(words[0]) is None:
+    if on_behalf.allowed and words and match_indicator(ctx, " ".join(words)) is None:
         unit_code = _resolve_unit(ctx, words.pop(0))
         await access.require(ctx, Can.REPORT_FOR_UNIT, Target(unit=unit_code))
     else:
         await access.require(ctx, Can.REPORT, Target(unit=unit_code))
     data: dict[str, Any] = {"mode": NEW, "unit": unit_code, "values": {}, "photos": []}
-    if words and (indicator := ctx.settings.indicator(words[0])) is not None:
+    wanted = " ".join(words)
+    if wanted and (indicator := match_indicator(ctx, wanted)) is not None:
         ctx.set_state(Flow.REPORT, Step.FIELD, data, flow_id=new_flow_id())
         await _choose_indicator(ctx, indicator)
         return
+    if wanted:
+        ctx.reply(ctx.t("report.unknown_indicator", text=wanted[:60]))
     ctx.set_state(Flow.REPORT, Step.PICK_INDICATOR, data, flow_id=new_flow_id())
     _ask_indicator(ctx)
 
@@ -565,7 +569,7 @@ async def on_message(ctx: Ctx) -> None:
         raise UserInputError("err.unsupported_in_form")
     if step == Step.PICK_INDICATOR:
         offered = _offered_indicators(ctx, data)
-        indicator = _match_indicator(ctx, inbound.text, offered)
+        indicator = match_indicator(ctx, inbound.text, offered)
         if indicator is None:
             names = ", ".join(i.label.get(ctx.lang) for i in offered)
             raise UserInputError("err.bad_indicator", options=names)
@@ -593,14 +597,16 @@ async def on_message(ctx: Ctx) -> None:
             ctx.set_state(Flow.REPORT, Step.CONFIRM, data)
             ctx.reply(ctx.t("report.photo_added", count=len(data["photos"])))
             _show_card(ctx, data)
-        elif folded in SAVE_WORDS or folded == "1":
+        # Words only: a typed number was resolved by the channel against the list this chat
+        # actually saw (it arrives as a choice); one that reaches here meant no list.
+        elif folded in SAVE_WORDS:
             await _save(ctx, data)
-        elif folded in EDIT_WORDS or folded == "2":
+        elif folded in EDIT_WORDS:
             _ask_edit_pick(ctx, data)
-        elif folded in CANCEL_WORDS or folded == "3":
+        elif folded in CANCEL_WORDS:
             await cancel(ctx)
         else:
-            raise UserInputError("err.confirm_expected")
+            raise UserInputError("err.confirm_choice")
         return
     if step == Step.EDIT_PICK:
         f = _match_field(_indicator(ctx, data).fields, inbound.text, ctx.lang)
@@ -619,22 +625,23 @@ def _offered_indicators(ctx: Ctx, data: dict[str, Any]) -> tuple[IndicatorDef, .
     return named or ctx.settings.indicators
 
 
-def _match_indicator(ctx: Ctx, text: str, offered: tuple[IndicatorDef, ...]) -> IndicatorDef | None:
+def match_indicator(
+    ctx: Ctx, text: str, offered: tuple[IndicatorDef, ...] | None = None
+) -> IndicatorDef | None:
+    """An indicator by code or name, with or without diacritics ("tang qua", "Tặng quà"),
+    among `offered` (default: all).
+
+    Numbers are not names: the channel resolves a typed number against the list on screen.
+    """
     wanted = fold(text)
-    if wanted.isdigit():
-        index = int(wanted) - 1
-        return offered[index] if 0 <= index < len(offered) else None
-    for i in offered:
-        if wanted in {i.code, fold(i.label.vi), fold(i.label.get(ctx.lang))}:
+    for i in offered if offered is not None else ctx.settings.indicators:
+        if wanted in {i.code, fold(i.label.vi), fold(i.label.en), fold(i.label.get(ctx.lang))}:
             return i
     return None
 
 
 def _match_field(fields: tuple[FieldDef, ...], text: str, lang: str) -> FieldDef | None:
     wanted = fold(text)
-    if wanted.isdigit():
-        index = int(wanted) - 1
-        return fields[index] if 0 <= index < len(fields) else None
     return next(
         (f for f in fields if wanted in {f.code, fold(f.label.vi), fold(f.label.get(lang))}),
         None,

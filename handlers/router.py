@@ -6,19 +6,20 @@ group chats, idle expiry, stale buttons) are applied here once for every flow.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from domain.access import Action as Can
 from domain.access import ActorRole
 from domain.errors import UserInputError
-from domain.messages import ChatType, InboundKind
+from domain.messages import ChatAction, ChatType, Inbound, InboundKind
 from domain.models import DEFAULT_MAX_LENGTH
 from domain.text import fold
 from handlers import access, myreports, onboarding, people_admin, reminders, report, standings
 from handlers.callbacks import Action, CallbackData
 from handlers.context import Ctx, Translator
-from handlers.states import Flow
+from handlers.states import Flow, Step
 
 Handler = Callable[[Ctx], Awaitable[None]]
 
@@ -44,6 +45,8 @@ class Command:
     starts_flow: bool = False
     menu: Audience = frozenset()
     """Listed in the command menu of these people (described by `cmd.<name>` in the catalog)."""
+    #: A slow answer: the indicator the person sees while it is made.
+    indicator: ChatAction | None = None
 
 
 async def _report(ctx: Ctx) -> None:
@@ -95,13 +98,27 @@ COMMANDS: dict[str, Command] = {
     "mute": Command(reminders.mute, Can.MUTE),
     "unmute": Command(reminders.unmute, Can.MUTE),
     "standings": Command(
-        standings.standings_cmd, Can.VIEW_CLUSTER_STANDINGS, private_only=False, menu=LEADERS
+        standings.standings_cmd,
+        Can.VIEW_CLUSTER_STANDINGS,
+        private_only=False,
+        menu=LEADERS,
+        indicator=ChatAction.UPLOAD_PHOTO,
     ),
-    "unit": Command(standings.unit_cmd, Can.VIEW_UNIT, menu=CHAIRS),
+    "unit": Command(standings.unit_cmd, Can.VIEW_UNIT, menu=CHAIRS, indicator=ChatAction.TYPING),
     "linkgroup": Command(standings.linkgroup, Can.LINKGROUP, private_only=False),
-    "export": Command(standings.export_cmd, Can.EXPORT, private_only=False, menu=LEADERS),
+    "export": Command(
+        standings.export_cmd,
+        Can.EXPORT,
+        private_only=False,
+        menu=LEADERS,
+        indicator=ChatAction.UPLOAD_DOCUMENT,
+    ),
     "target": Command(standings.target_cmd, Can.SET_TARGET, menu=ADMINS),
     "people": Command(people_admin.people_cmd, Can.MANAGE_PEOPLE, menu=ADMINS),
+    "menu": Command(onboarding.main_menu, Can.HELP),
+    # Subscribing to the cluster's posts is seeing its standings, in private.
+    "subscribe": Command(standings.subscribe, Can.VIEW_CLUSTER_STANDINGS),
+    "unsubscribe": Command(standings.unsubscribe, Can.VIEW_CLUSTER_STANDINGS),
 }
 
 # Button data prefixes and the action a press performs; anything else is a form's button.
@@ -111,12 +128,14 @@ CALLBACKS: dict[str, Can] = {
 }
 FORM_BUTTONS = Can.REPORT
 
-MENU = {
-    "menu.report": "report",
-    "menu.myreports": "myreports",
-    "menu.standings": "standings",
-    "menu.help": "help",
-}
+#: Words typed without a slash that run a command: each menu label (with or without its
+#: icon and diacritics, in either language) and "menu".
+MENU = {**{key: command for key, command in onboarding.MAIN_MENU}, "menu.menu": "menu"}
+#: Typed alone where there are no buttons: the numbered main menu.
+MENU_NUMBER = "0"
+
+_NOT_WORD = re.compile(r"[^\w\s]")
+_LANGS = ("vi", "en")
 
 
 def menu_commands(
@@ -147,12 +166,44 @@ async def _attach_commands(ctx: Ctx) -> None:
             out.reply = replace(out.reply, commands=commands)
 
 
-def _menu_command(ctx: Ctx, text: str) -> str | None:
-    folded = fold(text)
+def _plain(text: str) -> str:
+    """Folded, without icons or punctuation: "📋 Báo cáo của tôi" → "bao cao cua toi"."""
+    return " ".join(_NOT_WORD.sub(" ", fold(text)).split())
+
+
+def menu_command(translate: Translator, text: str) -> str | None:
+    """The command a typed menu word means ("bao cao", "xếp hạng", "menu"), if any."""
+    typed = _plain(text)
+    if not typed:
+        return None
     for key, command in MENU.items():
-        if folded in {fold(ctx.translate(lang, key)) for lang in ("vi", "en")}:
+        if typed in {_plain(translate(lang, key)) for lang in _LANGS}:
             return command
     return None
+
+
+def chat_action(inbound: Inbound, translate: Translator) -> ChatAction | None:
+    """The indicator to show before handling `inbound`: set for slow commands only."""
+    name: str | None = None
+    if inbound.kind == InboundKind.COMMAND:
+        name = inbound.command
+    elif inbound.kind == InboundKind.TEXT:
+        name = menu_command(translate, inbound.text)
+    elif inbound.kind == InboundKind.CHOICE and inbound.choice.startswith(_MENU_CHOICE):
+        name = inbound.choice.removeprefix(_MENU_CHOICE)
+    command = COMMANDS.get(name) if name else None
+    return command.indicator if command is not None else None
+
+
+_MENU_CHOICE = f"{onboarding.MENU_PREFIX}:"
+
+
+def _wants_menu_number(ctx: Ctx) -> bool:
+    """ "0" alone is the main menu where choices are typed, unless a form field is asked
+    (there 0 may be the answer)."""
+    conv = ctx.conversation
+    asking = conv is not None and conv.flow == Flow.REPORT and conv.step == Step.FIELD
+    return not ctx.has_buttons and ctx.inbound.text.strip() == MENU_NUMBER and not asking
 
 
 async def route(ctx: Ctx) -> None:
@@ -174,7 +225,9 @@ async def _route(ctx: Ctx) -> None:
 
     command = inbound.command if inbound.kind == InboundKind.COMMAND else None
     if command is None and inbound.kind == InboundKind.TEXT:
-        command = _menu_command(ctx, inbound.text)
+        command = menu_command(ctx.translate, inbound.text)
+        if command is None and _wants_menu_number(ctx):
+            command = "menu"
     if command is not None:
         await _command(ctx, command)
         return
@@ -247,6 +300,9 @@ async def _group(ctx: Ctx) -> None:
 
 async def _choice(ctx: Ctx) -> None:
     choice = ctx.inbound.choice
+    if choice.startswith(_MENU_CHOICE):
+        await _command(ctx, choice.removeprefix(_MENU_CHOICE))
+        return
     if choice.startswith(f"{reminders.PREFIX}:"):
         await access.require_role(ctx, CALLBACKS[f"{reminders.PREFIX}:"])
         await reminders.on_button(ctx)

@@ -12,7 +12,7 @@ import base64
 import datetime as dt
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 from rapidfuzz import fuzz, process
@@ -422,6 +422,24 @@ async def on_button(ctx: Ctx) -> None:
     ctx.reply("\n".join([*lines, "", ctx.t("standings.advisory")]))
 
 
+async def subscribe(ctx: Ctx) -> None:
+    """/subscribe: the cluster's scheduled standings posts in private too (any messenger)."""
+    assert ctx.person is not None
+    cluster = await org.cluster_of(ctx.tx, ctx.person.unit_code, ctx.today.year)
+    if cluster is None:
+        raise UserInputError("standings.no_cluster", year=ctx.today.year)
+    added = await people.subscribe_posts(ctx.tx, ctx.person.id, ctx.now)
+    key = "standings.subscribed" if added else "standings.already_subscribed"
+    ctx.reply(ctx.t(key, cluster=cluster.name))
+
+
+async def unsubscribe(ctx: Ctx) -> None:
+    """/unsubscribe: no more private posts (a linked group still gets them)."""
+    assert ctx.person is not None
+    removed = await people.unsubscribe_posts(ctx.tx, ctx.person.id)
+    ctx.reply(ctx.t("standings.unsubscribed" if removed else "standings.not_subscribed"))
+
+
 async def linkgroup(ctx: Ctx) -> None:
     """/linkgroup in a cluster's group: scheduled standings go there.
 
@@ -595,7 +613,9 @@ async def target_cmd(ctx: Ctx) -> None:
 
 
 class GroupPosts:
-    """The scheduler's job: post standings (text and chart) to every linked cluster group."""
+    """The scheduler's job: post standings (text and chart) to every linked cluster group,
+    and privately to each member who asked for them (/subscribe): Zalo bots cannot join
+    groups, so on Zalo that is the only way a post arrives."""
 
     def __init__(self, settings: HandlerSettings, translate: Translator) -> None:
         self.settings = settings
@@ -608,30 +628,54 @@ class GroupPosts:
             return []
         today = fire_at.astimezone(self.settings.tz).date()
         period = Period(PeriodKind.YEAR, today.year, 1)
-        items: list[OutboxItem] = []
+        groups: dict[str, list[tuple[str, str]]] = {}
         for channel, chat_id, code in await targets_repo.groups(tx):
+            groups.setdefault(code, []).append((channel, chat_id))
+        items: list[OutboxItem] = []
+        for code in await org.cluster_codes(tx, today.year):
             cluster = await org.cluster(tx, code, today.year)
             if cluster is None:
                 continue
+            readers = await people.post_subscribers(tx, [m.unit for m in cluster.members])
+            if not groups.get(code) and not readers:
+                continue
             result = await compute(tx, self.settings, cluster, period, today)
-            lang = self.settings.default_language.value
-            t = partial(self.translate, lang)
             rates = await reporting_rates(tx, self.settings, result, fire_at)
-            replies = [render(t, lang, result, rates), await chart_reply(t, lang, result)]
-            for n, reply in enumerate(replies):
-                key = f"post:{channel}:{chat_id}:{fire_at.isoformat()}:{n}"
-                row = await outbox.enqueue(tx, channel, chat_id, reply, fire_at, dedupe_key=key)
-                if row is not None:
-                    items.append(
-                        OutboxItem(
-                            row,
-                            channel,
-                            chat_id,
-                            reply,
-                            DeliveryStatus.PENDING,
-                            0,
-                            fire_at,
-                            fire_at,
+            posts: dict[str, list[Reply]] = {}
+            chats = [
+                (ch, chat, self.settings.default_language.value)
+                for ch, chat in groups.get(code, [])
+            ]
+            for person in readers:
+                accounts = await people.channels_of(tx, person.id)
+                if accounts:  # the preferred messenger, in the person's language
+                    chats.append((accounts[0][0], accounts[0][1], person.language.value))
+            for channel, chat_id, lang in chats:
+                if lang not in posts:
+                    posts[lang] = await self._post(lang, result, rates)
+                for n, reply in enumerate(posts[lang]):
+                    key = f"post:{channel}:{chat_id}:{fire_at.isoformat()}:{n}"
+                    row = await outbox.enqueue(tx, channel, chat_id, reply, fire_at, dedupe_key=key)
+                    if row is not None:
+                        items.append(
+                            OutboxItem(
+                                row,
+                                channel,
+                                chat_id,
+                                reply,
+                                DeliveryStatus.PENDING,
+                                0,
+                                fire_at,
+                                fire_at,
+                            )
                         )
-                    )
         return items
+
+    async def _post(
+        self, lang: str, result: ClusterStandings, rates: dict[str, Tally]
+    ) -> list[Reply]:
+        """The text and the chart; a post is not an answer, so typed numbers in the chat keep
+        meaning what they meant (keeps_choices)."""
+        t = partial(self.translate, lang)
+        made = [render(t, lang, result, rates), await chart_reply(t, lang, result)]
+        return [replace(r, keeps_choices=True) for r in made]

@@ -258,6 +258,14 @@ MIGRATIONS: tuple[str, ...] = (
         checked_at TEXT NOT NULL
     );
     """,
+    # 7: people who asked for their cluster's scheduled standings posts in private
+    # (/subscribe): Zalo bots cannot join groups, so a linked group is not enough.
+    """
+    CREATE TABLE post_subscriptions (
+        person_id INTEGER PRIMARY KEY REFERENCES people (id),
+        subscribed_at TEXT NOT NULL
+    );
+    """,
 )
 
 

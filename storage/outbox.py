@@ -201,3 +201,21 @@ async def prune(tx: Tx, before: dt.datetime) -> int:
         (ts(before),),
     )
     return cur.rowcount
+
+
+async def recent_replies(tx: Tx, channel: str, chat_id: str, limit: int = 20) -> list[Reply]:
+    """A chat's newest messages, newest first (what a text channel's numbered choices are
+    rebuilt from after a restart). A row that cannot be read is left out."""
+    rows = await fetch_all(
+        tx,
+        "SELECT payload_json FROM outbox WHERE channel = ? AND chat_id = ? "
+        "ORDER BY id DESC LIMIT ?",
+        (channel, chat_id, limit),
+    )
+    replies: list[Reply] = []
+    for row in rows:
+        try:
+            replies.append(Reply.from_json(row[0]))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return replies

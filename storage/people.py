@@ -206,3 +206,33 @@ async def use_link_code(tx: Tx, code_hash: str, now: dt.datetime) -> int | None:
 async def count_active(tx: Tx) -> int:
     row = await fetch_one(tx, "SELECT COUNT(*) FROM people WHERE active = 1")
     return int(row[0]) if row else 0
+
+
+async def subscribe_posts(tx: Tx, person_id: int, now: dt.datetime) -> bool:
+    """The person gets their cluster's scheduled standings posts in private; False if already."""
+    cur = await tx.execute(
+        "INSERT INTO post_subscriptions (person_id, subscribed_at) VALUES (?, ?) "
+        "ON CONFLICT (person_id) DO NOTHING",
+        (person_id, ts(now)),
+    )
+    return cur.rowcount == 1
+
+
+async def unsubscribe_posts(tx: Tx, person_id: int) -> bool:
+    """No more private posts; False when the person was not subscribed."""
+    cur = await tx.execute("DELETE FROM post_subscriptions WHERE person_id = ?", (person_id,))
+    return cur.rowcount == 1
+
+
+async def post_subscribers(tx: Tx, unit_codes: list[str]) -> list[Person]:
+    """Active subscribers among these units' people, oldest subscription first."""
+    if not unit_codes:
+        return []
+    marks = ",".join("?" * len(unit_codes))
+    rows = await fetch_all(
+        tx,
+        f"SELECT {_COLUMNS} FROM post_subscriptions s JOIN people p ON p.id = s.person_id "
+        f"WHERE p.active = 1 AND p.unit_code IN ({marks}) ORDER BY s.subscribed_at, p.id",
+        unit_codes,
+    )
+    return [_person(r) for r in rows]

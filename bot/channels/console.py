@@ -1,4 +1,8 @@
-"""The console channel: the demo chat in a terminal, rendered like Zalo (numbered choices)."""
+"""The console channel: the demo chat in a terminal, rendered like Zalo (numbered choices).
+
+A typed number means the list of choices last shown (``text_choices``); with a database the
+list is rebuilt from the outbox at start, so a restarted demo on the same file goes on.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,8 @@ from bot.channels import text_choices
 from domain.messages import Button, ChatType, Inbound, InboundKind, Reply
 from domain.models import Photo
 from handlers.context import Clock
+from storage import outbox
+from storage.db import Database
 
 NAME = "console"
 PHOTO_COMMANDS = {"/photo", "/anh", "/ảnh", "📷"}
@@ -31,6 +37,7 @@ class ConsoleChannel:
         user_name: str = "Nguyễn Thị Demo",
         files: Path | None = None,
         saved: Callable[[Path, int], str] | None = None,
+        db: Database | None = None,
     ) -> None:
         self.clock = clock
         self.write = write
@@ -42,10 +49,18 @@ class ConsoleChannel:
         self._counter = itertools.count(1)
         self._sent = itertools.count(1)
         self._files = itertools.count(1)
-        self._buttons: list[Button] = []
+        self.db = db
+        self.choices = text_choices.ChoiceMemory(self._history if db is not None else None)
+
+    async def _history(self, chat_id: str) -> list[Button]:
+        assert self.db is not None
+        async with self.db.transaction() as tx:
+            replies = await outbox.recent_replies(tx, NAME, chat_id)
+        return text_choices.from_history(replies)
 
     async def start(self) -> None:
-        return None
+        """Read back the choices on screen when the demo was last stopped."""
+        await self.choices.current(self.user_id)
 
     async def stop_receiving(self) -> None:
         return None
@@ -57,7 +72,6 @@ class ConsoleChannel:
         """Talk as another person (the demo's way to try each role): a new sender, a new chat."""
         self.user_name = name
         self.user_id = "demo-" + (re.sub(r"\W+", "-", name.lower()).strip("-") or "x")
-        self._buttons = []
 
     def to_inbound(self, line: str) -> Inbound:
         """A typed line becomes a command, a choice (by number or name), a photo, or text."""
@@ -73,6 +87,7 @@ class ConsoleChannel:
             kind=InboundKind.TEXT,
             received_at=self.clock.now(),
             text=text,
+            has_buttons=False,
         )
         if text.split(" ")[0].lower() in PHOTO_COMMANDS:
             photo = Photo(NAME, f"console-photo-{self._session}-{n}", f"p{n}", 120_000)
@@ -80,17 +95,21 @@ class ConsoleChannel:
         if text.startswith("/"):
             name, _, args = text[1:].partition(" ")
             return replace(base, kind=InboundKind.COMMAND, command=name.lower(), args=args.strip())
-        chosen = text_choices.resolve(text, self._buttons)
+        chosen = text_choices.resolve(text, self.choices.peek(self.user_id))
         if chosen is not None:
             return replace(base, kind=InboundKind.CHOICE, choice=chosen.data, message_ref="")
         return base
 
     async def deliver(self, chat_id: str, reply: Reply) -> str:
-        self._buttons = reply.choice_buttons
+        if reply.action is not None:
+            return ""  # the terminal answers at once; nothing to show while it works
+        self.choices.shown(chat_id, reply)
+        shown: list[str] = []  # one write per message
         if reply.attachment is not None:
-            self.write(self._save(reply.attachment.filename, reply.attachment.data_b64))
+            shown.append(self._save(reply.attachment.filename, reply.attachment.data_b64))
         if reply.text:
-            self.write(text_choices.render(reply))
+            shown.append(text_choices.render(reply))
+        self.write("\n".join(shown))
         self.write("")
         return str(next(self._sent))
 

@@ -284,6 +284,9 @@ class TelegramChannel:
         if reply.commands and int(chat_id) > 0:  # private chats only: a group's menu is shared
             await self._set_chat_commands(int(chat_id), reply.commands)
         try:
+            if reply.action is not None:  # typing / upload_photo / upload_document
+                await self.app.bot.send_chat_action(int(chat_id), reply.action.value)
+                return ""
             if reply.edit_ref:
                 try:
                     edited = await self.app.bot.edit_message_text(

@@ -4,9 +4,10 @@ Zalo has no buttons, no message edits and no update ids, so this adapter differs
 Telegram's in three ways:
 
 * Choices are rendered as numbered text (:mod:`bot.channels.text_choices`) and a typed answer
-  ("1", "tặng quà") is resolved against the buttons of the last message with buttons this bot
-  sent to that chat. Those are remembered in memory when delivered and, after a restart, read
-  back from the outbox, so a conversation continues across restarts.
+  ("1", "tặng quà") is resolved against the list of choices that chat was last shown, by the
+  rule in :mod:`bot.channels.text_choices` (a new answer without choices clears it). The list
+  is remembered in memory when delivered and, after a restart, rebuilt from the outbox, so a
+  conversation continues across restarts.
 * The inbox key is ``zalo:<message_id>``: Zalo may deliver a message twice and the inbox's
   unique key drops the repeat.
 * An edit (``reply.edit_ref``) is sent as a new message.
@@ -26,6 +27,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from functools import partial
 from typing import Final, Literal
 
 from bot.channels import text_choices
@@ -48,14 +50,15 @@ from domain.messages import Attachment, Button, ChatType, Inbound, InboundKind, 
 from domain.models import Photo
 from handlers.context import Clock
 from handlers.dispatcher import Dispatcher
+from storage import outbox
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 
 NAME: Final = "zalo"
-#: How many recent outbox rows of a chat are looked at for the last buttons after a restart.
-_OUTBOX_LOOKBACK: Final = 5
-#: Chats whose last buttons are kept in memory (least recently used are dropped, then re-read).
+#: How many recent outbox rows of a chat are looked at for its choices after a restart.
+_OUTBOX_LOOKBACK: Final = 20
+#: Chats whose choices are kept in memory (least recently used are dropped, then re-read).
 _MAX_CHATS: Final = 10_000
 #: Split messages whose first parts went out before a failure (so a retry skips them).
 _MAX_PARTIAL: Final = 1_000
@@ -90,7 +93,7 @@ def to_inbound(
 ) -> Inbound | None:
     """A Zalo update as a plain ``Inbound``; ``None`` for what the bot must ignore (itself).
 
-    ``buttons`` are those of the last message with choices the bot sent to this chat: a typed
+    ``buttons`` are the choices this chat was last shown (``text_choices``): a typed
     number or name that means exactly one of them becomes a CHOICE; anything else (a number
     beyond the list, a name shared by two choices) stays TEXT and the handler explains.
     """
@@ -107,6 +110,7 @@ def to_inbound(
         kind=InboundKind.UNSUPPORTED,
         received_at=now,
         message_ref=message.message_id,
+        has_buttons=False,
     )
     event = update.event_name
     if event == EVENT_TEXT and message.text is not None:
@@ -132,24 +136,14 @@ def to_inbound(
     return base
 
 
-async def last_buttons_from_outbox(db: Database, chat_id: str) -> list[Button]:
-    """The buttons of the chat's newest readable Zalo outbox row (none: numbers are text).
+async def last_buttons_from_outbox(db: Database, chat_id: str, channel: str = NAME) -> list[Button]:
+    """The choices a chat's newest outbox rows leave on screen (see ``text_choices``).
 
     Used when memory is empty (after a restart, or a reply sent by another process).
     """
     async with db.transaction() as tx:
-        rows = await tx.execute_fetchall(
-            "SELECT payload_json FROM outbox WHERE channel = ? AND chat_id = ? "
-            "ORDER BY id DESC LIMIT ?",
-            (NAME, chat_id, _OUTBOX_LOOKBACK),
-        )
-    for row in rows:
-        try:
-            buttons = Reply.from_json(row[0]).choice_buttons
-        except (ValueError, KeyError, TypeError):
-            continue  # a row we cannot read says nothing about the choices on screen
-        return buttons
-    return []
+        replies = await outbox.recent_replies(tx, channel, chat_id, _OUTBOX_LOOKBACK)
+    return text_choices.from_history(replies)
 
 
 class ZaloChannel:
@@ -199,7 +193,9 @@ class ZaloChannel:
         self.attachment_text = attachment_text
         self.media = media
         self.public_base_url = public_base_url.rstrip("/") if public_base_url else None
-        self._buttons: OrderedDict[str, list[Button]] = OrderedDict()
+        self.choices = text_choices.ChoiceMemory(
+            partial(last_buttons_from_outbox, dispatcher.db), _MAX_CHATS
+        )
         self._partial: OrderedDict[tuple[str, str], list[str]] = OrderedDict()
         self._poller: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -332,19 +328,7 @@ class ZaloChannel:
 
     async def last_buttons(self, chat_id: str) -> list[Button]:
         """The choices on the person's screen: memory first, else the outbox."""
-        remembered = self._buttons.get(chat_id)
-        if remembered is not None:
-            self._buttons.move_to_end(chat_id)
-            return remembered
-        buttons = await last_buttons_from_outbox(self.dispatcher.db, chat_id)
-        self._remember(chat_id, buttons)
-        return buttons
-
-    def _remember(self, chat_id: str, buttons: list[Button]) -> None:
-        self._buttons[chat_id] = buttons
-        self._buttons.move_to_end(chat_id)
-        while len(self._buttons) > _MAX_CHATS:
-            self._buttons.popitem(last=False)
+        return await self.choices.current(chat_id)
 
     # ---- sending --------------------------------------------------------------------------
 
@@ -374,15 +358,18 @@ class ZaloChannel:
         texts. If a reply fails part-way, the parts that went out are remembered and a retry of
         the same row sends only the rest.
         """
+        if reply.action is not None:
+            await self._chat_action(chat_id)
+            return ""
         text = self.render(reply)
         parts = split_text(text)
         photo = self.can_send_photo(reply)
         if not parts and not photo:
             raise DeliveryError("empty message: nothing to send on Zalo", permanent=True)
-        # The newest message decides what a typed "1" means (none: numbers are just text).
-        # Remembered before sending: the person may answer the moment the message shows,
-        # and the row is committed, so it will be on screen even if this attempt fails.
-        self._remember(chat_id, reply.choice_buttons)
+        # What a typed "1" means from now on (see text_choices.after). Remembered before
+        # sending: the person may answer the moment the message shows, and the row is
+        # committed, so it will be on screen even if this attempt fails.
+        self.choices.shown(chat_id, reply)
         # Steps: with a photo, step 0 is the photo carrying parts[0]; then one text per part.
         texts = parts[1:] if photo else parts
         offset = 1 if photo else 0
@@ -403,6 +390,14 @@ class ZaloChannel:
         except ValueError as exc:  # the client refused the text itself
             raise DeliveryError(f"invalid message: {exc}", permanent=True) from exc
         return sent[-1] if sent else ""
+
+    async def _chat_action(self, chat_id: str) -> None:
+        """ "Typing…" before a slow answer. Zalo documents only ``typing`` (photo and file
+        indicators are "coming soon"), so every action is shown as that."""
+        try:
+            await self.api.send_chat_action(chat_id, "typing")
+        except ZaloAPIError as exc:
+            raise _delivery_error(exc) from exc
 
     async def _send_photo(self, chat_id: str, reply: Reply, caption: str | None) -> str:
         """Put the image in the media store and have Zalo fetch it from its public URL."""
