@@ -76,7 +76,7 @@ class OutboxSender:
         self._in_flight = asyncio.Semaphore(max_in_flight)
         self._stopping = False
         self.health: Health | None = None
-        self._indicators: set[asyncio.Task[None]] = set()
+        self._indicators: dict[str, asyncio.Task[None]] = {}  # per chat, until shown
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -104,7 +104,7 @@ class OutboxSender:
         for task in self._tasks:
             task.cancel()
         if self._indicators:
-            await asyncio.wait(list(self._indicators), timeout=grace)
+            await asyncio.wait(list(self._indicators.values()), timeout=grace)
         workers = list(self._workers.values())
         if workers:
             await asyncio.wait(workers, timeout=grace)
@@ -139,8 +139,13 @@ class OutboxSender:
         if self._stopping:
             return
         task = asyncio.create_task(self._indicate(chat_id, reply), name=f"indicate-{chat_id}")
-        self._indicators.add(task)
-        task.add_done_callback(self._indicators.discard)
+        self._indicators[chat_id] = task
+
+        def done(_: asyncio.Task[None]) -> None:
+            if self._indicators.get(chat_id) is task:
+                del self._indicators[chat_id]
+
+        task.add_done_callback(done)
 
     async def _indicate(self, chat_id: str, reply: Reply) -> None:
         try:
@@ -190,6 +195,9 @@ class OutboxSender:
 
     async def _send(self, item: OutboxItem) -> bool:
         """Deliver one row; False when the chat must wait (a retry is scheduled)."""
+        indicator = self._indicators.get(item.chat_id)
+        if indicator is not None:  # "typing…" first, then the answer it announced
+            await asyncio.wait([indicator])
         if item.unsolicited:  # answers keep the person's pace; bulk sends keep Telegram's
             await self._pacing.wait(item.chat_id)
         try:

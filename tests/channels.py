@@ -18,7 +18,7 @@ Zalo) or the console sender's ``wait_idle``.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -238,6 +238,14 @@ class Rig:
     app: App
     make_person: Callable[[int, str], Person]
     people: list[Person] = field(default_factory=list)
+    #: Stops the App and starts a new one on the same database (a new process): whatever the
+    #: channel kept in memory is gone.
+    restarter: Callable[[], Awaitable[App]] | None = None
+
+    async def restart(self) -> None:
+        assert self.restarter is not None
+        await self.app.senders[self.channel].wait_idle(WAIT)
+        self.app = await self.restarter()
 
     def person(self, user_id: int, name: str) -> Person:
         made = self.make_person(user_id, name)
@@ -281,9 +289,32 @@ class Rig:
         return issued.shown
 
 
-def _app(tmp_path: Path, secrets: Secrets) -> App:
+def _app(tmp_path: Path, secrets: Secrets, clock: FakeClock | None = None) -> App:
     config = load_config(EXAMPLE).with_secrets(secrets)
-    return App(config, secrets, clock=FakeClock(), database=str(tmp_path / "bot.sqlite3"))
+    return App(config, secrets, clock=clock or FakeClock(), database=str(tmp_path / "bot.sqlite3"))
+
+
+@asynccontextmanager
+async def _running(
+    channel: str, make: Callable[[FakeClock | None], App], person: Callable[[int, str], Person]
+) -> AsyncIterator[Rig]:
+    """The rig, with `restart`: stop the App, start a new one on the same database."""
+    app = make(None)
+    await app.start()
+
+    async def restart() -> App:
+        await rig.app.stop()
+        clock = rig.app.clock
+        assert isinstance(clock, FakeClock)
+        fresh = make(clock)
+        await fresh.start()
+        return fresh
+
+    rig = Rig(channel, app, person, restarter=restart)
+    try:
+        yield rig
+    finally:
+        await rig.app.stop()
 
 
 @asynccontextmanager
@@ -292,17 +323,17 @@ async def _telegram(tmp_path: Path) -> AsyncIterator[Rig]:
         secrets = Secrets(
             telegram_bot_token=SecretStr(fake.token), telegram_api_base_url=fake.base_url
         )
-        app = _app(tmp_path, secrets)
-        app.add_channel(app.telegram_channel())
+
+        def make(clock: FakeClock | None) -> App:
+            app = _app(tmp_path, secrets, clock)
+            app.add_channel(app.telegram_channel())
+            return app
 
         def person(user_id: int, name: str) -> Person:
             return TelegramPerson(fake=fake, user=fake.user(user_id, name))
 
-        await app.start()
-        try:
-            yield Rig("telegram", app, person)
-        finally:
-            await app.stop()
+        async with _running("telegram", make, person) as rig:
+            yield rig
 
 
 @asynccontextmanager
@@ -311,39 +342,44 @@ async def _zalo(tmp_path: Path) -> AsyncIterator[Rig]:
     from bot.channels.zalo_api import ZaloBotAPI
 
     async with FakeZaloAPI() as fake, ZaloBotAPI(fake.token, base_url=fake.base_url) as api:
-        app = _app(tmp_path, Secrets())
-        app.add_channel(ZaloChannel(api, app.dispatcher, app.clock, poll_timeout=1))
+
+        def make(clock: FakeClock | None) -> App:
+            app = _app(tmp_path, Secrets(), clock)
+            app.add_channel(ZaloChannel(api, app.dispatcher, app.clock, poll_timeout=1))
+            return app
 
         def person(user_id: int, name: str) -> Person:
             return ZaloPerson(fake=fake, user=fake.user(f"u{user_id}", name))
 
-        await app.start()
-        try:
-            yield Rig("zalo", app, person)
-        finally:
-            await app.stop()
+        async with _running("zalo", make, person) as rig:
+            yield rig
         assert not fake.errors, fake.errors
 
 
 @asynccontextmanager
 async def _console(tmp_path: Path) -> AsyncIterator[Rig]:
-    app = _app(tmp_path, Secrets())
     lines: list[str] = []
-    people: list[str] = []
+    people: list[ConsolePerson] = []
+
+    def make(clock: FakeClock | None) -> App:
+        app = _app(tmp_path, Secrets(), clock)
+        console = ConsoleChannel(app.clock, write=lines.append, db=app.db)
+        app.add_channel(console)
+        for someone in people:  # the same terminal, now talking to the new process
+            someone.app, someone.console = app, console
+        return app
 
     def person(user_id: int, name: str) -> Person:
         # The console is one terminal: one person, whose id and name the channel holds.
         assert not people, "the console rig has room for one person"
-        people.append(name)
-        return ConsolePerson(app=app, console=console, lines=lines)
+        app = rig.app
+        console = app.channels["console"]
+        assert isinstance(console, ConsoleChannel)
+        people.append(ConsolePerson(app=app, console=console, lines=lines))
+        return people[0]
 
-    console = ConsoleChannel(app.clock, write=lines.append)
-    app.add_channel(console)
-    await app.start()
-    try:
-        yield Rig("console", app, person)
-    finally:
-        await app.stop()
+    async with _running("console", make, person) as rig:
+        yield rig
 
 
 RIGS = {"telegram": _telegram, "zalo": _zalo, "console": _console}
