@@ -12,7 +12,7 @@ from bot.channels import text_choices
 from bot.config import load_config
 from bot.i18n import Catalog, load_catalog, placeholders
 from domain.invites import ALPHABET, code_from_bytes, display, normalize
-from domain.messages import Button, Reply
+from domain.messages import Button, ChatAction, Reply
 from domain.quick import detect_indicator, parse_quick
 from handlers.admin import parse_duration
 from handlers.callbacks import Action, CallbackData
@@ -137,6 +137,74 @@ def test_typed_answers_resolve_to_buttons(typed: str, data: str | None) -> None:
 def test_a_name_shared_by_two_buttons_resolves_to_nothing() -> None:
     twins = [Button("Khác", "a"), Button("khac", "b")]
     assert text_choices.resolve("khác", twins) is None
+
+
+CARD = Reply("card", ((Button("✅ Lưu", "c:s"), Button("✏️ Sửa", "c:e")),))
+FIELDS = Reply("pick", ((Button("Số suất quà", "c:f1"),), (Button("⬅️", "c:b", nav=True),)))
+HELP = Reply("help text")
+CHART = Reply("chart", keeps_choices=True)
+
+
+def test_the_newest_list_is_what_a_number_means() -> None:
+    seen = text_choices.after(None, CARD)
+    assert seen == CARD.choice_buttons
+    assert text_choices.after(seen, CHART) == CARD.choice_buttons  # same answer: kept
+    assert text_choices.after(seen, FIELDS) == FIELDS.choice_buttons  # a new list replaces
+    assert text_choices.after(seen, HELP) == []  # a new answer without choices clears
+    assert text_choices.after(None, CHART) is None  # not known: read the history instead
+    typing = Reply("", action=ChatAction.TYPING)
+    assert text_choices.after(seen, typing) == CARD.choice_buttons  # an indicator is no message
+
+
+def test_the_history_gives_the_same_list_as_memory() -> None:
+    """After a restart the list is rebuilt from the outbox (newest first) by the same rule."""
+    histories = [[CARD], [CARD, CHART], [CARD, HELP], [CARD, FIELDS, CHART], [HELP, CARD], []]
+    for history in histories:
+        remembered: list[Button] | None = None
+        for reply in history:
+            remembered = text_choices.after(remembered, reply)
+        assert text_choices.from_history(reversed(history)) == (remembered or []), history
+
+
+async def test_choice_memory_reads_back_only_what_it_does_not_know() -> None:
+    loads: list[str] = []
+
+    async def load(chat_id: str) -> list[Button]:
+        loads.append(chat_id)
+        return CARD.choice_buttons
+
+    memory = text_choices.ChoiceMemory(load, max_chats=1)
+    memory.shown("a", CHART)  # keeps a list memory does not know: nothing decided yet
+    assert await memory.current("a") == CARD.choice_buttons and loads == ["a"]
+    memory.shown("a", HELP)
+    assert await memory.current("a") == [] and loads == ["a"]
+    memory.shown("b", FIELDS)  # over max_chats: "a" is dropped, then read back
+    assert await memory.current("a") == CARD.choice_buttons and loads == ["a", "a"]
+
+
+def test_reply_round_trips_its_choice_rule_and_action() -> None:
+    for reply in (CHART, Reply("", action=ChatAction.UPLOAD_PHOTO), CARD):
+        assert Reply.from_json(reply.to_json()) == reply
+    old = '{"text": "x", "buttons": [], "menu": [], "edit_ref": "", "attachment": null}'
+    assert Reply.from_json(old) == Reply("x")  # rows written before this change
+
+
+def test_every_button_word_has_a_typed_variant() -> None:
+    """Where choices are typed, no text says "bấm" (tap): each such message has a typed.<key>
+    variant with the same placeholders, and the variants say what to type."""
+    for lang, tap in (("vi", "bấm"), ("en", "tap")):
+        catalog = load_catalog(lang)
+        typed = {k.removeprefix("typed."): v for k, v in catalog.items() if k.startswith("typed.")}
+        for key, text in typed.items():
+            assert key in catalog, f"typed.{key} has no base message"
+            assert placeholders(text) == placeholders(catalog[key]), key
+            assert tap not in text.lower(), key
+        tapping = {
+            k
+            for k, v in catalog.items()
+            if tap in v.lower() and not k.startswith(("typed.", "btn.", "menu."))
+        }
+        assert tapping <= typed.keys(), sorted(tapping - typed.keys())
 
 
 # ---- callback data, catalogs, splitting ---------------------------------------------------
