@@ -424,7 +424,8 @@ async def on_button(ctx: Ctx) -> None:
 
 async def subscribe(ctx: Ctx) -> None:
     """/subscribe: the cluster's scheduled standings posts in private too (any messenger)."""
-    assert ctx.person is not None
+    if ctx.person is None:
+        raise UserInputError("err.not_registered")
     cluster = await org.cluster_of(ctx.tx, ctx.person.unit_code, ctx.today.year)
     if cluster is None:
         raise UserInputError("standings.no_cluster", year=ctx.today.year)
@@ -435,7 +436,8 @@ async def subscribe(ctx: Ctx) -> None:
 
 async def unsubscribe(ctx: Ctx) -> None:
     """/unsubscribe: no more private posts (a linked group still gets them)."""
-    assert ctx.person is not None
+    if ctx.person is None:
+        raise UserInputError("err.not_registered")
     removed = await people.unsubscribe_posts(ctx.tx, ctx.person.id)
     ctx.reply(ctx.t("standings.unsubscribed" if removed else "standings.not_subscribed"))
 

@@ -73,6 +73,9 @@ CASES: dict[str, tuple[str, str]] = {
     "export": ("export", ""),
     "target": ("target", "long_bien new_unions 2026 25"),
     "people": ("people", ""),
+    "menu": ("menu", ""),
+    "subscribe": ("subscribe", ""),
+    "unsubscribe": ("unsubscribe", ""),
 }
 
 # + answered, - refused, p pointed to the private chat, . ignored (no reply).
@@ -104,6 +107,9 @@ EXPECTED_COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("----+++", "----+-+"),
     "target": ("------+", "ppppppp"),
     "people": ("------+", "ppppppp"),
+    "menu": ("+++++++", "ppppppp"),
+    "subscribe": ("-++++++", "ppppppp"),
+    "unsubscribe": ("-++++++", "ppppppp"),
 }
 
 # Buttons, by the prefix of their data (router.CALLBACKS) and a form's own buttons.
@@ -114,6 +120,8 @@ EXPECTED_BUTTONS: dict[str, tuple[str, str]] = {
     "why? of this cluster": ("-++++-+", "+++++++"),
     "why? of another cluster": ("-----++", "-------"),
     "a form button of nobody's form": ("-------", "......."),
+    # A main-menu choice runs its command under the command's own row.
+    "menu: standings": ("-++++++", "......."),
 }
 
 REFUSALS = (
@@ -213,6 +221,8 @@ async def _button_data(w: World, case: str, user: User) -> str:
         return f"{STANDINGS_PREFIX}:w:cum1:2026:ba_dinh"
     if case == "why? of another cluster":
         return f"{STANDINGS_PREFIX}:w:cum2:2026:tay_ho"
+    if case == "menu: standings":
+        return "menu:standings"
     assert case == "a form button of nobody's form"
     return "zzzzzzzz:x"
 
