@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot.channels import text_choices
 from bot.config import load_config
 from domain.quick import Loose, parse_quick
 from tests.harness import EXAMPLE, Harness
@@ -163,7 +164,13 @@ async def test_a_line_with_two_activities_asks_which_and_binds_nothing_across(
 async def test_typed_choice_among_the_named_activities_counts_from_the_offer(h: Harness) -> None:
     user = await registered(h)
     await user.send("tặng 20 suất quà và kết nạp 5 đoàn viên")
-    card = await user.send("2")  # the second *offered* activity, not the second indicator
+    # A typed "2" is resolved by the text channel against the list on screen (the offer):
+    # the second *offered* activity, not the second indicator.
+    offer = user.last_with_buttons
+    assert offer is not None
+    chosen = text_choices.resolve("2", offer.buttons)
+    assert chosen is not None
+    card = await user.press_data(chosen.data, offer.message_id)
     assert card_line(card, "Số đoàn viên kết nạp") == "• Số đoàn viên kết nạp: 5 người"
 
 
