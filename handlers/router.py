@@ -117,7 +117,7 @@ COMMANDS: dict[str, Command] = {
     "people": Command(people_admin.people_cmd, Can.MANAGE_PEOPLE, menu=ADMINS),
     "menu": Command(onboarding.main_menu, Can.HELP),
     # Subscribing to the cluster's posts is seeing its standings, in private.
-    "subscribe": Command(standings.subscribe, Can.VIEW_CLUSTER_STANDINGS),
+    "subscribe": Command(standings.subscribe, Can.VIEW_CLUSTER_STANDINGS, menu=REGISTERED),
     "unsubscribe": Command(standings.unsubscribe, Can.VIEW_CLUSTER_STANDINGS),
 }
 
