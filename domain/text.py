@@ -63,6 +63,14 @@ def clean_text(text: str) -> str:
     return unicodedata.normalize("NFC", "".join(kept)).strip()
 
 
+def clean_name(text: str, limit: int = 100) -> str:
+    """A person's name as a platform sent it, fit to store and print: one line, no
+    escapes or controls, no fillers; "" when nothing visible is left."""
+    cleaned = "".join(ch for ch in clean_text(text) if ch not in INVISIBLE_GLYPHS)
+    name = _SPACES.sub(" ", cleaned).strip()[:limit]
+    return name if has_visible(name) else ""
+
+
 def is_visible(ch: str) -> bool:
     """Whether `ch` draws something: not a space, control, format mark or filler."""
     if ch in INVISIBLE_GLYPHS or ch.isspace():

@@ -12,6 +12,7 @@ from domain.errors import UserInputError
 from domain.invites import MASK, RANDOM_BYTES, code_from_bytes, code_hash, display, typed_hash
 from domain.messages import Button
 from domain.models import Language, Person, Role
+from domain.text import clean_name
 from handlers import access
 from handlers.context import Ctx
 from storage import invites, org, people
@@ -88,7 +89,7 @@ async def start(ctx: Ctx) -> None:
         raise UserInputError("start.expired")
     if invite.uses >= invite.max_uses:
         raise UserInputError("start.used_up")
-    name = inbound.sender_name.strip()[:100] or ctx.t("start.default_name")
+    name = clean_name(inbound.sender_name) or ctx.t("start.default_name")
     person = await people.create(
         ctx.tx,
         name=name,

@@ -14,6 +14,7 @@ from domain.fields import DateRules, parse_field
 from domain.models import FieldDef, FieldType, LocalText
 from domain.periods import PeriodKind
 from domain.text import clean_text, has_visible
+from tests.harness import Harness
 
 RULES = DateRules(today=dt.date(2026, 3, 10), period_kind=PeriodKind.HALF, open_days=15)
 TEXT = FieldDef(code="note", type=FieldType.TEXT, label=LocalText(vi="Ghi chú"), max_length=200)
@@ -88,3 +89,22 @@ def test_number_fields_accept_their_own_unit_and_nothing_unknown() -> None:
     with pytest.raises(UserInputError) as caught:
         parse_field(UNIONS, "12 hội viên", "vi", RULES)
     assert caught.value.key == "numbers.word"
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("\x1b[31mNguyễn\x1b[0m Văn An", "Nguyễn Văn An"),
+        ("Bình\u202e\u0007", "Bình"),
+        ("Trần\n\tThị   Cúc", "Trần Thị Cúc"),
+        ("\u3164\u3164", None),  # a name of fillers only: the default name instead
+    ],
+)
+async def test_a_name_the_platform_sends_is_stored_clean(
+    h: Harness, sent: str, stored: str | None
+) -> None:
+    user = h.user(301, sent)
+    await user.register(await h.invite())
+    name = await h.scalar("SELECT name FROM people")
+    expected = stored if stored is not None else h.catalog("vi", "start.default_name")
+    assert name == expected
