@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import os
 import random
-import re
 import signal
 import sqlite3
 import sys
@@ -29,34 +28,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench.report_throughput import ROOT, THIDUA_STEPS, Officer, start_process, write_config
+from bench.report_throughput import THIDUA_STEPS, Officer, invite, start_process, write_config
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 FIRST_ID = 10_000
-
-
-async def invite(config: Path, env: dict[str, str], uses: int) -> str:
-    made = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "invite",
-        "--config",
-        str(config),
-        "--unit",
-        "hoan_kiem",
-        "--role",
-        "officer",
-        "--uses",
-        str(uses),
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    out, _ = await made.communicate()
-    found = re.search(r"(?:Mã mời|Code): (\S+)", out.decode())
-    assert found, out
-    return found.group(1)
 
 
 def delivered_twice(fake: FakeTelegramAPI) -> int:

@@ -163,6 +163,31 @@ def verify(db: Path, officers: int) -> dict[str, int]:
         }
 
 
+async def invite(config: Path, env: dict[str, str], uses: int) -> str:
+    """An officer invite for Hoàn Kiếm with `uses` uses, made by `thidua invite`."""
+    made = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "invite",
+        "--config",
+        str(config),
+        "--unit",
+        "hoan_kiem",
+        "--role",
+        "officer",
+        "--uses",
+        str(uses),
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await made.communicate()
+    found = re.search(r"(?:Mã mời|Code): (\S+)", out.decode())
+    assert found, out
+    return found.group(1)
+
+
 async def one_round(officers: int, round_no: int) -> tuple[Result, Result, dict[str, int]]:
     """thidua then the echo bot, each in its own process, against one fresh fake server."""
     with tempfile.TemporaryDirectory(prefix="thidua-bench-") as tmp:
@@ -171,26 +196,7 @@ async def one_round(officers: int, round_no: int) -> tuple[Result, Result, dict[
         async with FakeTelegramAPI(strict=False) as fake:
             env = {k: v for k, v in os.environ.items() if k != "THIDUA_CONFIG"}
             env.update(TELEGRAM_BOT_TOKEN=fake.token, TELEGRAM_API_BASE_URL=fake.base_url)
-            made = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot.cli",
-                "invite",
-                "--config",
-                str(config),
-                "--unit",
-                "hoan_kiem",
-                "--role",
-                "officer",
-                "--uses",
-                str(officers),
-                cwd=ROOT,
-                env=env,
-                stdout=asyncio.subprocess.PIPE,
-            )
-            out, _ = await made.communicate()
-            found = re.search(r"Mã mời: (\S+)", out.decode())
-            assert found, out
+            code = await invite(config, env, officers)
             bot = await start_process(
                 fake, sys.executable, "-m", "bot.cli", "run", "--config", str(config), env=env
             )
@@ -200,7 +206,7 @@ async def one_round(officers: int, round_no: int) -> tuple[Result, Result, dict[
                 10_000,
                 officers,
                 THIDUA_STEPS,
-                found.group(1),
+                code,
             )
             await stop_process(bot)
             checks = verify(folder / "bench.sqlite3", officers)
