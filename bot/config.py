@@ -53,7 +53,7 @@ from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.i18n import Catalog
-from domain.errors import ConfigError
+from domain.errors import ConfigError, ConfigRule
 from domain.measures import MeasureDef, check_measures, default_measures
 from domain.models import (
     Cluster,
@@ -261,7 +261,7 @@ class TargetEntry(_Section):
     unit: str
     measure: str
     period: str
-    value: float = Field(ge=0)
+    value: float = Field(ge=0, allow_inf_nan=False)
 
     @field_validator("period")
     @classmethod
@@ -771,6 +771,7 @@ _PYDANTIC = {
     "literal_error": "config.one_of",
     "enum": "config.one_of",
     "too_long": "config.too_long",
+    "finite_number": "config.finite",
 }
 
 
@@ -863,6 +864,12 @@ def _problem_from_error(error: ErrorDetails, lang: str = "en") -> Problem:
     if kind == "too_short" and isinstance(error.get("input"), list | tuple):
         count = ctx.get("min_length", 1)
         message = say("config.too_short", count=count)
+    rule = ctx.get("error")
+    if kind == "value_error" and isinstance(rule, ConfigRule):
+        # A rule the domain model checks itself: its words come from the catalog.
+        if rule.path:
+            loc.append(rule.path)
+        return _toml_path(loc), say(f"config.rule.{rule.key}", **rule.params)
     if kind in ("value_error", "assertion_error"):
         message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
         named = _NAMED_MESSAGE.match(message)

@@ -22,6 +22,25 @@ class ConfigError(ThiduaError):
         super().__init__("; ".join(f"{path}: {msg}" for path, msg in problems))
 
 
+class ConfigRule(ValueError):
+    """A configuration rule a model checks itself, said from the catalog.
+
+    `key` names a line under [config.rule] in the catalogs, `params` fill its
+    placeholders (already shown as the TOML author wrote them), and `path`,
+    when set, is the sub-key the problem is on ("max" for
+    `indicators[0].fields[0].max`). `english` is the same sentence for anyone
+    reading the exception outside the command line; domain/ reads no catalog.
+    A ValueError, so pydantic reports it where the rule was broken.
+    """
+
+    def __init__(self, key: str, english: str, *, path: str = "", **params: Any) -> None:
+        self.key = key
+        self.path = path
+        self.params = params
+        self.english = english.format(**params)
+        super().__init__(f"{path}: {self.english}" if path else self.english)
+
+
 class UserInputError(ThiduaError):
     """Input a person typed that cannot be accepted; rendered from the catalog.
 

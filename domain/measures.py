@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from domain.errors import ConfigRule
 from domain.models import (
     FieldType,
     IndicatorDef,
@@ -69,12 +70,20 @@ class MeasureDef(BaseModel):
         # Each `how` needs exactly its own inputs: a stray field is a config mistake.
         if self.how is MeasureHow.SUM:
             if not self.field or self.fields:
-                raise ValueError("field: a sum measure needs `field` (and no `fields`)")
+                raise ConfigRule(
+                    "sum_needs_field", "a sum measure needs `field` (and no `fields`)", path="field"
+                )
         elif self.how is MeasureHow.COUNT:
             if self.field or self.fields:
-                raise ValueError("field: a count measure counts reports and takes no field")
+                raise ConfigRule(
+                    "count_takes_no_field",
+                    "a count measure counts reports and takes no field",
+                    path="field",
+                )
         elif len(self.fields) != 2 or self.field:
-            raise ValueError("fields: a product measure needs exactly two `fields`")
+            raise ConfigRule(
+                "product_needs_two", "a product measure needs exactly two `fields`", path="fields"
+            )
         return self
 
     @property

@@ -14,6 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from domain.errors import ConfigRule
+
 
 class Role(StrEnum):
     OFFICER = "officer"
@@ -77,10 +79,15 @@ def check_short_label(value: LocalText | None) -> LocalText | None:
         return None
     for lang, text in (("vi", value.vi), ("en", value.en)):
         if text != text.strip() or "  " in text:
-            raise ValueError(f"{lang}: no leading, trailing or double spaces")
+            raise ConfigRule("label_spaces", "no leading, trailing or double spaces", path=lang)
         if len(text) > SHORT_LABEL_MAX:
-            raise ValueError(
-                f"{lang}: at most {SHORT_LABEL_MAX} characters, {text!r} has {len(text)}"
+            raise ConfigRule(
+                "label_too_long",
+                "at most {max} characters, {text} has {length}",
+                path=lang,
+                max=SHORT_LABEL_MAX,
+                text=repr(text),
+                length=len(text),
             )
     return value
 
@@ -109,11 +116,13 @@ class FieldDef(_Frozen):
     @model_validator(mode="after")
     def _check(self) -> FieldDef:
         if self.min is not None and self.max is not None and self.max < self.min:
-            raise ValueError("max: must be ≥ min")
+            raise ConfigRule("max_below_min", "must be ≥ min", path="max")
         if self.type == FieldType.CHOICE and not self.choices:
-            raise ValueError("choices: a choice field needs at least one choice")
+            raise ConfigRule(
+                "choices_needed", "a choice field needs at least one choice", path="choices"
+            )
         if self.type != FieldType.CHOICE and self.choices:
-            raise ValueError("choices: only choice fields have choices")
+            raise ConfigRule("choices_unused", "only choice fields have choices", path="choices")
         return self
 
     def choice(self, code: str) -> Choice | None:
@@ -135,7 +144,12 @@ class IndicatorDef(_Frozen):
         seen: set[str] = set()
         for f in self.fields:
             if f.code in seen:
-                raise ValueError(f"fields: duplicate field code {f.code!r}")
+                raise ConfigRule(
+                    "duplicate_field",
+                    "duplicate field code {code}",
+                    path="fields",
+                    code=repr(f.code),
+                )
             seen.add(f.code)
         return self
 

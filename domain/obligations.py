@@ -21,6 +21,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from domain.errors import ConfigRule
 from domain.models import LocalText, Report, ReportStatus
 from domain.periods import Period, PeriodKind, period_of
 
@@ -90,7 +91,11 @@ class DueRule(_Frozen):
     def _local_time(cls, value: dt.time) -> dt.time:
         # The time zone is the federation's, given once; a per-rule offset would drift.
         if value.tzinfo is not None:
-            raise ValueError("a local time of day without a time zone, e.g. '23:59'")
+            raise ConfigRule(
+                "local_time",
+                "a local time of day without a time zone, e.g. {example}",
+                example="'23:59'",
+            )
         return value
 
     @model_validator(mode="after")
@@ -103,13 +108,29 @@ class DueRule(_Frozen):
         for name in ("day", "month", "days"):
             given = getattr(self, name) is not None
             if name in needed and not given:
-                raise ValueError(f"{name}: required when kind = {self.kind.value!r}")
+                raise ConfigRule(
+                    "due_required",
+                    "required when kind = {kind}",
+                    path=name,
+                    kind=repr(self.kind.value),
+                )
             if name not in needed and given:
-                raise ValueError(f"{name}: not used when kind = {self.kind.value!r}")
+                raise ConfigRule(
+                    "due_unused",
+                    "not used when kind = {kind}",
+                    path=name,
+                    kind=repr(self.kind.value),
+                )
         if self.kind is DueKind.FIXED:
             assert self.day is not None and self.month is not None  # checked just above
             if self.day > _MAX_DAY[self.month - 1]:
-                raise ValueError(f"day: {self.day}/{self.month} is not a date in any year")
+                raise ConfigRule(
+                    "not_a_date",
+                    "{day}/{month} is not a date in any year",
+                    path="day",
+                    day=self.day,
+                    month=self.month,
+                )
         return self
 
 
@@ -143,7 +164,7 @@ class Scope(_Frozen):
     @model_validator(mode="after")
     def _not_empty(self) -> Scope:
         if not self.clusters and not self.units:
-            raise ValueError("list clusters or units, or write applies_to = 'all'")
+            raise ConfigRule("empty_scope", "list clusters or units, or write applies_to = 'all'")
         return self
 
 
@@ -170,7 +191,14 @@ class Obligation(_Frozen):
         count = _PERIODS_PER_YEAR[self.period]
         for index in self.indexes:
             if not 1 <= index <= count:
-                raise ValueError(f"indexes: a {self.period.value} index is 1–{count}, not {index}")
+                raise ConfigRule(
+                    "index_range",
+                    "a {period} index is 1–{count}, not {index}",
+                    path="indexes",
+                    period=self.period.value,
+                    count=count,
+                    index=index,
+                )
         return self
 
     def applies(self, unit: str, cluster: str | None) -> bool:

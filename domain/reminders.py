@@ -20,6 +20,7 @@ from typing import Annotated, NamedTuple
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from domain.errors import ConfigRule
 from domain.models import Role
 from domain.obligations import Obligation, UnitRef, due_moment
 from domain.periods import Period
@@ -50,7 +51,11 @@ class _Frozen(BaseModel):
 def _naive_time(value: dt.time) -> dt.time:
     # Times of day are read on the federation's clock, given once as `tz`.
     if value.tzinfo is not None:
-        raise ValueError("a local time of day without a time zone, e.g. '07:00'")
+        raise ConfigRule(
+            "local_time",
+            "a local time of day without a time zone, e.g. {example}",
+            example="'07:00'",
+        )
     return value
 
 
@@ -72,7 +77,9 @@ class QuietHours(_Frozen):
     def _not_empty(self) -> QuietHours:
         # start == end could mean "never" or "all day"; make the writer say which.
         if self.start == self.end:
-            raise ValueError("start and end must differ (omit quiet_hours for none)")
+            raise ConfigRule(
+                "quiet_hours_empty", "start and end must differ (omit quiet_hours for none)"
+            )
         return self
 
     def contains(self, t: dt.time) -> bool:
@@ -91,7 +98,7 @@ class DateRange(_Frozen):
     @model_validator(mode="after")
     def _ordered(self) -> DateRange:
         if self.end < self.start:
-            raise ValueError("end: must be on or after start")
+            raise ConfigRule("end_before_start", "must be on or after start", path="end")
         return self
 
     def contains(self, d: dt.date) -> bool:
@@ -120,9 +127,9 @@ class ReminderRules(_Frozen):
     @classmethod
     def _before(cls, value: tuple[int, ...]) -> tuple[int, ...]:
         if any(not 1 <= days <= 60 for days in value):
-            raise ValueError("each day count must be 1–60")
+            raise ConfigRule("day_count_range", "each day count must be 1–60")
         if len(set(value)) != len(value):
-            raise ValueError("day counts must not repeat")
+            raise ConfigRule("day_count_repeat", "day counts must not repeat")
         return tuple(sorted(value, reverse=True))
 
 

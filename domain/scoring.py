@@ -51,6 +51,7 @@ from typing import Literal
 from babel.numbers import format_decimal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from domain.errors import ConfigRule
 from domain.models import SHORT_LABEL_MAX, LocalText, Unit, check_short_label
 from domain.numbers import format_integer, format_number, format_percent
 from domain.periods import Period, PeriodKind
@@ -253,13 +254,25 @@ class CriterionDef(_Frozen):
     def _options_fit_method(self) -> CriterionDef:
         # An option the method ignores would be a silent misconfiguration.
         if self.cap is not None and self.method not in (Method.TARGET, Method.COUNT):
-            raise ValueError("cap: only target and count criteria have a cap")
+            raise ConfigRule("cap_unused", "only target and count criteria have a cap", path="cap")
         if self.method is Method.COUNT and self.points_per_item is None:
-            raise ValueError("points_per_item: a count criterion needs points_per_item")
+            raise ConfigRule(
+                "points_per_item_needed",
+                "a count criterion needs points_per_item",
+                path="points_per_item",
+            )
         if self.method is not Method.COUNT and self.points_per_item is not None:
-            raise ValueError("points_per_item: only count criteria have points_per_item")
+            raise ConfigRule(
+                "points_per_item_unused",
+                "only count criteria have points_per_item",
+                path="points_per_item",
+            )
         if "missing_target" in self.model_fields_set and self.method is not Method.TARGET:
-            raise ValueError("missing_target: only target criteria have targets")
+            raise ConfigRule(
+                "missing_target_unused",
+                "only target criteria have targets",
+                path="missing_target",
+            )
         return self
 
     def short(self, lang: str) -> str:
@@ -283,7 +296,9 @@ class PenaltyRule(_Frozen):
     @model_validator(mode="after")
     def _nonzero(self) -> PenaltyRule:
         if self.points == 0:
-            raise ValueError("points: a bonus or penalty of 0 points does nothing")
+            raise ConfigRule(
+                "zero_points", "a bonus or penalty of 0 points does nothing", path="points"
+            )
         return self
 
 
@@ -298,7 +313,11 @@ class Thresholds(_Frozen):
     @model_validator(mode="after")
     def _descending(self) -> Thresholds:
         if not self.excellent > self.strong > self.good > self.average:
-            raise ValueError("thresholds: must decrease: excellent > strong > good > average")
+            raise ConfigRule(
+                "thresholds_order",
+                "must decrease: excellent > strong > good > average",
+                path="thresholds",
+            )
         return self
 
     def rate(self, score: float) -> Rating:
@@ -326,12 +345,24 @@ class ScoringDef(_Frozen):
     def _check(self) -> ScoringDef:
         codes = [c.code for c in self.criteria]
         if dup := _first_duplicate(codes):
-            raise ValueError(f"criteria: duplicate criterion code {dup!r}")
+            raise ConfigRule(
+                "duplicate_criterion",
+                "duplicate criterion code {code}",
+                path="criteria",
+                code=repr(dup),
+            )
         if dup := _first_duplicate([r.code for r in self.adjustments]):
-            raise ValueError(f"adjustments: duplicate rule code {dup!r}")
+            raise ConfigRule(
+                "duplicate_rule", "duplicate rule code {code}", path="adjustments", code=repr(dup)
+            )
         total = math.fsum(c.weight for c in self.criteria)
         if abs(total - 100) > 0.001:
-            raise ValueError(f"criteria: weights must sum to 100, got {_plain(total)}")
+            raise ConfigRule(
+                "weights_sum",
+                "weights must sum to 100, got {total}",
+                path="criteria",
+                total=_plain(total),
+            )
         return self
 
     @property
