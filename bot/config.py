@@ -355,10 +355,10 @@ class AppConfig(_Section):
         self._measures = self.measures or tuple(
             m for m in default_measures() if not check_measures([m], self.indicators)
         )
-        problems += check_measures(self._measures, self.indicators)
+        problems += _said(check_measures(self._measures, self.indicators))
         measure_codes = {m.code for m in self.all_measures}
         if self.scoring is not None:
-            problems += check_scoring(self.scoring, measure_codes)
+            problems += _said(check_scoring(self.scoring, measure_codes))
         unit_codes = {u.code for u in self.units}
         seen_targets: dict[tuple[str, str, str], int] = {}
         for i, entry in enumerate(self.targets):
@@ -433,10 +433,10 @@ class AppConfig(_Section):
                         )
         return problems
 
-    def notes(self) -> list[str]:
-        """Things check-config states without failing, e.g. day-31 fallbacks."""
+    def notes(self, lang: str = "en") -> list[str]:
+        """Things check-config states without failing, e.g. day-31 fallbacks, in `lang`."""
         return [
-            f"obligations[{i}].due: {note}"
+            f"obligations[{i}].due: {_rule_text(note, lang)}"
             for i, ob in enumerate(self.obligations)
             for note in clamp_notes(ob.due)
         ]
@@ -796,6 +796,16 @@ def _say(name: str, /, **params: Any) -> str:
     return _catalog()(_LANG.get(), name, **params)
 
 
+def _rule_text(rule: ConfigRule, lang: str) -> str:
+    """A rule the domain states (key and params), in `lang` from [config.rule]."""
+    return _catalog()(lang, f"config.rule.{rule.key}", **rule.params)
+
+
+def _said(problems: Iterable[tuple[str, ConfigRule]]) -> list[Problem]:
+    """The domain's (path, rule) problems in the language of the file being loaded."""
+    return [(path, _rule_text(rule, _LANG.get())) for path, rule in problems]
+
+
 def _unknown(kind: str, code: str, known: Iterable[str]) -> str:
     """ "unknown unit 'dong_daa'. Did you mean: dong_da?" in the file's problem language."""
     message = _say(f"config.unknown_{kind}", code=repr(code))
@@ -869,7 +879,7 @@ def _problem_from_error(error: ErrorDetails, lang: str = "en") -> Problem:
         # A rule the domain model checks itself: its words come from the catalog.
         if rule.path:
             loc.append(rule.path)
-        return _toml_path(loc), say(f"config.rule.{rule.key}", **rule.params)
+        return _toml_path(loc), _rule_text(rule, lang)
     if kind in ("value_error", "assertion_error"):
         message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
         named = _NAMED_MESSAGE.match(message)
@@ -1013,5 +1023,5 @@ def check_config(path: Path | str, lang: str = "en") -> tuple[list[str], str]:
         count = len(exc.problems)
         key = "config.one_problem" if count == 1 else "config.problems"
         return lines, say(key, count=count, path=path)
-    notes = "".join("\n" + say("config.note", note=n) for n in config.notes())
+    notes = "".join("\n" + say("config.note", note=n) for n in config.notes(lang))
     return [], config.summary(lang) + notes

@@ -210,31 +210,69 @@ def default_measures() -> tuple[MeasureDef, ...]:
 
 def check_measures(
     measures: Iterable[MeasureDef], indicators: Iterable[IndicatorDef], path: str = "measures"
-) -> list[tuple[str, str]]:
-    """Problems as (TOML path, message): duplicate codes, unknown indicators or fields.
+) -> list[tuple[str, ConfigRule]]:
+    """Problems as (TOML path, rule): duplicate codes, unknown indicators or fields.
 
     A measure may only read number fields (integer, money, number): adding up
     dates or choice codes would give a figure that means nothing.
     """
     by_code = {i.code: i for i in indicators}
-    problems: list[tuple[str, str]] = []
+    problems: list[tuple[str, ConfigRule]] = []
     seen: set[str] = set()
     for n, measure in enumerate(measures):
         at = f"{path}[{n}]"
         if measure.code in seen:
-            problems.append((f"{at}.code", f"duplicate measure code {measure.code!r}"))
+            problems.append(
+                (
+                    f"{at}.code",
+                    ConfigRule(
+                        "duplicate_measure",
+                        "duplicate measure code {code}",
+                        code=repr(measure.code),
+                    ),
+                )
+            )
         seen.add(measure.code)
         indicator = by_code.get(measure.indicator)
         if indicator is None:
-            problems.append((f"{at}.indicator", f"unknown indicator {measure.indicator!r}"))
+            problems.append(
+                (
+                    f"{at}.indicator",
+                    ConfigRule(
+                        "unknown_indicator",
+                        "unknown indicator {code}",
+                        code=repr(measure.indicator),
+                    ),
+                )
+            )
             continue
         key = "field" if measure.how is MeasureHow.SUM else "fields"
         for code in measure.inputs:
             field = indicator.field(code)
             if field is None:
-                problems.append((f"{at}.{key}", f"{indicator.code} has no field {code!r}"))
+                problems.append(
+                    (
+                        f"{at}.{key}",
+                        ConfigRule(
+                            "no_such_field",
+                            "{indicator} has no field {code}",
+                            indicator=indicator.code,
+                            code=repr(code),
+                        ),
+                    )
+                )
             elif field.type not in _NUMERIC:
-                problems.append((f"{at}.{key}", f"field {code!r} is {field.type}, not a number"))
+                problems.append(
+                    (
+                        f"{at}.{key}",
+                        ConfigRule(
+                            "field_not_number",
+                            "field {code} is {type}, not a number",
+                            code=repr(code),
+                            type=str(field.type),
+                        ),
+                    )
+                )
     return problems
 
 

@@ -134,24 +134,35 @@ class DueRule(_Frozen):
         return self
 
 
-def clamp_notes(rule: DueRule) -> list[str]:
+def clamp_notes(rule: DueRule) -> list[ConfigRule]:
     """Sentences for check-config about days that some months or years lack.
 
     The fallback is silent at run time, so the person writing the config is
-    told once what "day 31" will mean in April.
+    told once what "day 31" will mean in April. Each is a catalog line (a
+    ConfigRule that is stated, not raised), so it is said in the CLI language.
     """
     if rule.kind is DueKind.DAY_OF_NEXT_MONTH:
         if rule.day == 31:
             return [
-                "day 31 falls back to the last day of shorter months "
-                "(30 in April, June, September, November; 28 or 29 in February)"
+                ConfigRule(
+                    "day31_fallback",
+                    "day 31 falls back to the last day of shorter months "
+                    "(30 in April, June, September, November; 28 or 29 in February)",
+                )
             ]
         if rule.day == 30:
-            return ["day 30 falls back to the last day of February (28, or 29 in leap years)"]
+            return [
+                ConfigRule(
+                    "day30_fallback",
+                    "day 30 falls back to the last day of February (28, or 29 in leap years)",
+                )
+            ]
         if rule.day == 29:
-            return ["day 29 falls back to 28 February in common years"]
+            return [
+                ConfigRule("day29_fallback", "day 29 falls back to 28 February in common years")
+            ]
     if rule.kind is DueKind.FIXED and (rule.day, rule.month) == (29, 2):
-        return ["29/2 falls back to 28/2 in common years"]
+        return [ConfigRule("feb29_fallback", "29/2 falls back to 28/2 in common years")]
     return []
 
 

@@ -313,10 +313,9 @@ class Thresholds(_Frozen):
     @model_validator(mode="after")
     def _descending(self) -> Thresholds:
         if not self.excellent > self.strong > self.good > self.average:
+            # No sub-path: the problem is the table itself, `scoring.thresholds`.
             raise ConfigRule(
-                "thresholds_order",
-                "must decrease: excellent > strong > good > average",
-                path="thresholds",
+                "thresholds_order", "must decrease: excellent > strong > good > average"
             )
         return self
 
@@ -394,11 +393,14 @@ def _plain(x: float) -> str:
 
 def check_scoring(
     scoring: ScoringDef, measure_codes: Iterable[str], path: str = "scoring"
-) -> list[tuple[str, str]]:
-    """Problems as (TOML path, message): criteria that name a measure that does not exist."""
+) -> list[tuple[str, ConfigRule]]:
+    """Problems as (TOML path, rule): criteria that name a measure that does not exist."""
     known = set(measure_codes)
     return [
-        (f"{path}.criteria[{n}].measure", f"unknown measure {c.measure!r}")
+        (
+            f"{path}.criteria[{n}].measure",
+            ConfigRule("unknown_measure", "unknown measure {code}", code=repr(c.measure)),
+        )
         for n, c in enumerate(scoring.criteria)
         if c.measure not in known
     ]

@@ -131,7 +131,7 @@ def test_clamp_notes(rule, notes):
     got = clamp_notes(rule)
     assert len(got) == len(notes)
     for sentence, start in zip(got, notes, strict=True):
-        assert sentence.startswith(start)
+        assert str(sentence).startswith(start)
 
 
 GOOD = {"code": "x", "period": "month", "due": {"kind": "days_after_end", "days": 0}}

@@ -493,7 +493,7 @@ def test_rating_uses_the_unrounded_score() -> None:
 def test_custom_thresholds() -> None:
     assert Thresholds(excellent=95, strong=85).rate(95) is Rating.EXCELLENT
     assert Rating.STRONG.label("en") == "strong"
-    with pytest.raises(ValidationError, match="thresholds: must decrease"):
+    with pytest.raises(ValidationError, match="must decrease: excellent > strong"):
         Thresholds(strong=97)
 
 
@@ -545,7 +545,7 @@ def test_sheet_validation() -> None:
         PenaltyRule(code="x", label=LocalText(vi="X"), points=0)
     scoring = sheet(crit("a", 50, measure="new_unions"), crit("b", 50, measure="nope"))
     codes = [m.code for m in default_measures()]
-    assert check_scoring(scoring, codes) == [
+    assert [(path, str(rule)) for path, rule in check_scoring(scoring, codes)] == [
         ("scoring.criteria[1].measure", "unknown measure 'nope'")
     ]
 
@@ -612,7 +612,7 @@ def test_check_measures_names_paths() -> None:
         MeasureDef(code="b", label=label, indicator="nope", how=MeasureHow.COUNT),
         MeasureDef(code="c", label=label, indicator="gifts", how="product", fields=("count", "x")),
     ]
-    assert check_measures(bad, sample_indicators()) == [
+    assert [(path, str(rule)) for path, rule in check_measures(bad, sample_indicators())] == [
         ("measures[0].field", "field 'occasion' is choice, not a number"),
         ("measures[1].code", "duplicate measure code 'a'"),
         ("measures[1].field", "gifts has no field 'nope'"),
