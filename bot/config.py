@@ -176,7 +176,7 @@ class BackupSection(_Section):
         try:
             CronTrigger.from_crontab(value)
         except ValueError as exc:
-            raise ValueError(f"not a crontab line (e.g. '30 2 * * *'): {exc}") from None
+            raise ValueError(_say("config.cron_line", error=exc)) from None
         return value
 
 

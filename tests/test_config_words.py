@@ -193,6 +193,15 @@ MEASURE = '\n[[measures]]\ncode = "m"\nlabel = { vi = "M" }\nindicator = "gifts"
 DUE = '\n[[obligations]]\ncode = "o"\nperiod = "year"\n'
 
 
+def test_a_bad_backup_cron_is_said_in_the_cli_language(tmp_path: Path) -> None:
+    path = tmp_path / "cron.toml"
+    path.write_text(ONE + '\n[backup]\ncron = "every night"\n', encoding="utf-8")
+    (vi,) = check_config(path, "vi")[0]
+    assert vi.startswith("backup.cron: không phải một dòng crontab (ví dụ '30 2 * * *'): ")
+    (en,) = check_config(path, "en")[0]
+    assert en.startswith("backup.cron: not a crontab line (e.g. '30 2 * * *'): ")
+
+
 @pytest.mark.parametrize(
     ("text", "vi", "en"),
     [
