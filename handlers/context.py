@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -89,6 +89,7 @@ class Ctx:
     actors: dict[int, Actor] = field(default_factory=dict)  # per year asked about, see access
     deactivated: Person | None = None  # the person behind this account, when deactivated
     chosen_language: Language | None = None  # /lang before registering
+    deferred: list[Callable[[], Awaitable[Reply]]] = field(default_factory=list)
 
     @property
     def lang(self) -> str:
@@ -150,6 +151,12 @@ class Ctx:
     def send(self, reply: Reply) -> None:
         """Any prepared reply (a chart, a document) to the same chat."""
         self.outgoing.append(Outgoing(self.inbound.channel, self.inbound.chat_id, reply))
+
+    def send_after_commit(self, make: Callable[[], Awaitable[Reply]]) -> None:
+        """A reply that is slow to make (a chart): made once the transaction has committed,
+        so nobody else waits for the database meanwhile, and sent after this update's
+        other replies. Give it everything it needs: the transaction is gone by then."""
+        self.deferred.append(make)
 
     def menu_labels(self) -> tuple[str, ...]:
         keys = ("menu.report", "menu.myreports", "menu.standings", "menu.help")

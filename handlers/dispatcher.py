@@ -121,6 +121,7 @@ class Dispatcher:
         """
         sent: list[OutboxItem] = []
         more = False
+        later: list[Callable[[], Awaitable[Reply]]] = []
         try:
             async with self.db.transaction() as tx:
                 item, person, conv, _ = await asyncio.gather(
@@ -137,7 +138,7 @@ class Dispatcher:
                     reply = Reply("", action=action)
                     self.on_action(Outgoing(inbound.channel, inbound.chat_id, reply))
                 try:
-                    sent, more = await self._handle(tx, inbox_id, inbound, person, conv)
+                    sent, more, later = await self._handle(tx, inbox_id, inbound, person, conv)
                 except Exception:
                     log.exception(
                         "handler failed: update %s (%s) from %s in %s",
@@ -160,6 +161,8 @@ class Dispatcher:
             more = True
         if sent:
             self.on_outbox(sent)
+        if later:
+            await self._after_commit(inbound, inbox_id, later)
         return more
 
     async def _handle(
@@ -169,8 +172,10 @@ class Dispatcher:
         inbound: Inbound,
         person: Person | None,
         conv: Conversation | None,
-    ) -> tuple[list[OutboxItem], bool]:
-        """Route one update inside the open transaction (a savepoint is already set)."""
+    ) -> tuple[list[OutboxItem], bool, list[Callable[[], Awaitable[Reply]]]]:
+        """Route one update inside the open transaction (a savepoint is already set);
+        returns its outbox rows, whether more updates wait, and the replies to make after
+        the commit."""
         now = self.clock.now()
         key = inbound.conversation_key
         deactivated = person if person is not None and not person.active else None
@@ -231,7 +236,28 @@ class Dispatcher:
         done = inbox.mark(tx, inbox_id, "done", now)
         results = await asyncio.gather(*writes, *rows, done, inbox.next_pending(tx, key))
         ids = results[len(writes) : len(writes) + len(rows)]
-        return _items(ids, replies, now, inbox_id), results[-1] is not None
+        return _items(ids, replies, now, inbox_id), results[-1] is not None, ctx.deferred
+
+    async def _after_commit(
+        self, inbound: Inbound, inbox_id: int, makers: list[Callable[[], Awaitable[Reply]]]
+    ) -> None:
+        """Slow replies (charts) made with the database free, then queued in a short step.
+
+        Still under the conversation's lock, so they go out before anything this chat
+        says next; a crash in between loses only them, never a report or an answer.
+        """
+        for make in makers:
+            try:
+                reply = await make()
+                if not reply.buttons:  # part of the answer before it: its choices stay
+                    reply = replace(reply, keeps_choices=True)
+                out = Outgoing(inbound.channel, inbound.chat_id, reply)
+                async with self.db.transaction() as tx:
+                    items = await self._enqueue(tx, [out], inbox_id, self.clock.now())
+            except Exception:
+                log.exception("a reply made after update %s failed", inbound.key)
+                continue
+            self.on_outbox(items)
 
     def _split(self, outgoing: list[Outgoing]) -> list[Outgoing]:
         """Long texts cut to the platform's limit, each part its own message."""

@@ -39,7 +39,7 @@ from domain.scoring import (
     targets_for_period,
 )
 from domain.text import capitalized, clip_words, fold, wrap, wrap_atoms
-from handlers import access
+from handlers import access, workers
 from handlers.charts import standings_chart
 from handlers.context import Ctx, HandlerSettings, Translator
 from handlers.rates import reporting_rates as gather_rates
@@ -238,9 +238,10 @@ _SUB_PHRASES = frozenset({"why.from_year", "why.on_track", "why.behind"})
 
 
 async def chart_reply(t: Callable[..., str], lang: str, result: ClusterStandings) -> Reply:
-    """The chart, drawn off the event loop (matplotlib takes a tenth of a second)."""
+    """The chart, drawn in the drawing process (matplotlib takes a tenth of a second or more,
+    holding the interpreter): call it after the transaction (`ctx.send_after_commit`)."""
     title = f"{result.cluster.name} — {result.period.name(t)}"
-    png = await asyncio.to_thread(standings_chart, result.standings, title, lang)
+    png = await workers.draw(standings_chart, result.standings, title, lang)
     attachment = Attachment("image", "xep-hang.png", base64.b64encode(png).decode())
     return Reply(t("standings.chart_caption", cluster=result.cluster.name), attachment=attachment)
 
@@ -284,7 +285,7 @@ async def standings_cmd(ctx: Ctx) -> None:
     rates = await reporting_rates(ctx.tx, ctx.settings, result, ctx.now)
     ctx.send(render(ctx.t, ctx.lang, result, rates))
     if result.standings.rows:
-        ctx.send(await chart_reply(ctx.t, ctx.lang, result))
+        ctx.send_after_commit(partial(chart_reply, ctx.t, ctx.lang, result))
 
 
 async def _all_clusters(ctx: Ctx, period_text: str) -> None:

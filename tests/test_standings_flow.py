@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import io
@@ -11,8 +12,9 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 
-from domain.messages import ChatType
+from domain.messages import ChatType, InboundKind
 from domain.models import Role
+from handlers import workers
 from tests.harness import FakeClock, Harness, User
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -154,3 +156,38 @@ async def test_a_unit_that_moved_cluster_is_ranked_where_it_was_each_year(tmp_pa
         assert "Cụm thi đua số 1" in last_year and "Long Biên" in last_year
     finally:
         await h.close()
+
+
+async def test_nobody_waits_for_the_chart_to_be_drawn(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chart is drawn after the standings' transaction: while it is being drawn (held
+    here until the test lets it go), another officer is answered; then it follows the
+    standings text in that chat."""
+    lb = await person(h, 1, "long_bien")
+    hk = await person(h, 2, "hoan_kiem")
+    await founded(lb, 49)
+    drawing, release = asyncio.Event(), asyncio.Event()
+    real_draw = workers.draw
+
+    async def held_draw(fn, *args):  # the real drawing, started when the test says
+        drawing.set()
+        await release.wait()
+        return await real_draw(fn, *args)
+
+    monkeypatch.setattr(workers, "draw", held_draw)
+    asking = lb.inbound(
+        InboundKind.COMMAND, text="/standings 2025", command="standings", args="2025"
+    )
+    standings = asyncio.create_task(h.dispatcher.submit(asking))
+    await asyncio.wait_for(drawing.wait(), 30)
+    # Drawn inside the transaction, this would wait for the database until the deadline.
+    help_ = await asyncio.wait_for(hk.send("/help"), 30)
+    assert "/report" in help_[0].text and not standings.done()
+    release.set()
+    await standings
+    await h.collect()
+    lb_rows = [s for s in h.delivered if s.chat_id == lb.chat_id]
+    text_at = next(n for n, s in enumerate(lb_rows) if "🏆 Xếp hạng" in s.text)
+    chart_at = next(n for n, s in enumerate(lb_rows) if s.reply.attachment is not None)
+    assert text_at < chart_at
