@@ -108,20 +108,26 @@ def test_restore_refuses_while_the_bot_runs(
     assert "Dừng bot trước" in result.stderr and f"pid {holder_process.pid}" in result.stderr
 
 
-async def _seed(db: Database) -> int:
+async def _officer(db: Database, name: str, platform_id: str) -> int:
+    """An officer of Hoàn Kiếm, registered on the console."""
     async with db.transaction() as tx:
-        await org.sync(tx, (Unit(code="hoan_kiem", name="LĐLĐ quận Hoàn Kiếm"),), ())
         person = await people.create(
             tx,
-            name="An",
+            name=name,
             unit_code="hoan_kiem",
             role=Role.OFFICER,
             language=Language.VI,
             channel="console",
-            platform_id="1",
+            platform_id=platform_id,
             now=NOW,
         )
     return person.id
+
+
+async def _seed(db: Database) -> int:
+    async with db.transaction() as tx:
+        await org.sync(tx, (Unit(code="hoan_kiem", name="LĐLĐ quận Hoàn Kiếm"),), ())
+    return await _officer(db, "An", "1")
 
 
 async def _write(db: Database, person_id: int, n: int) -> int:
@@ -224,29 +230,9 @@ async def test_restore_puts_a_backup_back_and_keeps_the_current_copy(tmp_path: P
     config = load_config(config_path)
     app = App(config, Secrets(), clock=FakeClock())
     await app.open()
-    async with app.db.transaction() as tx:
-        person = await people.create(
-            tx,
-            name="An",
-            unit_code="hoan_kiem",
-            role=Role.OFFICER,
-            language=Language.VI,
-            channel="console",
-            platform_id="1",
-            now=NOW,
-        )
+    await _officer(app.db, "An", "1")
     result = await app.backup_now()
-    async with app.db.transaction() as tx:
-        await people.create(
-            tx,
-            name="Bình",
-            unit_code="hoan_kiem",
-            role=Role.OFFICER,
-            language=Language.VI,
-            channel="console",
-            platform_id="2",
-            now=NOW,
-        )
+    await _officer(app.db, "Bình", "2")
     await app.db.close()
 
     restored = thidua("restore", str(result.path), "--config", str(config_path))
@@ -254,7 +240,7 @@ async def test_restore_puts_a_backup_back_and_keeps_the_current_copy(tmp_path: P
     assert "Đã khôi phục" in restored.stdout
     with sqlite3.connect(tmp_path / "db.sqlite3") as conn:
         names = [r[0] for r in conn.execute("SELECT name FROM people ORDER BY id")]
-    assert names == [person.name]
+    assert names == ["An"]
     kept = await asyncio.to_thread(lambda: list(tmp_path.glob("db.sqlite3.before-restore-*")))
     assert len(kept) == 1
     with sqlite3.connect(kept[0]) as conn:
