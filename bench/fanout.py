@@ -39,7 +39,7 @@ from bot.config import load_config
 from bot.i18n import Catalog
 from bot.outbox_sender import OutboxSender
 from domain.messages import DeliveryStatus, OutboxItem, Reply
-from handlers.dispatcher import Dispatcher
+from runtime.dispatcher import Dispatcher
 from storage import outbox
 from storage.db import Database
 from tests.fakes.telegram_api import FakeTelegramAPI

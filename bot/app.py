@@ -30,11 +30,11 @@ from domain.access import ActorRole
 from domain.errors import ChannelStartError, DatabaseLost, StorageError
 from domain.messages import OutboxItem, Outgoing
 from domain.periods import PeriodKind
-from handlers.context import Clock, HandlerSettings
-from handlers.dispatcher import Dispatcher, prune
 from handlers.reminders import Reminders
-from handlers.router import menu_commands
 from handlers.standings import GroupPosts
+from runtime.context import Clock, HandlerSettings
+from runtime.dispatcher import Dispatcher, prune
+from runtime.router import menu_commands
 from storage import backup as backups
 from storage import health as health_repo
 from storage import org
@@ -54,7 +54,7 @@ def guest_commands(
     """The command menu before registration, per app language ("" for any other language).
 
     Registered people get their role's menu in their own chat with the
-    replies that show the menu keyboard (handlers.router.menu_commands).
+    replies that show the menu keyboard (runtime.router.menu_commands).
     """
     guests = frozenset({ActorRole.UNREGISTERED})
     menus = {lang: menu_commands(guests, lang, catalog) for lang in LANGUAGES}

@@ -625,8 +625,8 @@ async def _export(
 
 
 async def _targets(config: AppConfig, args: argparse.Namespace, say: Say) -> int:
+    from documents.targets_file import TargetsFileError, parse_targets, targets_template
     from domain.periods import Period
-    from handlers.targets_file import TargetsFileError, parse_targets, targets_template
     from storage import targets as targets_repo
 
     app = await _opened(config)

@@ -24,7 +24,7 @@ from bot.channels.console import ConsoleChannel
 from bot.config import AppConfig, Secrets
 from domain.models import Cluster, ClusterRole, FieldType, IndicatorDef, Language, Role
 from handlers.admin import IssuedInvite, create_invite
-from handlers.context import Clock
+from runtime.context import Clock
 from storage import people, reports
 
 CLUSTER = "cum1"

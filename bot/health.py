@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, field
 
 from domain.models import Heartbeat
-from handlers.context import Clock
+from runtime.context import Clock
 
 log = logging.getLogger(__name__)
 

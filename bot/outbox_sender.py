@@ -29,7 +29,7 @@ from bot.health import Health
 from bot.supervisor import supervise
 from domain.errors import DeliveryError
 from domain.messages import OutboxItem, Reply
-from handlers.context import Clock
+from runtime.context import Clock
 from storage import outbox, people
 from storage.db import Database
 

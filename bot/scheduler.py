@@ -20,7 +20,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 
 from domain.messages import OutboxItem
-from handlers.context import Clock
+from runtime.context import Clock
 from storage import schedule
 from storage.db import Database, Tx
 

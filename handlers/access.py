@@ -10,7 +10,7 @@ from __future__ import annotations
 from domain.access import Action, Actor, Decision, Target, actor_for, decide, may_ever
 from domain.errors import UserInputError
 from domain.messages import ChatType
-from handlers.context import Ctx
+from runtime.context import Ctx
 from storage import org
 from storage import targets as targets_repo
 

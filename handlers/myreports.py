@@ -6,10 +6,10 @@ from domain.errors import UserInputError
 from domain.messages import Button
 from domain.models import Report
 from handlers import report as report_flow
-from handlers.callbacks import Action, CallbackData
-from handlers.context import Ctx, new_flow_id
-from handlers.render import local_time, report_line
-from handlers.states import Flow, Step
+from runtime.callbacks import Action, CallbackData
+from runtime.context import Ctx, new_flow_id
+from runtime.render import local_time, report_line
+from runtime.states import Flow, Step
 from storage import people, reports
 
 

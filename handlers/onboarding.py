@@ -14,7 +14,7 @@ from domain.messages import Button
 from domain.models import Language, Person, Role
 from domain.text import clean_name
 from handlers import access
-from handlers.context import Ctx
+from runtime.context import Ctx
 from storage import invites, org, people
 
 ROLE_KEYS = {

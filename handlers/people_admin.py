@@ -11,7 +11,7 @@ from domain.errors import UserInputError
 from domain.models import Person
 from domain.text import fold
 from handlers import access
-from handlers.context import Ctx
+from runtime.context import Ctx
 from storage import people
 from storage.db import Tx
 

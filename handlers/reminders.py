@@ -46,11 +46,11 @@ from domain.reminders import (
 from domain.signing import sign, verify
 from handlers import access
 from handlers import report as report_flow
-from handlers.context import Ctx, HandlerSettings, Translator
-from handlers.rates import reporting_rates
+from runtime.context import Ctx, HandlerSettings, Translator
 from storage import declarations, keys, org, outbox, people
 from storage import reports as reports_repo
 from storage.db import Tx
+from usecases.rates import reporting_rates
 
 PREFIX = "rm"
 LOOKBACK = dt.timedelta(days=70)  # how far back a period's reminders can still be due
@@ -511,7 +511,7 @@ async def missing(ctx: Ctx) -> None:
 async def completeness_cmd(ctx: Ctx) -> None:
     """/completeness [period]: per unit of my cluster, reports sent of those due, and on time.
 
-    The rate is the one /standings and the workbook show (handlers.rates): a
+    The rate is the one /standings and the workbook show (usecases.rates): a
     period not yet due counts for nothing, so a unit with nothing due reads
     "chưa có báo cáo nào đến hạn", never 0 %.
     """

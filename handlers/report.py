@@ -29,10 +29,10 @@ from domain.numbers import format_integer, format_number
 from domain.quick import mentioned_indicators, number_for, parse_quick
 from domain.text import fold
 from handlers import access
-from handlers.callbacks import Action, CallbackData
-from handlers.context import Ctx, new_flow_id
-from handlers.render import card, indicator_title, summary_line
-from handlers.states import Flow, Step
+from runtime.callbacks import Action, CallbackData
+from runtime.context import Ctx, new_flow_id
+from runtime.render import card, indicator_title, summary_line
+from runtime.states import Flow, Step
 from storage import reports
 
 NEW, QUICK, EDIT = "new", "quick", "edit"

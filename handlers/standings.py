@@ -17,6 +17,7 @@ from functools import partial
 
 from rapidfuzz import fuzz, process
 
+from documents.chart import standings_chart
 from domain.access import Action as Access
 from domain.access import ActorRole
 from domain.access import Target as About
@@ -39,15 +40,15 @@ from domain.scoring import (
     targets_for_period,
 )
 from domain.text import capitalized, clip_words, fold, wrap, wrap_atoms
-from handlers import access, workers
-from handlers.charts import standings_chart
-from handlers.context import Ctx, HandlerSettings, Translator
-from handlers.rates import reporting_rates as gather_rates
+from handlers import access
+from runtime import workers
+from runtime.context import Ctx, HandlerSettings, Translator
 from storage import org, outbox, people
 from storage import reports as reports_repo
 from storage import standings as standings_repo
 from storage import targets as targets_repo
 from storage.db import Tx
+from usecases.rates import reporting_rates as gather_rates
 
 PREFIX = "st"
 LINE = 40  # characters: readable on a phone without wrapping; numbers are never cut
@@ -134,7 +135,7 @@ def _short(ctx: Ctx, code: str) -> str:
 async def reporting_rates(
     tx: Tx, settings: HandlerSettings, result: ClusterStandings, now: dt.datetime
 ) -> dict[str, Tally]:
-    """Per unit: the reporting rate over the period (the one definition, handlers.rates)."""
+    """Per unit: the reporting rate over the period (the one definition, usecases.rates)."""
     refs = [UnitRef(u.code, result.cluster.code) for u in result.units]
     return rates_by_unit(await gather_rates(tx, settings, refs, result.period, now))
 
@@ -504,7 +505,7 @@ async def build_workbook(
     The same for /export in chat and `thidua export`. A period without a single
     report raises "export.no_data" rather than make a file of empty sheets.
     """
-    from handlers.workbook import (  # openpyxl: imported when a workbook is made
+    from documents.workbook import (  # openpyxl: imported when a workbook is made
         ClusterSheet,
         ReportRow,
         TargetRow,

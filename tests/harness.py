@@ -13,7 +13,7 @@ from bot.i18n import Catalog
 from domain.messages import Button, ChatType, Inbound, InboundKind, Reply
 from domain.models import Photo, Role
 from handlers.admin import create_invite
-from handlers.dispatcher import Dispatcher
+from runtime.dispatcher import Dispatcher
 from storage import org, outbox
 from storage.db import Database
 

@@ -17,8 +17,8 @@ from bot.scheduler import Job, Scheduler
 from domain.access import POLICY, Action, Actor, ActorRole, Target, actor_for, decide
 from domain.messages import ChatType, InboundKind
 from domain.models import ClusterRole, Language, Role
-from handlers.dispatcher import Dispatcher
 from handlers.reminders import Reminders
+from runtime.dispatcher import Dispatcher
 from storage import org, people
 from storage.db import Database
 from tests.harness import EXAMPLE, FakeClock, Harness, User

@@ -21,10 +21,10 @@ from domain.messages import ChatType
 from domain.models import Role
 from domain.periods import Period, PeriodKind
 from domain.signing import sign
-from handlers import router
 from handlers.reminders import PREFIX as REMINDER_PREFIX
 from handlers.reminders import ReminderAction, pack
 from handlers.standings import PREFIX as STANDINGS_PREFIX
+from runtime import router
 from storage import keys
 from storage import targets as targets_repo
 from tests.harness import FakeClock, Harness, Sent, User

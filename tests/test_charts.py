@@ -10,6 +10,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
+from documents.chart import FOOTNOTE, build_standings_figure, standings_chart
 from domain.models import LocalText, Unit
 from domain.scoring import (
     CriterionDef,
@@ -20,7 +21,6 @@ from domain.scoring import (
     TieBreak,
     score_cluster,
 )
-from handlers.charts import FOOTNOTE, build_standings_figure, standings_chart
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -21,7 +21,7 @@ from bot.i18n import Catalog
 from domain.access import Actor, ActorRole, may_ever
 from domain.models import Role
 from handlers.admin import create_invite
-from handlers.router import COMMANDS, menu_commands
+from runtime.router import COMMANDS, menu_commands
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.harness import EXAMPLE, FakeClock
 from tests.tg import TgUser

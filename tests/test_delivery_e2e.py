@@ -29,7 +29,7 @@ from bot.i18n import Catalog
 from bot.outbox_sender import OutboxSender
 from domain.messages import DeliveryStatus, OutboxItem, Reply
 from domain.models import Language, Role, Unit
-from handlers.dispatcher import Dispatcher
+from runtime.dispatcher import Dispatcher
 from storage import org, outbox, people
 from storage.db import Database
 from tests.fakes.telegram_api import FakeTelegramAPI

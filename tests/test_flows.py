@@ -9,7 +9,7 @@ import pytest
 
 from domain.messages import ChatType, InboundKind
 from domain.models import Role
-from handlers.callbacks import MAX_BYTES
+from runtime.callbacks import MAX_BYTES
 from tests.harness import Harness, User
 
 
@@ -493,7 +493,7 @@ async def test_a_handler_crash_apologises_and_the_chat_goes_on(h: Harness, monke
         raise RuntimeError("disk on fire")
 
     from domain.access import Action
-    from handlers import router
+    from runtime import router
 
     monkeypatch.setattr(onboarding, "help_", boom)
     monkeypatch.setitem(router.COMMANDS, "help", router.Command(boom, Action.HELP))
@@ -529,7 +529,7 @@ async def test_every_button_fits_64_bytes_and_every_message_4096_chars(h: Harnes
 async def test_housekeeping_prunes_old_delivered_rows_but_keeps_failed_and_pending(
     h: Harness,
 ) -> None:
-    from handlers.dispatcher import prune
+    from runtime.dispatcher import prune
 
     user = await registered(h)
     await user.send("/help")  # delivered (the harness marks collected rows sent)

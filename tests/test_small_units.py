@@ -15,8 +15,8 @@ from domain.invites import ALPHABET, code_from_bytes, display, normalize
 from domain.messages import Button, ChatAction, Reply
 from domain.quick import detect_indicator, parse_quick
 from handlers.admin import parse_duration
-from handlers.callbacks import Action, CallbackData
-from handlers.dispatcher import split_text
+from runtime.callbacks import Action, CallbackData
+from runtime.dispatcher import split_text
 from tests.harness import EXAMPLE
 
 CONFIG = load_config(EXAMPLE)
@@ -232,7 +232,7 @@ def test_every_error_key_raised_in_code_exists_in_the_catalog() -> None:
     catalog = load_catalog("vi")
     root = pathlib.Path(EXAMPLE).parent
     used: set[str] = set()
-    for folder in ("domain", "handlers", "bot"):
+    for folder in ("domain", "handlers", "runtime", "usecases", "documents", "bot"):
         for path in (root / folder).rglob("*.py"):
             used |= set(
                 re.findall(

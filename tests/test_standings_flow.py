@@ -14,7 +14,7 @@ import pytest
 
 from domain.messages import ChatType, InboundKind
 from domain.models import Role
-from handlers import workers
+from runtime import workers
 from tests.harness import FakeClock, Harness, User
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")

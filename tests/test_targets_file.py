@@ -10,12 +10,12 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.i18n import Catalog
+from documents.targets_file import TargetsFileError, parse_targets, targets_template
+from documents.workbook import ReportRow, TargetRow, export_workbook
 from domain.errors import UserInputError
 from domain.measures import default_measures
 from domain.models import Unit
 from domain.scoring import Target
-from handlers.targets_file import TargetsFileError, parse_targets, targets_template
-from handlers.workbook import ReportRow, TargetRow, export_workbook
 
 UNITS = [
     Unit(code="hoan_kiem", name="LĐLĐ quận Hoàn Kiếm"),

@@ -20,7 +20,7 @@ from bot.channels.zalo_api import ZaloBotAPI
 from bot.outbox_sender import OutboxSender
 from bot.webhook import WebhookServer
 from domain.messages import Inbound
-from handlers.dispatcher import Dispatcher
+from runtime.dispatcher import Dispatcher
 from tests.fakes.zalo_api import FakeZaloAPI
 from tests.harness import Harness
 

@@ -15,12 +15,12 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-import handlers.workbook as workbook_module
+import documents.workbook as workbook_module
 from bot.i18n import Catalog
+from documents.workbook import ClusterSheet, ReportRow, TargetRow, export_workbook
 from domain.models import IndicatorDef, LocalText, Photo, Report, ReportStatus, Unit
 from domain.obligations import Tally
 from domain.scoring import CriterionDef, Method, ScoringDef, Standings, score_cluster
-from handlers.workbook import ClusterSheet, ReportRow, TargetRow, export_workbook
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
 INDICATORS = tuple(

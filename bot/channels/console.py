@@ -17,7 +17,7 @@ from pathlib import Path
 from bot.channels import text_choices
 from domain.messages import Button, ChatType, Inbound, InboundKind, Reply
 from domain.models import Photo
-from handlers.context import Clock
+from runtime.context import Clock
 from storage import outbox
 from storage.db import Database
 

@@ -43,8 +43,8 @@ from bot.health import Health
 from bot.supervisor import supervise
 from domain.errors import ChannelStartError, DatabaseLost, DeliveryError
 from domain.messages import Reply
-from handlers.context import Clock
-from handlers.dispatcher import Dispatcher
+from runtime.context import Clock
+from runtime.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
 

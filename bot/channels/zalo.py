@@ -48,8 +48,8 @@ from bot.supervisor import supervise
 from domain.errors import ChannelStartError, DatabaseLost, DeliveryError
 from domain.messages import Attachment, Button, ChatType, Inbound, InboundKind, Reply
 from domain.models import Photo
-from handlers.context import Clock
-from handlers.dispatcher import Dispatcher
+from runtime.context import Clock
+from runtime.dispatcher import Dispatcher
 from storage import outbox
 from storage.db import Database
 

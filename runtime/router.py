@@ -17,9 +17,9 @@ from domain.messages import ChatAction, ChatType, Inbound, InboundKind
 from domain.models import DEFAULT_MAX_LENGTH
 from domain.text import fold
 from handlers import access, myreports, onboarding, people_admin, reminders, report, standings
-from handlers.callbacks import Action, CallbackData
-from handlers.context import Ctx, Translator
-from handlers.states import Flow, Step
+from runtime.callbacks import Action, CallbackData
+from runtime.context import Ctx, Translator
+from runtime.states import Flow, Step
 
 Handler = Callable[[Ctx], Awaitable[None]]
 

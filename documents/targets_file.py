@@ -31,6 +31,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 from rapidfuzz import fuzz, process
 
+from documents.workbook import workbook_bytes
 from domain.errors import AmbiguousNumber, UserInputError
 from domain.measures import MeasureDef
 from domain.models import Unit
@@ -38,7 +39,6 @@ from domain.numbers import format_number, parse_integer, parse_number
 from domain.periods import Period, parse_period
 from domain.scoring import Target
 from domain.text import fold
-from handlers.workbook import workbook_bytes
 
 __all__ = [
     "MAX_BYTES",

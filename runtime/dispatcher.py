@@ -30,9 +30,9 @@ from domain.messages import (
     Reply,
 )
 from domain.models import Person
-from handlers.context import AFTER_DELIVERY, Clock, Ctx, HandlerSettings, Translator
-from handlers.router import ask_again, chat_action, route
-from handlers.states import Flow
+from runtime.context import AFTER_DELIVERY, Clock, Ctx, HandlerSettings, Translator
+from runtime.router import ask_again, chat_action, route
+from runtime.states import Flow
 from storage import conversations, inbox, outbox, people
 from storage.db import Database, Tx
 

@@ -9,7 +9,7 @@ from typing import Any
 from domain.fields import format_value
 from domain.models import FieldType, IndicatorDef, Report, ReportStatus
 from domain.text import truncate
-from handlers.context import Ctx
+from runtime.context import Ctx
 
 
 def indicator_title(indicator: IndicatorDef, lang: str) -> str:
