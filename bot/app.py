@@ -435,10 +435,6 @@ class App:
         if self.lock is not None:
             self.lock.release()
 
-    async def run_until(self, stop: asyncio.Event) -> None:
-        await self.start()
-        await self.serve_until(stop)
-
     async def serve_until(self, stop: asyncio.Event) -> None:
         """Serve until `stop` is set, then stop; DatabaseLost if the database file went away."""
         try:

@@ -83,10 +83,6 @@ class AmbiguousNumber(UserInputError):
         self.prompt_key = prompt_key
 
 
-class AccessDenied(UserInputError):
-    """The person's role does not allow the action."""
-
-
 class StorageError(ThiduaError):
     """The database refused an operation (integrity, migration)."""
 

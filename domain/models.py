@@ -221,16 +221,6 @@ class Report:
 
 
 @dataclass(frozen=True, slots=True)
-class AuditEntry:
-    report_id: int
-    person_id: int
-    action: str
-    at: dt.datetime
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-
-
-@dataclass(frozen=True, slots=True)
 class Invite:
     id: int
     unit_code: str
@@ -239,9 +229,6 @@ class Invite:
     uses: int
     expires_at: dt.datetime | None
     created_at: dt.datetime
-
-    def usable(self, now: dt.datetime) -> bool:
-        return self.uses < self.max_uses and (self.expires_at is None or now < self.expires_at)
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,11 +87,6 @@ _FRAC_GLUED = re.compile(r"([0-9]{1,3})(?![0-9])(?![.,][0-9])")
 _FRAC_SPACED = re.compile(
     r"\s+([0-9]{1,3})(?![0-9])(?![.,][0-9])(?=\s*(?:$|" + _CURRENCY + r"|[^\w\s](?![0-9])))"
 )
-# After the number, another number right away ("8/3", "20 30", "1e5") means the
-# text is not one number; words ("20 suất quà") are fine.
-_TRAILING_NUMBER = re.compile(r"\s*[^\w\s]*\s*[0-9]|[a-z]+[0-9]")
-# Vietnamese number words that would change the value if we ignored them.
-_TRAILING_NUMBER_WORD = re.compile(r"\s*(?:ruoi|tram|muoi|chuc)(?![a-z])")
 
 
 class _Shape(Enum):

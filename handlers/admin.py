@@ -22,9 +22,6 @@ class IssuedInvite:
     def shown(self) -> str:
         return display(self.code)
 
-    def deep_link(self, bot_username: str) -> str | None:
-        return f"https://t.me/{bot_username}?start={self.code}" if bot_username else None
-
 
 async def create_invite(
     tx: Tx,

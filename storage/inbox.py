@@ -58,11 +58,6 @@ async def mark(
     )
 
 
-async def status_counts(tx: Tx) -> dict[str, int]:
-    rows = await fetch_all(tx, "SELECT status, COUNT(*) FROM inbox GROUP BY status")
-    return {r[0]: int(r[1]) for r in rows}
-
-
 async def prune(tx: Tx, before: dt.datetime) -> int:
     """Forget handled updates older than `before`: their effects live in reports and the
     outbox; only pending or failed ones are kept for recovery and inspection."""

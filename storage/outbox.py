@@ -7,7 +7,7 @@ from collections.abc import Collection
 from typing import Any
 
 from domain.messages import DeliveryStatus, OutboxItem, Reply
-from storage._codec import fetch_all, fetch_one, parse_ts, ts
+from storage._codec import fetch_all, parse_ts, ts
 from storage.db import Tx
 
 
@@ -120,15 +120,6 @@ async def next_due_at(tx: Tx, channel: str, exclude: Collection[int] = ()) -> dt
     return times[0] if times else None
 
 
-async def mark_sent(tx: Tx, item_id: int, now: dt.datetime, platform_message_id: str) -> None:
-    await tx.execute(
-        f"UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, {_FORGET}, "
-        "platform_message_id = ?, last_error = NULL WHERE id = ?",
-        (ts(now), platform_message_id, item_id),
-    )
-    await _attempt(tx, item_id, now, "sent", platform_message_id)
-
-
 async def mark_sent_many(tx: Tx, sent: list[tuple[int, dt.datetime, str]]) -> None:
     """Acknowledge a batch of deliveries (id, when, platform message id) in one go."""
     await tx.executemany(
@@ -181,11 +172,6 @@ async def listing(
             (*[s.value for s in statuses], limit),
         )
     ]
-
-
-async def sent_platform_id(tx: Tx, item_id: int) -> str | None:
-    row = await fetch_one(tx, "SELECT platform_message_id FROM outbox WHERE id = ?", (item_id,))
-    return row[0] if row else None
 
 
 async def prune(tx: Tx, before: dt.datetime) -> int:

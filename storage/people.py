@@ -203,11 +203,6 @@ async def use_link_code(tx: Tx, code_hash: str, now: dt.datetime) -> int | None:
     return int(row["person_id"])
 
 
-async def count_active(tx: Tx) -> int:
-    row = await fetch_one(tx, "SELECT COUNT(*) FROM people WHERE active = 1")
-    return int(row[0]) if row else 0
-
-
 async def subscribe_posts(tx: Tx, person_id: int, now: dt.datetime) -> bool:
     """The person gets their cluster's scheduled standings posts in private; False if already."""
     cur = await tx.execute(

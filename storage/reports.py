@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from domain.models import AuditEntry, Photo, Report, ReportStatus
+from domain.models import Photo, Report, ReportStatus
 from storage._codec import fetch_all, fetch_one, opt_ts, parse_ts, ts
 from storage.db import Tx
 
@@ -269,28 +269,3 @@ async def _audit(
             json.dumps(after, ensure_ascii=False) if after is not None else None,
         ),
     )
-
-
-async def audit_trail(tx: Tx, report_id: int) -> list[AuditEntry]:
-    rows = await fetch_all(
-        tx, "SELECT * FROM report_audit WHERE report_id = ? ORDER BY id", (report_id,)
-    )
-    return [
-        AuditEntry(
-            report_id=r["report_id"],
-            person_id=r["person_id"],
-            action=r["action"],
-            at=parse_ts(r["at"]),
-            before=json.loads(r["before_json"]) if r["before_json"] else None,
-            after=json.loads(r["after_json"]) if r["after_json"] else None,
-        )
-        for r in rows
-    ]
-
-
-async def count(tx: Tx, *, status: ReportStatus | None = None) -> int:
-    sql, params = "SELECT COUNT(*) FROM reports", tuple[str, ...]()
-    if status is not None:
-        sql, params = sql + " WHERE status = ?", (status.value,)
-    row = await fetch_one(tx, sql, params)
-    return int(row[0]) if row else 0

@@ -21,10 +21,3 @@ async def claim(tx: Tx, job: str, fire_at: dt.datetime, now: dt.datetime, outcom
 async def last_fired(tx: Tx, job: str) -> dt.datetime | None:
     row = await fetch_one(tx, "SELECT MAX(fire_at) FROM schedule_claims WHERE job = ?", (job,))
     return parse_ts(row[0]) if row and row[0] else None
-
-
-async def outcome(tx: Tx, job: str, fire_at: dt.datetime) -> str | None:
-    row = await fetch_one(
-        tx, "SELECT outcome FROM schedule_claims WHERE job = ? AND fire_at = ?", (job, ts(fire_at))
-    )
-    return str(row[0]) if row else None

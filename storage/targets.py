@@ -38,7 +38,6 @@ __all__ = [
     "replace_imported",
     "set_one",
     "sync_from_config",
-    "unlink_group",
 ]
 
 CONFIG: Final = "config"
@@ -166,14 +165,6 @@ async def link_group(
         "linked_at = excluded.linked_at",
         (channel, chat_id, cluster_code, person_id, ts(now)),
     )
-
-
-async def unlink_group(tx: Tx, channel: str, chat_id: str) -> bool:
-    """Forget a group's link; False if it was not linked."""
-    cur = await tx.execute(
-        "DELETE FROM cluster_groups WHERE channel = ? AND chat_id = ?", (channel, chat_id)
-    )
-    return cur.rowcount == 1
 
 
 async def groups(tx: Tx) -> list[tuple[str, str, str]]:

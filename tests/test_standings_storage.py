@@ -416,6 +416,3 @@ async def test_group_links(db: Database) -> None:
         assert await targets.group_cluster(tx, "telegram", "-100") == "cum3"
         assert await targets.group_cluster(tx, "zalo", "-100") is None
         assert await targets.groups(tx) == [("telegram", "-100", "cum3"), ("zalo", "g7", "cum2")]
-        assert await targets.unlink_group(tx, "telegram", "-100") is True
-        assert await targets.unlink_group(tx, "telegram", "-100") is False
-        assert await targets.groups(tx) == [("zalo", "g7", "cum2")]
