@@ -45,6 +45,23 @@ _RESCALED_NOTE = {
 _EMPTY = {"vi": "Chưa có dữ liệu xếp hạng", "en": "No standings yet"}
 _BONUS = {"vi": "Điểm thưởng", "en": "Bonus points"}
 _PENALTY = {"vi": "Điểm trừ", "en": "Penalty points"}
+# The catalog's [rating] words, until the chart's labels come from the catalog too.
+_RATING = {
+    "vi": {
+        "excellent": "xuất sắc",
+        "strong": "vững mạnh",
+        "good": "khá",
+        "average": "trung bình",
+        "weak": "yếu",
+    },
+    "en": {
+        "excellent": "excellent",
+        "strong": "strong",
+        "good": "good",
+        "average": "average",
+        "weak": "weak",
+    },
+}
 _MORE = {
     "vi": "… và {n} đơn vị khác (xem tệp Excel)",
     "en": "… and {n} more units (see the Excel file)",
@@ -258,7 +275,7 @@ def _draw_bars(
     # Room at the right for the longest "92,5 · hạng 1", measured, not guessed.
     axes_px = axes.get_window_extent().width
     for row, text in zip(rows, name_texts, strict=True):
-        _fit(text, _clean(row.unit.name), f" · {row.rating.label(lang)}", axes_px)
+        _fit(text, _clean(row.unit.name), f" · {_RATING[lang][row.rating.value]}", axes_px)
     pad_px = 5 * axes.figure.dpi / 72 + 4
     x_max = max(100.0, *ends) * 1.02
     for end, text in zip(ends, end_texts, strict=True):

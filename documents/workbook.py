@@ -44,7 +44,14 @@ from openpyxl.writer.excel import ExcelWriter
 from domain.models import FieldDef, FieldType, IndicatorDef, Report
 from domain.numbers import format_number
 from domain.obligations import Tally
-from domain.scoring import CriterionDef, CriterionResult, Method, Standings, UnitStanding
+from domain.scoring import (
+    CriterionDef,
+    CriterionResult,
+    Method,
+    Rating,
+    Standings,
+    UnitStanding,
+)
 
 if TYPE_CHECKING:
     from _typeshed import SizedBuffer, StrPath
@@ -173,6 +180,10 @@ class _Labels:
 
     def __call__(self, key: str, **params: Any) -> str:
         return self._translate(self.lang, f"workbook.{key}", **params)
+
+    def rating(self, rating: Rating) -> str:
+        """A rating's published words, from the catalog's [rating] table."""
+        return self._translate(self.lang, rating.label_key)
 
     def optional(self, key: str) -> str | None:
         """The label, or None when the catalog has no such key (it answers with the key)."""
@@ -308,7 +319,6 @@ def _write_standings(
     notes; signatures."""
     standings = cluster.standings
     assert standings is not None
-    lang = t.lang
     criteria = _criteria(standings.rows)
     show_rates = any(r.unit.code in cluster.rates for r in standings.rows)
     headers = [t("rank"), t("unit"), t("score"), t("rating")]
@@ -347,7 +357,7 @@ def _write_standings(
             row.rank,
             row.unit.name,
             _round(row.score, "0.1"),
-            row.rating.label(lang),
+            t.rating(row.rating),
         ]
         if show_rates:
             values += _rate_values(cluster.rates.get(row.unit.code), t)
@@ -360,7 +370,7 @@ def _write_standings(
     sheet.append(_totals_row(sheet, cluster, criteria, show_rates, formats, t))
 
     sheet.append([])
-    notes = [t("advisory"), t("tie_rule", rule=standings.tie_rule.label(lang))]
+    notes = [t("advisory"), t("tie_rule", rule=standings.tie_rule)]
     if heading.generated_at is not None:
         at = _local(heading.generated_at, heading.tz)
         notes.append(t("generated", at=f"{at:%H:%M %d/%m/%Y}"))

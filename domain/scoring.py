@@ -111,21 +111,10 @@ class TieBreak(StrEnum):
     # then by name.
     WEIGHT_ORDER = "weight_order"
 
-    def label(self, lang: str) -> str:
-        """A sentence the standings can print so nobody wonders about the order."""
-        if lang == "en":
-            if self is TieBreak.NAME:
-                return "Units with equal scores share a rank and are listed by name."
-            return (
-                "Units with equal scores share a rank and are listed by their points "
-                "in the heaviest criteria first."
-            )
-        if self is TieBreak.NAME:
-            return "Đơn vị bằng điểm được xếp đồng hạng, liệt kê theo tên."
-        return (
-            "Đơn vị bằng điểm được xếp đồng hạng, liệt kê theo điểm các tiêu chí "
-            "có trọng số lớn hơn trước."
-        )
+    @property
+    def label_key(self) -> str:
+        """The catalog sentence the standings print so nobody wonders about the order."""
+        return f"tie_break.{self.value}"
 
 
 class Rating(StrEnum):
@@ -135,25 +124,10 @@ class Rating(StrEnum):
     AVERAGE = "average"
     WEAK = "weak"
 
-    def label(self, lang: str) -> str:
-        """The published words: xuất sắc, vững mạnh, khá, trung bình, yếu."""
-        return (_RATING_EN if lang == "en" else _RATING_VI)[self]
-
-
-_RATING_VI = {
-    Rating.EXCELLENT: "xuất sắc",
-    Rating.STRONG: "vững mạnh",
-    Rating.GOOD: "khá",
-    Rating.AVERAGE: "trung bình",
-    Rating.WEAK: "yếu",
-}
-_RATING_EN = {
-    Rating.EXCELLENT: "excellent",
-    Rating.STRONG: "strong",
-    Rating.GOOD: "good",
-    Rating.AVERAGE: "average",
-    Rating.WEAK: "weak",
-}
+    @property
+    def label_key(self) -> str:
+        """The catalog's published words: xuất sắc, vững mạnh, khá, trung bình, yếu."""
+        return f"rating.{self.value}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -682,8 +656,9 @@ class Phrase:
     """One line of an explanation: a catalog key (under "why.") and its parameters.
 
     Numbers are already formatted for the language; the words live in the
-    catalogs. `label`/`short_label` fill "{label}": the renderer picks the one
-    that fits its line, so a label is never cut mid-word.
+    catalogs, which also word a `Rating` parameter. `label`/`short_label` fill
+    "{label}": the renderer picks the one that fits its line, so a label is
+    never cut mid-word.
     """
 
     key: str
@@ -773,7 +748,7 @@ def explain(standing: UnitStanding, lang: str) -> list[Phrase]:
             "why.total",
             {
                 "score": standing.format_score(lang),
-                "rating": standing.rating.label(lang),
+                "rating": standing.rating,
                 "rank": standing.rank,
             },
         )

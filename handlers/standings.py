@@ -148,7 +148,7 @@ def _unit_line(
     atoms = [
         f"{rank} {row.unit.name}",
         f"{row.format_score(lang)} {t('standings.points')}",
-        row.rating.label(lang),
+        t(row.rating.label_key),
     ]
     if tally is not None:
         rate = tally.completeness
@@ -195,7 +195,7 @@ def render(
     if any(r is not None and r.expected for r in rates.values()):
         notes.append(t("standings.rate_legend"))
     if any(row.tied for row in result.standings.rows):
-        notes.append(t("standings.tie_rule", rule=result.standings.tie_rule.label(lang)))
+        notes.append(t("standings.tie_rule", rule=result.standings.tie_rule))
     lines.append("")
     for note in notes:
         lines += wrap(note, LINE, indent="")

@@ -233,8 +233,8 @@ def test_cluster2_welfare_ties_share_a_rank_listed_by_name() -> None:
     assert [row.rank for row in standings.rows] == [1, 2, 3, 3, 5]
     assert [row.tied for row in standings.rows] == [False, False, True, True, False]
     assert standings.rows[2].score == pytest.approx(100 / 3)
-    assert "share a rank" in standings.tie_rule.label("en")
-    assert "đồng hạng" in standings.tie_rule.label("vi")
+    assert "share a rank" in CATALOG("en", standings.tie_rule.label_key)
+    assert "đồng hạng" in CATALOG("vi", standings.tie_rule.label_key)
 
 
 def test_weight_order_tie_break_prefers_the_heaviest_criterion() -> None:
@@ -475,7 +475,7 @@ def test_adjustments_after_rescaling_and_never_below_zero() -> None:
 )
 def test_rating_thresholds(score: float, rating: Rating, vi: str) -> None:
     assert Thresholds().rate(score) is rating
-    assert rating.label("vi") == vi
+    assert CATALOG("vi", rating.label_key) == vi
     # Through the whole pipeline: a count criterion gives exactly `score` points.
     scoring = sheet(crit("x", 100, Method.COUNT, points_per_item=0.01))
     row = score_cluster([UNITS["dong_da"]], {("dong_da", "x"): score * 100}, {}, scoring).rows[0]
@@ -492,7 +492,7 @@ def test_rating_uses_the_unrounded_score() -> None:
 
 def test_custom_thresholds() -> None:
     assert Thresholds(excellent=95, strong=85).rate(95) is Rating.EXCELLENT
-    assert Rating.STRONG.label("en") == "strong"
+    assert CATALOG("en", Rating.STRONG.label_key) == "strong"
     with pytest.raises(ValidationError, match="must decrease: excellent > strong"):
         Thresholds(strong=97)
 

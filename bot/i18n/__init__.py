@@ -9,6 +9,7 @@ from importlib import resources
 from typing import Any
 
 from domain.periods import Period
+from domain.scoring import Rating, TieBreak
 
 LANGUAGES = ("vi", "en")
 
@@ -39,7 +40,8 @@ class Catalog:
     A missing key or parameter is a bug, but the officer still gets a message:
     the key itself, rather than an exception in the middle of their report.
     A `Period` parameter is named in the same language ("6 tháng đầu năm
-    2026"), so code anywhere, the domain included, passes periods, not words.
+    2026"), and so are a `Rating` ("vững mạnh") and a `TieBreak`, so code
+    anywhere, the domain included, passes these values, not words.
     """
 
     def __init__(self) -> None:
@@ -50,11 +52,16 @@ class Catalog:
         template = table.get(key) or self.messages["vi"].get(key)
         if template is None:
             return key
-        params = {
-            name: value.name(partial(self, lang)) if isinstance(value, Period) else value
-            for name, value in params.items()
-        }
+        params = {name: self._word(lang, value) for name, value in params.items()}
         try:
             return template.format(**params)
         except (KeyError, IndexError, ValueError):
             return template
+
+    def _word(self, lang: str, value: object) -> object:
+        """A domain value that has words of its own, said in `lang`; anything else as is."""
+        if isinstance(value, Period):
+            return value.name(partial(self, lang))
+        if isinstance(value, (Rating, TieBreak)):
+            return self(lang, value.label_key)
+        return value
