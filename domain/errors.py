@@ -131,12 +131,14 @@ class DeliveryError(ThiduaError):
 
 
 class ChannelStartError(ThiduaError):
-    """A messenger could not be connected at start; `reason` is "token", "network" or "refused".
+    """A messenger could not be connected at start; `reason` is one of REASONS.
 
     Raised by the channel adapter that knows its messenger's errors, with a
     `detail` that is safe to print (never the token), so the command line can
     say in one line what went wrong instead of showing a traceback.
     """
+
+    REASONS = ("token", "network", "refused")  # each has a line cli.reason_<reason>
 
     def __init__(self, channel: str, reason: str, detail: str = "") -> None:
         self.channel = channel

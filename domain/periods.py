@@ -86,15 +86,16 @@ class Period:
         2025", "quý 3/2025", "tháng 11/2025"; short: "Q3/2025"), so the domain stays
         free of any language; `parse_period` reads every name back.
         """
-        prefix = "period.short." if short else "period."
         if self.kind is PeriodKind.YEAR:
-            return prefix + "year", {"year": self.year}
+            return ("period.short.year" if short else "period.year"), {"year": self.year}
         if self.kind is PeriodKind.HALF:
-            return f"{prefix}half{self.index}", {"year": self.year}
+            half = f"period.short.half{self.index}" if short else f"period.half{self.index}"
+            return half, {"year": self.year}
+        numbered = {"index": self.index, "year": self.year}
         if self.kind is PeriodKind.QUARTER:
-            return prefix + "quarter", {"index": self.index, "year": self.year}
+            return ("period.short.quarter" if short else "period.quarter"), numbered
         if short:
-            return prefix + "month", {"index": self.index, "year": self.year}
+            return "period.short.month", numbered
         return f"period.month.m{self.index}", {"year": self.year}
 
     def name(self, t: Callable[..., str], short: bool = False) -> str:

@@ -1,4 +1,6 @@
-"""Pure pieces: invite codes, quick-report parsing, text choices, catalogs, message splitting."""
+"""Pure pieces: invite codes, quick-report parsing, text choices, message splitting.
+
+The catalogs against the code: tests/test_catalog.py."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from hypothesis import strategies as st
 
 from bot.channels import text_choices
 from bot.config import load_config
-from bot.i18n import Catalog, load_catalog, placeholders
+from bot.i18n import load_catalog, placeholders
 from domain.invites import ALPHABET, code_from_bytes, display, normalize
 from domain.messages import Button, ChatAction, Reply
 from domain.quick import detect_indicator, parse_quick
@@ -207,7 +209,7 @@ def test_every_button_word_has_a_typed_variant() -> None:
         assert tapping <= typed.keys(), sorted(tapping - typed.keys())
 
 
-# ---- callback data, catalogs, splitting ---------------------------------------------------
+# ---- callback data, splitting ---------------------------------------------------
 
 
 def test_callback_data_round_trip_and_limit() -> None:
@@ -216,39 +218,6 @@ def test_callback_data_round_trip_and_limit() -> None:
     assert CallbackData.unpack("abcdefgh:zz") is None
     with pytest.raises(ValueError):
         CallbackData("x", Action.CHOICE, "y" * 80).pack()
-
-
-def test_catalogs_have_the_same_keys_and_placeholders() -> None:
-    vi, en = load_catalog("vi"), load_catalog("en")
-    assert vi.keys() == en.keys()
-    for key in vi:
-        assert placeholders(vi[key]) == placeholders(en[key]), key
-
-
-def test_every_error_key_raised_in_code_exists_in_the_catalog() -> None:
-    import pathlib
-    import re
-
-    catalog = load_catalog("vi")
-    root = pathlib.Path(EXAMPLE).parent
-    used: set[str] = set()
-    for folder in ("domain", "handlers", "runtime", "usecases", "documents", "bot"):
-        for path in (root / folder).rglob("*.py"):
-            used |= set(
-                re.findall(
-                    r'"((?:err|start|quick|report|myreports|lang|conv|group|help|btn|menu|hint|role|word)\.[a-z_]+)"',
-                    path.read_text(),
-                )
-            )
-    missing = {k for k in used if k not in catalog and not k.startswith("hint.")}
-    assert not missing
-
-
-def test_catalog_falls_back_to_vietnamese_and_never_raises() -> None:
-    t = Catalog()
-    assert t("fr", "btn.save") == "✅ Lưu"
-    assert t("vi", "no.such.key") == "no.such.key"
-    assert "{id}" in t("vi", "report.saved")  # a missing parameter leaves the template
 
 
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=12000), st.integers(50, 4096))
