@@ -194,12 +194,8 @@ def _delivered(fake: FakeTelegramAPI) -> Counter[tuple[int | str | None, str | N
 async def _row_counts(db: Database) -> tuple[int, int]:
     """Outbox rows not marked sent, and 'retry' attempts recorded."""
     async with db.transaction() as tx:
-        async with tx.execute("SELECT COUNT(*) FROM outbox WHERE status != 'sent'") as cur:
-            not_sent = await cur.fetchone()
-        async with tx.execute(
-            "SELECT COUNT(*) FROM outbox_attempts WHERE outcome = 'retry'"
-        ) as cur:
-            retries = await cur.fetchone()
+        not_sent = await tx.fetch_one("SELECT COUNT(*) FROM outbox WHERE status != 'sent'")
+        retries = await tx.fetch_one("SELECT COUNT(*) FROM outbox_attempts WHERE outcome = 'retry'")
     assert not_sent is not None and retries is not None
     return int(not_sent[0]), int(retries[0])
 

@@ -370,14 +370,13 @@ async def _opened(config: AppConfig) -> App:
 
 
 async def _migrate(config: AppConfig, say: Say) -> None:
+    from storage.migrations import current_version
+
     app = await _opened(config)
-    async with (
-        app.db.transaction() as tx,
-        tx.execute("SELECT MAX(version) FROM schema_migrations") as cur,
-    ):
-        row = await cur.fetchone()
+    async with app.db.transaction() as tx:
+        version = await current_version(tx)
     await app.db.close()
-    print(say("schema_version", path=app.db.path, version=row[0] if row else 0))
+    print(say("schema_version", path=app.db.path, version=version))
 
 
 def _role(say: Say) -> Callable[[str], str]:

@@ -128,7 +128,7 @@ class Dispatcher:
                     inbox.next_pending(tx, key),
                     people.by_identity(tx, key[0], key[2]),
                     conversations.get(tx, key),
-                    tx.execute("SAVEPOINT handler"),
+                    tx.set_savepoint("handler"),
                 )
                 if item is None:
                     return False
@@ -199,7 +199,7 @@ class Dispatcher:
                 await route(ctx)
             except UserInputError as exc:
                 # Undo whatever the handler half-did, answer why, keep the conversation alive.
-                await tx.execute("ROLLBACK TO SAVEPOINT handler")
+                await tx.rollback_to_savepoint("handler")
                 kept = ctx.outgoing[:1] if expired else []
                 ctx = Ctx(tx, inbound, person, conv, now, self.settings, self.translate, kept)
                 ctx.deactivated, ctx.chosen_language = deactivated, chosen
@@ -211,7 +211,7 @@ class Dispatcher:
                     ctx.conversation = replace(conv, updated_at=now)
                     ctx.state_changed = True
                 await _answer_error(ctx, answer)
-        writes: list[Awaitable[object]] = [tx.execute("RELEASE SAVEPOINT handler")]
+        writes: list[Awaitable[object]] = [tx.release_savepoint("handler")]
         if person is not None and person.unreachable:
             writes.append(people.mark_reachable(tx, person.id))
         if ctx.state_changed and ctx.conversation is None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from typing import Any
 
-import aiosqlite
+from storage.port import Row, Tx
 
 
 def ts(value: dt.datetime) -> str:
@@ -23,12 +23,11 @@ def opt_ts(raw: str | None) -> dt.datetime | None:
     return None if raw is None else dt.datetime.fromisoformat(raw)
 
 
-async def fetch_one(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> Any:
-    """One row in a single round trip to the database thread (None if there is none)."""
-    rows = await conn.execute_fetchall(sql, tuple(params))
-    return next(iter(rows), None)
+def fetch_one(tx: Tx, sql: str, params: Iterable[Any] = ()) -> Awaitable[Row | None]:
+    """One row in a single round trip (None if there is none)."""
+    return tx.fetch_one(sql, tuple(params))
 
 
-async def fetch_all(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> list[Any]:
-    """All rows in a single round trip (a cursor costs three: execute, fetch, close)."""
-    return list(await conn.execute_fetchall(sql, tuple(params)))
+def fetch_all(tx: Tx, sql: str, params: Iterable[Any] = ()) -> Awaitable[list[Row]]:
+    """All rows in a single round trip."""
+    return tx.fetch_all(sql, tuple(params))

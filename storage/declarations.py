@@ -13,12 +13,12 @@ async def declare(
     tx: Tx, unit: str, obligation: str, period_key: str, person_id: int, now: dt.datetime
 ) -> bool:
     """Record that a unit had nothing to report; False if it had already said so."""
-    cur = await tx.execute(
+    changed = await tx.execute(
         "INSERT INTO declarations (unit_code, obligation, period_key, person_id, declared_at) "
         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (unit_code, obligation, period_key) DO NOTHING",
         (unit, obligation, period_key, person_id, ts(now)),
     )
-    return cur.rowcount == 1
+    return changed == 1
 
 
 async def for_period(tx: Tx, obligation: str, period_key: str) -> list[NothingToReport]:

@@ -31,11 +31,10 @@ async def put(tx: Tx, beats: Sequence[Heartbeat]) -> None:
 
 
 async def all_beats(tx: Tx) -> list[Heartbeat]:
-    async with tx.execute(
+    rows = await tx.fetch_all(
         "SELECT component, last_ok, last_error, restarts, stale, checked_at FROM heartbeats "
         "ORDER BY component"
-    ) as cur:
-        rows = await cur.fetchall()
+    )
     return [
         Heartbeat(
             component=str(r[0]),

@@ -13,7 +13,7 @@ Key = tuple[str, str, str]
 
 async def record(tx: Tx, inbound: Inbound, now: dt.datetime) -> int | None:
     """Store a new update; None when this key was seen before (a repeated delivery)."""
-    cur = await tx.execute(
+    new_id = await tx.insert(
         "INSERT INTO inbox (key, channel, chat_id, sender_id, payload_json, received_at, status) "
         "VALUES (?, ?, ?, ?, ?, ?, 'pending') ON CONFLICT (key) DO NOTHING",
         (
@@ -25,7 +25,7 @@ async def record(tx: Tx, inbound: Inbound, now: dt.datetime) -> int | None:
             ts(now),
         ),
     )
-    return cur.lastrowid if cur.rowcount == 1 else None
+    return new_id
 
 
 async def next_pending(tx: Tx, key: Key) -> tuple[int, Inbound] | None:
@@ -61,9 +61,9 @@ async def mark(
 async def prune(tx: Tx, before: dt.datetime) -> int:
     """Forget handled updates older than `before`: their effects live in reports and the
     outbox; only pending or failed ones are kept for recovery and inspection."""
-    cur = await tx.execute(
+    changed = await tx.execute(
         "DELETE FROM inbox WHERE status = 'done' AND received_at < ? "
         "AND id NOT IN (SELECT inbox_id FROM outbox WHERE inbox_id IS NOT NULL)",
         (ts(before),),
     )
-    return cur.rowcount
+    return changed

@@ -33,7 +33,7 @@ async def create(
     expires_at: dt.datetime | None,
     now: dt.datetime,
 ) -> Invite:
-    cur = await tx.execute(
+    new_id = await tx.insert(
         "INSERT INTO invites (code_hash, unit_code, role, max_uses, uses, expires_at, created_at) "
         "VALUES (?, ?, ?, ?, 0, ?, ?)",
         (
@@ -45,8 +45,8 @@ async def create(
             ts(now),
         ),
     )
-    assert cur.lastrowid is not None
-    return Invite(cur.lastrowid, unit_code, role, max_uses, 0, expires_at, now)
+    assert new_id is not None
+    return Invite(new_id, unit_code, role, max_uses, 0, expires_at, now)
 
 
 async def find(tx: Tx, hashed: str) -> Invite | None:
@@ -57,10 +57,10 @@ async def find(tx: Tx, hashed: str) -> Invite | None:
 
 async def use(tx: Tx, invite_id: int, person_id: int, now: dt.datetime) -> bool:
     """Spend one use; False when none is left (two people racing for the last use)."""
-    cur = await tx.execute(
+    changed = await tx.execute(
         "UPDATE invites SET uses = uses + 1 WHERE id = ? AND uses < max_uses", (invite_id,)
     )
-    if cur.rowcount != 1:
+    if changed != 1:
         return False
     await tx.execute(
         "INSERT INTO invite_uses (invite_id, person_id, at) VALUES (?, ?, ?)",

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-import aiosqlite
-
 from storage._codec import fetch_one
+from storage.port import Tx
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: the core: organisation, people, invites, reports, conversations, inbox, outbox.
@@ -269,7 +268,7 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
-async def current_version(tx: aiosqlite.Connection) -> int:
+async def current_version(tx: Tx) -> int:
     await tx.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations "
         "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
@@ -278,7 +277,7 @@ async def current_version(tx: aiosqlite.Connection) -> int:
     return int(row[0]) if row else 0
 
 
-async def migrate(tx: aiosqlite.Connection) -> int:
+async def migrate(tx: Tx) -> int:
     """Apply every migration newer than the database; returns the resulting version."""
     version = await current_version(tx)
     for number, script in enumerate(MIGRATIONS, start=1):

@@ -48,7 +48,7 @@ async def enqueue(
     `after_delivery` replaces the stored message once it is delivered or given up on:
     a secret shown once (a /link code) is not kept for the 30 days rows live.
     """
-    cur = await tx.execute(
+    new_id = await tx.insert(
         "INSERT INTO outbox (channel, chat_id, payload_json, status, attempts, next_attempt_at, "
         "created_at, inbox_id, dedupe_key, after_delivery_json) "
         "VALUES (?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
@@ -63,7 +63,7 @@ async def enqueue(
             after_delivery.to_json() if after_delivery else None,
         ),
     )
-    return cur.lastrowid if cur.rowcount == 1 else None
+    return new_id
 
 
 async def due(
@@ -182,11 +182,11 @@ async def prune(tx: Tx, before: dt.datetime) -> int:
         "(SELECT id FROM outbox WHERE status = 'sent' AND sent_at < ? AND dedupe_key IS NULL)",
         (ts(before),),
     )
-    cur = await tx.execute(
+    changed = await tx.execute(
         "DELETE FROM outbox WHERE status = 'sent' AND sent_at < ? AND dedupe_key IS NULL",
         (ts(before),),
     )
-    return cur.rowcount
+    return changed
 
 
 async def recent_replies(tx: Tx, channel: str, chat_id: str, limit: int = 20) -> list[Reply]:

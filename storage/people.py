@@ -54,12 +54,11 @@ async def create(
     now: dt.datetime,
 ) -> Person:
     """A new person with their first identity; an old identity of the account is moved over."""
-    cur = await tx.execute(
+    person_id = await tx.insert(
         "INSERT INTO people (name, unit_code, role, language, active, created_at) "
         "VALUES (?, ?, ?, ?, 1, ?)",
         (name, unit_code, role.value, language.value, ts(now)),
     )
-    person_id = cur.lastrowid
     assert person_id is not None
     await tx.execute(
         "INSERT INTO identities (channel, platform_id, person_id, created_at) VALUES (?, ?, ?, ?) "
@@ -72,13 +71,13 @@ async def create(
 async def deactivate(tx: Tx, person_id: int) -> bool:
     """Stop reminders and reporting for someone who left; their reports stay. False when
     there is no such person."""
-    cur = await tx.execute("UPDATE people SET active = 0 WHERE id = ?", (person_id,))
-    return cur.rowcount == 1
+    changed = await tx.execute("UPDATE people SET active = 0 WHERE id = ?", (person_id,))
+    return changed == 1
 
 
 async def reactivate(tx: Tx, person_id: int) -> bool:
-    cur = await tx.execute("UPDATE people SET active = 1 WHERE id = ?", (person_id,))
-    return cur.rowcount == 1
+    changed = await tx.execute("UPDATE people SET active = 1 WHERE id = ?", (person_id,))
+    return changed == 1
 
 
 async def listing(tx: Tx, *, include_inactive: bool = True) -> list[Person]:
@@ -205,18 +204,18 @@ async def use_link_code(tx: Tx, code_hash: str, now: dt.datetime) -> int | None:
 
 async def subscribe_posts(tx: Tx, person_id: int, now: dt.datetime) -> bool:
     """The person gets their cluster's scheduled standings posts in private; False if already."""
-    cur = await tx.execute(
+    changed = await tx.execute(
         "INSERT INTO post_subscriptions (person_id, subscribed_at) VALUES (?, ?) "
         "ON CONFLICT (person_id) DO NOTHING",
         (person_id, ts(now)),
     )
-    return cur.rowcount == 1
+    return changed == 1
 
 
 async def unsubscribe_posts(tx: Tx, person_id: int) -> bool:
     """No more private posts; False when the person was not subscribed."""
-    cur = await tx.execute("DELETE FROM post_subscriptions WHERE person_id = ?", (person_id,))
-    return cur.rowcount == 1
+    changed = await tx.execute("DELETE FROM post_subscriptions WHERE person_id = ?", (person_id,))
+    return changed == 1
 
 
 async def post_subscribers(tx: Tx, unit_codes: list[str]) -> list[Person]:

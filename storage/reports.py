@@ -97,7 +97,7 @@ async def create(
     if existing is not None:
         return existing, False
     values_json = json.dumps(dict(values), ensure_ascii=False, sort_keys=True)
-    cur = await tx.execute(
+    report_id = await tx.insert(
         "INSERT INTO reports (unit_code, person_id, indicator, values_json, occurred_on, "
         "created_at, status, version, source_key) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)",
         (
@@ -111,7 +111,6 @@ async def create(
             source_key,
         ),
     )
-    report_id = cur.lastrowid
     assert report_id is not None
     await tx.executemany(
         "INSERT INTO report_values (report_id, field, num, text) VALUES (?, ?, ?, ?)",

@@ -10,12 +10,12 @@ from storage.db import Tx
 
 async def claim(tx: Tx, job: str, fire_at: dt.datetime, now: dt.datetime, outcome: str) -> bool:
     """Take a firing; False when it was already taken (by this or another process)."""
-    cur = await tx.execute(
+    changed = await tx.execute(
         "INSERT INTO schedule_claims (job, fire_at, claimed_at, outcome) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (job, fire_at) DO NOTHING",
         (job, ts(fire_at), ts(now), outcome),
     )
-    return cur.rowcount == 1
+    return changed == 1
 
 
 async def last_fired(tx: Tx, job: str) -> dt.datetime | None:

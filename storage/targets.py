@@ -106,14 +106,8 @@ async def replace_imported(tx: Tx, targets: Iterable[Target], now: dt.datetime) 
     the caller catches the error and commits the rest of its transaction.
     """
     rows = _rows(_unique(targets), IMPORT, now)
-    await tx.execute("SAVEPOINT targets_import")
-    try:
+    async with tx.savepoint("targets_import"):
         await tx.executemany(_UPSERT, rows)
-    except Exception:
-        await tx.execute("ROLLBACK TO SAVEPOINT targets_import")
-        await tx.execute("RELEASE SAVEPOINT targets_import")
-        raise
-    await tx.execute("RELEASE SAVEPOINT targets_import")
     return len(rows)
 
 

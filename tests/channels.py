@@ -266,9 +266,8 @@ class Rig:
         assert sum(len(p.messages) for p in self.people) == rows  # none lost, none doubled
 
     async def scalar(self, sql: str, *params: object) -> object:
-        async with self.app.db.transaction() as tx, tx.execute(sql, params) as cur:
-            row = await cur.fetchone()
-        return row[0] if row else None
+        async with self.app.db.transaction() as tx:
+            return await tx.fetch_value(sql, params)
 
     async def count(self, sql: str, *params: object) -> int:
         return int(str(await self.scalar(sql, *params)))

@@ -7,6 +7,8 @@ import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aiosqlite
+
 from bot.app import handler_settings
 from bot.config import AppConfig, load_config
 from bot.i18n import Catalog
@@ -16,6 +18,7 @@ from handlers.admin import create_invite
 from runtime.dispatcher import Dispatcher
 from storage import org, outbox
 from storage.db import Database
+from storage.sqlite import SqliteBackend
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config.example.toml"
@@ -102,11 +105,10 @@ class Harness:
     async def collect(self) -> list[Sent]:
         """Every outbox row written since the last call, marked delivered."""
         async with self.db.transaction() as tx:
-            async with tx.execute(
+            rows = await tx.fetch_all(
                 "SELECT id, chat_id, payload_json FROM outbox WHERE id > ? ORDER BY id",
                 (self._last_id,),
-            ) as cur:
-                rows = await cur.fetchall()
+            )
             # acknowledged the way the outbox sender does (a secret shown once is masked)
             now = self.clock.now()
             await outbox.mark_sent_many(tx, [(r["id"], now, str(r["id"])) for r in rows])
@@ -117,9 +119,8 @@ class Harness:
         return sent
 
     async def scalar(self, sql: str, *params: object) -> object:
-        async with self.db.transaction() as tx, tx.execute(sql, params) as cur:
-            row = await cur.fetchone()
-        return row[0] if row else None
+        async with self.db.transaction() as tx:
+            return await tx.fetch_value(sql, params)
 
 
 @dataclass
@@ -193,3 +194,9 @@ class User:
 
     async def register(self, code: str) -> list[Sent]:
         return await self.send(f"/start {code}")
+
+
+def sqlite_conn(db: Database) -> aiosqlite.Connection:
+    """The SQLite connection under a database, for tests of SQLite's own failures."""
+    assert isinstance(db.backend, SqliteBackend)
+    return db.backend.conn

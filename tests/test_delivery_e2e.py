@@ -106,8 +106,8 @@ class Rig:
         sender.submit(await self.enqueue(rows))
 
     async def query(self, sql: str, *params: object) -> list[tuple[Any, ...]]:
-        async with self.db.transaction() as tx, tx.execute(sql, params) as cur:
-            return [tuple(r) for r in await cur.fetchall()]
+        async with self.db.transaction() as tx:
+            return [tuple(r) for r in await tx.fetch_all(sql, params)]
 
     async def statuses(self) -> dict[Row, tuple[str, int, str | None]]:
         """(chat, text) → (status, attempts, last error) of every outbox row."""

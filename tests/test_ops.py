@@ -167,28 +167,24 @@ async def test_a_backup_during_a_burst_of_writes_restores_every_confirmed_report
         result = await asyncio.to_thread(backups.backup, source, tmp_path / "b" / "x.sqlite3")
         stop.set()
         written_during = await writer
-        async with db.transaction() as tx, tx.execute("SELECT COUNT(*) FROM reports") as cur:
-            row = await cur.fetchone()
-            assert row is not None
-            live_total = int(row[0])
+        async with db.transaction() as tx:
+            live_total = int(await tx.fetch_value("SELECT COUNT(*) FROM reports"))
 
     assert live_total == 200 + written_during
     restored = tmp_path / "restored.sqlite3"
     counts, kept = backups.restore(result.path, restored, tmp_path / "previous.sqlite3")
     assert not kept and counts == result.tables
     async with Database(restored) as db, db.transaction() as tx:
-        async with tx.execute("SELECT id FROM reports ORDER BY id") as cur:
-            ids = [int(r[0]) for r in await cur.fetchall()]
+        ids = [int(r[0]) for r in await tx.fetch_all("SELECT id FROM reports ORDER BY id")]
         # Every report confirmed before the backup began is there; what is there is whole:
         # each report has its values row (one snapshot, never half a transaction).
         assert set(confirmed) <= set(ids)
         assert ids == list(range(1, len(ids) + 1))
-        async with tx.execute(
+        row = await tx.fetch_one(
             "SELECT COUNT(*) FROM reports r WHERE NOT EXISTS "
             "(SELECT 1 FROM report_values v WHERE v.report_id = r.id)"
-        ) as cur:
-            row = await cur.fetchone()
-            assert row is not None and row[0] == 0
+        )
+        assert row is not None and row[0] == 0
     assert result.tables["reports"] == len(ids)
 
 

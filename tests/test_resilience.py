@@ -22,7 +22,7 @@ from bot.app import App
 from bot.config import Secrets, load_config
 from domain.errors import DatabaseLost, DatabaseMissing
 from domain.messages import InboundKind
-from tests.harness import FakeClock, Harness, User
+from tests.harness import FakeClock, Harness, User, sqlite_conn
 from tests.test_cli import thidua
 from tests.test_flows import fill_gifts, registered, report_count
 from tests.test_ops import config_file
@@ -31,10 +31,10 @@ Condition = Callable[[Harness], Awaitable[Callable[[], Awaitable[None]]]]
 
 
 async def read_only(h: Harness) -> Callable[[], Awaitable[None]]:
-    await h.db.conn.execute("PRAGMA query_only = ON")
+    await sqlite_conn(h.db).execute("PRAGMA query_only = ON")
 
     async def undo() -> None:
-        await h.db.conn.execute("PRAGMA query_only = OFF")
+        await sqlite_conn(h.db).execute("PRAGMA query_only = OFF")
 
     return undo
 
@@ -52,7 +52,7 @@ def _remove(path: str, *, replace: bool) -> None:
 
 
 async def pragma(h: Harness, sql: str) -> list[object]:
-    async with h.db.conn.execute(sql) as cur:
+    async with sqlite_conn(h.db).execute(sql) as cur:
         return [row[0] for row in await cur.fetchall()]
 
 
@@ -78,12 +78,12 @@ async def full(h: Harness) -> Callable[[], Awaitable[None]]:
 async def locked(h: Harness) -> Callable[[], Awaitable[None]]:
     other = sqlite3.connect(h.db.path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another process writing, for longer than we wait
-    await h.db.conn.execute("PRAGMA busy_timeout = 20")
+    await sqlite_conn(h.db).execute("PRAGMA busy_timeout = 20")
 
     async def undo() -> None:
         other.execute("ROLLBACK")
         other.close()
-        await h.db.conn.execute("PRAGMA busy_timeout = 5000")
+        await sqlite_conn(h.db).execute("PRAGMA busy_timeout = 5000")
 
     return undo
 
@@ -139,9 +139,9 @@ async def test_a_database_file_deleted_or_replaced_under_the_bot_stops_confirmat
     with pytest.raises(DatabaseLost):
         await h.scalar("SELECT 1")
     # What the open connection still sees of the old file: nothing saved, nothing to send.
-    async with h.db.conn.execute("SELECT COUNT(*) FROM reports") as cur:
+    async with sqlite_conn(h.db).execute("SELECT COUNT(*) FROM reports") as cur:
         assert (await cur.fetchone())[0] == 0  # type: ignore[index]
-    async with h.db.conn.execute(
+    async with sqlite_conn(h.db).execute(
         "SELECT COUNT(*) FROM outbox WHERE payload_json LIKE '%Đã lưu%'"
     ) as cur:
         assert (await cur.fetchone())[0] == 0  # type: ignore[index]
@@ -199,7 +199,7 @@ async def test_the_telegram_poll_loop_survives_a_database_that_refuses_the_inbox
         app.add_channel(app.telegram_channel())
         await app.start()
         try:
-            await app.db.conn.execute("PRAGMA busy_timeout = 20")
+            await sqlite_conn(app.db).execute("PRAGMA busy_timeout = 20")
             other = sqlite3.connect(app.db.path, isolation_level=None)
             other.execute("BEGIN IMMEDIATE")
             an = TgUser(fake, fake.user(1001, "An"))
@@ -230,8 +230,8 @@ async def test_the_telegram_poll_loop_survives_a_database_that_refuses_the_inbox
 
 
 async def count_inbox(app: App) -> int:
-    async with app.db.transaction() as tx, tx.execute("SELECT COUNT(*) FROM inbox") as cur:
-        row = await cur.fetchone()
+    async with app.db.transaction() as tx:
+        row = await tx.fetch_one("SELECT COUNT(*) FROM inbox")
     assert row is not None
     return int(row[0])
 

@@ -55,8 +55,8 @@ def daily_0830(run, grace_hours: float = 6) -> Job:
 
 
 async def rows(db: Database) -> int:
-    async with db.transaction() as tx, tx.execute("SELECT COUNT(*) FROM outbox") as cur:
-        return int((await cur.fetchone())[0])
+    async with db.transaction() as tx:
+        return int(await tx.fetch_value("SELECT COUNT(*) FROM outbox"))
 
 
 async def test_a_firing_runs_once_however_often_we_tick(db: Database) -> None:

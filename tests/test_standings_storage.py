@@ -293,7 +293,7 @@ async def test_only_the_units_asked_for(db: Database) -> None:
 
 async def _sources(db: Database) -> dict[tuple[str, str, str], tuple[float, str]]:
     async with db.transaction() as tx:
-        rows = await tx.execute_fetchall(
+        rows = await tx.fetch_all(
             "SELECT unit_code, measure, period_key, value, source FROM targets"
         )
     return {(r[0], r[1], r[2]): (r[3], r[4]) for r in rows}
@@ -345,7 +345,7 @@ async def test_an_unchanged_config_target_keeps_its_time(db: Database) -> None:
         await targets.sync_from_config(
             tx, [_t("hoan_kiem", "cba", 3), _t("ba_dinh", "cba", 5)], later
         )
-        rows = await tx.execute_fetchall("SELECT unit_code, updated_at FROM targets")
+        rows = await tx.fetch_all("SELECT unit_code, updated_at FROM targets")
     assert dict((r[0], r[1]) for r in rows) == {
         "hoan_kiem": NOW.isoformat(),
         "ba_dinh": later.isoformat(),

@@ -53,9 +53,8 @@ async def invite(app: App, unit: str = "hoan_kiem") -> str:
 
 async def count(app: App, sql: str) -> int:
     async def query() -> int:
-        async with app.db.transaction() as tx, tx.execute(sql) as cur:
-            row = await cur.fetchone()
-        return int(row[0])
+        async with app.db.transaction() as tx:
+            return int(await tx.fetch_value(sql))
 
     return await query()
 

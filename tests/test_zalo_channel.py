@@ -38,7 +38,7 @@ class Rig:
     async def retry_due(self) -> None:
         """Move the hand-held clock to the row's next attempt and let the sender look."""
         async with self.h.db.transaction() as tx:
-            rows = await tx.execute_fetchall(
+            rows = await tx.fetch_all(
                 "SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'"
             )
         due = dt.datetime.fromisoformat(next(iter(rows))[0])
@@ -260,7 +260,7 @@ async def test_refused_deliveries_are_retried_through_the_outbox_and_sent_once(
     await rig.sender.wait_idle()  # the failure is recorded and a retry scheduled
 
     async with rig.h.db.transaction() as tx:
-        rows = await tx.execute_fetchall(
+        rows = await tx.fetch_all(
             "SELECT attempts, next_attempt_at, created_at, status FROM outbox "
             "WHERE last_error IS NOT NULL"
         )

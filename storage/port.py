@@ -1,0 +1,106 @@
+"""The storage port: the transaction type every repository takes, and what a backend provides.
+
+Nothing above storage/ sees a database driver: handlers, use cases and the runtime
+hold a `Tx` and call repositories with it; the backend (storage/sqlite.py) turns
+these few calls into its driver's. Statements use `?` placeholders and the SQL the
+repositories are written in; a backend adapts its dialect's differences.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, Protocol, TypeAlias
+
+Row: TypeAlias = Any
+"""One result row: read by column name (`row["id"]`) or position (`row[0]`)."""
+
+Params: TypeAlias = Sequence[Any]
+
+
+class Tx(abc.ABC):
+    """A connection inside an open transaction, which the caller owns.
+
+    Calls that do not depend on each other may be awaited together
+    (asyncio.gather): a backend runs them in the order they were made, so a
+    whole update costs a few round trips instead of one per statement.
+    """
+
+    __slots__ = ()
+
+    @abc.abstractmethod
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; returns how many rows it changed."""
+
+    @abc.abstractmethod
+    async def insert(self, sql: str, params: Params = ()) -> int | None:
+        """Run one INSERT into a table with an `id` key; returns the new row's id, or
+        None when nothing was inserted (ON CONFLICT DO NOTHING)."""
+
+    @abc.abstractmethod
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        """Run one statement once per parameter row."""
+
+    @abc.abstractmethod
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
+        """All rows of a query, in one round trip."""
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
+        """The first row of a query (None if there is none)."""
+        return next(iter(await self.fetch_all(sql, params)), None)
+
+    async def fetch_value(self, sql: str, params: Params = ()) -> Any:
+        """The first column of the first row (None if there is no row)."""
+        row = await self.fetch_one(sql, params)
+        return None if row is None else row[0]
+
+    # Savepoints: part of a transaction that can be undone alone. The three steps are
+    # separate calls so they can be sent together with other statements.
+
+    async def set_savepoint(self, name: str) -> None:
+        await self.execute(f"SAVEPOINT {_name(name)}")
+
+    async def rollback_to_savepoint(self, name: str) -> None:
+        """Undo everything since the savepoint (which stays set)."""
+        await self.execute(f"ROLLBACK TO SAVEPOINT {_name(name)}")
+
+    async def release_savepoint(self, name: str) -> None:
+        await self.execute(f"RELEASE SAVEPOINT {_name(name)}")
+
+    @asynccontextmanager
+    async def savepoint(self, name: str) -> AsyncIterator[None]:
+        """The block's writes kept together: an exception undoes them (and goes on)."""
+        await self.set_savepoint(name)
+        try:
+            yield
+        except Exception:
+            await self.rollback_to_savepoint(name)
+            await self.release_savepoint(name)
+            raise
+        await self.release_savepoint(name)
+
+
+def _name(name: str) -> str:
+    if not name.isidentifier():
+        raise ValueError(f"not a savepoint name: {name!r}")
+    return name
+
+
+class Backend(Protocol):
+    """One database engine behind `storage.db.Database`."""
+
+    lost: asyncio.Event
+    """Set when the database under the process is no longer the one it opened."""
+
+    @property
+    def is_file(self) -> bool:
+        """A database in a local file (backups, the process lock and the marker apply)."""
+        ...
+
+    async def connect(self) -> None: ...
+
+    def transaction(self, *, urgent: bool = False) -> AbstractAsyncContextManager[Tx]: ...
+
+    async def close(self) -> None: ...

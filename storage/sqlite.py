@@ -1,0 +1,243 @@
+"""The SQLite backend: one aiosqlite connection, its pragmas, and caller-owned transactions.
+
+One connection serves the process. SQLite has one writer at a time anyway, so
+an asyncio lock around each transaction keeps coroutines from interleaving
+their statements inside one another's transaction.
+
+Two failures must never end in "Đã lưu" for something that is not stored:
+a database file deleted or replaced under the process (SQLite would go on
+writing into the unlinked file) is caught by comparing the file's identity
+before every COMMIT; a disk that is full, read-only or locked too long turns
+into DatabaseUnavailable, and the caller does the work again later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import os
+import sqlite3
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiosqlite
+
+from domain.errors import DatabaseLost, DatabaseMissing, DatabaseUnavailable
+from storage.port import Params, Row, Tx
+
+log = logging.getLogger(__name__)
+
+
+class _StatementsOnly(logging.Filter):
+    """aiosqlite's DEBUG lines show each call with its SQL parameters (message texts,
+    hashes, names): keep the statement, never the values."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(_describe(a) for a in record.args)
+        return True
+
+
+def _describe(arg: object) -> object:
+    if isinstance(arg, functools.partial):
+        sql = next((a for a in arg.args if isinstance(a, str)), "")
+        name = getattr(arg.func, "__name__", "call")
+        return f"{name}({sql!r}, …)" if sql else f"{name}(…)"
+    return arg
+
+
+logging.getLogger("aiosqlite").addFilter(_StatementsOnly())
+
+
+class SqliteTx(Tx):
+    """Each call goes straight onto aiosqlite's queue before its first await, so calls
+    gathered together reach the database thread in the order they were made."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        cur = await self.conn.execute(sql, params)
+        return cur.rowcount
+
+    async def insert(self, sql: str, params: Params = ()) -> int | None:
+        cur = await self.conn.execute(sql, params)
+        return cur.lastrowid if cur.rowcount == 1 else None
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        await self.conn.executemany(sql, rows)
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
+        # One round trip to the database thread (a cursor costs three: execute, fetch, close).
+        return list(await self.conn.execute_fetchall(sql, params))
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
+        rows = await self.conn.execute_fetchall(sql, params)
+        return next(iter(rows), None)
+
+
+class SqliteBackend:
+    def __init__(self, path: str, *, busy_timeout_ms: int = 5000) -> None:
+        self.path = path
+        self._busy_timeout_ms = busy_timeout_ms
+        self._conn: aiosqlite.Connection | None = None
+        self._tx: SqliteTx | None = None
+        self._lock = asyncio.Lock()
+        self._queue = asyncio.Lock()  # ordinary transactions line up here, urgent ones do not
+        self._identity: tuple[int, int] | None = None
+        self.lost = asyncio.Event()
+        """Set when the file was deleted or replaced: the process must stop serving."""
+
+    @property
+    def is_file(self) -> bool:
+        return self.path != ":memory:" and "://" not in self.path
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return st.st_dev, st.st_ino
+
+    async def connect(self) -> None:
+        """Connect and set pragmas.
+
+        A database that existed here before (its marker is beside it) and is gone now
+        is refused, instead of starting afresh with nobody registered.
+        """
+        if self.is_file and _gone_since_last_run(self.path):
+            raise DatabaseMissing(self.path)
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        await conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+        if self.path != ":memory:":
+            await conn.execute("PRAGMA journal_mode = WAL")
+        await conn.execute("PRAGMA synchronous = NORMAL")
+        await conn.execute("PRAGMA foreign_keys = ON")
+        self._conn = conn
+        self._tx = SqliteTx(conn)
+        if self.is_file:
+            self._identity = self._file_identity()
+            _mark(self.path)
+
+    def _check_identity(self) -> None:
+        """Raise DatabaseLost if the file at our path is not the one we opened."""
+        if self._identity is None:
+            return
+        if self.lost.is_set() or self._file_identity() != self._identity:
+            if not self.lost.is_set():
+                log.critical(
+                    "the database file %s was deleted or replaced while the bot ran; "
+                    "nothing more is confirmed, the process stops",
+                    self.path,
+                )
+                self.lost.set()
+            raise DatabaseLost(self.path)
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            async with self._lock:
+                await self._conn.close()
+            self._conn = None
+            self._tx = None
+
+    @property
+    def conn(self) -> aiosqlite.Connection:
+        """The connection itself, for SQLite-only work (backups, tests)."""
+        if self._conn is None:
+            raise RuntimeError("database is not open")
+        return self._conn
+
+    @asynccontextmanager
+    async def transaction(self, *, urgent: bool = False) -> AsyncIterator[Tx]:
+        """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on any exception.
+
+        IMMEDIATE takes the write lock up front, so a second process waits
+        (busy_timeout) instead of failing half-way through with SQLITE_BUSY.
+        BEGIN, COMMIT and ROLLBACK always run to completion even when the task
+        is cancelled meanwhile, so a cancellation never leaves the shared
+        connection inside a transaction.
+
+        `urgent` ones (recording that a message was delivered) go before every
+        ordinary transaction still waiting, so the window in which a crash makes
+        the bot send a message twice stays one transaction wide.
+        """
+        if urgent:
+            async with self._lock, self._open() as tx:
+                yield tx
+            return
+        async with self._queue, self._lock, self._open() as tx:
+            yield tx
+
+    @asynccontextmanager
+    async def _open(self) -> AsyncIterator[Tx]:
+        """One transaction on the connection, which the caller holds."""
+        if self.lost.is_set():
+            raise DatabaseLost(self.path)
+        conn = self.conn
+        tx = self._tx
+        assert tx is not None
+        try:
+            await _complete(conn, "BEGIN IMMEDIATE")
+        except asyncio.CancelledError:
+            with contextlib.suppress(sqlite3.Error):
+                await _complete(conn, "ROLLBACK")
+            raise
+        except sqlite3.OperationalError as exc:
+            self._check_identity()  # a vanished file surfaces as an I/O error first
+            raise _unavailable(exc) from exc
+        try:
+            yield tx
+            self._check_identity()
+            await _complete(conn, "COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    await _complete(conn, "ROLLBACK")
+            if isinstance(exc, sqlite3.OperationalError) and _transient(exc):
+                self._check_identity()
+                raise _unavailable(exc) from exc
+            raise
+
+
+def _marker(path: str) -> Path:
+    """Beside the database, left there: a database was created here (and must not vanish)."""
+    return Path(f"{path}.created")
+
+
+def _gone_since_last_run(path: str) -> bool:
+    return not Path(path).exists() and _marker(path).exists()
+
+
+def _mark(path: str) -> None:
+    _marker(path).touch(exist_ok=True)
+
+
+_TRANSIENT = ("database is locked", "disk is full", "readonly", "disk i/o error", "busy")
+
+
+def _transient(exc: sqlite3.OperationalError) -> bool:
+    """Errors that pass when space, permissions or the other writer come back."""
+    text = str(exc).lower()
+    return any(marker in text for marker in _TRANSIENT)
+
+
+def _unavailable(exc: sqlite3.OperationalError) -> DatabaseUnavailable:
+    log.warning("database unavailable: %s", exc)
+    return DatabaseUnavailable(str(exc))
+
+
+async def _complete(conn: aiosqlite.Connection, sql: str) -> None:
+    """Run a statement to its end; a cancellation is passed on only afterwards."""
+    future = asyncio.ensure_future(conn.execute(sql))
+    try:
+        await asyncio.shield(future)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await future
+        raise
