@@ -66,13 +66,11 @@ async def enqueue(db: Database, clock: FakeClock, chat: str, *texts: str) -> Non
 
 
 async def statuses(db: Database) -> list[tuple[str, str, int, str | None]]:
-    async with (
-        db.transaction() as tx,
-        tx.execute(
+    async with db.transaction() as tx:
+        rows = await tx.fetch_all(
             "SELECT payload_json, status, attempts, last_error FROM outbox ORDER BY id"
-        ) as cur,
-    ):
-        return [(Reply.from_json(r[0]).text, r[1], r[2], r[3]) for r in await cur.fetchall()]
+        )
+    return [(Reply.from_json(r[0]).text, r[1], r[2], r[3]) for r in rows]
 
 
 async def test_messages_arrive_in_order_per_chat(setup) -> None:
@@ -105,11 +103,11 @@ async def test_a_429_holds_the_chat_back_until_retry_after(setup) -> None:
     assert [t for c, t in channel.delivered if c == "a"] == ["a1", "a2"]
     rows = await statuses(db)
     assert rows[0] == ("a1", "sent", 2, None)
-    async with (
-        db.transaction() as tx,
-        tx.execute("SELECT outcome FROM outbox_attempts WHERE outbox_id = 1 ORDER BY id") as cur,
-    ):
-        assert [r[0] for r in await cur.fetchall()] == ["retry", "sent"]
+    async with db.transaction() as tx:
+        outcomes = await tx.fetch_all(
+            "SELECT outcome FROM outbox_attempts WHERE outbox_id = 1 ORDER BY id"
+        )
+    assert [r[0] for r in outcomes] == ["retry", "sent"]
 
 
 async def test_server_errors_back_off_exponentially(setup) -> None:

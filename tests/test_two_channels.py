@@ -121,11 +121,11 @@ async def test_telegram_by_webhook_records_before_answering_and_checks_the_secre
                     headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-value-for-tests"},
                 )
                 assert ok.status_code == 200
-                async with (
-                    app.db.transaction() as tx,
-                    tx.execute("SELECT COUNT(*) FROM inbox WHERE key = 'telegram:9001'") as cur,
-                ):
-                    assert (await cur.fetchone())[0] == 1  # recorded before the 200
+                async with app.db.transaction() as tx:
+                    recorded = await tx.fetch_value(
+                        "SELECT COUNT(*) FROM inbox WHERE key = 'telegram:9001'"
+                    )
+                assert recorded == 1  # recorded before the 200
             await tg_fake.wait_for(lambda f: any("mã mời" in t for t in f.texts(31)), timeout=10)
         finally:
             await app.stop()
