@@ -83,6 +83,11 @@ class AmbiguousNumber(UserInputError):
         self.prompt_key = prompt_key
 
 
+class AccessDenied(UserInputError):
+    """The access policy refused: `key` is the polite reason it names
+    (`domain.access.Decision.reason`). The one error every use case raises on refusal."""
+
+
 class StorageError(ThiduaError):
     """The database refused an operation (integrity, migration)."""
 

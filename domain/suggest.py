@@ -6,13 +6,15 @@ role), so a typo anywhere gets the same kind of help.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from rapidfuzz import fuzz, process
 
+from domain.errors import UserInputError
+from domain.models import Unit
 from domain.text import fold
 
-__all__ = ["closest"]
+__all__ = ["closest", "unit_code"]
 
 
 def closest(typed: str, known: Iterable[str], *, limit: int = 3, cutoff: float = 60) -> list[str]:
@@ -25,3 +27,15 @@ def closest(typed: str, known: Iterable[str], *, limit: int = 3, cutoff: float =
         fold(typed), folded, scorer=fuzz.WRatio, limit=limit, score_cutoff=cutoff
     )
     return [name for _, _, name in matches]
+
+
+def unit_code(units: Mapping[str, Unit], typed: str) -> str:
+    """The unit someone typed, by code or name (with or without diacritics); else
+    "err.unknown_unit" with the closest names. The one resolution for every command."""
+    wanted = fold(typed.strip())
+    for code, unit in units.items():
+        if wanted in {fold(code), fold(unit.name)}:
+            return code
+    by_name = {unit.name: code for code, unit in units.items()}
+    suggestions = ", ".join(f"{name} ({by_name[name]})" for name in closest(typed, by_name))
+    raise UserInputError("err.unknown_unit", text=typed[:40], suggestions=suggestions or "—")

@@ -1,44 +1,22 @@
-"""The chat's side of the access policy: who is asking (this year's roles), about what.
+"""Transitional: the chat's access calls of the handlers not yet moved to use cases.
 
-Handlers never compare roles themselves: they build a `Target` and call
-`require`, which asks `domain.access.decide` and turns a refusal into the
-polite message the policy names.
+The caller is runtime.access's; the check is usecases.access's (the one policy).
 """
 
 from __future__ import annotations
 
-from domain.access import Action, Actor, Decision, Target, actor_for, decide, may_ever
-from domain.errors import UserInputError
-from domain.messages import ChatType
+from domain.access import Action, Actor, Decision, Target, decide
+from runtime.access import caller
 from runtime.context import Ctx
-from storage import org
-from storage import targets as targets_repo
+from usecases import access as uc_access
 
 
 async def actor(ctx: Ctx, year: int | None = None) -> Actor:
-    """The person as the policy sees them: head/deputy roles of the current year, and
-    their unit's cluster in `year` (default: this year)."""
-    year = year or ctx.today.year
-    found = ctx.actors.get(year)
-    if found is None:
-        person = ctx.person
-        this_year = await org.memberships(ctx.tx, ctx.today.year) if person else {}
-        asked = await org.memberships(ctx.tx, year) if person and year != ctx.today.year else None
-        found = ctx.actors[year] = actor_for(
-            person.role if person else None,
-            person.unit_code if person else None,
-            this_year,
-            asked,
-            person.id if person else None,
-        )
-    return found
+    return (await caller(ctx, year)).actor
 
 
 async def group_cluster(ctx: Ctx) -> str | None:
-    """The cluster a group chat is linked to (None in a private chat or an unlinked group)."""
-    if ctx.inbound.chat_type != ChatType.GROUP:
-        return None
-    return await targets_repo.group_cluster(ctx.tx, ctx.inbound.channel, ctx.inbound.chat_id)
+    return (await caller(ctx)).group_cluster
 
 
 async def check(ctx: Ctx, action: Action, target: Target, year: int | None = None) -> Decision:
@@ -46,28 +24,8 @@ async def check(ctx: Ctx, action: Action, target: Target, year: int | None = Non
 
 
 async def require(ctx: Ctx, action: Action, target: Target, year: int | None = None) -> None:
-    """Refuse politely unless the policy allows `action` on `target` (about `year`)."""
-    decision = await check(ctx, action, target, year)
-    if not decision.allowed:
-        raise UserInputError(decision.reason)
-
-
-async def require_role(ctx: Ctx, action: Action) -> None:
-    """The first gate (the router's): refuse people none of whose roles could ever do this."""
-    decision = may_ever(await actor(ctx), action)
-    if not decision.allowed:
-        raise UserInputError(decision.reason)
+    uc_access.require(await caller(ctx, year), action, target)
 
 
 async def cluster_target(ctx: Ctx, year: int | None = None) -> Target:
-    """The cluster a command is about when none is named: in a linked group the group's
-    cluster (whoever asks), in a private chat the one the person leads this year, else
-    their unit's."""
-    if ctx.inbound.chat_type == ChatType.GROUP:
-        code = await group_cluster(ctx)
-        if code is None:
-            raise UserInputError("standings.group_not_linked")
-        return Target(cluster=code, in_group=True, group_cluster=code)
-    who = await actor(ctx, year)
-    led = sorted(who.led)
-    return Target(unit=who.unit, cluster=led[0] if led else who.cluster)
+    return uc_access.cluster_target(await caller(ctx, year))

@@ -6,18 +6,17 @@ from domain.errors import UserInputError
 from domain.messages import Button
 from domain.models import Report
 from handlers import report as report_flow
+from runtime import access
 from runtime.callbacks import Action, CallbackData
 from runtime.context import Ctx, new_flow_id
 from runtime.render import local_time, report_line
 from runtime.states import Flow, Step
-from storage import people, reports
+from usecases import reports
 
 
 async def show(ctx: Ctx) -> None:
     assert ctx.person is not None
-    latest = await reports.recent_for_unit(
-        ctx.tx, ctx.person.unit_code, ctx.settings.myreports_limit
-    )
+    latest = await reports.latest(ctx.tx, await access.caller(ctx), ctx.settings, ctx.now)
     unit = ctx.settings.units.get(ctx.person.unit_code)
     if not latest:
         ctx.reply(ctx.t("myreports.empty", unit=unit.name if unit else ctx.person.unit_code))
@@ -26,19 +25,13 @@ async def show(ctx: Ctx) -> None:
     ctx.set_state(Flow.MYREPORTS, Step.LIST, {}, flow_id=flow_id)
     lines = [ctx.t("myreports.title", unit=unit.name if unit else "", count=len(latest))]
     rows: list[tuple[Button, ...]] = []
-    authors: dict[int, str] = {}
-    for r in latest:
-        if r.person_id not in authors:
-            author = await people.get(ctx.tx, r.person_id)
-            authors[r.person_id] = author.name if author else "?"
+    for listed in latest:
+        r = listed.report
         lines.append(report_line(ctx, r))
         lines.append(
-            "   "
-            + ctx.t("myreports.meta", when=local_time(ctx, r.created_at), who=authors[r.person_id])
+            "   " + ctx.t("myreports.meta", when=local_time(ctx, r.created_at), who=listed.author)
         )
-        try:
-            await report_flow.check_may_change(ctx, r)
-        except UserInputError:
+        if not listed.may_change:
             continue
         rows.append(
             (
@@ -52,15 +45,16 @@ async def show(ctx: Ctx) -> None:
     ctx.reply("\n".join(lines), tuple(rows))
 
 
-async def _own_report(ctx: Ctx, raw_id: str) -> Report:
+def _report_id(raw_id: str) -> int:
     text = raw_id.strip().lstrip("#")
     if not text.isdigit() or len(text) > 12:
         raise UserInputError("err.report_id_expected")
-    report = await reports.get(ctx.tx, int(text))
-    if report is None:
-        raise UserInputError("err.no_such_report", id=text)
-    await report_flow.check_may_change(ctx, report)
-    return report
+    return int(text)
+
+
+async def _own_report(ctx: Ctx, raw_id: str) -> Report:
+    caller = await access.caller(ctx)
+    return await reports.changeable(ctx.tx, caller, ctx.settings, _report_id(raw_id), ctx.now)
 
 
 async def ask_retract(ctx: Ctx, raw_id: str) -> None:
@@ -91,7 +85,7 @@ async def ask_again(ctx: Ctx) -> None:
     conv = ctx.conversation
     if conv is None or conv.step != Step.RETRACT_CONFIRM:
         return  # the list is not a question; its buttons stay valid on screen
-    report = await reports.get(ctx.tx, int(conv.data["report_id"]))
+    report = await reports.find(ctx.tx, await access.caller(ctx), int(conv.data["report_id"]))
     if report is not None:
         _show_retract_question(ctx, report)
 
@@ -110,8 +104,8 @@ async def on_choice(ctx: Ctx, cb: CallbackData) -> None:
     elif cb.action == Action.RETRACT_YES and ctx.conversation.step == Step.RETRACT_CONFIRM:
         if str(ctx.conversation.data.get("report_id")) != cb.arg:
             raise UserInputError("err.stale_button")
-        report = await _own_report(ctx, cb.arg)
-        await reports.retract(ctx.tx, report, person_id=ctx.person.id, now=ctx.now)
+        caller = await access.caller(ctx)
+        report = await reports.retract(ctx.tx, caller, ctx.settings, _report_id(cb.arg), ctx.now)
         ctx.end_state()
         ctx.reply(ctx.t("myreports.retracted", id=report.id), edit=True)
     elif cb.action == Action.RETRACT_NO:

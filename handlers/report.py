@@ -10,10 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from rapidfuzz import fuzz, process
-
-from domain.access import Action as Can
-from domain.access import Target
 from domain.errors import AmbiguousNumber, UserInputError
 from domain.fields import (
     check_date,
@@ -24,16 +20,16 @@ from domain.fields import (
     parse_field,
 )
 from domain.messages import Button, InboundKind
-from domain.models import FieldDef, FieldType, IndicatorDef, Photo, Report, ReportStatus
+from domain.models import FieldDef, FieldType, IndicatorDef, Photo, Report
 from domain.numbers import format_integer, format_number
 from domain.quick import mentioned_indicators, number_for, parse_quick
 from domain.text import fold
-from handlers import access
+from runtime import access
 from runtime.callbacks import Action, CallbackData
 from runtime.context import Ctx, new_flow_id
 from runtime.render import card, indicator_title, summary_line
 from runtime.states import Flow, Step
-from storage import reports
+from usecases import reports
 
 NEW, QUICK, EDIT = "new", "quick", "edit"
 SAVE_WORDS = {"luu", "ok", "dong y", "xac nhan", "save", "yes", "co"}
@@ -66,15 +62,16 @@ def _indicator(ctx: Ctx, data: dict[str, Any]) -> IndicatorDef:
 async def start(ctx: Ctx) -> None:
     """/report [indicator] (admins: /report <unit> [indicator]); the indicator by code or
     name, with or without diacritics (/report tang qua, /report tặng quà)."""
-    assert ctx.person is not None
-    unit_code = ctx.person.unit_code
     words = ctx.inbound.args.split()
-    on_behalf = await access.check(ctx, Can.REPORT_FOR_UNIT, Target())
-    if on_behalf.allowed and words and match_indicator(ctx, " ".join(words)) is None:
-        unit_code = _resolve_unit(ctx, words.pop(0))
-        await access.require(ctx, Can.REPORT_FOR_UNIT, Target(unit=unit_code))
-    else:
-        await access.require(ctx, Can.REPORT, Target(unit=unit_code))
+    caller = await access.caller(ctx)
+    typed_unit = None
+    if (
+        reports.may_report_for_others(caller)
+        and words
+        and match_indicator(ctx, " ".join(words)) is None
+    ):
+        typed_unit = words.pop(0)
+    unit_code = reports.report_unit(caller, ctx.settings, typed_unit)
     data: dict[str, Any] = {"mode": NEW, "unit": unit_code, "values": {}, "photos": []}
     wanted = " ".join(words)
     if wanted and (indicator := match_indicator(ctx, wanted)) is not None:
@@ -85,17 +82,6 @@ async def start(ctx: Ctx) -> None:
         ctx.reply(ctx.t("report.unknown_indicator", text=wanted[:60]))
     ctx.set_state(Flow.REPORT, Step.PICK_INDICATOR, data, flow_id=new_flow_id())
     _ask_indicator(ctx)
-
-
-def _resolve_unit(ctx: Ctx, typed: str) -> str:
-    if typed in ctx.settings.units:
-        return typed
-    names = {code: fold(u.name) for code, u in ctx.settings.units.items()}
-    matches = process.extract(fold(typed), names, scorer=fuzz.WRatio, limit=3)
-    suggestions = ", ".join(
-        f"{ctx.settings.units[m[2]].name} ({m[2]})" for m in matches if m[1] > 60
-    )
-    raise UserInputError("err.unknown_unit", text=typed, suggestions=suggestions or "—")
 
 
 async def start_for_period(ctx: Ctx, indicator: IndicatorDef | None, day: dt.date) -> None:
@@ -771,7 +757,7 @@ async def cancel(ctx: Ctx, *, edit: bool = False) -> None:
 
 
 async def _save(ctx: Ctx, data: dict[str, Any]) -> None:
-    assert ctx.person is not None and ctx.conversation is not None
+    assert ctx.conversation is not None
     indicator = _indicator(ctx, data)
     values = {k: v for k, v in data["values"].items() if v is not None}
     missing = [
@@ -781,37 +767,29 @@ async def _save(ctx: Ctx, data: dict[str, Any]) -> None:
     ]
     if missing:
         raise UserInputError("err.missing_fields", fields=", ".join(missing))
-    date_field = indicator.date_field
-    occurred = (
-        dt.date.fromisoformat(values[date_field.code])
-        if date_field and date_field.code in values
-        else ctx.today
-    )
-    check_date(occurred, ctx.date_rules)
     photos = tuple(Photo(**p) for p in data["photos"])
     flow_id = ctx.conversation.flow_id
+    caller = await access.caller(ctx)
     if data["mode"] == EDIT:
-        report = await reports.get(ctx.tx, int(data["report_id"]))
-        assert report is not None
-        await check_may_change(ctx, report)
-        report, changed = await reports.update_values(
+        report, changed = await reports.update(
             ctx.tx,
-            report,
-            person_id=ctx.person.id,
+            caller,
+            ctx.settings,
+            report_id=int(data["report_id"]),
+            indicator=indicator,
             values=values,
-            occurred_on=occurred,
-            now=ctx.now,
             added_photos=photos,
+            now=ctx.now,
         )
         key = "report.updated" if changed else "report.unchanged"
     else:
-        report, _created = await reports.create(
+        report = await reports.create(
             ctx.tx,
-            unit_code=data["unit"],
-            person_id=ctx.person.id,
-            indicator=indicator.code,
+            caller,
+            ctx.settings,
+            unit=data["unit"],
+            indicator=indicator,
             values=values,
-            occurred_on=occurred,
             photos=photos,
             source_key=ctx.inbound.key,
             now=ctx.now,
@@ -821,16 +799,3 @@ async def _save(ctx: Ctx, data: dict[str, Any]) -> None:
     line = summary_line(indicator, report.values, ctx.lang, len(report.photos))
     ctx.reply(ctx.t(key, id=report.id, summary=line), edit=ctx.inbound.kind == InboundKind.CHOICE)
     ctx.reply(ctx.t("report.next"), menu=True)
-
-
-async def check_may_change(ctx: Ctx, report: Report) -> None:
-    """Own reports only (the access policy), still active, within the edit window."""
-    assert ctx.person is not None
-    about = Target(unit=report.unit_code, author=report.person_id)
-    if not (await access.check(ctx, Can.CHANGE_REPORT, about)).allowed:
-        raise UserInputError("err.not_your_report", id=report.id)
-    if report.status != ReportStatus.ACTIVE:
-        raise UserInputError("err.report_retracted", id=report.id)
-    if ctx.now - report.created_at > ctx.settings.edit_window:
-        hours = int(ctx.settings.edit_window.total_seconds() // 3600)
-        raise UserInputError("err.edit_window_over", id=report.id, hours=hours)

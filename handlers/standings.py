@@ -15,8 +15,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 
-from rapidfuzz import fuzz, process
-
 from documents.chart import standings_chart
 from domain.access import Action as Access
 from domain.access import ActorRole
@@ -39,6 +37,7 @@ from domain.scoring import (
     score_cluster,
     targets_for_period,
 )
+from domain.suggest import unit_code
 from domain.text import capitalized, clip_words, fold, wrap, wrap_atoms
 from handlers import access
 from runtime import workers
@@ -348,7 +347,7 @@ async def unit_cmd(ctx: Ctx) -> None:
     if ctx.person is None:
         raise UserInputError("err.not_registered")
     typed = ctx.inbound.args.strip()
-    code = _resolve_unit(ctx, typed) if typed else ctx.person.unit_code
+    code = unit_code(ctx.settings.units, typed) if typed else ctx.person.unit_code
     year = ctx.today.year
     period = Period(PeriodKind.YEAR, year, 1)
     their_cluster = await org.cluster_of(ctx.tx, code, year)
@@ -383,19 +382,6 @@ async def unit_cmd(ctx: Ctx) -> None:
         elif done:
             lines += _labelled(f"• {{label}}: {_amount(m, done, ctx.lang)}", label, short, "  ")
     ctx.reply("\n".join(lines))
-
-
-def _resolve_unit(ctx: Ctx, typed: str) -> str:
-    wanted = fold(typed)
-    for code, unit in ctx.settings.units.items():
-        if wanted in {code, fold(unit.name)}:
-            return code
-    names = {code: fold(u.name) for code, u in ctx.settings.units.items()}
-    matches = process.extract(wanted, names, scorer=fuzz.WRatio, limit=3)
-    suggestions = ", ".join(
-        f"{ctx.settings.units[m[2]].name} ({m[2]})" for m in matches if m[1] > 50
-    )
-    raise UserInputError("err.unknown_unit", text=typed[:40], suggestions=suggestions or "—")
 
 
 async def on_button(ctx: Ctx) -> None:
@@ -585,7 +571,7 @@ async def target_cmd(ctx: Ctx) -> None:
     words = ctx.inbound.args.split()
     if len(words) != 4:
         raise UserInputError("standings.target_usage")
-    unit = _resolve_unit(ctx, words[0])
+    unit = unit_code(ctx.settings.units, words[0])
     await access.require(ctx, Access.SET_TARGET, About(unit=unit))
     measure = words[1]
     if measure not in {m.code for m in ctx.settings.measures}:

@@ -9,23 +9,27 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
-from domain.access import Actor
 from domain.fields import DateRules
-from domain.measures import MeasureDef
 from domain.messages import Button, Conversation, Inbound, Outgoing, Reply
-from domain.models import IndicatorDef, Language, Person, Unit
-from domain.obligations import Obligation
-from domain.periods import PeriodKind
-from domain.reminders import ReminderRules
-from domain.scoring import ScoringDef
+from domain.models import Language, Person
+from domain.settings import VIETNAM, HandlerSettings
 from storage.db import Tx
+from usecases.access import Caller
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+__all__ = [
+    "AFTER_DELIVERY",
+    "VIETNAM",
+    "Clock",
+    "Ctx",
+    "HandlerSettings",
+    "Translator",
+    "new_flow_id",
+]
+
 AFTER_DELIVERY = "after_delivery"  # Outgoing.extra: the Reply stored once it is delivered
 
 
@@ -37,37 +41,6 @@ class Clock(Protocol):
 
 class Translator(Protocol):
     def __call__(self, lang: str, key: str, /, **params: Any) -> str: ...
-
-
-@dataclass(frozen=True, slots=True)
-class HandlerSettings:
-    """The plain values handlers need from the configuration."""
-
-    indicators: tuple[IndicatorDef, ...]
-    units: Mapping[str, Unit]
-    federation_name: str = ""
-    tz: ZoneInfo = VIETNAM
-    default_language: Language = Language.VI
-    period_kind: PeriodKind = PeriodKind.HALF
-    open_days_after_period: int = 15
-    edit_window: dt.timedelta = dt.timedelta(hours=24)
-    conversation_timeout: dt.timedelta = dt.timedelta(minutes=30)
-    start_attempts: int = 5
-    start_lockout: dt.timedelta = dt.timedelta(minutes=15)
-    myreports_limit: int = 10
-    max_message_chars: int = 4096
-    bot_username: str = ""
-    obligations: tuple[Obligation, ...] = ()
-    measures: tuple[MeasureDef, ...] = ()
-    scoring: ScoringDef | None = None
-    pro_rate: bool = True  # [standings] pro_rate: pace against the share of the period gone
-    reminders: ReminderRules = field(default_factory=ReminderRules)
-
-    def indicator(self, code: str) -> IndicatorDef | None:
-        return next((i for i in self.indicators if i.code == code), None)
-
-    def obligation(self, code: str) -> Obligation | None:
-        return next((o for o in self.obligations if o.code == code), None)
 
 
 def new_flow_id() -> str:
@@ -86,7 +59,7 @@ class Ctx:
     translate: Translator
     outgoing: list[Outgoing] = field(default_factory=list)
     state_changed: bool = False
-    actors: dict[int, Actor] = field(default_factory=dict)  # per year asked about, see access
+    actors: dict[int, Caller] = field(default_factory=dict)  # per year asked about (access)
     deactivated: Person | None = None  # the person behind this account, when deactivated
     chosen_language: Language | None = None  # /lang before registering
     deferred: list[Callable[[], Awaitable[Reply]]] = field(default_factory=list)

@@ -16,7 +16,8 @@ from domain.errors import UserInputError
 from domain.messages import ChatAction, ChatType, Inbound, InboundKind
 from domain.models import DEFAULT_MAX_LENGTH
 from domain.text import fold
-from handlers import access, myreports, onboarding, people_admin, reminders, report, standings
+from handlers import myreports, onboarding, people_admin, reminders, report, standings
+from runtime import access
 from runtime.callbacks import Action, CallbackData
 from runtime.context import Ctx, Translator
 from runtime.states import Flow, Step
@@ -161,7 +162,7 @@ async def _attach_commands(ctx: Ctx) -> None:
         if out.reply.menu and out.chat_id == ctx.inbound.chat_id:
             if commands is None:
                 ctx.actors.clear()  # registration or /link may have changed who this is
-                roles = (await access.actor(ctx)).roles
+                roles = (await access.caller(ctx)).actor.roles
                 commands = menu_commands(roles, ctx.lang, ctx.translate)
             out.reply = replace(out.reply, commands=commands)
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from domain.obligations import Completeness, NothingToReport, UnitRef, owed_periods
 from domain.obligations import reporting_rates as rates_rule
 from domain.periods import Period
-from runtime.context import HandlerSettings
+from domain.settings import HandlerSettings
 from storage import declarations
 from storage import reports as reports_repo
 from storage.db import Tx

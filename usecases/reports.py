@@ -1,0 +1,196 @@
+"""Reports: create, edit, retract, and the unit's latest ones (/myreports).
+
+The conversation that gathers the values lives in handlers/report.py; here a
+report is checked against the access policy (own unit, or an admin on behalf
+of another; own reports only to change them), its date against the open
+periods, and saved.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from domain.access import Action
+from domain.errors import UserInputError
+from domain.fields import DateRules, check_date
+from domain.models import IndicatorDef, Photo, Report, ReportStatus
+from domain.settings import HandlerSettings
+from domain.suggest import unit_code
+from storage import people
+from storage import reports as reports_repo
+from storage.db import Tx
+from usecases.access import Caller, allowed, require
+
+
+def date_rules(settings: HandlerSettings, now: dt.datetime) -> DateRules:
+    """What makes a report's date acceptable today (not future, not a closed period)."""
+    today = now.astimezone(settings.tz).date()
+    return DateRules(today, settings.period_kind, settings.open_days_after_period)
+
+
+def may_report_for_others(caller: Caller) -> bool:
+    """Whether the caller may name another unit to report for (admins)."""
+    return allowed(caller, Action.REPORT_FOR_UNIT, caller.target())
+
+
+def report_unit(caller: Caller, settings: HandlerSettings, typed: str | None = None) -> str:
+    """The unit a new report is for: the caller's own, or (`typed`, admins) another."""
+    if typed:
+        code = unit_code(settings.units, typed)
+        require(caller, Action.REPORT_FOR_UNIT, caller.target(unit=code))
+        return code
+    require(caller, Action.REPORT, caller.target(unit=caller.actor.unit))
+    assert caller.actor.unit is not None  # the policy grants REPORT to registered people only
+    return caller.actor.unit
+
+
+def _require_report(caller: Caller, unit: str) -> int:
+    if unit == caller.actor.unit:
+        require(caller, Action.REPORT, caller.target(unit=unit))
+    else:
+        require(caller, Action.REPORT_FOR_UNIT, caller.target(unit=unit))
+    assert caller.actor.person_id is not None
+    return caller.actor.person_id
+
+
+def _occurred(indicator: IndicatorDef, values: Mapping[str, Any], rules: DateRules) -> dt.date:
+    """The day the activity happened (its date field, else today), in an open period."""
+    date_field = indicator.date_field
+    day = (
+        dt.date.fromisoformat(values[date_field.code])
+        if date_field and date_field.code in values
+        else rules.today
+    )
+    return check_date(day, rules)
+
+
+async def create(
+    tx: Tx,
+    caller: Caller,
+    settings: HandlerSettings,
+    *,
+    unit: str,
+    indicator: IndicatorDef,
+    values: Mapping[str, Any],
+    photos: tuple[Photo, ...],
+    source_key: str,
+    now: dt.datetime,
+) -> Report:
+    """Save a new report, once per `source_key` (a redelivered confirmation finds it)."""
+    person_id = _require_report(caller, unit)
+    occurred = _occurred(indicator, values, date_rules(settings, now))
+    report, _created = await reports_repo.create(
+        tx,
+        unit_code=unit,
+        person_id=person_id,
+        indicator=indicator.code,
+        values=values,
+        occurred_on=occurred,
+        photos=photos,
+        source_key=source_key,
+        now=now,
+    )
+    return report
+
+
+def check_may_change(
+    caller: Caller, settings: HandlerSettings, report: Report, now: dt.datetime
+) -> None:
+    """Own reports only (the access policy), still active, within the edit window."""
+    about = caller.target(unit=report.unit_code, author=report.person_id)
+    require(caller, Action.CHANGE_REPORT, about, id=report.id)
+    if report.status != ReportStatus.ACTIVE:
+        raise UserInputError("err.report_retracted", id=report.id)
+    if now - report.created_at > settings.edit_window:
+        hours = int(settings.edit_window.total_seconds() // 3600)
+        raise UserInputError("err.edit_window_over", id=report.id, hours=hours)
+
+
+async def changeable(
+    tx: Tx, caller: Caller, settings: HandlerSettings, report_id: int, now: dt.datetime
+) -> Report:
+    """The report `report_id`, if the caller may still edit or retract it."""
+    report = await reports_repo.get(tx, report_id)
+    if report is None:
+        raise UserInputError("err.no_such_report", id=report_id)
+    check_may_change(caller, settings, report, now)
+    return report
+
+
+async def update(
+    tx: Tx,
+    caller: Caller,
+    settings: HandlerSettings,
+    *,
+    report_id: int,
+    indicator: IndicatorDef,
+    values: Mapping[str, Any],
+    added_photos: tuple[Photo, ...],
+    now: dt.datetime,
+) -> tuple[Report, bool]:
+    """Edit a saved report in place; the second item says whether anything changed."""
+    report = await changeable(tx, caller, settings, report_id, now)
+    assert caller.actor.person_id is not None  # CHANGE_REPORT: own reports only
+    occurred = _occurred(indicator, values, date_rules(settings, now))
+    return await reports_repo.update_values(
+        tx,
+        report,
+        person_id=caller.actor.person_id,
+        values=values,
+        occurred_on=occurred,
+        now=now,
+        added_photos=added_photos,
+    )
+
+
+async def retract(
+    tx: Tx, caller: Caller, settings: HandlerSettings, report_id: int, now: dt.datetime
+) -> Report:
+    """Retract one's own report (never deleted: standings skip it, the trail keeps it)."""
+    report = await changeable(tx, caller, settings, report_id, now)
+    assert caller.actor.person_id is not None
+    await reports_repo.retract(tx, report, person_id=caller.actor.person_id, now=now)
+    return report
+
+
+async def find(tx: Tx, caller: Caller, report_id: int) -> Report | None:
+    """A report of the caller's own unit (to show it again), None otherwise."""
+    report = await reports_repo.get(tx, report_id)
+    if report is None or not allowed(caller, Action.REPORT, caller.target(unit=report.unit_code)):
+        return None
+    return report
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """One of the unit's latest reports: who wrote it, and whether the caller may change it."""
+
+    report: Report
+    author: str
+    may_change: bool
+
+
+async def latest(
+    tx: Tx, caller: Caller, settings: HandlerSettings, now: dt.datetime
+) -> list[Listed]:
+    """The caller's unit's latest reports (/myreports), newest first."""
+    unit = caller.actor.unit
+    require(caller, Action.REPORT, caller.target(unit=unit))
+    assert unit is not None
+    found = await reports_repo.recent_for_unit(tx, unit, settings.myreports_limit)
+    authors: dict[int, str] = {}
+    out: list[Listed] = []
+    for r in found:
+        if r.person_id not in authors:
+            author = await people.get(tx, r.person_id)
+            authors[r.person_id] = author.name if author else "?"
+        try:
+            check_may_change(caller, settings, r, now)
+            may = True
+        except UserInputError:
+            may = False
+        out.append(Listed(r, authors[r.person_id], may))
+    return out
