@@ -36,6 +36,7 @@ def unit_code(units: Mapping[str, Unit], typed: str) -> str:
     for code, unit in units.items():
         if wanted in {fold(code), fold(unit.name)}:
             return code
-    by_name = {unit.name: code for code, unit in units.items()}
-    suggestions = ", ".join(f"{name} ({by_name[name]})" for name in closest(typed, by_name))
+    known = {code: code for code in units} | {unit.name: code for code, unit in units.items()}
+    found = dict.fromkeys(known[name] for name in closest(typed, known))
+    suggestions = ", ".join(f"{units[code].name} ({code})" for code in found)
     raise UserInputError("err.unknown_unit", text=typed[:40], suggestions=suggestions or "—")

@@ -1,0 +1,194 @@
+"""The access matrix of the use cases themselves, without the chat: every use case called
+directly by seven people (unregistered, officer, chair, an officer of another unit, the
+head of this cluster, the head of another cluster, an admin), as from a private chat and
+from a group linked to "this" cluster, and by the command line's operator.
+
+The chat's matrix (test_access_matrix.py) goes through the router, whose first gate
+refuses some cells before a use case runs; here each cell is the use case's own answer,
+written out by hand below, not computed from the policy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.config import load_config
+from domain.errors import AccessDenied, UserInputError
+from domain.models import Role
+from domain.suggest import unit_code
+from storage import people as people_repo
+from storage import targets as targets_repo
+from storage.db import Tx
+from tests.harness import EXAMPLE, FakeClock, Harness
+from usecases import access, reports
+from usecases.access import Caller
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+NOW = dt.datetime(2026, 3, 10, 9, 0, tzinfo=VN)
+
+# In 2026 (config.example.toml): cum1 = hoan_kiem (deputy), ba_dinh, dong_da, long_bien
+# (head), hai_ba_trung, hoang_mai; cum2 = thanh_xuan, tay_ho (head), ... ha_dong (deputy).
+ACTORS: dict[str, tuple[str, Role] | None] = {
+    "U": None,  # unregistered
+    "O": ("ba_dinh", Role.OFFICER),
+    "C": ("ba_dinh", Role.CHAIR),
+    "X": ("dong_da", Role.OFFICER),  # officer of another unit (same cluster)
+    "H": ("long_bien", Role.CLUSTER_HEAD),  # head of this cluster this year
+    "Y": ("tay_ho", Role.CLUSTER_HEAD),  # head of another cluster this year
+    "A": ("hai_ba_trung", Role.ADMIN),
+}
+ORDER = "UOCXHYA"
+
+
+@dataclass
+class World:
+    h: Harness
+    persons: dict[str, int]  # actor letter → person id
+    report_of_o: int  # a report O wrote today (ba_dinh)
+
+    async def caller(self, tx: Tx, who: str, in_group: bool) -> Caller:
+        person = await people_repo.get(tx, self.persons[who]) if who in self.persons else None
+        actor = await access.actor_of(tx, person, NOW.year)
+        return Caller(actor, NOW.year, in_group, "cum1" if in_group else None)
+
+    @property
+    def settings(self) -> Any:
+        return self.h.dispatcher.settings
+
+
+Case = Callable[[World, Tx, Caller], Awaitable[object]]
+
+
+async def _new_report(w: World, tx: Tx, c: Caller, unit: str | None) -> object:
+    indicator = w.settings.indicator("gifts")
+    values = {"count": 3, "occasion": "tet"}
+    return await reports.create(
+        tx,
+        c,
+        w.settings,
+        unit=unit or (c.actor.unit or "ba_dinh"),
+        indicator=indicator,
+        values=values,
+        photos=(),
+        source_key=f"k-{c.actor.person_id}-{unit}-{c.in_group}",
+        now=NOW,
+    )
+
+
+# use case → (private, group) for UOCXHYA; + answered, - refused by the policy.
+CASES: dict[str, tuple[Case, str, str]] = {
+    "report: own unit": (
+        lambda w, tx, c: _async(reports.report_unit(c, w.settings)),
+        "-++++++",
+        "-------",
+    ),
+    "report: for another unit": (
+        lambda w, tx, c: _async(reports.report_unit(c, w.settings, "tay_ho")),
+        "------+",
+        "-------",
+    ),
+    "report: create, own unit": (
+        lambda w, tx, c: _new_report(w, tx, c, None),
+        "-++++++",
+        "-------",
+    ),
+    "report: create for ba_dinh": (
+        lambda w, tx, c: _new_report(w, tx, c, "ba_dinh"),
+        "-++---+",
+        "-------",
+    ),
+    "report: change O's report": (
+        lambda w, tx, c: reports.changeable(tx, c, w.settings, w.report_of_o, NOW),
+        "-+-----",
+        "-------",
+    ),
+    "report: latest of my unit": (
+        lambda w, tx, c: reports.latest(tx, c, w.settings, NOW),
+        "-++++++",
+        "-------",
+    ),
+}
+
+
+async def _async(value: object) -> object:
+    return value
+
+
+@pytest.fixture
+async def world(tmp_path) -> AsyncIterator[World]:
+    h = await Harness.create(tmp_path, FakeClock(NOW))
+    persons: dict[str, int] = {}
+    for n, (name, who) in enumerate(ACTORS.items(), start=1):
+        if who is None:
+            continue
+        user = h.user(n, f"Người {name}")
+        await user.register(await h.invite(*who))
+    async with h.db.transaction() as tx:
+        for p in await people_repo.listing(tx):
+            persons[p.name.removeprefix("Người ")] = p.id
+        await targets_repo.link_group(tx, "test", "-100111", "cum1", persons["H"], NOW)
+    w = World(h, persons, 0)
+    async with h.db.transaction() as tx:
+        made = await _new_report(w, tx, await w.caller(tx, "O", False), None)
+    w.report_of_o = made.id  # type: ignore[attr-defined]
+    yield w
+    await h.close()
+
+
+class _Rollback(Exception):
+    """Each cell runs in a transaction that is undone, so cells do not see each other."""
+
+
+async def _cell(w: World, case: Case, who: str, in_group: bool) -> str:
+    result = "?"
+    try:
+        async with w.h.db.transaction() as tx:
+            try:
+                await case(w, tx, await w.caller(tx, who, in_group))
+                result = "+"
+            except AccessDenied:
+                result = "-"
+            except UserInputError as exc:
+                result = f"!{exc.key}"
+            raise _Rollback
+    except _Rollback:
+        pass
+    return result
+
+
+async def test_every_use_case_by_every_role_and_scope(world: World) -> None:
+    got: dict[str, tuple[str, str]] = {}
+    for name, (case, _private, _group) in CASES.items():
+        row = []
+        for in_group in (False, True):
+            row.append("".join([await _cell(world, case, who, in_group) for who in ORDER]))
+        got[name] = (row[0], row[1])
+    expected = {name: (private, group) for name, (_case, private, group) in CASES.items()}
+    assert got == expected
+
+
+async def test_the_operator_may_do_everything(world: World) -> None:
+    """`thidua` on the server is an admin to the policy (scope: any)."""
+    operator = access.operator(NOW.year)
+    assert reports.report_unit(operator, world.settings, "tay_ho") == "tay_ho"
+
+
+def test_one_unit_resolution_for_every_command() -> None:
+    """By code or name with or without diacritics; a typo gets the closest names."""
+    units = {u.code: u for u in load_config(EXAMPLE).units}
+    assert unit_code(units, "tay_ho") == "tay_ho"
+    assert unit_code(units, "LĐLĐ quận Tây Hồ") == "tay_ho"
+    assert unit_code(units, "ldld quan tay ho") == "tay_ho"
+    with pytest.raises(UserInputError) as refused:
+        unit_code(units, "tay hoo")
+    assert refused.value.key == "err.unknown_unit"
+    assert "LĐLĐ quận Tây Hồ (tay_ho)" in refused.value.params["suggestions"]
+    with pytest.raises(UserInputError) as nothing_like:
+        unit_code(units, "zzzzzz")
+    assert nothing_like.value.params["suggestions"] == "—"
