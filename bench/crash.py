@@ -28,7 +28,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench.report_throughput import THIDUA_STEPS, Officer, invite, start_process, write_config
+from bench._rig import THIDUA_STEPS, Officer, invite, start_process, write_config
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 FIRST_ID = 10_000

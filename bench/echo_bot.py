@@ -1,21 +1,29 @@
-"""The peer for bench/report_throughput.py: a bare python-telegram-bot echo bot.
+"""The peer of the chat benchmarks: a bare python-telegram-bot echo bot.
 
-Same PTB settings as thidua (concurrent updates 64, connection pool 16). It
-does the same Telegram work per update as a report conversation (a reply
-with an inline button to every text; for every button press, answer the
-callback query and send a reply) with concurrent updates on, no rate limiter
-and no storage: the floor for any bot on the same PTB stack and fake Bot API.
+It runs with thidua's own PTB settings, passed by the driver from the config
+thidua runs with (concurrent updates, connection pool size, long-poll
+timeout), and does the same Telegram work per update as a report
+conversation: a reply with an inline button to every text; for every button
+press, the callback query answered in the background while the reply is sent
+(as thidua's channel does), no rate limiter and no storage. The floor for any
+bot on the same PTB stack and fake Bot API.
+
+    python bench/echo_bot.py TOKEN BASE_URL CONCURRENT_UPDATES POOL_SIZE POLL_TIMEOUT
 """
 
 from __future__ import annotations
 
-import os
+import asyncio
+import contextlib
 import sys
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
 BUTTON = InlineKeyboardMarkup([[InlineKeyboardButton("tap", callback_data="tap")]])
+_side_tasks: set[asyncio.Task[Any]] = set()
 
 
 async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -24,10 +32,17 @@ async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await context.bot.send_message(update.effective_chat.id, text, reply_markup=BUTTON)
 
 
+async def _answer(query: Any) -> None:
+    with contextlib.suppress(TelegramError):
+        await query.answer()
+
+
 async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     if query is not None and update.effective_chat is not None:
-        await query.answer()
+        task = asyncio.create_task(_answer(query))  # the spinner stops while we answer
+        _side_tasks.add(task)
+        task.add_done_callback(_side_tasks.discard)
         await context.bot.send_message(
             update.effective_chat.id, f"echo: pressed {query.data}", reply_markup=BUTTON
         )
@@ -35,17 +50,18 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def main() -> None:
     token, base_url = sys.argv[1], sys.argv[2]
-    concurrency = int(os.environ.get("ECHO_CONCURRENCY", "64"))
+    concurrency, pool, poll_timeout = (int(x) for x in sys.argv[3:6])
     app = (
         Application.builder()
         .token(token)
         .base_url(base_url)
         .concurrent_updates(concurrency)
+        .connection_pool_size(pool)
         .build()
     )
     app.add_handler(MessageHandler(filters.TEXT, echo))
     app.add_handler(CallbackQueryHandler(pressed))
-    app.run_polling(poll_interval=0, timeout=2, drop_pending_updates=False)
+    app.run_polling(poll_interval=0, timeout=poll_timeout, drop_pending_updates=False)
 
 
 if __name__ == "__main__":

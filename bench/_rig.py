@@ -1,0 +1,359 @@
+"""What the chat benchmarks share: the conversation, the simulated officers, the processes.
+
+Three kinds of process take part in a run, so that none measures itself:
+the driver (this module, idle while a bot is measured), the bot under test
+(`thidua run` or the bare PTB peer, bench/echo_bot.py) and the load: the fake
+Bot API with the simulated officers (bench/_load.py). The load times each
+update where the bot sees it: from the getUpdates answer that carried it to
+the request carrying its reply ("processing"), and from the officer's press
+or message to that reply ("wait", what a person feels).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.fakes.telegram_api import Call, FakeTelegramAPI
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "config.example.toml"
+
+Step = tuple[str | tuple[str, str], str]
+"""(text to send | ("press", button label), fragment of the answer that ends the step)."""
+
+THIDUA_START: list[Step] = [("/start {code}", "Chào mừng")]
+THIDUA_REPORT: list[Step] = [
+    ("/report", "Bạn muốn báo cáo"),
+    (("press", "Tặng quà"), "Số suất quà"),
+    ("20", "Giá trị mỗi suất"),
+    ("500k", "Đối tượng nhận quà"),
+    (("press", "Bỏ qua"), "Dịp tặng quà"),
+    (("press", "8/3"), "Ngày trao"),
+    ("hôm nay", "Ảnh minh chứng"),
+    (("press", "Bỏ qua"), "kiểm tra lại"),
+    (("press", "Lưu"), "Đã lưu báo cáo"),
+]
+THIDUA_STEPS: list[Step] = THIDUA_START + THIDUA_REPORT
+"""One officer's first gifts report: registration, then the 9-update conversation."""
+
+
+def echo_steps(steps: Sequence[Step]) -> list[Step]:
+    """The same shape of conversation for the echo bot: a press wherever thidua has one."""
+    return [
+        (("press", "tap"), "echo: pressed tap")
+        if isinstance(action, tuple)
+        else (f"message {i}", f"echo: message {i}")
+        for i, (action, _) in enumerate(steps)
+    ]
+
+
+def conversation(kind: str, reports: int) -> list[Step]:
+    """Registration then `reports` full gifts reports (thidua), or the echo bot's mirror."""
+    steps = THIDUA_START + THIDUA_REPORT * reports
+    return steps if kind == "thidua" else echo_steps(steps)
+
+
+# ---- inside the load process ---------------------------------------------------------------
+
+
+class TimedFake(FakeTelegramAPI):
+    """The fake Bot API, noting when each update was first handed to the bot."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.delivered: dict[int, float] = {}
+
+    async def _get_updates(self, call: Call) -> list[dict[str, Any]]:
+        batch = await super()._get_updates(call)
+        now = time.monotonic()
+        for update in batch:
+            self.delivered.setdefault(int(update["update_id"]), now)
+        return batch
+
+
+class Officer:
+    """A person: sends the next message only once the bot answered the previous one."""
+
+    def __init__(self, fake: FakeTelegramAPI, user_id: int) -> None:
+        self.fake = fake
+        self.user = fake.user(user_id, f"Officer {user_id}")
+        self.seen = 0
+
+    def _button(self, label: str) -> tuple[Call, str]:
+        for call in reversed(self.fake.sent(chat_id=self.user.id)):
+            for row in (call.params.get("reply_markup") or {}).get("inline_keyboard", []):
+                for b in row:
+                    if label in b.get("text", ""):
+                        return call, b["callback_data"]
+        raise LookupError(label)
+
+    async def step(self, action: str | tuple[str, str], expect: str) -> tuple[float, float | None]:
+        """One update and its answer: (the officer's wait, the bot's processing time)."""
+        start = time.monotonic()
+        if isinstance(action, tuple):
+            call, data = self._button(action[1])
+            update_id = self.user.press(call, data, check=False)
+        else:
+            update_id = self.user.send(action)
+        while True:
+            calls = await self.fake.wait_calls(self.seen + 1, chat_id=self.user.id, timeout=120)
+            fresh, self.seen = calls[self.seen :], len(calls)
+            answer = next((c for c in fresh if expect in (c.text or "")), None)
+            if answer is not None:
+                delivered = getattr(self.fake, "delivered", {}).get(update_id)
+                processing = None if delivered is None else answer.at - delivered
+                return answer.at - start, processing
+
+
+@dataclass
+class Result:
+    """One bot's run: updates handled, how long all took, and the per-update times."""
+
+    name: str
+    updates: int
+    seconds: float
+    waits: list[float] = field(default_factory=list)
+    processing: list[float] = field(default_factory=list)
+    checks: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        return self.updates / self.seconds
+
+
+def pct(values: Sequence[float], q: int) -> float:
+    """The q-th percentile in milliseconds (inclusive method: exact at small samples)."""
+    if len(values) == 1:
+        return values[0] * 1000
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] * 1000
+
+
+async def drive(fake: FakeTelegramAPI, officers: int, steps: list[Step], code: str) -> Result:
+    """Every officer through `steps` at once; returns the run's times."""
+    people = [Officer(fake, 10_000 + i) for i in range(officers)]
+    result = Result("", officers * len(steps), 0.0)
+
+    async def run(officer: Officer) -> None:
+        for action, expect in steps:
+            if isinstance(action, str):
+                action = action.format(code=code)
+            wait, processing = await officer.step(action, expect)
+            result.waits.append(wait)
+            if processing is not None:
+                result.processing.append(processing)
+
+    start = time.monotonic()
+    await asyncio.gather(*(run(o) for o in people))
+    result.seconds = time.monotonic() - start
+    return result
+
+
+# ---- in the driver -------------------------------------------------------------------------
+
+
+def write_config(folder: Path) -> Path:
+    """The example config with its database in `folder`, no rate limit, short long polls."""
+    text = EXAMPLE.read_text(encoding="utf-8")
+    text = text.replace('database = "thidua.sqlite3"', f'database = "{folder / "bench.sqlite3"}"')
+    text = text.replace("max_messages_per_second = 30", "max_messages_per_second = 0")
+    text = text.replace("poll_timeout_seconds = 25", "poll_timeout_seconds = 2")
+    path = folder / "bench.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def ptb_settings(config: Path) -> dict[str, int]:
+    """The PTB settings thidua runs with under this config: the peer gets the same."""
+    from bot.config import load_config
+
+    tg = load_config(config).telegram
+    return {
+        "concurrent_updates": tg.concurrent_updates,
+        "connection_pool_size": tg.connection_pool_size,
+        "poll_timeout": tg.poll_timeout_seconds,
+    }
+
+
+def clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != "THIDUA_CONFIG"}
+
+
+async def invite(config: Path, env: dict[str, str], uses: int) -> str:
+    """An officer invite for Hoàn Kiếm with `uses` uses, made by `thidua invite`."""
+    made = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "invite",
+        "--config",
+        str(config),
+        "--unit",
+        "hoan_kiem",
+        "--role",
+        "officer",
+        "--uses",
+        str(uses),
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await made.communicate()
+    found = re.search(r"(?:Mã mời|Code): (\S+)", out.decode())
+    assert found, out
+    return found.group(1)
+
+
+async def start_process(
+    fake: FakeTelegramAPI, *args: str, env: dict[str, str]
+) -> asyncio.subprocess.Process:
+    """A bot process against an in-process fake, once it polls (bench/crash.py)."""
+    before = len(fake.calls)
+    proc = await asyncio.create_subprocess_exec(
+        *args, cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+    )
+    await fake.wait_for(
+        lambda f: any(c.method == "getUpdates" for c in f.calls[before:]),
+        timeout=60,
+        what="the bot to start polling",
+    )
+    return proc
+
+
+async def stop_process(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(proc.wait(), 20)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+
+
+def verify(db: Path) -> dict[str, int]:
+    """What thidua kept: reports, unhandled updates, unsent replies."""
+    with sqlite3.connect(db) as conn:
+        q = lambda sql: int(conn.execute(sql).fetchone()[0])  # noqa: E731
+        return {
+            "reports": q("SELECT COUNT(*) FROM reports"),
+            "inbox_not_done": q("SELECT COUNT(*) FROM inbox WHERE status != 'done'"),
+            "outbox_not_sent": q("SELECT COUNT(*) FROM outbox WHERE status != 'sent'"),
+            "outbox_sent": q("SELECT COUNT(*) FROM outbox WHERE status = 'sent'"),
+        }
+
+
+async def run_bot(kind: str, officers: int, reports: int) -> Result:
+    """One bot in its own process against a fresh load process; thidua on a fresh database.
+
+    `kind` is "thidua" or "echo". The peer gets thidua's PTB settings from the same config.
+    """
+    with tempfile.TemporaryDirectory(prefix="thidua-bench-") as tmp:
+        folder = Path(tmp)
+        config = write_config(folder)
+        env = clean_env()
+        code = await invite(config, env, officers) if kind == "thidua" else ""
+        load = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench._load",
+            cwd=ROOT,
+            env=env,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        assert load.stdin is not None and load.stdout is not None
+        hello = json.loads(await asyncio.wait_for(load.stdout.readline(), 60))
+        env.update(TELEGRAM_BOT_TOKEN=hello["token"], TELEGRAM_API_BASE_URL=hello["base_url"])
+        if kind == "thidua":
+            args = [sys.executable, "-m", "bot.cli", "run", "--config", str(config)]
+        else:
+            ptb = ptb_settings(config)
+            args = [sys.executable, str(ROOT / "bench" / "echo_bot.py"), hello["token"]]
+            keys = ("concurrent_updates", "connection_pool_size", "poll_timeout")
+            args += [hello["base_url"], *(str(ptb[k]) for k in keys)]
+        with (folder / "bot.log").open("wb") as log:
+            bot = await asyncio.create_subprocess_exec(
+                *args, cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=log
+            )
+            try:
+                order = {"kind": kind, "officers": officers, "reports": reports, "code": code}
+                load.stdin.write(json.dumps(order).encode() + b"\n")
+                await load.stdin.drain()
+                line = await asyncio.wait_for(load.stdout.readline(), 900)
+                if not line:
+                    raise RuntimeError(f"the load process ended: {await load.wait()}")
+                done = json.loads(line)
+            finally:
+                await stop_process(bot)
+                load.stdin.close()
+                try:
+                    await asyncio.wait_for(load.wait(), 20)
+                except TimeoutError:
+                    load.kill()
+                    await load.wait()
+        result = Result(
+            "thidua" if kind == "thidua" else "echo peer",
+            done["updates"],
+            done["seconds"],
+            done["waits"],
+            done["processing"],
+        )
+        if kind == "thidua":
+            result.checks = verify(folder / "bench.sqlite3")
+            if os.environ.get("BENCH_DEBUG"):
+                print((folder / "bot.log").read_text(errors="replace")[-3000:], file=sys.stderr)
+    return result
+
+
+def persisted(result: Result, officers: int, reports: int) -> bool:
+    c = result.checks
+    return (
+        c.get("reports") == officers * reports
+        and c.get("inbox_not_done") == 0
+        and c.get("outbox_not_sent") == 0
+    )
+
+
+async def interleaved(officers: int, reports: int, rounds: int) -> list[tuple[Result, Result]]:
+    """`rounds` pairs (thidua, echo), the order alternating round by round (ABBA…), after a
+    small warm-up pair that is not counted (imports, page cache)."""
+    await run_bot("thidua", min(officers, 10), 1)
+    await run_bot("echo", min(officers, 10), 1)
+    pairs: list[tuple[Result, Result]] = []
+    for n in range(rounds):
+        if n % 2 == 0:
+            ours = await run_bot("thidua", officers, reports)
+            peer = await run_bot("echo", officers, reports)
+        else:
+            peer = await run_bot("echo", officers, reports)
+            ours = await run_bot("thidua", officers, reports)
+        pairs.append((ours, peer))
+        print_round(n + 1, ours, peer)
+    return pairs
+
+
+def print_round(n: int, ours: Result, peer: Result) -> None:
+    print(
+        f"  round {n}: thidua {ours.rate:6.1f}/s processing p50 {pct(ours.processing, 50):6.1f} "
+        f"p95 {pct(ours.processing, 95):6.1f} ms | echo {peer.rate:6.1f}/s processing p50 "
+        f"{pct(peer.processing, 50):6.1f} p95 {pct(peer.processing, 95):6.1f} ms",
+        flush=True,
+    )
+
+
+def spread(ratios: Sequence[float]) -> str:
+    """Median of per-round ratios and their range."""
+    return f"{statistics.median(ratios):.2f} (spread {min(ratios):.2f}–{max(ratios):.2f})"
