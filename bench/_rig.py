@@ -278,7 +278,9 @@ async def run_bot(kind: str, officers: int, reports: int) -> Result:
         hello = json.loads(await asyncio.wait_for(load.stdout.readline(), 60))
         env.update(TELEGRAM_BOT_TOKEN=hello["token"], TELEGRAM_API_BASE_URL=hello["base_url"])
         if kind == "thidua":
-            args = [sys.executable, "-m", "bot.cli", "run", "--config", str(config)]
+            entry = os.environ.get("BENCH_THIDUA_ENTRY")  # e.g. a traced wrapper of bot.cli
+            args = [sys.executable, *([entry] if entry else ["-m", "bot.cli"])]
+            args += ["run", "--config", str(config)]
         else:
             ptb = ptb_settings(config)
             args = [sys.executable, str(ROOT / "bench" / "echo_bot.py"), hello["token"]]
@@ -288,6 +290,7 @@ async def run_bot(kind: str, officers: int, reports: int) -> Result:
             bot = await asyncio.create_subprocess_exec(
                 *args, cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=log
             )
+            spy = await _profiler(kind, bot.pid)
             try:
                 order = {"kind": kind, "officers": officers, "reports": reports, "code": code}
                 load.stdin.write(json.dumps(order).encode() + b"\n")
@@ -298,6 +301,8 @@ async def run_bot(kind: str, officers: int, reports: int) -> Result:
                 done = json.loads(line)
             finally:
                 await stop_process(bot)
+                if spy is not None:
+                    await spy.wait()
                 load.stdin.close()
                 try:
                     await asyncio.wait_for(load.wait(), 20)
@@ -316,6 +321,31 @@ async def run_bot(kind: str, officers: int, reports: int) -> Result:
             if os.environ.get("BENCH_DEBUG"):
                 print((folder / "bot.log").read_text(errors="replace")[-3000:], file=sys.stderr)
     return result
+
+
+async def _profiler(kind: str, pid: int) -> asyncio.subprocess.Process | None:
+    """With BENCH_PYSPY=FOLDER, py-spy samples the bot (collapsed stacks, one file per run)."""
+    folder = os.environ.get("BENCH_PYSPY")
+    if not folder:
+        return None
+    out = Path(folder) / f"{kind}-{pid}.txt"
+    extra = ["--idle"] if os.environ.get("BENCH_PYSPY_IDLE") else []
+    return await asyncio.create_subprocess_exec(
+        "py-spy",
+        "record",
+        "-p",
+        str(pid),
+        "-o",
+        str(out),
+        "-f",
+        "raw",
+        "-r",
+        "500",
+        "--nonblocking",
+        *extra,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
 
 
 def persisted(result: Result, officers: int, reports: int) -> bool:

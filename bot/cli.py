@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import os
 import signal
 import sys
 import tempfile
@@ -72,6 +73,13 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(2, self.say("argparse.error_line", prog=self.prog, message=message) + "\n")
+
+
+def _env(name: str) -> str | None:
+    """An environment variable as `Secrets` reads it (any case, empty is unset), without
+    loading pydantic: the help's language is known before any configuration is."""
+    wanted = name.lower()
+    return next((v for k, v in os.environ.items() if k.lower() == wanted and v), None)
 
 
 def _split_lang(argv: Sequence[str]) -> tuple[str | None, list[str]]:
@@ -380,13 +388,14 @@ async def _migrate(config: AppConfig, say: Say) -> None:
 
 
 def _role(say: Say) -> Callable[[str], str]:
-    """--role: a known role, or the closest ones offered."""
-    from domain.models import Role
-    from domain.suggest import closest
-
-    roles = [r.value for r in Role]
+    """--role: a known role, or the closest ones offered (imports only once it is used,
+    so `thidua --help` stays quick)."""
 
     def check(text: str) -> str:
+        from domain.models import Role
+        from domain.suggest import closest
+
+        roles = [r.value for r in Role]
         if text in roles:
             return text
         raise argparse.ArgumentTypeError(
@@ -407,10 +416,11 @@ def _unknown(say: Say, key: str, text: str, suggestions: Sequence[str], **params
 
 def _date(say: Say) -> Callable[[str], dt.date]:
     """--date: dd/mm/yyyy or yyyy-mm-dd, refused in plain words."""
-    from domain.dates import parse_full_date
-    from domain.errors import UserInputError
 
     def parse(text: str) -> dt.date:
+        from domain.dates import parse_full_date
+        from domain.errors import UserInputError
+
         try:
             return parse_full_date(text)
         except UserInputError:
@@ -420,9 +430,9 @@ def _date(say: Say) -> Callable[[str], dt.date]:
 
 
 def _duration(say: Say) -> Callable[[str], str]:
-    from handlers.admin import parse_duration
-
     def check(text: str) -> str:
+        from handlers.admin import parse_duration
+
         try:
             parse_duration(text)
         except ValueError:
@@ -749,16 +759,16 @@ def build_parser(say: Say) -> Parser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from bot.config import Secrets
-
-    secrets = Secrets()
     lang, rest = _split_lang(sys.argv[1:] if argv is None else argv)
-    say = Say(lang or secrets.thidua_lang or "vi")
+    say = Say(lang or _env("THIDUA_LANG") or "vi")
     words = argparse.__dict__["_"]
     try:
         args = build_parser(say).parse_args(rest)
     finally:
         argparse.__dict__["_"] = words  # leave argparse as found (main() runs in tests too)
+    from bot.config import Secrets  # pydantic: not needed for --help
+
+    secrets = Secrets()
     has_token = secrets.telegram_bot_token or secrets.zalo_bot_token
     command = args.command or ("run" if has_token else "demo")
     if command == "check-config":
