@@ -26,6 +26,7 @@ async def main() -> None:
             timeout=60,
             what="the bot to start polling",
         )
+        print(json.dumps({"polling": True}), flush=True)
         steps = conversation(order["kind"], order["reports"])
         result = await drive(fake, order["officers"], steps, order["code"])
         answer = {

@@ -128,6 +128,13 @@ class Result:
     waits: list[float] = field(default_factory=list)
     processing: list[float] = field(default_factory=list)
     checks: dict[str, int] = field(default_factory=dict)
+    cpu: float = 0.0
+    """CPU seconds the bot's process used while the officers were served."""
+
+    @property
+    def cpu_per_update(self) -> float:
+        """Milliseconds of the bot's CPU per update: hardly moved by other load."""
+        return self.cpu / self.updates * 1000
 
     @property
     def rate(self) -> float:
@@ -295,7 +302,11 @@ async def run_bot(kind: str, officers: int, reports: int) -> Result:
                 order = {"kind": kind, "officers": officers, "reports": reports, "code": code}
                 load.stdin.write(json.dumps(order).encode() + b"\n")
                 await load.stdin.drain()
+                polling = json.loads(await asyncio.wait_for(load.stdout.readline(), 120))
+                assert polling == {"polling": True}, polling
+                cpu = _cpu_seconds(bot.pid)
                 line = await asyncio.wait_for(load.stdout.readline(), 900)
+                cpu = _cpu_seconds(bot.pid) - cpu
                 if not line:
                     raise RuntimeError(f"the load process ended: {await load.wait()}")
                 done = json.loads(line)
@@ -315,12 +326,19 @@ async def run_bot(kind: str, officers: int, reports: int) -> Result:
             done["seconds"],
             done["waits"],
             done["processing"],
+            cpu=cpu,
         )
         if kind == "thidua":
             result.checks = verify(folder / "bench.sqlite3")
             if os.environ.get("BENCH_DEBUG"):
                 print((folder / "bot.log").read_text(errors="replace")[-3000:], file=sys.stderr)
     return result
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _profiler(kind: str, pid: int) -> asyncio.subprocess.Process | None:
@@ -379,7 +397,8 @@ def print_round(n: int, ours: Result, peer: Result) -> None:
     print(
         f"  round {n}: thidua {ours.rate:6.1f}/s processing p50 {pct(ours.processing, 50):6.1f} "
         f"p95 {pct(ours.processing, 95):6.1f} ms | echo {peer.rate:6.1f}/s processing p50 "
-        f"{pct(peer.processing, 50):6.1f} p95 {pct(peer.processing, 95):6.1f} ms",
+        f"{pct(peer.processing, 50):6.1f} p95 {pct(peer.processing, 95):6.1f} ms | CPU/update "
+        f"{ours.cpu_per_update:.2f} vs {peer.cpu_per_update:.2f} ms",
         flush=True,
     )
 

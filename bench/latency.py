@@ -40,6 +40,12 @@ def summary(officers: int, pairs: list[tuple[Result, Result]]) -> bool:
             f"  p{q}: thidua {ours:6.2f} ms, echo {peer:6.2f} ms (medians of rounds); "
             f"ratio {spread(ratios)}; target ≤ {target} -> {'met' if ok else 'MISSED'}"
         )
+    cpu = [a.cpu_per_update / b.cpu_per_update for a, b in pairs]
+    print(
+        f"  CPU per update: thidua {statistics.median(p[0].cpu_per_update for p in pairs):.2f} "
+        f"ms, echo {statistics.median(p[1].cpu_per_update for p in pairs):.2f} ms; "
+        f"ratio {spread(cpu)}"
+    )
     return met
 
 

@@ -38,6 +38,8 @@ async def main(officers: int, rounds: int) -> int:
     print(
         f"ratio thidua/echo (updates/s), median of per-round ratios: {spread(ratios)}; target ≥ 0.5"
     )
+    cpu = [ours.cpu_per_update / peer.cpu_per_update for ours, peer in pairs]
+    print(f"CPU per update, thidua/echo, median of per-round ratios: {spread(cpu)}")
     ok = all(persisted(ours, officers, 1) for ours, _ in pairs)
     c = pairs[-1][0].checks
     print(
