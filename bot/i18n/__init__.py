@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import string
 import tomllib
+from enum import Enum
 from functools import partial
 from importlib import resources
 from typing import Any
 
 from domain.periods import Period
-from domain.scoring import Rating, TieBreak
 
 LANGUAGES = ("vi", "en")
 
@@ -59,9 +59,14 @@ class Catalog:
             return template
 
     def _word(self, lang: str, value: object) -> object:
-        """A domain value that has words of its own, said in `lang`; anything else as is."""
+        """A domain value that has words of its own, said in `lang`; anything else as is.
+
+        An enum that names its catalog label (`label_key`: a Rating, a TieBreak) is known by
+        that, not by its type: importing domain.scoring here would load pydantic into every
+        command, `thidua --help` too.
+        """
         if isinstance(value, Period):
             return value.name(partial(self, lang))
-        if isinstance(value, (Rating, TieBreak)):
-            return self(lang, value.label_key)
+        if isinstance(value, Enum) and isinstance(label := getattr(value, "label_key", None), str):
+            return self(lang, label)
         return value
