@@ -431,7 +431,7 @@ def _date(say: Say) -> Callable[[str], dt.date]:
 
 def _duration(say: Say) -> Callable[[str], str]:
     def check(text: str) -> str:
-        from handlers.admin import parse_duration
+        from usecases.invites import parse_duration
 
         try:
             parse_duration(text)
@@ -446,7 +446,8 @@ async def _invite(config: AppConfig, args: argparse.Namespace, say: Say) -> int:
     from domain.errors import UserInputError
     from domain.models import Role
     from domain.suggest import closest
-    from handlers.admin import create_invite, parse_duration
+    from usecases.access import OPERATOR
+    from usecases.invites import create_invite, parse_duration
 
     unit = config.unit(args.unit)
     if unit is None:
@@ -460,6 +461,7 @@ async def _invite(config: AppConfig, args: argparse.Namespace, say: Say) -> int:
         async with app.db.transaction() as tx:
             issued = await create_invite(
                 tx,
+                OPERATOR,
                 unit_code=args.unit,
                 role=Role(args.role),
                 uses=args.uses,
@@ -486,16 +488,17 @@ async def _invite(config: AppConfig, args: argparse.Namespace, say: Say) -> int:
 async def _people(config: AppConfig, args: argparse.Namespace, say: Say) -> int:
     """thidua people list | deactivate ID | reactivate ID."""
     from domain.errors import UserInputError
-    from handlers.people_admin import set_active
-    from storage import people as people_repo
+    from usecases import people as people_uc
+    from usecases.access import OPERATOR
 
     app = await _opened(config)
     try:
         async with app.db.transaction() as tx:
             if args.people_command == "list":
-                everyone = await people_repo.listing(tx)
+                everyone = await people_uc.listing(tx, OPERATOR)
             else:
-                changed = await set_active(tx, args.id, args.people_command == "reactivate")
+                active = args.people_command == "reactivate"
+                changed = await people_uc.set_active(tx, OPERATOR, args.id, active)
     except UserInputError as exc:
         print(app.catalog(say.lang, exc.key, **exc.params), file=sys.stderr)
         return 1
@@ -636,13 +639,14 @@ async def _export(
 async def _targets(config: AppConfig, args: argparse.Namespace, say: Say) -> int:
     from documents.targets_file import TargetsFileError, parse_targets, targets_template
     from domain.periods import Period
-    from storage import targets as targets_repo
+    from usecases import targets as targets_uc
+    from usecases.access import OPERATOR
 
     app = await _opened(config)
     try:
         if args.targets_command == "template":
             async with app.db.transaction() as tx:
-                existing = await targets_repo.all_targets(tx)
+                existing = await targets_uc.every_target(tx, OPERATOR)
             data = targets_template(
                 list(config.units),
                 list(config.all_measures),
@@ -667,7 +671,7 @@ async def _targets(config: AppConfig, args: argparse.Namespace, say: Say) -> int
             print(app.catalog(say.lang, exc.key, **exc.params), file=sys.stderr)
             return 1
         async with app.db.transaction() as tx:
-            await targets_repo.replace_imported(tx, found, app.clock.now())
+            await targets_uc.import_rows(tx, OPERATOR, found, app.clock.now())
         print(say("targets_imported", count=len(found), file=path.name))
         return 0
     finally:

@@ -23,9 +23,10 @@ from bot.app import App
 from bot.channels.console import ConsoleChannel
 from bot.config import AppConfig, Secrets
 from domain.models import Cluster, ClusterRole, FieldType, IndicatorDef, Language, Role
-from handlers.admin import IssuedInvite, create_invite
 from runtime.context import Clock
 from storage import people, reports
+from usecases.access import OPERATOR
+from usecases.invites import IssuedInvite, create_invite
 
 CLUSTER = "cum1"
 OFFICER_UNIT = "hoan_kiem"
@@ -281,7 +282,13 @@ async def invites(app: App, year: int) -> list[DemoInvite]:
                 unit_code = app.config.units[0].code
                 unit = app.config.units[0]
             issued = await create_invite(
-                tx, unit_code=unit_code, role=role, uses=5, expires_in=None, now=app.clock.now()
+                tx,
+                OPERATOR,
+                unit_code=unit_code,
+                role=role,
+                uses=5,
+                expires_in=None,
+                now=app.clock.now(),
             )
             out.append(DemoInvite(role, unit_code, unit.name, issued))
     return out

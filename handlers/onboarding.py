@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import math
-import secrets
 from dataclasses import replace
 
-from domain.access import Action, Actor, actor_for, may_ever
+from domain.access import Action, Actor
 from domain.errors import UserInputError
-from domain.invites import MASK, RANDOM_BYTES, code_from_bytes, code_hash, display, typed_hash
+from domain.invites import MASK, display
 from domain.messages import Button
 from domain.models import Language, Person, Role
 from domain.text import clean_name
-from handlers import access
+from runtime import access
 from runtime.context import Ctx
-from storage import invites, org, people
+from usecases import invites, linking, people
+from usecases.access import can_ever
+from usecases.linking import CHANNEL_NAMES, LINK_CODE_LIFETIME
 
 ROLE_KEYS = {
     Role.OFFICER: "role.officer",
@@ -43,9 +42,7 @@ def _role_name(ctx: Ctx, person: Person, who: Actor) -> str:
 async def _role_and_place(ctx: Ctx, person: Person) -> dict[str, str]:
     """`role` and where it is held (`unit`): a head or deputy leads this year's cluster,
     everyone else serves their unit."""
-    year = ctx.today.year
-    who = actor_for(person.role, person.unit_code, await org.memberships(ctx.tx, year))
-    cluster = await org.cluster(ctx.tx, min(who.led), year) if who.led else None
+    who, cluster = await people.role_and_place(ctx.tx, person, ctx.today.year)
     place = cluster.name if cluster is not None else _unit_name(ctx, person.unit_code)
     return {"role": _role_name(ctx, person, who), "unit": place}
 
@@ -66,43 +63,22 @@ async def start(ctx: Ctx) -> None:
     if not typed:
         ctx.reply(ctx.t("start.need_code"))
         return
-    window_start = ctx.now - ctx.settings.start_lockout
-    fails = await invites.failed_attempts_since(
-        ctx.tx, inbound.channel, inbound.sender_id, window_start
-    )
-    limit = ctx.settings.start_attempts
-    if len(fails) >= limit:
-        free_at = fails[-limit] + ctx.settings.start_lockout
-        minutes = max(1, math.ceil((free_at - ctx.now).total_seconds() / 60))
-        raise UserInputError("start.locked", minutes=minutes)
-    hashed = typed_hash(typed)
-    invite = await invites.find(ctx.tx, hashed) if hashed else None
-    if invite is None:
-        await invites.record_failed_attempt(ctx.tx, inbound.channel, inbound.sender_id, ctx.now)
-        left = limit - len(fails) - 1
-        key = "start.bad_code" if left > 0 else "start.bad_code_locked"
-        ctx.reply(
-            ctx.t(key, left=left, minutes=int(ctx.settings.start_lockout.total_seconds() // 60))
-        )
-        return
-    if invite.expires_at is not None and ctx.now >= invite.expires_at:
-        raise UserInputError("start.expired")
-    if invite.uses >= invite.max_uses:
-        raise UserInputError("start.used_up")
-    name = clean_name(inbound.sender_name) or ctx.t("start.default_name")
-    person = await people.create(
+    found = await invites.register(
         ctx.tx,
-        name=name,
-        unit_code=invite.unit_code,
-        role=invite.role,
-        language=ctx.chosen_language or ctx.settings.default_language,
+        ctx.settings,
         channel=inbound.channel,
-        platform_id=inbound.sender_id,
+        sender_id=inbound.sender_id,
+        name=clean_name(inbound.sender_name) or ctx.t("start.default_name"),
+        language=ctx.chosen_language or ctx.settings.default_language,
+        typed=typed,
         now=ctx.now,
     )
-    used = await invites.use(ctx.tx, invite.id, person.id, ctx.now)
-    assert used, "the write lock makes the usable-check and the use atomic"
-    await invites.clear_failed_attempts(ctx.tx, inbound.channel, inbound.sender_id)
+    if isinstance(found, invites.BadCode):
+        key = "start.bad_code" if found.left > 0 else "start.bad_code_locked"
+        minutes = int(ctx.settings.start_lockout.total_seconds() // 60)
+        ctx.reply(ctx.t(key, left=found.left, minutes=minutes))
+        return
+    person = found
     ctx.person = person
     ctx.actors.clear()  # the policy sees the new person from now on
     ctx.reply(
@@ -120,16 +96,17 @@ async def help_(ctx: Ctx) -> None:
     if ctx.person is None:
         ctx.reply(ctx.t("help.unregistered"))
         return
-    who = await access.actor(ctx)
+    caller = await access.caller(ctx)
+    who = caller.actor
     parts = [
         ctx.t("help.header", role=_role_name(ctx, ctx.person, who)),
         ctx.t("help.reporting"),
         ctx.t("help.follow_up"),
         ctx.t("help.posts"),
     ]
-    if may_ever(who, Action.MISSING).allowed:
+    if can_ever(caller, Action.MISSING):
         parts.append(ctx.t("help.cluster_head"))
-    if may_ever(who, Action.MANAGE_PEOPLE).allowed:
+    if can_ever(caller, Action.MANAGE_PEOPLE):
         parts.append(ctx.t("help.admin"))
         parts.append(ctx.t("people.help"))
     parts.append(ctx.t("help.common"))
@@ -158,21 +135,15 @@ async def lang(ctx: Ctx) -> None:
     wanted = ctx.inbound.args.strip().lower()
     if wanted not in {lang.value for lang in Language}:
         raise UserInputError("lang.usage")
+    inbound = ctx.inbound
+    caller = await access.caller(ctx)
+    await people.set_language(ctx.tx, caller, inbound.channel, inbound.sender_id, Language(wanted))
     if ctx.person is None:
-        inbound = ctx.inbound
-        await people.set_account_language(
-            ctx.tx, inbound.channel, inbound.sender_id, Language(wanted)
-        )
         ctx.chosen_language = Language(wanted)
         ctx.reply(ctx.t("access.lang_kept"))
         return
-    await people.set_language(ctx.tx, ctx.person.id, Language(wanted))
     ctx.person = replace(ctx.person, language=Language(wanted))
     ctx.reply(ctx.t("lang.set"), menu=True)
-
-
-LINK_CODE_LIFETIME = dt.timedelta(minutes=15)
-CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo", "console": "console"}
 
 
 async def link(ctx: Ctx) -> None:
@@ -182,34 +153,19 @@ async def link(ctx: Ctx) -> None:
     if ctx.person is not None:
         if typed:
             raise UserInputError("link.already_here")
-        code = code_from_bytes(secrets.token_bytes(RANDOM_BYTES))
-        await people.create_link_code(
-            ctx.tx, ctx.person.id, code_hash(code), ctx.now + LINK_CODE_LIFETIME
-        )
+        code = await linking.new_link_code(ctx.tx, await access.caller(ctx), ctx.now)
         minutes = int(LINK_CODE_LIFETIME.total_seconds() // 60)
         shown = ctx.t("link.code", code=display(code), minutes=minutes)
         ctx.reply(shown, after_delivery=ctx.t("link.code", code=MASK, minutes=minutes))
         return
     if not typed:
         raise UserInputError("err.not_registered")
-    window_start = ctx.now - ctx.settings.start_lockout
-    fails = await invites.failed_attempts_since(
-        ctx.tx, inbound.channel, inbound.sender_id, window_start
+    person = await linking.redeem_link_code(
+        ctx.tx, ctx.settings, inbound.channel, inbound.sender_id, typed, ctx.now
     )
-    if len(fails) >= ctx.settings.start_attempts:
-        free_at = fails[-ctx.settings.start_attempts] + ctx.settings.start_lockout
-        raise UserInputError(
-            "start.locked", minutes=max(1, math.ceil((free_at - ctx.now).total_seconds() / 60))
-        )
-    hashed = typed_hash(typed)
-    person_id = await people.use_link_code(ctx.tx, hashed, ctx.now) if hashed else None
-    if person_id is None:
-        await invites.record_failed_attempt(ctx.tx, inbound.channel, inbound.sender_id, ctx.now)
-        raise UserInputError("link.bad_code")
-    person = await people.get(ctx.tx, person_id)
-    if person is None or not person.active:
-        raise UserInputError("people.you_are_deactivated")
-    await people.add_identity(ctx.tx, person_id, inbound.channel, inbound.sender_id, ctx.now)
+    if person is None:
+        ctx.reply(ctx.t("link.bad_code"))
+        return
     ctx.person = person
     ctx.actors.clear()  # the policy sees the new person from now on
     ctx.reply(
@@ -225,12 +181,6 @@ async def link(ctx: Ctx) -> None:
 
 async def channel(ctx: Ctx) -> None:
     """/channel zalo|telegram: where reminders go when a person uses both."""
-    assert ctx.person is not None
     wanted = ctx.inbound.args.strip().lower()
-    accounts = {c for c, _ in await people.channels_of(ctx.tx, ctx.person.id)}
-    if wanted not in CHANNEL_NAMES or wanted == "console":
-        raise UserInputError("link.channel_usage")
-    if wanted not in accounts:
-        raise UserInputError("link.channel_not_linked", channel=CHANNEL_NAMES[wanted])
-    await people.set_preferred_channel(ctx.tx, ctx.person.id, wanted)
-    ctx.reply(ctx.t("link.channel_set", channel=CHANNEL_NAMES[wanted]))
+    shown = await linking.set_channel(ctx.tx, await access.caller(ctx), wanted)
+    ctx.reply(ctx.t("link.channel_set", channel=shown))

@@ -6,14 +6,12 @@ reports stay, and only an admin brings them back (a new invite does not).
 
 from __future__ import annotations
 
-from domain.access import Action, Target
 from domain.errors import UserInputError
-from domain.models import Person
 from domain.text import fold
-from handlers import access
+from runtime import access
 from runtime.context import Ctx
-from storage import people
-from storage.db import Tx
+from usecases import people
+from usecases.access import Caller
 
 _VERBS = {
     "list": "list",
@@ -26,24 +24,9 @@ _VERBS = {
 }
 
 
-async def set_active(tx: Tx, person_id: int, active: bool) -> Person:
-    """Deactivate or reactivate one person; unknown ids are an input error."""
-    person = await people.get(tx, person_id)
-    if person is None:
-        raise UserInputError("people.unknown", id=person_id)
-    if active:
-        await people.reactivate(tx, person_id)
-    else:
-        await people.deactivate(tx, person_id)
-    found = await people.get(tx, person_id)
-    assert found is not None
-    return found
-
-
 async def people_cmd(ctx: Ctx) -> None:
     """/people, /people deactivate ID, /people reactivate ID: admins only."""
-    await access.require(ctx, Action.MANAGE_PEOPLE, Target(federation=True))
-    assert ctx.person is not None
+    caller = await access.caller(ctx)
     words = ctx.inbound.args.split()
     number = words.pop() if words and words[-1].lstrip("#").isdigit() else ""
     verb = _VERBS.get(fold(" ".join(words)) or "list")
@@ -52,20 +35,18 @@ async def people_cmd(ctx: Ctx) -> None:
     if verb == "list":
         if number:
             raise UserInputError("people.usage")
-        await _list(ctx)
+        await _list(ctx, caller)
         return
     if not number:
         raise UserInputError("people.usage")
     person_id = int(number.lstrip("#"))
-    if person_id == ctx.person.id and verb == "deactivate":
-        raise UserInputError("people.not_yourself")
-    person = await set_active(ctx.tx, person_id, verb == "reactivate")
+    person = await people.set_active(ctx.tx, caller, person_id, verb == "reactivate")
     key = "people.reactivated" if person.active else "people.deactivated"
     ctx.reply(ctx.t(key, id=person.id, name=person.name, unit=_unit(ctx, person.unit_code)))
 
 
-async def _list(ctx: Ctx) -> None:
-    everyone = await people.listing(ctx.tx)
+async def _list(ctx: Ctx, caller: Caller) -> None:
+    everyone = await people.listing(ctx.tx, caller)
     lines = [ctx.t("people.title", count=sum(p.active for p in everyone))]
     for p in everyone:
         state = "" if p.active else f" · {ctx.t('people.inactive')}"

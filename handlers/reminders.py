@@ -11,25 +11,21 @@ twice, whatever restarts or overlapping firings happen.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import partial
 
 from domain.access import Action as Access
-from domain.access import ActorRole, Target, actor_for
 from domain.dates import format_date
 from domain.errors import UserInputError
-from domain.messages import Button, ChatType, DeliveryStatus, OutboxItem, Reply
+from domain.messages import Button, OutboxItem, Reply
 from domain.models import Person
 from domain.numbers import format_percent
 from domain.obligations import (
     Met,
     Obligation,
     Tally,
-    UnitRef,
     due_moment,
-    is_met,
     periods_due_between,
     rates_by_unit,
 )
@@ -37,20 +33,18 @@ from domain.periods import Period, PeriodKind, parse_period
 from domain.reminders import (
     NoticeReason,
     PlannedReminder,
-    Recipient,
     ReminderKind,
     plan_reminders,
     snooze_until,
     who_to_remind,
 )
-from domain.signing import sign, verify
-from handlers import access
+from domain.signing import sign
 from handlers import report as report_flow
+from runtime import access
 from runtime.context import Ctx, HandlerSettings, Translator
-from storage import declarations, keys, org, outbox, people
-from storage import reports as reports_repo
-from storage.db import Tx
-from usecases.rates import reporting_rates
+from usecases import Tx, people
+from usecases import deadlines as owed
+from usecases.access import require_role
 
 PREFIX = "rm"
 LOOKBACK = dt.timedelta(days=70)  # how far back a period's reminders can still be due
@@ -89,41 +83,8 @@ class Planned:
     kind: str
 
 
-@dataclass(frozen=True, slots=True)
-class Standing:
-    """Where one unit stands on one obligation and period."""
-
-    unit: UnitRef
-    met: Met
-
-
 def _label(obligation: Obligation, lang: str) -> str:
     return obligation.label.get(lang) if obligation.label else obligation.code
-
-
-async def unit_refs(
-    tx: Tx, settings: HandlerSettings, obligation: Obligation, year: int
-) -> list[UnitRef]:
-    """The units that owe this obligation in `year` (membership is per year)."""
-    members = await org.memberships(tx, year)
-    refs = []
-    for code in settings.units:
-        cluster = members[code][0] if code in members else None
-        if obligation.applies(code, cluster):
-            refs.append(UnitRef(code, cluster))
-    return refs
-
-
-async def standings_for(
-    tx: Tx, settings: HandlerSettings, obligation: Obligation, period: Period
-) -> list[Standing]:
-    refs = await unit_refs(tx, settings, obligation, period.start.year)
-    found = await reports_repo.in_period(tx, [r.unit for r in refs], period.start, period.end)
-    declared = await declarations.for_period(tx, obligation.code, period.key)
-    return [
-        Standing(ref, is_met(ref.unit, obligation, period, found, declared, tz=settings.tz))
-        for ref in refs
-    ]
 
 
 class Reminders:
@@ -137,7 +98,7 @@ class Reminders:
     async def plan(self, tx: Tx, start: dt.datetime, end: dt.datetime) -> list[Planned]:
         """Every reminder whose moment falls in (start, end], without writing anything
         (but the button-signing key, made on first use)."""
-        self._key = await keys.key(tx, keys.BUTTONS)
+        self._key = await owed.button_key(tx)
         planned: list[Planned] = []
         for obligation in self.settings.obligations:
             first, last = (start - LOOKBACK).date(), (end + LOOKBACK).date()
@@ -161,54 +122,19 @@ class Reminders:
         start = previous if previous is not None else fire_at - dt.timedelta(minutes=5)
         items: list[OutboxItem] = []
         for p in await self.plan(tx, start, fire_at):
-            row = await outbox.enqueue(
-                tx, p.channel, p.chat_id, p.reply, fire_at, dedupe_key=p.dedupe_key
-            )
-            if row is not None:
-                items.append(
-                    OutboxItem(
-                        row,
-                        p.channel,
-                        p.chat_id,
-                        p.reply,
-                        DeliveryStatus.PENDING,
-                        0,
-                        fire_at,
-                        fire_at,
-                    )
-                )
+            item = await owed.enqueue(tx, p.channel, p.chat_id, p.reply, fire_at, p.dedupe_key)
+            if item is not None:
+                items.append(item)
         return items
-
-    async def _recipients(
-        self, tx: Tx, refs: Sequence[UnitRef], year: int
-    ) -> tuple[list[Recipient], dict[int, Person]]:
-        """The people of these units; a cluster head's digest goes to whoever heads the
-        cluster in `year` (from that year's membership, not the role stored on the person)."""
-        memberships = await org.memberships(tx, year)
-        found = await people.in_units(tx, [r.unit for r in refs])
-        recipients = []
-        for p in found:
-            heads = actor_for(p.role, p.unit_code, memberships).heads
-            recipients.append(
-                Recipient(
-                    person_id=p.id,
-                    unit=p.unit_code,
-                    role=p.role,
-                    muted=p.muted,
-                    reachable=not p.unreachable,
-                    cluster=min(heads) if heads else None,
-                )
-            )
-        return recipients, {p.id: p for p in found}
 
     async def _for_period(
         self, tx: Tx, obligation: Obligation, period: Period, items: list[PlannedReminder]
     ) -> list[Planned]:
-        standings = await standings_for(tx, self.settings, obligation, period)
+        standings = await owed.standings_for(tx, self.settings, obligation, period)
         owing = [s.unit for s in standings if not s.met.met]
         if not owing:
             return []
-        recipients, by_id = await self._recipients(
+        recipients, by_id = await owed.recipients(
             tx, [s.unit for s in standings], period.start.year
         )
         out: list[Planned] = []
@@ -219,9 +145,7 @@ class Reminders:
             for person_id, lines in grouped.items():
                 person = by_id[person_id]
                 if item.kind in (ReminderKind.BEFORE, ReminderKind.DUE_DAY, ReminderKind.OVERDUE):
-                    until = await declarations.snoozed_until(
-                        tx, person_id, obligation.code, period.key
-                    )
+                    until = await owed.snoozed_until(tx, person_id, obligation.code, period.key)
                     if until is not None and until > item.at:
                         continue
                 reply = self._message(person, obligation, period, item, lines)
@@ -232,16 +156,15 @@ class Reminders:
 
     async def _snoozes_ending(self, tx: Tx, start: dt.datetime, end: dt.datetime) -> list[Planned]:
         out: list[Planned] = []
-        for person_id, code, period_key, until in await declarations.snoozes_ending(tx, start, end):
+        for person, code, period_key, until in await owed.snoozes_ending(tx, start, end):
             obligation = self.settings.obligation(code)
-            person = await people.get(tx, person_id)
-            if obligation is None or person is None or not person.active or person.unreachable:
+            if obligation is None:
                 continue
             period = Period.from_key(period_key)
             standing = next(
                 (
                     s
-                    for s in await standings_for(tx, self.settings, obligation, period)
+                    for s in await owed.standings_for(tx, self.settings, obligation, period)
                     if s.unit.unit == person.unit_code
                 ),
                 None,
@@ -262,17 +185,17 @@ class Reminders:
             reply = self._message(
                 person, obligation, period, item, [(person.unit_code, NoticeReason.OWING)]
             )
-            key = f"rm:{code}:{period_key}:snooze:{until.isoformat()}:{person_id}"
+            key = f"rm:{code}:{period_key}:snooze:{until.isoformat()}:{person.id}"
             out += await self._address(tx, person, reply, key, until, "snoozed")
         return out
 
     async def _address(
         self, tx: Tx, person: Person, reply: Reply, key: str, at: dt.datetime, kind: str
     ) -> list[Planned]:
-        accounts = await people.channels_of(tx, person.id)
-        if not accounts:
+        chat = await owed.preferred_chat(tx, person.id)
+        if chat is None:
             return []
-        channel, chat_id = accounts[0]
+        channel, chat_id = chat
         buttons = tuple(
             tuple(replace(b, data=sign(self._key, channel, chat_id, b.data)) for b in row)
             for row in reply.buttons
@@ -348,14 +271,14 @@ async def on_button(ctx: Ctx) -> None:
     period, another obligation) or a button copied from another chat is refused.
     """
     inbound = ctx.inbound
-    signing_key = await keys.key(ctx.tx, keys.BUTTONS)
-    data = verify(signing_key, inbound.channel, inbound.chat_id, inbound.choice)
+    data = await owed.verified_button(ctx.tx, inbound.channel, inbound.chat_id, inbound.choice)
     parsed = unpack(data) if data is not None else None
     if parsed is None:
         raise UserInputError("access.button_not_issued")
     if ctx.person is None:
         raise UserInputError("err.not_registered")
-    await access.require(ctx, Access.ANSWER_REMINDER, Target(unit=ctx.person.unit_code))
+    caller = await access.caller(ctx)
+    require_role(caller, Access.ANSWER_REMINDER)
     action, code, period_key = parsed
     obligation = ctx.settings.obligation(code)
     try:
@@ -364,16 +287,7 @@ async def on_button(ctx: Ctx) -> None:
         period = None
     if obligation is None or period is None or not obligation.covers(period):
         raise UserInputError("err.stale_button")
-    standing = next(
-        (
-            s
-            for s in await standings_for(ctx.tx, ctx.settings, obligation, period)
-            if s.unit.unit == ctx.person.unit_code
-        ),
-        None,
-    )
-    if standing is None:
-        raise UserInputError("reminder.not_your_obligation")
+    standing = await owed.my_standing(ctx.tx, caller, ctx.settings, obligation, period)
     label, period_label = _label(obligation, ctx.lang), period.name(ctx.t)
     if standing.met.met:
         key = "reminder.already_declared" if standing.met.declared else "reminder.already_reported"
@@ -389,9 +303,7 @@ async def on_button(ctx: Ctx) -> None:
         day = min(ctx.today, period.end)
         await report_flow.start_for_period(ctx, indicator, day)
     elif action == ReminderAction.NOTHING:
-        await declarations.declare(
-            ctx.tx, ctx.person.unit_code, obligation.code, period.key, ctx.person.id, ctx.now
-        )
+        await owed.declare_nothing(ctx.tx, caller, obligation, period, ctx.now)
         unit = ctx.settings.units.get(ctx.person.unit_code)
         ctx.reply(
             ctx.t(
@@ -404,18 +316,12 @@ async def on_button(ctx: Ctx) -> None:
         )
     else:
         until = snooze_until(ctx.now, ctx.settings.tz, ctx.settings.reminders)
-        await declarations.snooze(ctx.tx, ctx.person.id, obligation.code, period.key, until)
+        await owed.snooze(ctx.tx, caller, obligation, period, until)
         shown = until.astimezone(ctx.settings.tz).strftime("%H:%M %d/%m/%Y")
         ctx.reply(ctx.t("reminder.snoozed", when=shown), edit=True)
 
 
 # ---- commands -------------------------------------------------------------------------------
-
-
-def _relevant_periods(obligation: Obligation, today: dt.date) -> list[Period]:
-    return periods_due_between(
-        obligation, today - dt.timedelta(days=31), today + dt.timedelta(days=62)
-    )
 
 
 def _status(ctx: Ctx, met: Met) -> str:
@@ -428,81 +334,42 @@ def _status(ctx: Ctx, met: Met) -> str:
 
 async def deadlines(ctx: Ctx) -> None:
     """/deadlines: what my unit owes, by when, and whether it is done."""
-    assert ctx.person is not None
     lines = [ctx.t("deadline.title")]
-    for obligation in ctx.settings.obligations:
-        for period in _relevant_periods(obligation, ctx.today):
-            mine = [
-                s
-                for s in await standings_for(ctx.tx, ctx.settings, obligation, period)
-                if s.unit.unit == ctx.person.unit_code
-            ]
-            if not mine:
-                continue
-            due = due_moment(obligation, period, ctx.settings.tz)
-            lines.append(
-                ctx.t(
-                    "deadline.line",
-                    obligation=_label(obligation, ctx.lang),
-                    period=period,
-                    due=format_date(due.date(), ctx.lang),
-                    status=_status(ctx, mine[0].met),
-                )
+    caller = await access.caller(ctx)
+    for d in await owed.my_deadlines(ctx.tx, caller, ctx.settings, ctx.today):
+        lines.append(
+            ctx.t(
+                "deadline.line",
+                obligation=_label(d.obligation, ctx.lang),
+                period=d.period,
+                due=format_date(d.due.date(), ctx.lang),
+                status=_status(ctx, d.met),
             )
+        )
     if len(lines) == 1:
         lines.append(ctx.t("deadline.none"))
     ctx.reply("\n".join(lines))
 
 
-async def _cluster_scope(ctx: Ctx, action: Access) -> str | None:
-    """The cluster /missing or /completeness answers for, if the policy allows: in a linked
-    group the group's cluster (whoever asks), in a private chat the one the person leads
-    this year; None means the whole federation (an admin in a private chat)."""
-    who = await access.actor(ctx)
-    if ctx.inbound.chat_type != ChatType.GROUP and who.role is ActorRole.ADMIN:
-        target = Target(federation=True)
-    else:
-        target = await access.cluster_target(ctx)
-    await access.require(ctx, action, target)
-    return None if target.federation else target.cluster
-
-
 async def missing(ctx: Ctx) -> None:
     """/missing [period]: units that have not reported (cluster heads: their cluster)."""
-    cluster = await _cluster_scope(ctx, Access.MISSING)
     asked: Period | None = (
         parse_period(ctx.inbound.args, ctx.today) if ctx.inbound.args.strip() else None
     )
+    caller = await access.caller(ctx)
     lines: list[str] = []
-    for obligation in ctx.settings.obligations:
-        if asked is not None:
-            periods = [asked] if obligation.covers(asked) else []
-        else:
-            due = [
-                p
-                for p in _relevant_periods(obligation, ctx.today)
-                if due_moment(obligation, p, ctx.settings.tz) <= ctx.now
-            ]
-            periods = due[-1:]
-        for period in periods:
-            rows = [
-                s
-                for s in await standings_for(ctx.tx, ctx.settings, obligation, period)
-                if not s.met.met and (cluster is None or s.unit.cluster == cluster)
-            ]
-            lines.append(
-                ctx.t(
-                    "missing.header",
-                    obligation=_label(obligation, ctx.lang),
-                    period=period,
-                    count=len(rows),
-                )
+    for m in await owed.missing(ctx.tx, caller, ctx.settings, asked, ctx.now):
+        lines.append(
+            ctx.t(
+                "missing.header",
+                obligation=_label(m.obligation, ctx.lang),
+                period=m.period,
+                count=len(m.units),
             )
-            lines += [
-                f"• {ctx.settings.units[s.unit.unit].name}"
-                for s in rows
-                if s.unit.unit in ctx.settings.units
-            ]
+        )
+        lines += [
+            f"• {ctx.settings.units[u.unit].name}" for u in m.units if u.unit in ctx.settings.units
+        ]
     if asked is not None and not lines:
         raise UserInputError("missing.no_obligation", period=asked)
     ctx.reply("\n".join(lines) if lines else ctx.t("deadline.none"))
@@ -515,20 +382,14 @@ async def completeness_cmd(ctx: Ctx) -> None:
     period not yet due counts for nothing, so a unit with nothing due reads
     "chưa có báo cáo nào đến hạn", never 0 %.
     """
-    cluster = await _cluster_scope(ctx, Access.COMPLETENESS)
     typed = ctx.inbound.args.strip()
     period = (
         parse_period(typed, ctx.today, PeriodKind.YEAR)
         if typed
         else Period(PeriodKind.YEAR, ctx.today.year, 1)
     )
-    members = await org.memberships(ctx.tx, period.year)
-    refs = [
-        UnitRef(code, members[code][0] if code in members else None)
-        for code in ctx.settings.units
-        if cluster is None or (code in members and members[code][0] == cluster)
-    ]
-    rates = await reporting_rates(ctx.tx, ctx.settings, refs, period, ctx.now)
+    caller = await access.caller(ctx)
+    refs, rates = await owed.completeness(ctx.tx, caller, ctx.settings, period, ctx.now)
     owing = [o for o in ctx.settings.obligations if rates.get(o.code) and rates[o.code].units]
     sections: list[tuple[str, dict[str, Tally]]] = []
     if len(owing) > 1:
@@ -563,12 +424,10 @@ def _pct(rate: float | None, lang: str) -> str:
 
 
 async def mute(ctx: Ctx) -> None:
-    assert ctx.person is not None
-    await people.set_muted(ctx.tx, ctx.person.id, True)
+    await people.set_muted(ctx.tx, await access.caller(ctx), True)
     ctx.reply(ctx.t("reminder.muted"))
 
 
 async def unmute(ctx: Ctx) -> None:
-    assert ctx.person is not None
-    await people.set_muted(ctx.tx, ctx.person.id, False)
+    await people.set_muted(ctx.tx, await access.caller(ctx), False)
     ctx.reply(ctx.t("reminder.unmuted"))

@@ -12,81 +12,43 @@ import base64
 import datetime as dt
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import partial
 
 from documents.chart import standings_chart
 from domain.access import Action as Access
-from domain.access import ActorRole
-from domain.access import Target as About
 from domain.errors import UserInputError
 from domain.measures import MeasureDef
-from domain.messages import Attachment, Button, ChatType, DeliveryStatus, OutboxItem, Reply
-from domain.models import Cluster, Unit
+from domain.messages import Attachment, Button, DeliveryStatus, OutboxItem, Reply
+from domain.models import Cluster
 from domain.numbers import format_integer, format_number, format_percent, parse_number
-from domain.obligations import Tally, UnitRef, rates_by_unit
+from domain.obligations import Tally
 from domain.periods import Period, PeriodKind, parse_period
 from domain.quick import detect_indicator
 from domain.scoring import (
-    PeriodTargets,
     Phrase,
-    Standings,
     Target,
     UnitStanding,
     explain,
-    score_cluster,
-    targets_for_period,
 )
-from domain.suggest import unit_code
 from domain.text import capitalized, clip_words, fold, wrap, wrap_atoms
-from handlers import access
-from runtime import workers
+from runtime import access, workers
 from runtime.context import Ctx, HandlerSettings, Translator
 from storage import org, outbox, people
 from storage import reports as reports_repo
-from storage import standings as standings_repo
 from storage import targets as targets_repo
-from storage.db import Tx
-from usecases.rates import reporting_rates as gather_rates
+from usecases import Tx, linking, targets
+from usecases import standings as ranking
+from usecases.standings import ClusterStandings, compute, reporting_rates
 
 PREFIX = "st"
 LINE = 40  # characters: readable on a phone without wrapping; numbers are never cut
 
 
-@dataclass(frozen=True, slots=True)
-class ClusterStandings:
-    cluster: Cluster
-    period: Period
-    standings: Standings
-    units: tuple[Unit, ...]
-    targets: PeriodTargets | None = None
-
-
-def _progress(period: Period, today: dt.date) -> float | None:
-    """The share of the period gone, for "đúng tiến độ / chậm tiến độ"."""
-    if today < period.start:
-        return 0.0
-    if today >= period.end:
-        return None  # over: no pro-rating, the full target counts
-    days = (period.end - period.start).days + 1
-    return ((today - period.start).days + 1) / days
-
-
-def valid_periods(settings: HandlerSettings, years: Sequence[int]) -> list[Period]:
-    out: list[Period] = []
-    for year in sorted(years, reverse=True):
-        out += [
-            Period(PeriodKind.YEAR, year, 1),
-            Period(PeriodKind.HALF, year, 1),
-            Period(PeriodKind.HALF, year, 2),
-        ]
-    return out
-
-
 async def parse_standings_period(ctx: Ctx, text: str) -> Period:
     """A year or a đợt of a year that has clusters; anything else gets the valid choices."""
-    years = await org.cluster_years(ctx.tx)
-    choices = valid_periods(ctx.settings, years)
+    years = await ranking.cluster_years(ctx.tx)
+    choices = ranking.valid_periods(years)
     default = Period(PeriodKind.YEAR, ctx.today.year, 1)
     if not text.strip():
         return default if ctx.today.year in years else choices[0]
@@ -100,43 +62,9 @@ async def parse_standings_period(ctx: Ctx, text: str) -> Period:
     return period
 
 
-async def compute(
-    tx: Tx, settings: HandlerSettings, cluster: Cluster, period: Period, today: dt.date
-) -> ClusterStandings:
-    if settings.scoring is None:
-        raise UserInputError("standings.no_scoring")
-    units = tuple(settings.units[m.unit] for m in cluster.members if m.unit in settings.units)
-    codes = [u.code for u in units]
-    totals = await standings_repo.measure_totals(
-        tx, settings.measures, codes, period.start, period.end
-    )
-    keys = [period.key, f"{period.year:04d}"]
-    found = [
-        t for key in dict.fromkeys(keys) for t in await targets_repo.for_period(tx, key, codes)
-    ]
-    targets = targets_for_period(found, period)
-    standings = score_cluster(
-        units,
-        totals,
-        targets.values,
-        settings.scoring,
-        progress=_progress(period, today) if settings.pro_rate else None,
-        from_year=targets.from_year,
-    )
-    return ClusterStandings(cluster, period, standings, units, targets)
-
-
 def _short(ctx: Ctx, code: str) -> str:
     unit = ctx.settings.units.get(code)
     return unit.name if unit else code
-
-
-async def reporting_rates(
-    tx: Tx, settings: HandlerSettings, result: ClusterStandings, now: dt.datetime
-) -> dict[str, Tally]:
-    """Per unit: the reporting rate over the period (the one definition, usecases.rates)."""
-    refs = [UnitRef(u.code, result.cluster.code) for u in result.units]
-    return rates_by_unit(await gather_rates(tx, settings, refs, result.period, now))
 
 
 def _unit_line(
@@ -246,22 +174,6 @@ async def chart_reply(t: Callable[..., str], lang: str, result: ClusterStandings
     return Reply(t("standings.chart_caption", cluster=result.cluster.name), attachment=attachment)
 
 
-# ---- access ---------------------------------------------------------------------------------
-
-
-async def _cluster_for(ctx: Ctx, year: int, action: Access) -> Cluster:
-    """The cluster this chat asks about (a linked group's, else the person's), if the policy
-    lets this person do `action` on it."""
-    target = await access.cluster_target(ctx, year)
-    if target.cluster is None and ctx.person is not None:
-        raise UserInputError("standings.no_cluster", year=year)
-    await access.require(ctx, action, target, year)
-    cluster = await org.cluster(ctx.tx, target.cluster, year) if target.cluster else None
-    if cluster is None:
-        raise UserInputError("standings.no_cluster", year=year)
-    return cluster
-
-
 # ---- commands -------------------------------------------------------------------------------
 
 
@@ -280,25 +192,19 @@ async def standings_cmd(ctx: Ctx) -> None:
         await _one_indicator(ctx, indicator.code, " ".join(period_words[-1:]))
         return
     period = await parse_standings_period(ctx, args)
-    cluster = await _cluster_for(ctx, period.year, Access.VIEW_CLUSTER_STANDINGS)
-    result = await compute(ctx.tx, ctx.settings, cluster, period, ctx.today)
-    rates = await reporting_rates(ctx.tx, ctx.settings, result, ctx.now)
+    caller = await access.caller(ctx)
+    result, rates = await ranking.of_cluster(ctx.tx, caller, ctx.settings, period, ctx.now)
     ctx.send(render(ctx.t, ctx.lang, result, rates))
     if result.standings.rows:
         ctx.send_after_commit(partial(chart_reply, ctx.t, ctx.lang, result))
 
 
 async def _all_clusters(ctx: Ctx, period_text: str) -> None:
-    in_group = ctx.inbound.chat_type == ChatType.GROUP
-    everything = About(federation=True, in_group=in_group, group_cluster=None)
-    await access.require(ctx, Access.VIEW_ALL_STANDINGS, everything)
     period = await parse_standings_period(ctx, period_text)
+    caller = await access.caller(ctx)
     lines = [*wrap(ctx.t("standings.all_title", period=period), LINE), ""]
-    for code in await org.cluster_codes(ctx.tx, period.year):
-        cluster = await org.cluster(ctx.tx, code, period.year)
-        if cluster is None:
-            continue
-        result = await compute(ctx.tx, ctx.settings, cluster, period, ctx.today)
+    for result in await ranking.every_cluster(ctx.tx, caller, ctx.settings, period, ctx.today):
+        cluster = result.cluster
         leaders = [r for r in result.standings.rows if r.rank == 1]
         names = ", ".join(r.unit.name for r in leaders) or "—"
         score = leaders[0].format_score(ctx.lang) if leaders else "—"
@@ -310,16 +216,13 @@ async def _all_clusters(ctx: Ctx, period_text: str) -> None:
 
 async def _one_indicator(ctx: Ctx, indicator: str, period_text: str) -> None:
     period = await parse_standings_period(ctx, period_text)
-    cluster = await _cluster_for(ctx, period.year, Access.VIEW_CLUSTER_STANDINGS)
-    measures = [m for m in ctx.settings.measures if m.indicator == indicator]
-    codes = [m.unit for m in cluster.members]
-    totals = await standings_repo.measure_totals(ctx.tx, measures, codes, period.start, period.end)
+    caller = await access.caller(ctx)
+    found = await ranking.of_indicator(ctx.tx, caller, ctx.settings, indicator, period)
+    cluster, measures, totals = found.cluster, found.measures, found.totals
     ind = ctx.settings.indicator(indicator)
     title = f"{ind.icon} {ind.label.get(ctx.lang)}" if ind else indicator
     lines = [*wrap(f"{title} — {cluster.name}", LINE), capitalized(period.name(ctx.t)), ""]
-    first = measures[0].code if measures else ""
-    ranked = sorted(codes, key=lambda u: (-totals.get((u, first), 0.0), fold(_short(ctx, u))))
-    for n, code in enumerate(ranked, start=1):
+    for n, code in enumerate(found.units, start=1):
         lines += wrap(f"{n}. {_short(ctx, code)}", LINE)
         for m in measures:
             amount = _amount(m, totals.get((code, m.code), 0.0), ctx.lang)
@@ -344,22 +247,10 @@ def _amount(measure: MeasureDef, value: float, lang: str) -> str:
 
 async def unit_cmd(ctx: Ctx) -> None:
     """/unit [code]: one unit's progress per measure against its targets this year."""
-    if ctx.person is None:
-        raise UserInputError("err.not_registered")
-    typed = ctx.inbound.args.strip()
-    code = unit_code(ctx.settings.units, typed) if typed else ctx.person.unit_code
-    year = ctx.today.year
-    period = Period(PeriodKind.YEAR, year, 1)
-    their_cluster = await org.cluster_of(ctx.tx, code, year)
-    about = About(unit=code, cluster=their_cluster.code if their_cluster else None)
-    await access.require(ctx, Access.VIEW_UNIT, about)
-    totals = await standings_repo.measure_totals(
-        ctx.tx, ctx.settings.measures, [code], period.start, period.end
-    )
-    targets = targets_for_period(
-        await targets_repo.for_period(ctx.tx, period.key, [code]), period
-    ).values
-    progress = _progress(period, ctx.today) if ctx.settings.pro_rate else None
+    caller = await access.caller(ctx)
+    found = await ranking.of_unit(ctx.tx, caller, ctx.settings, ctx.inbound.args, ctx.today)
+    code, period, totals, targets = found.unit, found.period, found.totals, found.targets
+    progress = found.progress
     lines = [*wrap(f"📊 {_short(ctx, code)}", LINE), capitalized(period.name(ctx.t)), ""]
     for m in ctx.settings.measures:
         done = totals.get((code, m.code), 0.0)
@@ -394,17 +285,10 @@ async def on_button(ctx: Ctx) -> None:
         period = Period.from_key(period_key)
     except ValueError:
         raise UserInputError("err.stale_button") from None
-    group = await access.group_cluster(ctx)
-    in_group = ctx.inbound.chat_type == ChatType.GROUP
-    target = About(cluster=cluster_code, in_group=in_group, group_cluster=group)
-    await access.require(ctx, Access.VIEW_CLUSTER_STANDINGS, target, period.year)
-    cluster = await org.cluster(ctx.tx, cluster_code, period.year)
-    if cluster is None:
-        raise UserInputError("err.stale_button")
-    result = await compute(ctx.tx, ctx.settings, cluster, period, ctx.today)
-    row: UnitStanding | None = result.standings.of(unit_code)
-    if row is None:
-        raise UserInputError("err.stale_button")
+    caller = await access.caller(ctx)
+    row = await ranking.why(
+        ctx.tx, caller, ctx.settings, cluster_code, period, unit_code, ctx.today
+    )
     title = ctx.t("why.title", unit=row.unit.name, period=period)
     lines = [*wrap(title, LINE), *why_lines(ctx.t, explain(row, ctx.lang))]
     ctx.reply("\n".join([*lines, "", ctx.t("standings.advisory")]))
@@ -412,21 +296,14 @@ async def on_button(ctx: Ctx) -> None:
 
 async def subscribe(ctx: Ctx) -> None:
     """/subscribe: the cluster's scheduled standings posts in private too (any messenger)."""
-    if ctx.person is None:
-        raise UserInputError("err.not_registered")
-    cluster = await org.cluster_of(ctx.tx, ctx.person.unit_code, ctx.today.year)
-    if cluster is None:
-        raise UserInputError("standings.no_cluster", year=ctx.today.year)
-    added = await people.subscribe_posts(ctx.tx, ctx.person.id, ctx.now)
+    cluster, added = await ranking.subscribe(ctx.tx, await access.caller(ctx), ctx.now)
     key = "standings.subscribed" if added else "standings.already_subscribed"
     ctx.reply(ctx.t(key, cluster=cluster.name))
 
 
 async def unsubscribe(ctx: Ctx) -> None:
     """/unsubscribe: no more private posts (a linked group still gets them)."""
-    if ctx.person is None:
-        raise UserInputError("err.not_registered")
-    removed = await people.unsubscribe_posts(ctx.tx, ctx.person.id)
+    removed = await ranking.unsubscribe(ctx.tx, await access.caller(ctx))
     ctx.reply(ctx.t("standings.unsubscribed" if removed else "standings.not_subscribed"))
 
 
@@ -437,27 +314,10 @@ async def linkgroup(ctx: Ctx) -> None:
     (`/linkgroup cum2`). A group already linked to another cluster is relinked only by
     someone the policy lets link that cluster too, so nobody takes over another's group.
     """
-    if ctx.inbound.chat_type != ChatType.GROUP:
-        raise UserInputError("standings.linkgroup_in_group")
-    who = await access.actor(ctx)
-    year = ctx.today.year
-    typed = fold(ctx.inbound.args.strip())
-    if typed and who.role is ActorRole.ADMIN:
-        code: str | None = typed
-    elif who.heads:
-        code = sorted(who.heads)[0]
-    else:
-        code = who.cluster
-    cluster = await org.cluster(ctx.tx, code, year) if code else None
-    if cluster is None:
-        raise UserInputError("standings.no_cluster", year=year)
-    existing = await access.group_cluster(ctx)
-    if existing is not None and existing != cluster.code:
-        await access.require(ctx, Access.LINKGROUP, About(cluster=existing))
-    await access.require(ctx, Access.LINKGROUP, About(cluster=cluster.code))
-    assert ctx.person is not None
-    await targets_repo.link_group(
-        ctx.tx, ctx.inbound.channel, ctx.inbound.chat_id, cluster.code, ctx.person.id, ctx.now
+    inbound = ctx.inbound
+    caller = await access.caller(ctx)
+    cluster = await linking.link_group(
+        ctx.tx, caller, inbound.channel, inbound.chat_id, inbound.args, ctx.now
     )
     ctx.reply(ctx.t("standings.linked", cluster=cluster.name))
 
@@ -465,7 +325,8 @@ async def linkgroup(ctx: Ctx) -> None:
 async def export_cmd(ctx: Ctx) -> None:
     """/export [period]: the cluster's standings, reports and targets as an .xlsx."""
     period = await parse_standings_period(ctx, ctx.inbound.args)
-    cluster = await _cluster_for(ctx, period.year, Access.EXPORT)
+    caller = await access.caller(ctx)
+    cluster = await ranking.asked_cluster(ctx.tx, caller, Access.EXPORT, period.year)
     data = await build_workbook(
         ctx.tx, ctx.settings, ctx.translate, ctx.lang, cluster, period, ctx.now
     )
@@ -571,23 +432,21 @@ async def target_cmd(ctx: Ctx) -> None:
     words = ctx.inbound.args.split()
     if len(words) != 4:
         raise UserInputError("standings.target_usage")
-    unit = unit_code(ctx.settings.units, words[0])
-    await access.require(ctx, Access.SET_TARGET, About(unit=unit))
-    measure = words[1]
-    if measure not in {m.code for m in ctx.settings.measures}:
-        raise UserInputError(
-            "standings.unknown_measure",
-            text=measure[:30],
-            choices=", ".join(m.code for m in ctx.settings.measures),
-        )
     try:
         period = Period.from_key(words[2])
     except ValueError:
         raise UserInputError("err.bad_period", text=words[2][:20]) from None
-    value = parse_number(words[3])
-    if value < 0:
-        raise UserInputError("err.negative", text=words[3])
-    await targets_repo.set_one(ctx.tx, Target(unit, measure, period.key, value), ctx.now)
+    target = await targets.set_one(
+        ctx.tx,
+        await access.caller(ctx),
+        ctx.settings,
+        unit=words[0],
+        measure=words[1],
+        period=period,
+        value=parse_number(words[3]),
+        now=ctx.now,
+    )
+    unit, measure, value = target.unit, target.measure, target.value
     ctx.reply(
         ctx.t(
             "standings.target_set",

@@ -274,11 +274,13 @@ class Rig:
 
     async def invite(self, unit: str = "hoan_kiem") -> str:
         from domain.models import Role
-        from handlers.admin import create_invite
+        from usecases.access import OPERATOR
+        from usecases.invites import create_invite
 
         async with self.app.db.transaction() as tx:
             issued = await create_invite(
                 tx,
+                OPERATOR,
                 unit_code=unit,
                 role=Role.OFFICER,
                 uses=5,

@@ -14,11 +14,12 @@ from bot.config import AppConfig, load_config
 from bot.i18n import Catalog
 from domain.messages import Button, ChatType, Inbound, InboundKind, Reply
 from domain.models import Photo, Role
-from handlers.admin import create_invite
 from runtime.dispatcher import Dispatcher
 from storage import org, outbox
 from storage.db import Database
 from storage.sqlite import SqliteBackend
+from usecases.access import OPERATOR
+from usecases.invites import create_invite
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config.example.toml"
@@ -95,7 +96,13 @@ class Harness:
     ) -> str:
         async with self.db.transaction() as tx:
             issued = await create_invite(
-                tx, unit_code=unit, role=role, uses=uses, expires_in=expires, now=self.clock.now()
+                tx,
+                OPERATOR,
+                unit_code=unit,
+                role=role,
+                uses=uses,
+                expires_in=expires,
+                now=self.clock.now(),
             )
         return issued.shown
 

@@ -20,11 +20,12 @@ from bot.config import Secrets, load_config
 from bot.i18n import Catalog
 from domain.access import Actor, ActorRole, may_ever
 from domain.models import Role
-from handlers.admin import create_invite
 from runtime.router import COMMANDS, menu_commands
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.harness import EXAMPLE, FakeClock
 from tests.tg import TgUser
+from usecases.access import OPERATOR
+from usecases.invites import create_invite
 
 HEADS_ONLY = {"standings", "missing", "export"}
 
@@ -48,7 +49,7 @@ async def tg(tmp_path: Path) -> AsyncIterator[tuple[FakeTelegramAPI, App]]:
 async def register(fake: FakeTelegramAPI, app: App, user_id: int, role: Role, unit: str) -> TgUser:
     async with app.db.transaction() as tx:
         issued = await create_invite(
-            tx, unit_code=unit, role=role, uses=1, expires_in=None, now=app.clock.now()
+            tx, OPERATOR, unit_code=unit, role=role, uses=1, expires_in=None, now=app.clock.now()
         )
     person = TgUser(fake, fake.user(user_id, "An"))
     await person.say(f"/start {issued.shown}", "Chào mừng")

@@ -41,3 +41,17 @@ async def test_link_a_second_messenger_and_choose_where_reminders_go(tmp_path) -
             assert [c for c, _ in await people.channels_of(tx, person.id)] == ["zalo", "telegram"]
     finally:
         await h.close()
+
+
+async def test_wrong_link_codes_count_towards_the_lockout(tmp_path) -> None:
+    """A wrong /link code is recorded like a wrong invite code: guessing is stopped."""
+    h = await Harness.create(tmp_path, FakeClock(dt.datetime(2026, 6, 27, 8, 0, tzinfo=VN)))
+    try:
+        guesser = h.user(999, "Ai đó", channel="zalo")
+        tries = h.dispatcher.settings.start_attempts
+        for _ in range(tries):
+            assert "không đúng" in (await guesser.send("/link AAAA-BBBB-CCCC-DDDD"))[0].text
+        locked = (await guesser.send("/link AAAA-BBBB-CCCC-DDDD"))[0].text
+        assert locked == h.catalog("vi", "start.locked", minutes=15)
+    finally:
+        await h.close()

@@ -16,10 +16,10 @@ from bot.i18n import load_catalog, placeholders
 from domain.invites import ALPHABET, code_from_bytes, display, normalize
 from domain.messages import Button, ChatAction, Reply
 from domain.quick import detect_indicator, parse_quick
-from handlers.admin import parse_duration
 from runtime.callbacks import Action, CallbackData
 from runtime.dispatcher import split_text
 from tests.harness import EXAMPLE
+from usecases.invites import parse_duration
 
 CONFIG = load_config(EXAMPLE)
 TODAY = dt.date(2026, 3, 10)

@@ -39,12 +39,19 @@ async def tg(tmp_path: Path) -> AsyncIterator[tuple[FakeTelegramAPI, App]]:
 
 async def invite(app: App, unit: str = "hoan_kiem") -> str:
     from domain.models import Role
-    from handlers.admin import create_invite
+    from usecases.access import OPERATOR
+    from usecases.invites import create_invite
 
     async def make() -> str:
         async with app.db.transaction() as tx:
             issued = await create_invite(
-                tx, unit_code=unit, role=Role.OFFICER, uses=5, expires_in=None, now=app.clock.now()
+                tx,
+                OPERATOR,
+                unit_code=unit,
+                role=Role.OFFICER,
+                uses=5,
+                expires_in=None,
+                now=app.clock.now(),
             )
         return issued.shown
 
@@ -249,12 +256,14 @@ async def test_standings_chart_and_export_reach_telegram_as_photo_and_document(t
     import openpyxl
 
     from domain.models import Role
-    from handlers.admin import create_invite
+    from usecases.access import OPERATOR
+    from usecases.invites import create_invite
 
     fake, app = tg
     async with app.db.transaction() as tx:
         issued = await create_invite(
             tx,
+            OPERATOR,
             unit_code="long_bien",
             role=Role.CLUSTER_HEAD,
             uses=1,

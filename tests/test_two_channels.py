@@ -41,11 +41,13 @@ async def test_zalo_down_at_start_does_not_stop_telegram_and_both_serve_one_pers
         await app.start()
         try:
             from domain.models import Role
-            from handlers.admin import create_invite
+            from usecases.access import OPERATOR
+            from usecases.invites import create_invite
 
             async with app.db.transaction() as tx:
                 issued = await create_invite(
                     tx,
+                    OPERATOR,
                     unit_code="ba_dinh",
                     role=Role.OFFICER,
                     uses=1,

@@ -50,10 +50,9 @@ class Caller:
         )
 
 
-def operator(year: int) -> Caller:
-    """The command line's caller: whoever runs `thidua` on the server already holds the
-    database file, so the policy sees an admin (scope: any)."""
-    return Caller(Actor(ActorRole.ADMIN), year)
+OPERATOR = Caller(Actor(ActorRole.ADMIN), year=0)
+"""The command line's caller: whoever runs `thidua` on the server already holds the
+database file, so the policy sees an admin (scope: any). No unit, so no year's cluster."""
 
 
 async def actor_of(tx: Tx, person: Person | None, this_year: int, year: int | None = None) -> Actor:

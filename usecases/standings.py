@@ -1,0 +1,250 @@
+"""Standings: a cluster's ranking, every cluster's leaders, one indicator's totals, one
+unit's progress, the "Vì sao?" of one unit, and who gets the scheduled posts.
+
+`compute` and `reporting_rates` are the query service that /standings, /export,
+the scheduled posts and `thidua export` share (callers that already checked
+access); every other function takes the caller and asks the policy first.
+Numbers come from the reports (retracted ones never count) and the targets;
+the arithmetic is `domain.scoring`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from domain.access import Action
+from domain.errors import AccessDenied, UserInputError
+from domain.measures import MeasureDef
+from domain.models import Cluster, Unit
+from domain.obligations import Tally, UnitRef, rates_by_unit
+from domain.periods import Period, PeriodKind
+from domain.scoring import (
+    PeriodTargets,
+    Standings,
+    UnitStanding,
+    score_cluster,
+    targets_for_period,
+)
+from domain.settings import HandlerSettings
+from domain.suggest import unit_code
+from domain.text import fold
+from storage import org, people
+from storage import standings as standings_repo
+from storage import targets as targets_repo
+from storage.db import Tx
+from usecases.access import Caller, cluster_target, in_year, require, require_role
+from usecases.rates import reporting_rates as gather_rates
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterStandings:
+    cluster: Cluster
+    period: Period
+    standings: Standings
+    units: tuple[Unit, ...]
+    targets: PeriodTargets | None = None
+
+
+def progress(period: Period, today: dt.date) -> float | None:
+    """The share of the period gone, for "đúng tiến độ / chậm tiến độ"."""
+    if today < period.start:
+        return 0.0
+    if today >= period.end:
+        return None  # over: no pro-rating, the full target counts
+    days = (period.end - period.start).days + 1
+    return ((today - period.start).days + 1) / days
+
+
+def valid_periods(years: Sequence[int]) -> list[Period]:
+    """The periods standings can be asked about: each year with clusters, and its two đợt."""
+    out: list[Period] = []
+    for year in sorted(years, reverse=True):
+        out += [
+            Period(PeriodKind.YEAR, year, 1),
+            Period(PeriodKind.HALF, year, 1),
+            Period(PeriodKind.HALF, year, 2),
+        ]
+    return out
+
+
+async def cluster_years(tx: Tx) -> list[int]:
+    """The years that have clusters (and so standings)."""
+    return await org.cluster_years(tx)
+
+
+async def compute(
+    tx: Tx, settings: HandlerSettings, cluster: Cluster, period: Period, today: dt.date
+) -> ClusterStandings:
+    """One cluster's ranking over `period` (no access check: the caller made it)."""
+    if settings.scoring is None:
+        raise UserInputError("standings.no_scoring")
+    units = tuple(settings.units[m.unit] for m in cluster.members if m.unit in settings.units)
+    codes = [u.code for u in units]
+    totals = await standings_repo.measure_totals(
+        tx, settings.measures, codes, period.start, period.end
+    )
+    keys = [period.key, f"{period.year:04d}"]
+    found = [
+        t for key in dict.fromkeys(keys) for t in await targets_repo.for_period(tx, key, codes)
+    ]
+    targets = targets_for_period(found, period)
+    standings = score_cluster(
+        units,
+        totals,
+        targets.values,
+        settings.scoring,
+        progress=progress(period, today) if settings.pro_rate else None,
+        from_year=targets.from_year,
+    )
+    return ClusterStandings(cluster, period, standings, units, targets)
+
+
+async def reporting_rates(
+    tx: Tx, settings: HandlerSettings, result: ClusterStandings, now: dt.datetime
+) -> dict[str, Tally]:
+    """Per unit: the reporting rate over the period (the one definition, usecases.rates)."""
+    refs = [UnitRef(u.code, result.cluster.code) for u in result.units]
+    return rates_by_unit(await gather_rates(tx, settings, refs, result.period, now))
+
+
+async def asked_cluster(tx: Tx, caller: Caller, action: Action, year: int) -> Cluster:
+    """The cluster a request is about (a linked group's, else the one the person leads this
+    year, else their unit's in `year`), if the policy lets the caller do `action` on it."""
+    require_role(caller, action)
+    caller = await in_year(tx, caller, year)
+    target = cluster_target(caller)
+    if target.cluster is None and caller.actor.person_id is not None:
+        raise UserInputError("standings.no_cluster", year=year)
+    require(caller, action, target)
+    cluster = await org.cluster(tx, target.cluster, year) if target.cluster else None
+    if cluster is None:
+        raise UserInputError("standings.no_cluster", year=year)
+    return cluster
+
+
+async def of_cluster(
+    tx: Tx, caller: Caller, settings: HandlerSettings, period: Period, now: dt.datetime
+) -> tuple[ClusterStandings, dict[str, Tally]]:
+    """/standings: the ranking of the cluster asked about, with each unit's reporting rate."""
+    cluster = await asked_cluster(tx, caller, Action.VIEW_CLUSTER_STANDINGS, period.year)
+    result = await compute(tx, settings, cluster, period, now.astimezone(settings.tz).date())
+    return result, await reporting_rates(tx, settings, result, now)
+
+
+async def every_cluster(
+    tx: Tx, caller: Caller, settings: HandlerSettings, period: Period, today: dt.date
+) -> list[ClusterStandings]:
+    """/standings all: every cluster's ranking of `period`'s year (admins)."""
+    require(caller, Action.VIEW_ALL_STANDINGS, caller.target(federation=True))
+    out: list[ClusterStandings] = []
+    for code in await org.cluster_codes(tx, period.year):
+        cluster = await org.cluster(tx, code, period.year)
+        if cluster is not None:
+            out.append(await compute(tx, settings, cluster, period, today))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorTotals:
+    """One indicator's measures, per unit of a cluster, over a period."""
+
+    cluster: Cluster
+    period: Period
+    measures: tuple[MeasureDef, ...]
+    units: tuple[str, ...]  # ranked by the first measure, then by name
+    totals: dict[tuple[str, str], float]  # (unit, measure) → total
+
+
+async def of_indicator(
+    tx: Tx, caller: Caller, settings: HandlerSettings, indicator: str, period: Period
+) -> IndicatorTotals:
+    """/standings <indicator>: the cluster's units ranked by one indicator's first measure."""
+    cluster = await asked_cluster(tx, caller, Action.VIEW_CLUSTER_STANDINGS, period.year)
+    measures = tuple(m for m in settings.measures if m.indicator == indicator)
+    codes = [m.unit for m in cluster.members]
+    totals = await standings_repo.measure_totals(tx, measures, codes, period.start, period.end)
+    first = measures[0].code if measures else ""
+
+    def name(code: str) -> str:
+        unit = settings.units.get(code)
+        return fold(unit.name if unit else code)
+
+    ranked = sorted(codes, key=lambda u: (-totals.get((u, first), 0.0), name(u)))
+    return IndicatorTotals(cluster, period, measures, tuple(ranked), totals)
+
+
+@dataclass(frozen=True, slots=True)
+class UnitProgress:
+    """One unit's totals per measure this year against its targets."""
+
+    unit: str
+    period: Period
+    totals: dict[tuple[str, str], float]
+    targets: dict[tuple[str, str], float]
+    progress: float | None  # the share of the year gone (None: no pro-rating)
+
+
+async def of_unit(
+    tx: Tx, caller: Caller, settings: HandlerSettings, typed: str, today: dt.date
+) -> UnitProgress:
+    """/unit [code or name]: one unit's progress this year (default: the caller's own)."""
+    require_role(caller, Action.VIEW_UNIT)
+    code = unit_code(settings.units, typed) if typed.strip() else caller.actor.unit
+    assert code is not None  # VIEW_UNIT is for registered people only
+    period = Period(PeriodKind.YEAR, today.year, 1)
+    their_cluster = await org.cluster_of(tx, code, today.year)
+    about = caller.target(unit=code, cluster=their_cluster.code if their_cluster else None)
+    require(caller, Action.VIEW_UNIT, about)
+    totals = await standings_repo.measure_totals(
+        tx, settings.measures, [code], period.start, period.end
+    )
+    found = await targets_repo.for_period(tx, period.key, [code])
+    targets = targets_for_period(found, period).values
+    share = progress(period, today) if settings.pro_rate else None
+    return UnitProgress(code, period, totals, dict(targets), share)
+
+
+async def why(
+    tx: Tx,
+    caller: Caller,
+    settings: HandlerSettings,
+    cluster_code: str,
+    period: Period,
+    unit: str,
+    today: dt.date,
+) -> UnitStanding:
+    """ "Vì sao?": one unit's row of a cluster's ranking (its per-criterion breakdown)."""
+    asking = await in_year(tx, caller, period.year)
+    require(asking, Action.VIEW_CLUSTER_STANDINGS, asking.target(cluster=cluster_code))
+    cluster = await org.cluster(tx, cluster_code, period.year)
+    if cluster is None:
+        raise UserInputError("err.stale_button")
+    row = (await compute(tx, settings, cluster, period, today)).standings.of(unit)
+    if row is None:
+        raise UserInputError("err.stale_button")
+    return row
+
+
+def _person_id(caller: Caller) -> int:
+    if caller.actor.person_id is None:
+        raise AccessDenied("err.not_registered")
+    return caller.actor.person_id
+
+
+async def subscribe(tx: Tx, caller: Caller, now: dt.datetime) -> tuple[Cluster, bool]:
+    """/subscribe: the cluster's scheduled posts in private too; False if already."""
+    person_id = _person_id(caller)
+    assert caller.actor.unit is not None
+    cluster = await org.cluster_of(tx, caller.actor.unit, caller.year)
+    if cluster is None:
+        raise UserInputError("standings.no_cluster", year=caller.year)
+    about = caller.target(unit=caller.actor.unit, cluster=cluster.code)
+    require(caller, Action.VIEW_CLUSTER_STANDINGS, about)
+    return cluster, await people.subscribe_posts(tx, person_id, now)
+
+
+async def unsubscribe(tx: Tx, caller: Caller) -> bool:
+    """/unsubscribe: no more private posts; False if there were none."""
+    return await people.unsubscribe_posts(tx, _person_id(caller))
