@@ -42,7 +42,7 @@ from domain.signing import sign
 from handlers import report as report_flow
 from runtime import access
 from runtime.context import Ctx, HandlerSettings, Translator
-from usecases import Tx, people
+from usecases import Tx, delivery, people
 from usecases import deadlines as owed
 from usecases.access import require_role
 
@@ -122,7 +122,7 @@ class Reminders:
         start = previous if previous is not None else fire_at - dt.timedelta(minutes=5)
         items: list[OutboxItem] = []
         for p in await self.plan(tx, start, fire_at):
-            item = await owed.enqueue(tx, p.channel, p.chat_id, p.reply, fire_at, p.dedupe_key)
+            item = await delivery.enqueue(tx, p.channel, p.chat_id, p.reply, fire_at, p.dedupe_key)
             if item is not None:
                 items.append(item)
         return items
@@ -192,7 +192,7 @@ class Reminders:
     async def _address(
         self, tx: Tx, person: Person, reply: Reply, key: str, at: dt.datetime, kind: str
     ) -> list[Planned]:
-        chat = await owed.preferred_chat(tx, person.id)
+        chat = await delivery.preferred_chat(tx, person.id)
         if chat is None:
             return []
         channel, chat_id = chat

@@ -19,7 +19,7 @@ from documents.chart import standings_chart
 from domain.access import Action as Access
 from domain.errors import UserInputError
 from domain.measures import MeasureDef
-from domain.messages import Attachment, Button, DeliveryStatus, OutboxItem, Reply
+from domain.messages import Attachment, Button, OutboxItem, Reply
 from domain.models import Cluster
 from domain.numbers import format_integer, format_number, format_percent, parse_number
 from domain.obligations import Tally
@@ -34,10 +34,10 @@ from domain.scoring import (
 from domain.text import capitalized, clip_words, fold, wrap, wrap_atoms
 from runtime import access, workers
 from runtime.context import Ctx, HandlerSettings, Translator
-from storage import org, outbox, people
+from storage import org, people
 from storage import reports as reports_repo
 from storage import targets as targets_repo
-from usecases import Tx, linking, targets
+from usecases import Tx, delivery, linking, targets
 from usecases import standings as ranking
 from usecases.standings import ClusterStandings, compute, reporting_rates
 
@@ -477,47 +477,19 @@ class GroupPosts:
             return []
         today = fire_at.astimezone(self.settings.tz).date()
         period = Period(PeriodKind.YEAR, today.year, 1)
-        groups: dict[str, list[tuple[str, str]]] = {}
-        for channel, chat_id, code in await targets_repo.groups(tx):
-            groups.setdefault(code, []).append((channel, chat_id))
         items: list[OutboxItem] = []
-        for code in await org.cluster_codes(tx, today.year):
-            cluster = await org.cluster(tx, code, today.year)
-            if cluster is None:
-                continue
-            readers = await people.post_subscribers(tx, [m.unit for m in cluster.members])
-            if not groups.get(code) and not readers:
-                continue
-            result = await compute(tx, self.settings, cluster, period, today)
+        for audience in await ranking.post_audiences(tx, self.settings, today.year):
+            result = await compute(tx, self.settings, audience.cluster, period, today)
             rates = await reporting_rates(tx, self.settings, result, fire_at)
             posts: dict[str, list[Reply]] = {}
-            chats = [
-                (ch, chat, self.settings.default_language.value)
-                for ch, chat in groups.get(code, [])
-            ]
-            for person in readers:
-                accounts = await people.channels_of(tx, person.id)
-                if accounts:  # the preferred messenger, in the person's language
-                    chats.append((accounts[0][0], accounts[0][1], person.language.value))
-            for channel, chat_id, lang in chats:
+            for channel, chat_id, lang in audience.chats:
                 if lang not in posts:
                     posts[lang] = await self._post(lang, result, rates)
                 for n, reply in enumerate(posts[lang]):
                     key = f"post:{channel}:{chat_id}:{fire_at.isoformat()}:{n}"
-                    row = await outbox.enqueue(tx, channel, chat_id, reply, fire_at, dedupe_key=key)
-                    if row is not None:
-                        items.append(
-                            OutboxItem(
-                                row,
-                                channel,
-                                chat_id,
-                                reply,
-                                DeliveryStatus.PENDING,
-                                0,
-                                fire_at,
-                                fire_at,
-                            )
-                        )
+                    item = await delivery.enqueue(tx, channel, chat_id, reply, fire_at, key)
+                    if item is not None:
+                        items.append(item)
         return items
 
     async def _post(

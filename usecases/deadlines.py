@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from domain.access import Action, ActorRole, actor_for
 from domain.errors import UserInputError
-from domain.messages import DeliveryStatus, OutboxItem, Reply
 from domain.models import Person
 from domain.obligations import (
     Completeness,
@@ -30,7 +29,7 @@ from domain.periods import Period
 from domain.reminders import Recipient
 from domain.settings import HandlerSettings
 from domain.signing import verify
-from storage import declarations, keys, org, outbox, people
+from storage import declarations, keys, org, people
 from storage import reports as reports_repo
 from storage.db import Tx
 from usecases.access import Caller, cluster_target, require, require_role
@@ -272,19 +271,3 @@ async def snoozes_ending(
         if person is not None and person.active and not person.unreachable:
             out.append((person, code, period_key, until))
     return out
-
-
-async def preferred_chat(tx: Tx, person_id: int) -> tuple[str, str] | None:
-    """(channel, chat) of the messenger the person wants messages on; None if none."""
-    accounts = await people.channels_of(tx, person_id)
-    return accounts[0] if accounts else None
-
-
-async def enqueue(
-    tx: Tx, channel: str, chat_id: str, reply: Reply, at: dt.datetime, dedupe_key: str
-) -> OutboxItem | None:
-    """Queue a scheduled message once ever (None: that key was queued before)."""
-    row = await outbox.enqueue(tx, channel, chat_id, reply, at, dedupe_key=dedupe_key)
-    if row is None:
-        return None
-    return OutboxItem(row, channel, chat_id, reply, DeliveryStatus.PENDING, 0, at, at)

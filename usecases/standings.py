@@ -248,3 +248,34 @@ async def subscribe(tx: Tx, caller: Caller, now: dt.datetime) -> tuple[Cluster, 
 async def unsubscribe(tx: Tx, caller: Caller) -> bool:
     """/unsubscribe: no more private posts; False if there were none."""
     return await people.unsubscribe_posts(tx, _person_id(caller))
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """Who gets one cluster's scheduled standings post: (channel, chat, language) each."""
+
+    cluster: Cluster
+    chats: tuple[tuple[str, str, str], ...]
+
+
+async def post_audiences(tx: Tx, settings: HandlerSettings, year: int) -> list[Audience]:
+    """Per cluster of `year`: its linked group chats (in the default language) and each
+    member who asked for posts (/subscribe), on their preferred messenger, in their
+    language. Clusters nobody would read are left out."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for channel, chat_id, code in await targets_repo.groups(tx):
+        groups.setdefault(code, []).append((channel, chat_id))
+    out: list[Audience] = []
+    for code in await org.cluster_codes(tx, year):
+        cluster = await org.cluster(tx, code, year)
+        if cluster is None:
+            continue
+        readers = await people.post_subscribers(tx, [m.unit for m in cluster.members])
+        chats = [(ch, chat, settings.default_language.value) for ch, chat in groups.get(code, [])]
+        for person in readers:
+            accounts = await people.channels_of(tx, person.id)
+            if accounts:  # the preferred messenger, in the person's language
+                chats.append((accounts[0][0], accounts[0][1], person.language.value))
+        if chats:
+            out.append(Audience(cluster, tuple(chats)))
+    return out
