@@ -114,6 +114,10 @@ async def test_group_link_posts_export_and_admin(h: Harness) -> None:
     leaders = (await admin.send("/standings all 2025"))[0].text
     assert "Cụm thi đua số 1" in leaders and "Cụm thi đua số 2" in leaders
     assert "Đã đặt chỉ tiêu" in (await admin.send("/target long_bien new_unions 2025 25"))[0].text
+    negative = (await admin.send("/target long_bien new_unions 2025 -1.000"))[0].text
+    assert negative.startswith(h.catalog("vi", "err.negative", text="-1.000"))
+    unknown = (await admin.send("/target tay_hoo new_unions 2025 5"))[0].text
+    assert "LĐLĐ quận Tây Hồ (tay_ho)" in unknown  # the one unit resolution, with suggestions
     replies = await officer.send("/standings 2025")
     why_button = next(b for b in replies[0].buttons if "Long Biên" in b.label)
     why = (await officer.press_data(why_button.data, replies[0].message_id))[0].text
