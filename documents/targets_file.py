@@ -19,19 +19,21 @@ import datetime as dt
 import io
 import math
 import re
+import shutil
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import PurePath
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.writer.excel import ExcelWriter
 from rapidfuzz import fuzz, process
 
-from documents.workbook import workbook_bytes
 from domain.errors import AmbiguousNumber, UserInputError
 from domain.measures import MeasureDef
 from domain.models import Unit
@@ -39,6 +41,9 @@ from domain.numbers import format_number, parse_integer, parse_number
 from domain.periods import Period, parse_period
 from domain.scoring import Target
 from domain.text import fold
+
+if TYPE_CHECKING:
+    from _typeshed import SizedBuffer, StrPath
 
 __all__ = [
     "MAX_BYTES",
@@ -549,3 +554,69 @@ def _parse_text_number(text: str) -> float:
 
 def _megabytes(size: int) -> str:
     return f"{format_number(size / 1_000_000, 'vi')} MB"
+
+
+# --- saving -------------------------------------------------------------------------
+
+_NO_DATE = dt.datetime(1980, 1, 1)
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def _local(moment: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(tz).replace(tzinfo=None)
+
+
+def workbook_bytes(book: Workbook, generated_at: dt.datetime | None = None) -> bytes:
+    """The .xlsx bytes of `book`, dated `generated_at` (or 1980-01-01), never by the clock.
+
+    openpyxl's own save stamps "now" into the document properties and the zip
+    entries; writing through `_DatedZip` keeps the output reproducible. Works
+    for write-only and ordinary workbooks alike.
+    """
+    stamp = _NO_DATE if generated_at is None else _local(generated_at, VIETNAM)
+    utc = _NO_DATE if generated_at is None else _local(generated_at, dt.UTC)
+    book.properties.created = utc
+    book.properties.modified = utc
+    buffer = io.BytesIO()
+    with _DatedZip(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        archive.stamp = stamp.timetuple()[:6]
+        ExcelWriter(book, archive).write_data()
+    return buffer.getvalue()
+
+
+class _DatedZip(zipfile.ZipFile):
+    """A zip whose entries carry a given date instead of the clock's or a temp file's."""
+
+    stamp: tuple[int, int, int, int, int, int] = (1980, 1, 1, 0, 0, 0)
+
+    def writestr(
+        self,
+        zinfo_or_arcname: str | zipfile.ZipInfo,
+        data: SizedBuffer | str,
+        compress_type: int | None = None,
+        compresslevel: int | None = None,
+    ) -> None:
+        if not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
+            zinfo_or_arcname = self._info(zinfo_or_arcname)
+        super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
+
+    def write(
+        self,
+        filename: StrPath,
+        arcname: StrPath | None = None,
+        compress_type: int | None = None,
+        compresslevel: int | None = None,
+    ) -> None:
+        info = self._info(str(arcname if arcname is not None else filename))
+        if compress_type is not None:
+            info.compress_type = compress_type
+        with open(filename, "rb") as source, self.open(info, "w", force_zip64=True) as target:
+            shutil.copyfileobj(source, target, 1 << 20)
+
+    def _info(self, name: str) -> zipfile.ZipInfo:
+        info = zipfile.ZipInfo(name, date_time=self.stamp)
+        info.compress_type = self.compression
+        info.external_attr = 0o600 << 16
+        return info

@@ -8,13 +8,21 @@ export of every cluster has one such sheet per cluster. Then the reports and
 the targets, each with a frozen, filterable header. Real numbers and dates in
 the cells (so the staffer can sum, filter and pivot) with Vietnamese-friendly
 number formats. Every label comes from the message catalog (vi/en), through
-the `translate` the caller passes in. Reports are streamed with openpyxl's
-write-only mode, so a city's year of reports does not need gigabytes of
-memory, and split over several sheets past Excel's 1,048,576-row limit.
+the `translate` the caller passes in.
 
-Pure: values in, bytes out. No time stamp in the file comes from the clock:
-the document properties and zip entries are dated `generated_at` (openpyxl's
-own save would stamp "now"), so the same export twice is the same bytes.
+Reports stream: they come as an iterable of plain `ReportLine` tuples (a
+database cursor, in the export use case) and are written with XlsxWriter's
+constant-memory mode, one row at a time, so a federation's year of a million
+reports needs neither the reports nor the sheet in memory (chosen by
+measurement over openpyxl's write-only mode: bench/export.py). Past Excel's
+1,048,576-row limit the reports continue on "Báo cáo (2)", "(3)"…: never a
+broken file. The columns depend on which indicators have reports and whether
+any value has no column of its own (`ReportShape`): the caller that streams
+says so up front; given a list, it is worked out here.
+
+Pure: values in, bytes (or a file) out; no database, no clock. The document
+properties and the zip entries are dated `generated_at`, so the same export
+twice is the same bytes.
 """
 
 from __future__ import annotations
@@ -23,23 +31,15 @@ import datetime as dt
 import io
 import math
 import re
-import shutil
+import struct
 import zipfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
-
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-from openpyxl.worksheet.properties import PageSetupProperties
-from openpyxl.writer.excel import ExcelWriter
 
 from domain.models import FieldDef, FieldType, IndicatorDef, Report
 from domain.numbers import format_number
@@ -53,21 +53,20 @@ from domain.scoring import (
     UnitStanding,
 )
 
-if TYPE_CHECKING:
-    from _typeshed import SizedBuffer, StrPath
-    from openpyxl.worksheet.cell_range import MultiCellRange
-    from openpyxl.worksheet.dimensions import ColumnDimension, DimensionHolder, RowDimension
-    from openpyxl.worksheet.filters import AutoFilter
-    from openpyxl.worksheet.page import PrintPageSetup
-    from openpyxl.worksheet.properties import WorksheetProperties
+if TYPE_CHECKING:  # xlsxwriter is imported when a workbook is made, not with the CLI
+    from xlsxwriter.format import Format
+    from xlsxwriter.workbook import Workbook
+    from xlsxwriter.worksheet import Worksheet
 
 __all__ = [
     "ClusterSheet",
+    "ReportLine",
     "ReportRow",
+    "ReportShape",
     "TargetRow",
     "Translate",
     "export_workbook",
-    "workbook_bytes",
+    "write_workbook",
 ]
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -78,6 +77,8 @@ _MAX_DATA_ROWS = 1_048_575
 _MAX_CELL_CHARS = 32_767
 _MAX_SHEET_NAME = 31
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+# What Excel cannot hold in a cell (XML 1.0 forbids these control characters).
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _PROGRESS_EVERY = 1000
 # Zip entries cannot be dated before 1980; used when no `generated_at` is given.
 _NO_DATE = dt.datetime(1980, 1, 1)
@@ -89,19 +90,23 @@ _PERCENT = "0.0%"
 _DATE = "dd/mm/yyyy"
 _DATETIME = "dd/mm/yyyy hh:mm"
 
-_HEADER_FONT = Font(bold=True)
-_HEADER_FILL = PatternFill("solid", start_color="DDEBF7")
-_HEADER_ALIGN = Alignment(wrap_text=True, vertical="top")
-_NOTE_FONT = Font(italic=True, color="555555")
-_MESSAGE_FONT = Font(bold=True, size=13)
-_TOTAL_FONT = Font(bold=True)
-_TOTAL_BORDER = Border(top=Side(style="thin"), bottom=Side(style="double"))
-_TITLE_FONT = Font(bold=True, size=14)
-_BOLD = Font(bold=True)
-_ITALIC = Font(italic=True)
-_CENTER = Alignment(horizontal="center", vertical="center")
+_HEADER: dict[str, Any] = {
+    "bold": True,
+    "bg_color": "#DDEBF7",
+    "pattern": 1,
+    "text_wrap": True,
+    "valign": "top",
+}
+_NOTE: dict[str, Any] = {"italic": True, "font_color": "#555555"}
+_MESSAGE: dict[str, Any] = {"bold": True, "font_size": 13}
+_TOTAL: dict[str, Any] = {"bold": True, "top": 1, "bottom": 6}
+_TITLE: dict[str, Any] = {"bold": True, "font_size": 14}
+_BOLD: dict[str, Any] = {"bold": True}
+_ITALIC: dict[str, Any] = {"italic": True}
+_PLAIN: dict[str, Any] = {}
+_CENTER: dict[str, Any] = {"align": "center", "valign": "vcenter"}
 
-# The standings sheet: the heading's rows, then the column headers.
+# The standings sheet: the heading's rows, then the column headers (1-based, as Excel shows).
 _FEDERATION_ROW = 1
 _CLUSTER_ROW = 2
 _TITLE_ROW = 4
@@ -137,15 +142,101 @@ class ClusterSheet:
     rates: Mapping[str, Tally] = dataclass_field(default_factory=dict)
 
 
+class ReportLine(NamedTuple):
+    """One report as the "Báo cáo" sheet shows it: a plain tuple, cheap to make a million
+    of, with the names a reader needs (the report itself holds codes and ids)."""
+
+    id: int
+    occurred_on: dt.date
+    unit_name: str
+    person_name: str
+    indicator: str
+    status: str
+    created_at: dt.datetime
+    updated_at: dt.datetime | None
+    version: int
+    photos: int
+    values: Mapping[str, Any]
+
+
 @dataclass(frozen=True, slots=True)
 class ReportRow:
-    """A report with the names a reader needs (the report itself holds codes and ids)."""
+    """A report object with the names a reader needs (for callers that hold reports)."""
 
     report: Report
     unit_name: str
     person_name: str
     photo_count: int | None = None
     """Evidence photos, when the report was loaded without them; else len(report.photos)."""
+
+    def line(self) -> ReportLine:
+        r = self.report
+        photos = len(r.photos) if self.photo_count is None else self.photo_count
+        return ReportLine(
+            r.id,
+            r.occurred_on,
+            self.unit_name,
+            self.person_name,
+            r.indicator,
+            str(r.status),
+            r.created_at,
+            r.updated_at,
+            r.version,
+            photos,
+            r.values,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ReportShape:
+    """What the reports sheet's columns depend on, known before its first row is written.
+
+    `indicators`: the indicators that have reports (each configured one gets
+    a column per field); `has_other`: some value has no column of its own (an
+    indicator or field no longer configured, or a date field that differs from
+    the report's date), so "Giá trị khác" is needed; `count`: the rows, for
+    the progress bar.
+    """
+
+    indicators: frozenset[str]
+    has_other: bool
+    count: int
+
+    @classmethod
+    def of(cls, lines: Sequence[ReportLine], indicators: Sequence[IndicatorDef]) -> ReportShape:
+        """The shape of reports held in memory."""
+        by_code = {i.code: i for i in indicators}
+        return cls(
+            frozenset(line.indicator for line in lines),
+            any(_other_values(line, by_code) for line in lines)
+            or any(line.indicator not in by_code for line in lines),
+            len(lines),
+        )
+
+    @classmethod
+    def from_keys(
+        cls,
+        keys: Iterable[tuple[str, str | None, bool]],
+        count: int,
+        indicators: Sequence[IndicatorDef],
+    ) -> ReportShape:
+        """The shape from (indicator, value key or None, the value differs from the report's
+        date) triples, as a database can list them without reading a report."""
+        by_code = {i.code: i for i in indicators}
+        used: set[str] = set()
+        other = False
+        for indicator_code, key, differs in keys:
+            used.add(indicator_code)
+            indicator = by_code.get(indicator_code)
+            if indicator is None:
+                other = True
+                continue
+            if key is None:
+                continue
+            field = indicator.field(key)
+            if field is None or (field is indicator.date_field and differs):
+                other = True
+        return cls(frozenset(used), other, count)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,17 +251,6 @@ class TargetRow:
     value: float
 
 
-class _Layout(Protocol):
-    """Worksheet settings write-only sheets have at run time but the stubs do not list."""
-
-    column_dimensions: DimensionHolder[str, ColumnDimension]
-    row_dimensions: DimensionHolder[int, RowDimension]
-    auto_filter: AutoFilter
-    page_setup: PrintPageSetup
-    sheet_properties: WorksheetProperties
-    merged_cells: MultiCellRange
-
-
 class _Labels:
     """Catalog look-ups in one language, all under "workbook."."""
 
@@ -181,84 +261,165 @@ class _Labels:
     def __call__(self, key: str, **params: Any) -> str:
         return self._translate(self.lang, f"workbook.{key}", **params)
 
-    def rating(self, rating: Rating) -> str:
-        """A rating's published words, from the catalog's [rating] table."""
-        return self._translate(self.lang, rating.label_key)
-
     def optional(self, key: str) -> str | None:
         """The label, or None when the catalog has no such key (it answers with the key)."""
         text = self(key)
         return None if text == f"workbook.{key}" else text
 
+    def rating(self, rating: Rating) -> str:
+        """A rating's published words, from the catalog's [rating] table."""
+        return self._translate(self.lang, rating.label_key)
 
-def export_workbook(
+
+class _Styles:
+    """XlsxWriter formats, one per distinct look (a workbook keeps every format it is given)."""
+
+    def __init__(self, book: Workbook) -> None:
+        self._book = book
+        self._made: dict[tuple[tuple[str, Any], ...], Format] = {}
+
+    def __call__(self, *looks: Mapping[str, Any], num_format: str | None = None) -> Format:
+        props: dict[str, Any] = {}
+        for look in looks:
+            props.update(look)
+        if num_format is not None:
+            props["num_format"] = num_format
+        key = tuple(sorted(props.items()))
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = self._book.add_format(props)
+        return made
+
+
+class _Sheet:
+    """A worksheet written top to bottom (constant-memory mode allows nothing else)."""
+
+    def __init__(self, sheet: Worksheet, styles: _Styles) -> None:
+        self.ws = sheet
+        self.styles = styles
+        self.row = 0  # the next row to write, 0-based
+
+    def append(self, cells: Sequence[tuple[_Value, Format | None]]) -> None:
+        for column, (value, style) in enumerate(cells):
+            _put(self.ws, self.row, column, value, style)
+        self.row += 1
+
+    def skip(self) -> None:
+        self.row += 1
+
+
+def export_workbook(**kwargs: Any) -> bytes:
+    """The .xlsx bytes (see `write_workbook` for the arguments)."""
+    buffer = io.BytesIO()
+    write_workbook(buffer, **kwargs)
+    return buffer.getvalue()
+
+
+def write_workbook(
+    target: str | Path | IO[bytes],
     *,
     translate: Translate,
     federation: str,
     scope: str,
     period_label: str,
     clusters: Sequence[ClusterSheet],
-    reports: Sequence[ReportRow],
+    reports: Iterable[ReportLine | ReportRow],
     targets: Sequence[TargetRow],
     indicators: Sequence[IndicatorDef],
     lang: str = "vi",
+    shape: ReportShape | None = None,
     progress: Callable[[int, int], None] | None = None,
     generated_at: dt.datetime | None = None,
     tz: dt.tzinfo = VIETNAM,
-) -> bytes:
-    """The .xlsx bytes: a standings sheet per cluster, then "Báo cáo" (more past Excel's
-    row limit) and "Chỉ tiêu".
+) -> None:
+    """Write the workbook to `target` (a path or a seekable binary file): a standings sheet
+    per cluster, then "Báo cáo" (more past Excel's row limit) and "Chỉ tiêu".
 
     `scope` names what the file covers (a cluster, or the federation) in its
     document title. With one cluster its sheet is called "Xếp hạng"; with
-    several, each sheet is named after its cluster. `progress(done, total)` is
-    called as report rows are written (at the start, every 1000 rows and at
-    the end), for a CLI progress bar. Times are shown on `tz`'s clock (naive
-    datetimes are read as UTC); `generated_at` is the "tạm tính" date and
-    dates the file.
+    several, each sheet is named after its cluster. `reports` are read once,
+    in order; when they are not a list, `shape` must say what their columns
+    need. `progress(done, total)` is called as report rows are written (at
+    the start, every 1000 rows and at the end), for a CLI progress bar. Times
+    are shown on `tz`'s clock (naive datetimes are read as UTC);
+    `generated_at` is the "tạm tính" date and dates the file.
     """
+    from xlsxwriter import Workbook
+
     lang = "en" if lang == "en" else "vi"
     t = _Labels(translate, lang)
-    book = Workbook(write_only=True)
-    book.properties.title = t("document_title", scope=scope, period=period_label)
-    book.properties.creator = "thidua"
-    book.properties.language = "en-US" if lang == "en" else "vi-VN"
+    if shape is None:
+        if not isinstance(reports, Sequence):
+            raise TypeError("streamed reports need their ReportShape")
+        held = [r.line() if isinstance(r, ReportRow) else r for r in reports]
+        shape = ReportShape.of(held, indicators)
+        reports = held
+    utc = _NO_DATE if generated_at is None else _local(generated_at, dt.UTC)
+    options = {
+        "constant_memory": True,
+        "strings_to_numbers": False,
+        "strings_to_formulas": False,
+        "strings_to_urls": False,
+        "use_zip64": True,
+    }
+    path = str(target) if isinstance(target, str | Path) else None
+    book = Workbook(path if path is not None else target, options)
+    book.set_properties(
+        {
+            "title": t("document_title", scope=scope, period=period_label),
+            "author": "thidua",
+            "created": utc,
+        }
+    )
+    styles = _Styles(book)
     heading = _Heading(federation, period_label, generated_at, tz)
-
     reserved = {t("sheet_reports"), t("sheet_targets")}
     if len(clusters) == 1:
         names = [t("sheet_standings")]
     else:
         names = _sheet_names([c.name for c in clusters], reserved)
+    taken = {name.casefold() for name in names}  # the reports sheets come next
     for name, cluster in zip(names, clusters, strict=True):
-        sheet = _new_sheet(book, name)
+        sheet = _Sheet(book.add_worksheet(name), styles)
         if cluster.standings is not None and cluster.standings.rows:
             _write_standings(sheet, cluster, heading, t)
         else:
-            message = t("no_standings") if reports else t("no_reports")
+            message = t("no_standings") if shape.count else t("no_reports")
             _write_message(sheet, heading, cluster.name, message, t)
     if not clusters:
-        _write_message(_new_sheet(book, t("sheet_standings")), heading, scope, t("no_clusters"), t)
-    _write_reports(book, t("sheet_reports"), reports, indicators, t, tz, progress)
-    _write_targets(_new_sheet(book, t("sheet_targets")), targets, t)
-    return workbook_bytes(book, generated_at)
+        sheet = _Sheet(book.add_worksheet(t("sheet_standings")), styles)
+        _write_message(sheet, heading, scope, t("no_clusters"), t)
+        taken.add(t("sheet_standings").casefold())
+    lines = (r.line() if isinstance(r, ReportRow) else r for r in reports)
+    _write_reports(book, styles, taken, lines, shape, indicators, t, tz, progress)
+    _write_targets(_Sheet(book.add_worksheet(t("sheet_targets")), styles), targets, t)
+    book.close()
+    stamp = _NO_DATE if generated_at is None else _local(generated_at, VIETNAM)
+    if path is not None:
+        with open(path, "r+b") as written:
+            _date_zip_entries(written, stamp)
+    else:
+        assert not isinstance(target, str | Path)
+        _date_zip_entries(target, stamp)
 
 
 def _sheet_names(wanted: Sequence[str], reserved: set[str]) -> list[str]:
     """Names Excel accepts, one per cluster: no []:*?/\\, at most 31 characters, unique."""
     taken = {name.casefold() for name in reserved}
-    names: list[str] = []
-    for raw in wanted:
-        base = " ".join(_BAD_SHEET_CHARS.sub(" ", _clean(raw)).split()).strip("'") or "?"
-        name = base[:_MAX_SHEET_NAME]
-        n = 2
-        while name.casefold() in taken:
-            suffix = f" ({n})"
-            name = base[: _MAX_SHEET_NAME - len(suffix)] + suffix
-            n += 1
-        taken.add(name.casefold())
-        names.append(name)
-    return names
+    return [_unique_name(raw, taken) for raw in wanted]
+
+
+def _unique_name(raw: str, taken: set[str]) -> str:
+    """`raw` made a valid sheet name not in `taken` (casefolded), and added to it."""
+    base = " ".join(_BAD_SHEET_CHARS.sub(" ", _clean(raw)).split()).strip("'") or "?"
+    name = base[:_MAX_SHEET_NAME]
+    n = 2
+    while name.casefold() in taken:
+        suffix = f" ({n})"
+        name = base[: _MAX_SHEET_NAME - len(suffix)] + suffix
+        n += 1
+    taken.add(name.casefold())
+    return name
 
 
 # --- the standings sheet ------------------------------------------------------------
@@ -278,9 +439,7 @@ class _Heading:
         return None if self.generated_at is None else _local(self.generated_at, self.tz).date()
 
 
-def _write_heading(
-    sheet: WriteOnlyWorksheet, heading: _Heading, cluster: str, width: int, t: _Labels
-) -> None:
+def _write_heading(sheet: _Sheet, heading: _Heading, cluster: str, width: int, t: _Labels) -> None:
     """The official heading, rows 1 to 7: who issues it, for whom, what, for when, as of when.
 
     The federation and the cluster stand top left, upper case (the cluster in
@@ -292,33 +451,32 @@ def _write_heading(
         t("provisional", date=f"{day:%d/%m/%Y}") if day is not None else t("provisional_undated")
     )
     left = min(_LEFT_BLOCK, width)
-    rows: dict[int, tuple[str, Font, int]] = {
-        _FEDERATION_ROW: (heading.federation.upper(), Font(), left),
+    rows: dict[int, tuple[str, dict[str, Any], int]] = {
+        _FEDERATION_ROW: (heading.federation.upper(), _PLAIN, left),
         _CLUSTER_ROW: (cluster.upper(), _BOLD, left),
-        _TITLE_ROW: (t("title"), _TITLE_FONT, width),
+        _TITLE_ROW: (t("title"), _TITLE, width),
         _PERIOD_ROW: (heading.period_label, _BOLD, width),
         _PROVISIONAL_ROW: (provisional, _ITALIC, width),
     }
     for n in range(1, _HEADER_ROW):
         if n not in rows:
-            sheet.append([])
+            sheet.skip()
             continue
-        text, font, span = rows[n]
-        cell = _text_cell(sheet, text)
-        cell.font = font
-        cell.alignment = _CENTER
+        text, look, span = rows[n]
+        style = sheet.styles(look, _CENTER)
         if span > 1:
-            cast(_Layout, sheet).merged_cells.add(f"A{n}:{get_column_letter(span)}{n}")
-        sheet.append([cell])
+            sheet.ws.merge_range(sheet.row, 0, sheet.row, span - 1, _clean(text), style)
+            sheet.skip()
+        else:
+            sheet.append([(text, style)])
 
 
-def _write_standings(
-    sheet: WriteOnlyWorksheet, cluster: ClusterSheet, heading: _Heading, t: _Labels
-) -> None:
+def _write_standings(sheet: _Sheet, cluster: ClusterSheet, heading: _Heading, t: _Labels) -> None:
     """Heading; one row per unit in rank order (what was done, against what, points); totals;
     notes; signatures."""
     standings = cluster.standings
     assert standings is not None
+    lang = t.lang
     criteria = _criteria(standings.rows)
     show_rates = any(r.unit.code in cluster.rates for r in standings.rows)
     headers = [t("rank"), t("unit"), t("score"), t("rating")]
@@ -341,17 +499,11 @@ def _write_standings(
     formats.append(None)
     width = len(headers)
 
-    _start(
-        sheet,
-        widths,
-        header_row=_HEADER_ROW,
-        rows=len(standings.rows) + 1,
-        frozen_columns=_FROZEN_COLUMNS,
-    )
+    _start(sheet, widths, header_row=_HEADER_ROW - 1, frozen_columns=_FROZEN_COLUMNS)
     _write_heading(sheet, heading, cluster.name, width, t)
-    sheet.append(_header_cells(sheet, headers))
+    _write_header(sheet, headers)
+    first = sheet.row
 
-    cells = _ColumnCells(sheet, formats)
     for row in standings.rows:
         values: list[_Value] = [
             row.rank,
@@ -366,28 +518,25 @@ def _write_standings(
         for criterion in criteria:
             values.extend(_criterion_values(by_code.get(criterion.code), criterion))
         values.append(_standing_note(row, t))
-        sheet.append(cells.row(values))
-    sheet.append(_totals_row(sheet, cluster, criteria, show_rates, formats, t))
+        sheet.append(_formatted(sheet.styles, values, formats))
+    totals = _totals_values(cluster, criteria, show_rates, t)
+    sheet.append(_formatted(sheet.styles, totals, formats, _TOTAL, every=width))
+    sheet.ws.autofilter(first - 1, 0, sheet.row - 1, width - 1)
 
-    sheet.append([])
+    sheet.skip()
     notes = [t("advisory"), t("tie_rule", rule=standings.tie_rule)]
     if heading.generated_at is not None:
         at = _local(heading.generated_at, heading.tz)
         notes.append(t("generated", at=f"{at:%H:%M %d/%m/%Y}"))
     for note in notes:
-        sheet.append([_note_cell(sheet, note)])
-    sheet.append([])
+        sheet.append([(note, sheet.styles(_NOTE))])
+    sheet.skip()
     _write_signatures(sheet, heading, width, t)
 
 
-def _totals_row(
-    sheet: WriteOnlyWorksheet,
-    cluster: ClusterSheet,
-    criteria: Sequence[CriterionDef],
-    show_rates: bool,
-    formats: Sequence[str | None],
-    t: _Labels,
-) -> list[_Value | Cell]:
+def _totals_values(
+    cluster: ClusterSheet, criteria: Sequence[CriterionDef], show_rates: bool, t: _Labels
+) -> list[_Value]:
     """ "Tổng cộng": what the cluster did, against what, and its reporting rate, as values.
 
     Values, not formulas: a file written here carries no cached results, and a
@@ -418,21 +567,7 @@ def _totals_row(
         else:
             values += [done, None]
     values.append(None)
-    cells: list[_Value | Cell] = []
-    for n, value in enumerate(values):
-        if isinstance(value, str):
-            cell = _text_cell(sheet, value)
-        else:
-            cell = WriteOnlyCell(sheet)
-            cell.value = value
-        number_format = formats[n] if n < len(formats) else None
-        if number_format is not None and value is not None:
-            whole = number_format == _DECIMAL and isinstance(value, int)
-            cell.number_format = _INTEGER if whole else number_format
-        cell.font = _TOTAL_FONT
-        cell.border = _TOTAL_BORDER
-        cells.append(cell)
-    return cells
+    return values
 
 
 def _rate_values(tally: Tally | None, t: _Labels) -> list[_Value]:
@@ -445,25 +580,22 @@ def _rate_values(tally: Tally | None, t: _Labels) -> list[_Value]:
     return [tally.completeness, tally.on_time_rate]
 
 
-def _write_signatures(sheet: WriteOnlyWorksheet, heading: _Heading, width: int, t: _Labels) -> None:
+def _write_signatures(sheet: _Sheet, heading: _Heading, width: int, t: _Labels) -> None:
     """Signature block: the date on the right; "Người lập biểu" left, "Cụm trưởng" right."""
     right = max(_FROZEN_COLUMNS + 2, width - 2)
     day = heading.day
-    lines: list[tuple[str | None, str | None, Font]] = []
+    lines: list[tuple[str | None, str | None, dict[str, Any]]] = []
     if day is not None:
         on = t("signed_on", day=f"{day:%d}", month=f"{day:%m}", year=f"{day:%Y}")
         lines.append((None, on, _ITALIC))
     lines.append((t("prepared_by"), t("cluster_head"), _BOLD))
     lines.append((t("sign_hint"), t("sign_hint"), _ITALIC))
-    for left_text, right_text, font in lines:
-        row: list[Cell | None] = [None] * right
+    for left_text, right_text, look in lines:
+        style = sheet.styles(look, _CENTER)
+        row: list[tuple[_Value, Format | None]] = [(None, None)] * right
         for column, text in ((_FROZEN_COLUMNS, left_text), (right, right_text)):
-            if text is None:
-                continue
-            cell = _text_cell(sheet, text)
-            cell.font = font
-            cell.alignment = _CENTER
-            row[column - 1] = cell
+            if text is not None:
+                row[column - 1] = (text, style)
         sheet.append(row)
 
 
@@ -537,7 +669,7 @@ class _FieldColumn:
 
 
 def _field_columns(
-    indicators: Sequence[IndicatorDef], used: set[str], lang: str
+    indicators: Sequence[IndicatorDef], used: frozenset[str], lang: str
 ) -> list[_FieldColumn]:
     """A column per field of each indicator that has reports, grouped by indicator.
 
@@ -568,21 +700,23 @@ def _field_columns(
 
 def _write_reports(
     book: Workbook,
-    name: str,
-    reports: Sequence[ReportRow],
+    styles: _Styles,
+    taken: set[str],
+    lines: Iterator[ReportLine],
+    shape: ReportShape,
     indicators: Sequence[IndicatorDef],
     t: _Labels,
     tz: dt.tzinfo,
     progress: Callable[[int, int], None] | None,
 ) -> None:
-    """Every report, one row each: number, date and unit (frozen), who, what, status, fields."""
+    """Every report, one row each: number, date and unit (frozen), who, what, status, fields.
+
+    Rows are written as they come; a new sheet ("Báo cáo (2)"…) starts when one
+    is full. Each sheet's filter covers what it holds, set once it is done.
+    """
     lang = t.lang
     by_code = {i.code: i for i in indicators}
-    used = {row.report.indicator for row in reports}
-    columns = _field_columns(indicators, used, lang)
-    has_other = any(
-        row.report.indicator not in by_code or _other_values(row.report, by_code) for row in reports
-    )
+    columns = _field_columns(indicators, shape.indicators, lang)
     headers = [
         t("report_no"),
         t("report_date"),
@@ -596,62 +730,91 @@ def _write_reports(
         t("photos"),
     ]
     widths: list[float] = [10, 12, 28, 22, 24, 14, 16, 16, 9, 8]
-    formats: list[str | None] = [None, _DATE, None, None, None, None, _DATETIME, _DATETIME]
-    formats += [None, None]
     headers += [c.header for c in columns]
     widths += [c.width for c in columns]
-    formats += [c.number_format for c in columns]
-    if has_other:
+    if shape.has_other:
         headers.append(t("other_values"))
         widths.append(40)
-        formats.append(None)
-    field_index = {(c.indicator.code, c.field.code): n for n, c in enumerate(columns)}
-    status_labels: dict[str, str] = {}
+    # Per indicator: (column, field, format) of each field that has a column.
+    placed: dict[str, list[tuple[int, FieldDef, Format | None, Format | None]]] = {}
+    for n, c in enumerate(columns, start=10):
+        whole = styles(num_format=_INTEGER) if c.number_format == _DECIMAL else None
+        style = styles(num_format=c.number_format) if c.number_format else None
+        placed.setdefault(c.indicator.code, []).append((n, c.field, style, whole))
+    other_column = len(headers) - 1 if shape.has_other else None
+    date_style = styles(num_format=_DATE)
+    time_style = styles(num_format=_DATETIME)
+    statuses: dict[str, str] = {}
+    names: dict[str, str] = {}
 
-    total = len(reports)
+    def status_label(raw: str) -> str:
+        if raw not in statuses:
+            statuses[raw] = t.optional(f"report_status.{raw}") or raw
+        return statuses[raw]
+
+    def indicator_label(code: str) -> str:
+        if code not in names:
+            indicator = by_code.get(code)
+            names[code] = indicator.label.get(lang) if indicator else code
+        return names[code]
+
+    total = shape.count
     if progress is not None:
         progress(0, total)
-    chunks = range(0, max(total, 1), _MAX_DATA_ROWS)
-    for part, first in enumerate(chunks, start=1):
-        sheet = _new_sheet(book, name if part == 1 else f"{name} ({part})")
-        chunk = reports[first : first + _MAX_DATA_ROWS]
-        _start(sheet, widths, header_row=1, rows=len(chunk), frozen_columns=3)
-        sheet.append(_header_cells(sheet, headers))
-        if not chunk:
-            sheet.append([_message_cell(sheet, t("no_reports"))])
-            continue
-        cells = _ColumnCells(sheet, formats)
-        for done, row in enumerate(chunk, start=first + 1):
-            report = row.report
-            indicator = by_code.get(report.indicator)
-            raw_status = str(report.status)
-            if raw_status not in status_labels:
-                status_labels[raw_status] = t.optional(f"report_status.{raw_status}") or raw_status
-            values: list[_Value] = [
-                report.id,
-                report.occurred_on,
-                row.unit_name,
-                row.person_name,
-                indicator.label.get(lang) if indicator else report.indicator,
-                status_labels[raw_status],
-                _local(report.created_at, tz),
-                _local(report.updated_at, tz) if report.updated_at else None,
-                report.version,
-                (len(report.photos) if row.photo_count is None else row.photo_count) or None,
-            ]
-            fields: list[_Value] = [None] * len(columns)
-            if indicator is not None:
-                for field_def in indicator.fields:
-                    n = field_index.get((indicator.code, field_def.code))
-                    value = report.values.get(field_def.code)
-                    if n is not None and value is not None:
-                        fields[n] = _field_value(field_def, value, lang)
-            values += fields
-            if has_other:
-                values.append(_other_values(report, by_code) or None)
-            sheet.append(cells.row(values))
-            if progress is not None and (done % _PROGRESS_EVERY == 0 or done == total):
-                progress(done, total)
+    name = t("sheet_reports")
+    sheet = _new_reports_sheet(book, styles, _unique_name(name, taken), headers, widths)
+    done = 0
+    for line in lines:
+        if sheet.row > _MAX_DATA_ROWS:
+            _finish_reports_sheet(sheet, len(headers))
+            sheet = _new_reports_sheet(book, styles, _unique_name(name, taken), headers, widths)
+        ws, r = sheet.ws, sheet.row
+        ws.write_number(r, 0, line.id)
+        ws.write_datetime(r, 1, line.occurred_on, date_style)
+        _put(ws, r, 2, line.unit_name, None)
+        _put(ws, r, 3, line.person_name, None)
+        _put(ws, r, 4, indicator_label(line.indicator), None)
+        _put(ws, r, 5, status_label(line.status), None)
+        ws.write_datetime(r, 6, _local(line.created_at, tz), time_style)
+        if line.updated_at is not None:
+            ws.write_datetime(r, 7, _local(line.updated_at, tz), time_style)
+        ws.write_number(r, 8, line.version)
+        if line.photos:
+            ws.write_number(r, 9, line.photos)
+        values = line.values
+        for n, field_def, style, whole in placed.get(line.indicator, ()):
+            value = values.get(field_def.code)
+            if value is None:
+                continue
+            shown = _field_value(field_def, value, lang)
+            _put(ws, r, n, shown, whole if whole is not None and isinstance(shown, int) else style)
+        if other_column is not None:
+            other = _other_values(line, by_code)
+            if other:
+                _put(ws, r, other_column, other, None)
+        sheet.row += 1
+        done += 1
+        if progress is not None and done % _PROGRESS_EVERY == 0:
+            progress(done, total)
+    if not done:
+        sheet.append([(t("no_reports"), styles(_MESSAGE))])
+    _finish_reports_sheet(sheet, len(headers))
+    if progress is not None and done % _PROGRESS_EVERY:
+        progress(done, total)
+
+
+def _new_reports_sheet(
+    book: Workbook, styles: _Styles, name: str, headers: Sequence[str], widths: Sequence[float]
+) -> _Sheet:
+    sheet = _Sheet(book.add_worksheet(name), styles)
+    _start(sheet, widths, header_row=0, frozen_columns=3)
+    _write_header(sheet, headers)
+    return sheet
+
+
+def _finish_reports_sheet(sheet: _Sheet, width: int) -> None:
+    if sheet.row > 1:
+        sheet.ws.autofilter(0, 0, sheet.row - 1, width - 1)
 
 
 def _field_value(field: FieldDef, value: Any, lang: str) -> _Value:
@@ -673,16 +836,16 @@ def _field_value(field: FieldDef, value: Any, lang: str) -> _Value:
     return str(value)
 
 
-def _other_values(report: Report, by_code: dict[str, IndicatorDef]) -> str:
+def _other_values(line: ReportLine, by_code: Mapping[str, IndicatorDef]) -> str:
     """Values no column shows: fields no longer configured, or a date that differs."""
-    indicator = by_code.get(report.indicator)
+    indicator = by_code.get(line.indicator)
     parts: list[str] = []
-    for code, value in report.values.items():
+    for code, value in line.values.items():
         field = indicator.field(code) if indicator else None
         if field is None or (
             indicator is not None
             and field is indicator.date_field
-            and str(value) != report.occurred_on.isoformat()
+            and str(value) != line.occurred_on.isoformat()
         ):
             parts.append(f"{code}: {value}")
     return "; ".join(parts)
@@ -691,9 +854,9 @@ def _other_values(report: Report, by_code: dict[str, IndicatorDef]) -> str:
 # --- the targets sheet --------------------------------------------------------------
 
 
-def _write_targets(sheet: WriteOnlyWorksheet, targets: Sequence[TargetRow], t: _Labels) -> None:
+def _write_targets(sheet: _Sheet, targets: Sequence[TargetRow], t: _Labels) -> None:
     """Codes (for re-import through `thidua targets import`) beside names (for people)."""
-    _start(sheet, [14, 30, 16, 30, 10, 14], header_row=1, rows=len(targets), frozen_columns=2)
+    _start(sheet, [14, 30, 16, 30, 10, 14], header_row=0, frozen_columns=2)
     headers = [
         t("target_unit_code"),
         t("target_unit_name"),
@@ -702,143 +865,98 @@ def _write_targets(sheet: WriteOnlyWorksheet, targets: Sequence[TargetRow], t: _
         t("target_period"),
         t("target_value"),
     ]
-    sheet.append(_header_cells(sheet, headers))
+    _write_header(sheet, headers)
     if not targets:
-        sheet.append([_message_cell(sheet, t("no_targets"))])
+        sheet.append([(t("no_targets"), sheet.styles(_MESSAGE))])
         return
-    cells = _ColumnCells(sheet, [None, None, None, None, None, _DECIMAL])
+    formats = [None, None, None, None, None, _DECIMAL]
     for target in targets:
-        sheet.append(
-            cells.row(
-                [
-                    target.unit_code,
-                    target.unit_name,
-                    target.measure_code,
-                    target.measure_label,
-                    target.period_key,
-                    _number(target.value),
-                ]
-            )
-        )
+        values: list[_Value] = [
+            target.unit_code,
+            target.unit_name,
+            target.measure_code,
+            target.measure_label,
+            target.period_key,
+            _number(target.value),
+        ]
+        sheet.append(_formatted(sheet.styles, values, formats))
+    sheet.ws.autofilter(0, 0, sheet.row - 1, len(headers) - 1)
 
 
 # --- cells and sheets ---------------------------------------------------------------
 
 
-def _new_sheet(book: Workbook, title: str) -> WriteOnlyWorksheet:
-    sheet = book.create_sheet(title[:31])
-    assert isinstance(sheet, WriteOnlyWorksheet)  # the book is write-only
-    return sheet
-
-
 def _start(
-    sheet: WriteOnlyWorksheet,
-    widths: Sequence[float],
-    *,
-    header_row: int,
-    rows: int,
-    frozen_columns: int = 0,
+    sheet: _Sheet, widths: Sequence[float], *, header_row: int, frozen_columns: int = 0
 ) -> None:
-    """Column widths, frozen filterable header (and name columns), landscape print: before
-    any row is written."""
-    layout = cast(_Layout, sheet)
-    for n, width in enumerate(widths, start=1):
-        layout.column_dimensions[get_column_letter(n)].width = width
-    layout.row_dimensions[header_row].height = 45
-    sheet.freeze_panes = f"{get_column_letter(frozen_columns + 1)}{header_row + 1}"
-    sheet.print_title_rows = f"{header_row}:{header_row}"
-    if rows and widths:
-        last = get_column_letter(len(widths))
-        layout.auto_filter.ref = f"A{header_row}:{last}{header_row + rows}"
-    layout.page_setup.orientation = "landscape"
-    layout.page_setup.fitToWidth = 1
-    layout.page_setup.fitToHeight = 0
-    layout.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    """Column widths, frozen header (and name columns), landscape print fitted to the page's
+    width, the header repeated on every printed page: before any row is written."""
+    ws = sheet.ws
+    for n, width in enumerate(widths):
+        ws.set_column(n, n, width)
+    ws.set_row(header_row, 45)
+    ws.freeze_panes(header_row + 1, frozen_columns)
+    ws.repeat_rows(header_row)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
 
 
-def _header_cells(sheet: WriteOnlyWorksheet, headers: Sequence[str]) -> list[Cell]:
-    cells = []
-    for header in headers:
-        cell = _text_cell(sheet, header)
-        cell.font = _HEADER_FONT
-        cell.fill = _HEADER_FILL
-        cell.alignment = _HEADER_ALIGN
-        cells.append(cell)
-    return cells
+def _write_header(sheet: _Sheet, headers: Sequence[str]) -> None:
+    style = sheet.styles(_HEADER)
+    sheet.append([(header, style) for header in headers])
 
 
 def _write_message(
-    sheet: WriteOnlyWorksheet, heading: _Heading, cluster: str, message: str, t: _Labels
+    sheet: _Sheet, heading: _Heading, cluster: str, message: str, t: _Labels
 ) -> None:
     """A standings sheet with nothing to rank: the heading, then why."""
-    cast(_Layout, sheet).column_dimensions["A"].width = 80
+    sheet.ws.set_column(0, 0, 80)
     _write_heading(sheet, heading, cluster, 1, t)
-    sheet.append([_message_cell(sheet, message)])
+    sheet.append([(message, sheet.styles(_MESSAGE))])
 
 
-def _message_cell(sheet: WriteOnlyWorksheet, text: str) -> Cell:
-    cell = _text_cell(sheet, text)
-    cell.font = _MESSAGE_FONT
-    return cell
+def _formatted(
+    styles: _Styles,
+    values: Sequence[_Value],
+    formats: Sequence[str | None],
+    look: Mapping[str, Any] = _PLAIN,
+    every: int = 0,
+) -> list[tuple[_Value, Format | None]]:
+    """Values with their column's number format (and `look`); in a `_DECIMAL` column whole
+    numbers get `_INTEGER`, so 20 shows as "20", not "20,0". With `every`, cells without a
+    value still get `look` (a totals row's borders run across)."""
+    out: list[tuple[_Value, Format | None]] = []
+    for n, value in enumerate(values):
+        number_format = formats[n] if n < len(formats) and value is not None else None
+        if number_format == _DECIMAL and isinstance(value, int):
+            number_format = _INTEGER
+        if isinstance(value, str):
+            number_format = None
+        styled = look is not _PLAIN and (value is not None or n < every)
+        if number_format is None and not styled:
+            out.append((value, None))
+        else:
+            out.append((value, styles(look, num_format=number_format)))
+    return out
 
 
-def _note_cell(sheet: WriteOnlyWorksheet, text: str) -> Cell:
-    cell = _text_cell(sheet, text)
-    cell.font = _NOTE_FONT
-    return cell
-
-
-def _text_cell(sheet: WriteOnlyWorksheet, text: str) -> Cell:
-    cell = WriteOnlyCell(sheet, _clean(text))
-    cell.data_type = "s"  # "=SUM(...)" typed by an officer stays text, never a formula
-    return cell
+def _put(ws: Worksheet, row: int, column: int, value: _Value, style: Format | None) -> None:
+    """One cell: text always as text ("=SUM(...)" typed by an officer is never a formula),
+    numbers and dates as themselves; nothing for None unless it is styled."""
+    if value is None:
+        if style is not None:
+            ws.write_blank(row, column, None, style)
+    elif isinstance(value, str):
+        ws.write_string(row, column, _clean(value), style)
+    elif isinstance(value, dt.date):
+        ws.write_datetime(row, column, value, style)
+    else:
+        ws.write_number(row, column, value, style)
 
 
 def _clean(text: str) -> str:
     """Text Excel accepts: no control characters, at most 32,767 characters."""
-    return ILLEGAL_CHARACTERS_RE.sub("", text)[:_MAX_CELL_CHARS]
-
-
-class _ColumnCells:
-    """Turns a row of plain values into cells, with each column's number format.
-
-    One styled cell per column (and format) is reused for every row: a
-    write-only sheet serialises a row as it is appended, and building a fresh
-    styled cell per value would dominate the time of a large export. In a
-    `_DECIMAL` column whole numbers get `_INTEGER`, so 20 shows as "20", not "20,0".
-    """
-
-    def __init__(self, sheet: WriteOnlyWorksheet, formats: Sequence[str | None]) -> None:
-        self._sheet = sheet
-        self._formats = list(formats)
-        self._cells: dict[tuple[int, str], Cell] = {}
-
-    def _cell(self, column: int, number_format: str) -> Cell:
-        cell = self._cells.get((column, number_format))
-        if cell is None:
-            cell = WriteOnlyCell(self._sheet)
-            cell.number_format = number_format
-            self._cells[(column, number_format)] = cell
-        return cell
-
-    def row(self, values: Sequence[_Value]) -> list[_Value | Cell]:
-        out: list[_Value | Cell] = []
-        for n, value in enumerate(values):
-            if isinstance(value, str):
-                out.append(
-                    _text_cell(self._sheet, value) if value.startswith("=") else _clean(value)
-                )
-                continue
-            number_format = self._formats[n] if n < len(self._formats) else None
-            if number_format is None or value is None:
-                out.append(value)
-                continue
-            if number_format == _DECIMAL and isinstance(value, int):
-                number_format = _INTEGER
-            cell = self._cell(n, number_format)
-            cell.value = value  # keeps a date format: only a non-date one is replaced
-            out.append(cell)
-        return out
+    return _ILLEGAL.sub("", text)[:_MAX_CELL_CHARS]
 
 
 # --- values -------------------------------------------------------------------------
@@ -869,58 +987,35 @@ def _local(moment: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
     return moment.astimezone(tz).replace(tzinfo=None)
 
 
-# --- saving -------------------------------------------------------------------------
+# --- dating the file ----------------------------------------------------------------
 
 
-def workbook_bytes(book: Workbook, generated_at: dt.datetime | None = None) -> bytes:
-    """The .xlsx bytes of `book`, dated `generated_at` (or 1980-01-01), never by the clock.
+def _date_zip_entries(archive: IO[bytes], when: dt.datetime) -> None:
+    """Date every entry of the written zip `when`, in place (XlsxWriter dates them 1980).
 
-    openpyxl's own save stamps "now" into the document properties and the zip
-    entries; writing through `_DatedZip` keeps the output reproducible. Works
-    for write-only and ordinary workbooks alike.
+    A zip holds each entry's date twice, in its local header and in the
+    central directory, at fixed places; rewriting those four bytes each keeps
+    the file byte-for-byte reproducible without compressing it again.
     """
-    stamp = _NO_DATE if generated_at is None else _local(generated_at, VIETNAM)
-    utc = _NO_DATE if generated_at is None else _local(generated_at, dt.UTC)
-    book.properties.created = utc
-    book.properties.modified = utc
-    buffer = io.BytesIO()
-    with _DatedZip(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
-        archive.stamp = stamp.timetuple()[:6]
-        ExcelWriter(book, archive).write_data()
-    return buffer.getvalue()
-
-
-class _DatedZip(zipfile.ZipFile):
-    """A zip whose entries carry a given date instead of the clock's or a temp file's."""
-
-    stamp: tuple[int, int, int, int, int, int] = (1980, 1, 1, 0, 0, 0)
-
-    def writestr(
-        self,
-        zinfo_or_arcname: str | zipfile.ZipInfo,
-        data: SizedBuffer | str,
-        compress_type: int | None = None,
-        compresslevel: int | None = None,
-    ) -> None:
-        if not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
-            zinfo_or_arcname = self._info(zinfo_or_arcname)
-        super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
-
-    def write(
-        self,
-        filename: StrPath,
-        arcname: StrPath | None = None,
-        compress_type: int | None = None,
-        compresslevel: int | None = None,
-    ) -> None:
-        info = self._info(str(arcname if arcname is not None else filename))
-        if compress_type is not None:
-            info.compress_type = compress_type
-        with open(filename, "rb") as source, self.open(info, "w", force_zip64=True) as target:
-            shutil.copyfileobj(source, target, 1 << 20)
-
-    def _info(self, name: str) -> zipfile.ZipInfo:
-        info = zipfile.ZipInfo(name, date_time=self.stamp)
-        info.compress_type = self.compression
-        info.external_attr = 0o600 << 16
-        return info
+    stamp = struct.pack(
+        "<HH",
+        (when.hour << 11) | (when.minute << 5) | (when.second // 2),
+        ((when.year - 1980) << 9) | (when.month << 5) | when.day,
+    )
+    archive.seek(0)
+    with zipfile.ZipFile(archive) as reader:
+        entries = reader.infolist()
+        position = reader.start_dir
+    for entry in entries:
+        archive.seek(entry.header_offset + 10)
+        archive.write(stamp)
+    for _ in entries:
+        archive.seek(position)
+        head = archive.read(46)
+        if head[:4] != b"PK\x01\x02":
+            raise ValueError("not a central directory entry")
+        archive.seek(position + 12)
+        archive.write(stamp)
+        name, extra, comment = struct.unpack("<HHH", head[28:34])
+        position += 46 + name + extra + comment
+    archive.seek(0, io.SEEK_END)
