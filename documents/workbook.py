@@ -476,7 +476,6 @@ def _write_standings(sheet: _Sheet, cluster: ClusterSheet, heading: _Heading, t:
     notes; signatures."""
     standings = cluster.standings
     assert standings is not None
-    lang = t.lang
     criteria = _criteria(standings.rows)
     show_rates = any(r.unit.code in cluster.rates for r in standings.rows)
     headers = [t("rank"), t("unit"), t("score"), t("rating")]
