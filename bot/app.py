@@ -125,14 +125,16 @@ class App:
                 grace=dt.timedelta(hours=12),
             )
         )
+        posts = GroupPosts(self.dispatcher.settings, self.catalog)
         self.scheduler.add(
             Job(
                 "standings-posts",
                 CronTrigger.from_crontab(
                     self.config.standings.post_cron, timezone=self.config.federation.tz
                 ),
-                GroupPosts(self.dispatcher.settings, self.catalog).fire,
+                posts.fire,
                 grace=dt.timedelta(hours=6),
+                after_commit=posts.after_commit,
             )
         )
         self.scheduler.housekeeping.append((self.dispatcher.expire_idle, 60))

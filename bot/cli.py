@@ -19,7 +19,6 @@ import signal
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -590,11 +589,16 @@ def _progress_bar(label: str) -> Callable[[int, int], None]:
 async def _export(
     config: AppConfig, period_text: str, cluster_code: str | None, out: Path, say: Say
 ) -> int:
-    """The workbook of one cluster, or of every cluster; a period with no data is an error."""
+    """The workbook of one cluster, or of every cluster; a period with no data is an error.
+
+    The standings and targets are read in a short transaction; the reports are then
+    streamed from a read-only snapshot of the database into the file, so a running
+    bot is never kept waiting and memory stays flat at any size.
+    """
     from domain.errors import UserInputError
     from domain.periods import PeriodKind, parse_period
-    from handlers.standings import build_workbook
     from storage import org
+    from usecases import exports
 
     app = await _opened(config)
     now = app.clock.now()
@@ -616,7 +620,7 @@ async def _export(
                 )
                 print(message, file=sys.stderr)
                 return 1
-            data = await build_workbook(
+            data = await exports.gather(
                 tx,
                 app.dispatcher.settings,
                 app.catalog,
@@ -624,15 +628,23 @@ async def _export(
                 cluster,
                 period,
                 now,
-                progress=_progress_bar(say("export_progress")),
+                hold_reports=not app.db.is_file,  # a snapshot needs a database file
             )
     except UserInputError as exc:
         print(app.catalog(say.lang, exc.key, **exc.params), file=sys.stderr)
         return 1
     finally:
         await app.db.close()
-    await asyncio.to_thread(out.write_bytes, data)
-    print(say("export_done", path=out, kb=len(data) // 1024, period=period))
+    if data.reports is None:
+        progress = _progress_bar(say("export_progress"))
+        await asyncio.to_thread(
+            exports.write_from_snapshot, data, app.catalog, app.db.path, out, progress
+        )
+    else:
+        xlsx = await asyncio.to_thread(exports.render, data, app.catalog)
+        await asyncio.to_thread(out.write_bytes, xlsx)
+    size = (await asyncio.to_thread(out.stat)).st_size
+    print(say("export_done", path=out, kb=size // 1024, period=period))
     return 0
 
 
@@ -651,9 +663,10 @@ async def _targets(config: AppConfig, args: argparse.Namespace, say: Say) -> int
                 list(config.units),
                 list(config.all_measures),
                 args.period,
+                translate=app.catalog,
+                lang=say.lang,
                 existing=existing,
                 generated_at=app.clock.now(),
-                t=partial(app.catalog, "vi"),  # the template sheet is in Vietnamese
             )
             await asyncio.to_thread(Path(args.out).write_bytes, data)
             print(say("template_done", path=args.out, period=Period.from_key(args.period)))

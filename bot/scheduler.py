@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -29,6 +30,12 @@ log = logging.getLogger(__name__)
 JobRun = Callable[[Tx, dt.datetime, dt.datetime | None], Awaitable[list[OutboxItem]]]
 """(transaction, this fire time, previous fire time) → the outbox rows it wrote."""
 
+AfterCommit = Callable[
+    [dt.datetime, Callable[[], AbstractAsyncContextManager[Tx]]], Awaitable[list[OutboxItem]]
+]
+"""(this fire time, a way to open a transaction) → the outbox rows of slow work (charts)
+made after the firing committed, with the database free, and queued in a short step."""
+
 _TINY = dt.timedelta(microseconds=1)
 
 
@@ -38,6 +45,7 @@ class Job:
     trigger: BaseTrigger
     run: JobRun
     grace: dt.timedelta = dt.timedelta(hours=6)
+    after_commit: AfterCommit | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +111,17 @@ class Scheduler:
             return Firing(job.id, fire_at, "skipped")
         if items:
             self.on_outbox(items)
+        if job.after_commit is not None:
+            try:
+                later = await job.after_commit(fire_at, self.db.transaction)
+            except Exception:  # the firing's own messages are out; only these are lost
+                log.exception(
+                    "schedule: %s at %s: the work after the commit failed", job.id, fire_at
+                )
+                later = []
+            if later:
+                self.on_outbox(later)
+            items += later
         return Firing(job.id, fire_at, "ran", len(items))
 
     def start(self, timezone: dt.tzinfo) -> None:

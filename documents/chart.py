@@ -3,9 +3,11 @@
 Horizontal bars, one per unit in rank order, each split into the points it
 earned per criterion (so "why is Ba Đình behind?" is answered by looking), with
 the score and rank at the bar's end and the advisory-ranking footnote the
-domain requires. Drawn with matplotlib's object API and the Agg canvas: no
-pyplot, no global rcParams, no display, so it is safe in a server process and
-next to other code that uses matplotlib. Pure: standings in, PNG bytes out.
+domain requires. Every word on it comes from the message catalog (vi/en),
+through the `translate` the caller passes in. Drawn with matplotlib's object
+API and the Agg canvas: no pyplot, no global rcParams, no display, so it is
+safe in a server process and next to other code that uses matplotlib. Pure:
+standings in, PNG bytes out.
 
 Text is drawn in DejaVu Sans (shipped with matplotlib; it covers Vietnamese),
 normalised to NFC, with any character the font lacks (an emoji in a unit name)
@@ -21,7 +23,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:  # matplotlib costs about a second to import: only when a chart is drawn
     from matplotlib.axes import Axes
@@ -29,44 +31,32 @@ if TYPE_CHECKING:  # matplotlib costs about a second to import: only when a char
     from matplotlib.font_manager import FontProperties
     from matplotlib.text import Text
 
-from domain.scoring import CriterionDef, Standings, UnitStanding, format_points
+from domain.scoring import CriterionDef, Rating, Standings, UnitStanding, format_points
 
-__all__ = ["FOOTNOTE", "build_standings_figure", "standings_chart"]
+__all__ = ["Translate", "build_standings_figure", "standings_chart"]
+
+
+class Translate(Protocol):
+    """The message catalog: `translate(lang, key, **params)`; bot.i18n.Catalog is one."""
+
+    def __call__(self, lang: str, key: str, /, **params: Any) -> str: ...
+
+
+class _Labels:
+    """The chart's words in one language, from the catalog ("chart." keys and [rating])."""
+
+    def __init__(self, translate: Translate, lang: str) -> None:
+        self._translate = translate
+        self.lang = lang
+
+    def __call__(self, key: str, **params: Any) -> str:
+        return self._translate(self.lang, f"chart.{key}", **params)
+
+    def rating(self, rating: Rating) -> str:
+        return self._translate(self.lang, rating.label_key)
+
 
 FONT = "DejaVu Sans"
-FOOTNOTE = {
-    "vi": "Xếp hạng mang tính tham khảo; kết quả chính thức do hội nghị bình xét",
-    "en": "Advisory ranking; the official one is voted at the year-end review",
-}
-_RESCALED_NOTE = {
-    "vi": "* Điểm quy về thang 100 vì có tiêu chí chưa có chỉ tiêu",
-    "en": "* Re-scaled to 100 points: a criterion had no target",
-}
-_EMPTY = {"vi": "Chưa có dữ liệu xếp hạng", "en": "No standings yet"}
-_BONUS = {"vi": "Điểm thưởng", "en": "Bonus points"}
-_PENALTY = {"vi": "Điểm trừ", "en": "Penalty points"}
-# The catalog's [rating] words, until the chart's labels come from the catalog too.
-_RATING = {
-    "vi": {
-        "excellent": "xuất sắc",
-        "strong": "vững mạnh",
-        "good": "khá",
-        "average": "trung bình",
-        "weak": "yếu",
-    },
-    "en": {
-        "excellent": "excellent",
-        "strong": "strong",
-        "good": "good",
-        "average": "average",
-        "weak": "weak",
-    },
-}
-_MORE = {
-    "vi": "… và {n} đơn vị khác (xem tệp Excel)",
-    "en": "… and {n} more units (see the Excel file)",
-}
-
 # 1080 px wide at 150 dpi: a phone shows it full width without scaling text away.
 _WIDTH_IN = 7.2
 _DPI = 150
@@ -98,30 +88,34 @@ _BONUS_COLOR = "#4D9221"
 _PENALTY_COLOR = "#C51B7D"
 
 
-def standings_chart(standings: Standings, title: str, lang: str) -> bytes:
-    """A PNG of the standings, 1080 px wide, for sending as a photo."""
-    figure = build_standings_figure(standings, title, lang)
+def standings_chart(standings: Standings, title: str, lang: str, translate: Translate) -> bytes:
+    """A PNG of the standings, 1080 px wide, for sending as a photo; every word on it
+    comes from the catalog through `translate`, in `lang`."""
+    figure = build_standings_figure(standings, title, lang, translate)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
 
 
-def build_standings_figure(standings: Standings, title: str, lang: str) -> Figure:
+def build_standings_figure(
+    standings: Standings, title: str, lang: str, translate: Translate
+) -> Figure:
     """The chart as a matplotlib Figure (what `standings_chart` renders), for tests."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
     lang = "en" if lang == "en" else "vi"
+    t = _Labels(translate, lang)
     rows = standings.rows[:_MAX_UNITS]
     hidden = len(standings.rows) - len(rows)
     criteria = _criteria(rows)
-    legend_entries = _legend_entries(rows, criteria, lang)
-    notes = [FOOTNOTE[lang]]
+    legend_entries = _legend_entries(rows, criteria, t)
+    notes = [t("footnote")]
     if any(row.rescaled for row in rows):
-        notes.append(_RESCALED_NOTE[lang])
+        notes.append(t("rescaled"))
     if hidden:
-        notes.insert(0, _MORE[lang].format(n=hidden))
+        notes.insert(0, t("more", n=hidden))
 
     title_lines = textwrap.wrap(_clean(title), 40, max_lines=3, placeholder=" …") or [""]
     note_lines = [line for note in notes for line in textwrap.wrap(note, 80)]
@@ -162,12 +156,12 @@ def build_standings_figure(standings: Standings, title: str, lang: str) -> Figur
                 (body_in - ticks_in) / height_in,
             )
         )
-        _draw_bars(axes, rows, criteria, lang)
+        _draw_bars(axes, rows, criteria, t)
     else:
         figure.text(
             0.5,
             y_frac(top_in + body_in / 2),
-            _EMPTY[lang],
+            t("empty"),
             ha="center",
             va="center",
             color="#555555",
@@ -220,7 +214,7 @@ def _draw_bars(
     axes: Axes,
     rows: Sequence[UnitStanding],
     criteria: Sequence[CriterionDef],
-    lang: str,
+    t: _Labels,
 ) -> None:
     """Stacked bars (rank order, top to bottom), names above, score and rank at the end."""
     from matplotlib.transforms import blended_transform_factory
@@ -260,7 +254,7 @@ def _draw_bars(
         )
         end_texts.append(
             axes.annotate(
-                _end_label(row, lang),
+                _end_label(row, t),
                 xy=(end, y + 0.17),
                 xytext=(5, 0),
                 textcoords="offset points",
@@ -275,7 +269,7 @@ def _draw_bars(
     # Room at the right for the longest "92,5 · hạng 1", measured, not guessed.
     axes_px = axes.get_window_extent().width
     for row, text in zip(rows, name_texts, strict=True):
-        _fit(text, _clean(row.unit.name), f" · {_RATING[lang][row.rating.value]}", axes_px)
+        _fit(text, _clean(row.unit.name), f" · {t.rating(row.rating)}", axes_px)
     pad_px = 5 * axes.figure.dpi / 72 + 4
     x_max = max(100.0, *ends) * 1.02
     for end, text in zip(ends, end_texts, strict=True):
@@ -341,11 +335,9 @@ def _fit(text: Text, name: str, suffix: str, width_px: float) -> None:
     text.set_text(name[:low].rstrip() + "…" + suffix)
 
 
-def _end_label(row: UnitStanding, lang: str) -> str:
-    score = format_points(row.score, lang) + ("*" if row.rescaled else "")
-    if lang == "en":
-        return f"{score} · {'tied ' if row.tied else ''}#{row.rank}"
-    return f"{score} · {'đồng ' if row.tied else ''}hạng {row.rank}"
+def _end_label(row: UnitStanding, t: _Labels) -> str:
+    score = format_points(row.score, t.lang) + ("*" if row.rescaled else "")
+    return t("rank_tied" if row.tied else "rank", score=score, rank=row.rank)
 
 
 def _criteria(rows: Sequence[UnitStanding]) -> list[CriterionDef]:
@@ -364,13 +356,13 @@ def _criterion_style(n: int) -> tuple[str, str, str]:
 
 
 def _legend_entries(
-    rows: Sequence[UnitStanding], criteria: Sequence[CriterionDef], lang: str
+    rows: Sequence[UnitStanding], criteria: Sequence[CriterionDef], t: _Labels
 ) -> list[tuple[str, tuple[str, str, str]]]:
-    entries = [(_legend_label(c, lang), _criterion_style(n)) for n, c in enumerate(criteria)]
+    entries = [(_legend_label(c, t.lang), _criterion_style(n)) for n, c in enumerate(criteria)]
     if any(row.adjustment > 0 for row in rows):
-        entries.append((_BONUS[lang], (_BONUS_COLOR, "white", "")))
+        entries.append((t("bonus"), (_BONUS_COLOR, "white", "")))
     if any(row.adjustment < 0 for row in rows):
-        entries.append((_PENALTY[lang], ("white", _PENALTY_COLOR, "////")))
+        entries.append((t("penalty"), ("white", _PENALTY_COLOR, "////")))
     return entries
 
 

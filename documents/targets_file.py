@@ -23,7 +23,7 @@ import shutil
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import PurePath
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook, load_workbook
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_BYTES",
     "TargetsFileError",
+    "Translate",
     "parse_targets",
     "targets_template",
 ]
@@ -82,12 +83,15 @@ _SHOWN_HEADER = {
     "period": "Kỳ (period)",
     "value": "Chỉ tiêu (value)",
 }
-# The template's sheet and headers. The export's "Chỉ tiêu" sheet (labels from
-# the catalog, workbook.sheet_targets and workbook.target_*) uses the same words,
-# so an exported sheet can be edited and imported back (tested both ways).
-TEMPLATE_SHEET = "Chỉ tiêu"
-TARGET_HEADERS = ("Mã đơn vị", "Tên đơn vị", "Mã chỉ số", "Tên chỉ số", "Kỳ", "Chỉ tiêu")
-_TARGET_SHEETS = frozenset({fold(TEMPLATE_SHEET), "targets"})
+# The sheet that holds the targets, as the template and the export name it in either
+# language (catalog: workbook.sheet_targets): "Chỉ tiêu" or "Targets".
+_TARGET_SHEETS = frozenset({"chi tieu", "targets"})
+
+
+class Translate(Protocol):
+    """The message catalog: `translate(lang, key, **params)`; bot.i18n.Catalog is one."""
+
+    def __call__(self, lang: str, key: str, /, **params: Any) -> str: ...
 
 
 class TargetsFileError(UserInputError):
@@ -117,28 +121,47 @@ def targets_template(
     measures: Sequence[MeasureDef],
     period_key: str,
     *,
+    translate: Translate,
+    lang: str = "vi",
     existing: Iterable[Target] = (),
     generated_at: dt.datetime | None = None,
-    t: Callable[..., str] | None = None,
 ) -> bytes:
     """An .xlsx to fill in: one row per unit × measure for `period_key`, and instructions.
 
-    Values of `existing` targets for that period are filled in, so the file
-    also serves to review and correct what is registered. `period_key` is a
-    key like "2025" or "2025-H1" (ValueError otherwise: it comes from code).
+    Every word on it comes from the catalog in `lang` (the sheet and column names are
+    the export's own, workbook.sheet_targets and workbook.target_*, which the reader
+    knows in both languages). Values of `existing` targets for that period are filled
+    in, so the file also serves to review and correct what is registered.
+    `period_key` is a key like "2025" or "2025-H1" (ValueError otherwise: it comes
+    from code).
     """
+    lang = "en" if lang == "en" else "vi"
     period = Period.from_key(period_key)
-    current = {(t.unit, t.measure): t.value for t in existing if t.period == period.key}
+
+    def t(name: str, /, **params: Any) -> str:
+        return translate(lang, name, **params)
+
+    current = {(x.unit, x.measure): x.value for x in existing if x.period == period.key}
     book = Workbook()
     sheet = book.active
     assert isinstance(sheet, Worksheet)
-    sheet.title = TEMPLATE_SHEET
-    sheet.append(list(TARGET_HEADERS))
+    sheet.title = t("workbook.sheet_targets")
+    sheet.append(
+        [
+            t("workbook.target_unit_code"),
+            t("workbook.target_unit_name"),
+            t("workbook.target_measure_code"),
+            t("workbook.target_measure_name"),
+            t("workbook.target_period"),
+            t("workbook.target_value"),
+        ]
+    )
     for unit in units:
         for measure in measures:
             value = current.get((unit.code, measure.code))
             shown = None if value is None else (int(value) if value == int(value) else value)
-            sheet.append([unit.code, unit.name, measure.code, measure.label.vi, period.key, shown])
+            label = measure.label.get(lang)
+            sheet.append([unit.code, unit.name, measure.code, label, period.key, shown])
     rows = sheet.max_row
 
     header_fill = PatternFill("solid", start_color="DDEBF7")
@@ -163,48 +186,54 @@ def targets_template(
         formula1="0",
         allow_blank=True,
         showErrorMessage=True,
-        errorTitle="Chỉ tiêu không hợp lệ",
-        error="Chỉ tiêu là một số không âm, ví dụ 20 hoặc 1,5. Để trống nếu không có chỉ tiêu.",
+        errorTitle=t("targets_file.invalid_title"),
+        error=t("targets_file.invalid_text"),
     )
     check.add(f"F2:F{max(rows, 2)}")
     sheet.add_data_validation(check)
 
-    named = period.name(t) if t is not None else period.key
-    _write_instructions(book.create_sheet("Hướng dẫn"), period, named, measures)
+    help_sheet = book.create_sheet(t("targets_file.sheet_help"))
+    _write_instructions(help_sheet, period, measures, t, lang)
     return workbook_bytes(book, generated_at)
 
 
 def _write_instructions(
-    sheet: Worksheet, period: Period, named: str, measures: Sequence[MeasureDef]
+    sheet: Worksheet,
+    period: Period,
+    measures: Sequence[MeasureDef],
+    t: Callable[..., str],
+    lang: str,
 ) -> None:
+    """How to fill the sheet in, then the measures with their codes and units."""
+    size = format_number(MAX_BYTES / 1_000_000, lang)
     lines = [
-        f"Hướng dẫn nhập chỉ tiêu thi đua — {named} (mã kỳ {period.key})",
+        t("targets_file.help_title", period=period, key=period.key),
         "",
-        "1. Mỗi dòng ở trang “Chỉ tiêu” là chỉ tiêu của một đơn vị cho một chỉ số trong một kỳ.",
-        "2. Chỉ điền cột “Chỉ tiêu” (cột F, nền vàng). Không sửa “Mã đơn vị” và “Mã chỉ số”: "
-        "bot nhận đơn vị và chỉ số theo mã; cột tên chỉ để đọc.",
-        "3. Để trống ô “Chỉ tiêu” nếu đơn vị không có chỉ tiêu cho chỉ số đó: dòng đó được bỏ qua.",
-        "4. Ghi số như thường lệ: 20; 1.250 hoặc 1250 (một nghìn hai trăm năm mươi); "
-        "1,5 (một phẩy năm). Không ghi số âm, không ghi chữ.",
-        "5. Kỳ: 2025 (cả năm), 2025-H1 (6 tháng đầu năm: 1/1–30/6), "
-        "2025-H2 (6 tháng cuối năm: 1/7–31/12); cũng nhận quý (2025-Q3) và tháng (2025-06).",
-        "6. Có thể xóa dòng không cần hoặc thêm dòng (ví dụ cho kỳ khác), "
-        "miễn không trùng đơn vị + chỉ số + kỳ.",
-        f"7. Lưu tệp dạng .xlsx, hoặc CSV UTF-8 (phân cách bằng dấu phẩy hoặc chấm phẩy), "
-        f"tối đa {format_number(MAX_BYTES / 1_000_000, 'vi')} MB, rồi gửi lại cho bot.",
-        "8. Tệp được nhận tất cả hoặc không gì: nếu có lỗi, bot báo từng lỗi kèm số dòng "
-        "và chưa nhập dòng nào. Sửa các dòng đó rồi gửi lại cả tệp.",
+        t("targets_file.help_rows"),
+        t("targets_file.help_fill"),
+        t("targets_file.help_blank"),
+        t("targets_file.help_numbers"),
+        t("targets_file.help_periods"),
+        t("targets_file.help_edit"),
+        t("targets_file.help_save", size=size),
+        t("targets_file.help_all_or_nothing"),
         "",
-        "Các chỉ số:",
+        t("targets_file.measures"),
     ]
     for line in lines:
         sheet.append([line])
     sheet["A1"].font = Font(bold=True, size=13)
-    sheet.append(["Mã chỉ số", "Tên chỉ số", "Đơn vị tính"])
+    sheet.append(
+        [
+            t("workbook.target_measure_code"),
+            t("workbook.target_measure_name"),
+            t("targets_file.measure_unit"),
+        ]
+    )
     for cell in sheet[sheet.max_row]:
         cell.font = Font(bold=True)
     for measure in measures:
-        sheet.append([measure.code, measure.label.vi, measure.unit])
+        sheet.append([measure.code, measure.label.get(lang), measure.unit])
     sheet.column_dimensions["A"].width = 18
     sheet.column_dimensions["B"].width = 40
     sheet.column_dimensions["C"].width = 14

@@ -38,9 +38,10 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
+from domain.exports import ReportLine
 from domain.models import FieldDef, FieldType, IndicatorDef, Report
 from domain.numbers import format_number
 from domain.obligations import Tally
@@ -140,23 +141,6 @@ class ClusterSheet:
     name: str
     standings: Standings | None
     rates: Mapping[str, Tally] = dataclass_field(default_factory=dict)
-
-
-class ReportLine(NamedTuple):
-    """One report as the "Báo cáo" sheet shows it: a plain tuple, cheap to make a million
-    of, with the names a reader needs (the report itself holds codes and ids)."""
-
-    id: int
-    occurred_on: dt.date
-    unit_name: str
-    person_name: str
-    indicator: str
-    status: str
-    created_at: dt.datetime
-    updated_at: dt.datetime | None
-    version: int
-    photos: int
-    values: Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -746,15 +730,19 @@ def _write_reports(
     statuses: dict[str, str] = {}
     names: dict[str, str] = {}
 
-    def status_label(raw: str) -> str:
-        if raw not in statuses:
-            statuses[raw] = t.optional(f"report_status.{raw}") or raw
-        return statuses[raw]
+    clean: dict[str, str] = {}  # names repeat a million times: cleaned once each
+
+    def cleaned(text: str) -> str:
+        if text not in clean:
+            if len(clean) > 100_000:
+                clean.clear()
+            clean[text] = _clean(text)
+        return clean[text]
 
     def indicator_label(code: str) -> str:
         if code not in names:
             indicator = by_code.get(code)
-            names[code] = indicator.label.get(lang) if indicator else code
+            names[code] = _clean(indicator.label.get(lang) if indicator else code)
         return names[code]
 
     total = shape.count
@@ -770,10 +758,13 @@ def _write_reports(
         ws, r = sheet.ws, sheet.row
         ws.write_number(r, 0, line.id)
         ws.write_datetime(r, 1, line.occurred_on, date_style)
-        _put(ws, r, 2, line.unit_name, None)
-        _put(ws, r, 3, line.person_name, None)
-        _put(ws, r, 4, indicator_label(line.indicator), None)
-        _put(ws, r, 5, status_label(line.status), None)
+        ws.write_string(r, 2, cleaned(line.unit_name))
+        ws.write_string(r, 3, cleaned(line.person_name))
+        ws.write_string(r, 4, indicator_label(line.indicator))
+        raw = line.status
+        if raw not in statuses:
+            statuses[raw] = _clean(t.optional(f"report_status.{raw}") or raw)
+        ws.write_string(r, 5, statuses[raw])
         ws.write_datetime(r, 6, _local(line.created_at, tz), time_style)
         if line.updated_at is not None:
             ws.write_datetime(r, 7, _local(line.updated_at, tz), time_style)

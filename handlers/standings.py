@@ -7,12 +7,13 @@ official one is voted at the year-end review.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import datetime as dt
+import logging
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, replace
 from functools import partial
 
 from documents.chart import standings_chart
@@ -20,26 +21,23 @@ from domain.access import Action as Access
 from domain.errors import UserInputError
 from domain.measures import MeasureDef
 from domain.messages import Attachment, Button, OutboxItem, Reply
-from domain.models import Cluster
 from domain.numbers import format_integer, format_number, format_percent, parse_number
 from domain.obligations import Tally
 from domain.periods import Period, PeriodKind, parse_period
 from domain.quick import detect_indicator
 from domain.scoring import (
     Phrase,
-    Target,
     UnitStanding,
     explain,
 )
 from domain.text import capitalized, clip_words, fold, wrap, wrap_atoms
 from runtime import access, workers
 from runtime.context import Ctx, HandlerSettings, Translator
-from storage import org, people
-from storage import reports as reports_repo
-from storage import targets as targets_repo
-from usecases import Tx, delivery, linking, targets
+from usecases import Tx, delivery, exports, linking, targets
 from usecases import standings as ranking
 from usecases.standings import ClusterStandings, compute, reporting_rates
+
+log = logging.getLogger(__name__)
 
 PREFIX = "st"
 LINE = 40  # characters: readable on a phone without wrapping; numbers are never cut
@@ -165,11 +163,14 @@ def why_lines(
 _SUB_PHRASES = frozenset({"why.from_year", "why.on_track", "why.behind"})
 
 
-async def chart_reply(t: Callable[..., str], lang: str, result: ClusterStandings) -> Reply:
+async def chart_reply(translate: Translator, lang: str, result: ClusterStandings) -> Reply:
     """The chart, drawn in the drawing process (matplotlib takes a tenth of a second or more,
-    holding the interpreter): call it after the transaction (`ctx.send_after_commit`)."""
+    holding the interpreter): call it after the transaction (`ctx.send_after_commit`).
+    Kept per cluster, period and language until the standings change."""
+    t = partial(translate, lang)
     title = f"{result.cluster.name} — {result.period.name(t)}"
-    png = await workers.draw(standings_chart, result.standings, title, lang)
+    key = ("standings", result.cluster.code, result.period.key, lang)
+    png = await workers.draw_cached(key, standings_chart, result.standings, title, lang, translate)
     attachment = Attachment("image", "xep-hang.png", base64.b64encode(png).decode())
     return Reply(t("standings.chart_caption", cluster=result.cluster.name), attachment=attachment)
 
@@ -196,7 +197,7 @@ async def standings_cmd(ctx: Ctx) -> None:
     result, rates = await ranking.of_cluster(ctx.tx, caller, ctx.settings, period, ctx.now)
     ctx.send(render(ctx.t, ctx.lang, result, rates))
     if result.standings.rows:
-        ctx.send_after_commit(partial(chart_reply, ctx.t, ctx.lang, result))
+        ctx.send_after_commit(partial(chart_reply, ctx.translate, ctx.lang, result))
 
 
 async def _all_clusters(ctx: Ctx, period_text: str) -> None:
@@ -323,108 +324,31 @@ async def linkgroup(ctx: Ctx) -> None:
 
 
 async def export_cmd(ctx: Ctx) -> None:
-    """/export [period]: the cluster's standings, reports and targets as an .xlsx."""
+    """/export [period]: the cluster's standings, reports and targets as an .xlsx.
+
+    The data is read in this update's transaction; the file is made after the
+    commit, in the worker process, and follows the caption (`send_after_commit`).
+    """
     period = await parse_standings_period(ctx, ctx.inbound.args)
     caller = await access.caller(ctx)
     cluster = await ranking.asked_cluster(ctx.tx, caller, Access.EXPORT, period.year)
-    data = await build_workbook(
-        ctx.tx, ctx.settings, ctx.translate, ctx.lang, cluster, period, ctx.now
+    data = await exports.gather(
+        ctx.tx, ctx.settings, ctx.translate, ctx.lang, cluster, period, ctx.now, hold_reports=True
     )
-    name = f"thidua-{cluster.code}-{period.key}.xlsx"
-    attachment = Attachment("document", name, base64.b64encode(data).decode())
     ctx.reply(ctx.t("standings.export_caption", cluster=cluster.name, period=period))
-    ctx.send(Reply("", attachment=attachment))
+    ctx.send_after_commit(partial(export_reply, ctx.translate, data))
 
 
-async def build_workbook(
-    tx: Tx,
-    settings: HandlerSettings,
-    translate: Translator,
-    lang: str,
-    cluster: Cluster | None,
-    period: Period,
-    now: dt.datetime,
-    progress: Callable[[int, int], None] | None = None,
-) -> bytes:
-    """The workbook of one cluster, or (`cluster` None) of the federation: every cluster of
-    the period's year with its standings, and every unit's reports and targets.
-
-    The same for /export in chat and `thidua export`. A period without a single
-    report raises "export.no_data" rather than make a file of empty sheets.
-    """
-    from documents.workbook import (  # openpyxl: imported when a workbook is made
-        ClusterSheet,
-        ReportRow,
-        TargetRow,
-        export_workbook,
-    )
-
-    today = now.astimezone(settings.tz).date()
-    if cluster is not None:
-        clusters = [cluster]
-        codes = [m.unit for m in cluster.members]
-    else:
-        clusters = [
-            each
-            for code in await org.cluster_codes(tx, period.year)
-            if (each := await org.cluster(tx, code, period.year)) is not None
-        ]
-        codes = list(settings.units)
-    scope = cluster.name if cluster is not None else settings.federation_name
-    found = await reports_repo.in_period(tx, codes, period.start, period.end)
-    if not found:
-        raise UserInputError("export.no_data", scope=scope or "—", period=period)
-    sheets: list[ClusterSheet] = []
-    for each in clusters:
-        if settings.scoring is None:
-            sheets.append(ClusterSheet(each.name, None))
-            continue
-        result = await compute(tx, settings, each, period, today)
-        rates = await reporting_rates(tx, settings, result, now)
-        sheets.append(ClusterSheet(each.name, result.standings, rates))
-    names: dict[int, str] = {}
-    for r in found:
-        if r.person_id not in names:
-            p = await people.get(tx, r.person_id)
-            names[r.person_id] = p.name if p else "?"
-    photos = await reports_repo.photo_counts(tx, codes, period.start, period.end)
-    rows = [
-        ReportRow(r, _name(settings, r.unit_code), names[r.person_id], photos.get(r.id, 0))
-        for r in found
-    ]
-    measure_labels = {m.code: m.label.get(lang) for m in settings.measures}
-    targets: list[Target] = await targets_repo.for_period(tx, period.key, codes)
-    target_rows = [
-        TargetRow(
-            t.unit,
-            _name(settings, t.unit),
-            t.measure,
-            measure_labels.get(t.measure, t.measure),
-            t.period,
-            t.value,
-        )
-        for t in targets
-    ]
-    return await asyncio.to_thread(
-        export_workbook,
-        translate=translate,
-        federation=settings.federation_name,
-        scope=scope,
-        period_label=capitalized(period.name(partial(translate, lang))),
-        clusters=sheets,
-        reports=rows,
-        targets=target_rows,
-        indicators=settings.indicators,
-        lang=lang,
-        progress=progress,
-        generated_at=now,
-        tz=settings.tz,
-    )
-
-
-def _name(settings: HandlerSettings, code: str) -> str:
-    unit = settings.units.get(code)
-    return unit.name if unit else code
+async def export_reply(translate: Translator, data: exports.ExportData) -> Reply:
+    """The workbook as a document, made in the worker process; if it cannot be made, the
+    person is told so rather than left waiting for a file that never comes."""
+    try:
+        xlsx = await workers.draw(exports.render, data, translate)
+    except Exception:
+        log.exception("the workbook %s could not be made", data.file_name)
+        return Reply(translate(data.lang, "export.failed"))
+    attachment = Attachment("document", data.file_name, base64.b64encode(xlsx).decode())
+    return Reply("", attachment=attachment)
 
 
 async def target_cmd(ctx: Ctx) -> None:
@@ -461,42 +385,80 @@ async def target_cmd(ctx: Ctx) -> None:
 # ---- scheduled posts to linked groups -------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _ChartPost:
+    """A chart still to draw for a post whose text is already queued."""
+
+    channel: str
+    chat_id: str
+    lang: str
+    result: ClusterStandings
+
+
 class GroupPosts:
     """The scheduler's job: post standings (text and chart) to every linked cluster group,
     and privately to each member who asked for them (/subscribe): Zalo bots cannot join
-    groups, so on Zalo that is the only way a post arrives."""
+    groups, so on Zalo that is the only way a post arrives.
+
+    `fire` computes the standings and queues the texts in the firing's transaction;
+    `after_commit` then draws the charts (cached per cluster and period until the
+    figures change) with the database free, and queues them in a second short step,
+    as a chat's /standings does. A crash between the two loses a chart, never a text.
+    """
 
     def __init__(self, settings: HandlerSettings, translate: Translator) -> None:
         self.settings = settings
         self.translate = translate
+        self._charts: tuple[dt.datetime, list[_ChartPost]] | None = None
 
     async def fire(
         self, tx: Tx, fire_at: dt.datetime, previous: dt.datetime | None
     ) -> list[OutboxItem]:
+        self._charts = None
         if self.settings.scoring is None:
             return []
         today = fire_at.astimezone(self.settings.tz).date()
         period = Period(PeriodKind.YEAR, today.year, 1)
         items: list[OutboxItem] = []
+        charts: list[_ChartPost] = []
         for audience in await ranking.post_audiences(tx, self.settings, today.year):
             result = await compute(tx, self.settings, audience.cluster, period, today)
             rates = await reporting_rates(tx, self.settings, result, fire_at)
-            posts: dict[str, list[Reply]] = {}
+            texts: dict[str, Reply] = {}
             for channel, chat_id, lang in audience.chats:
-                if lang not in posts:
-                    posts[lang] = await self._post(lang, result, rates)
-                for n, reply in enumerate(posts[lang]):
-                    key = f"post:{channel}:{chat_id}:{fire_at.isoformat()}:{n}"
-                    item = await delivery.enqueue(tx, channel, chat_id, reply, fire_at, key)
-                    if item is not None:
-                        items.append(item)
+                if lang not in texts:
+                    text = render(partial(self.translate, lang), lang, result, rates)
+                    texts[lang] = replace(text, keeps_choices=True)
+                key = _post_key(channel, chat_id, fire_at, 0)
+                item = await delivery.enqueue(tx, channel, chat_id, texts[lang], fire_at, key)
+                items += [item] if item is not None else []
+                if result.standings.rows:
+                    charts.append(_ChartPost(channel, chat_id, lang, result))
+        self._charts = (fire_at, charts)
         return items
 
-    async def _post(
-        self, lang: str, result: ClusterStandings, rates: dict[str, Tally]
-    ) -> list[Reply]:
-        """The text and the chart; a post is not an answer, so typed numbers in the chat keep
-        meaning what they meant (keeps_choices)."""
-        t = partial(self.translate, lang)
-        made = [render(t, lang, result, rates), await chart_reply(t, lang, result)]
-        return [replace(r, keeps_choices=True) for r in made]
+    async def after_commit(
+        self, fire_at: dt.datetime, transaction: Callable[[], AbstractAsyncContextManager[Tx]]
+    ) -> list[OutboxItem]:
+        """The charts of the firing that just committed: drawn now, queued in one short
+        transaction; a post is not an answer, so typed numbers keep their meaning."""
+        if self._charts is None or self._charts[0] != fire_at:
+            return []
+        charts = self._charts[1]
+        self._charts = None
+        made: list[tuple[_ChartPost, Reply]] = []
+        for post in charts:
+            chart = await chart_reply(self.translate, post.lang, post.result)
+            made.append((post, replace(chart, keeps_choices=True)))
+        items: list[OutboxItem] = []
+        async with transaction() as tx:
+            for post, reply in made:
+                key = _post_key(post.channel, post.chat_id, fire_at, 1)
+                item = await delivery.enqueue(tx, post.channel, post.chat_id, reply, fire_at, key)
+                items += [item] if item is not None else []
+        return items
+
+
+def _post_key(channel: str, chat_id: str, fire_at: dt.datetime, part: int) -> str:
+    """Each part of a post is queued once per chat and firing."""
+    return f"post:{channel}:{chat_id}:{fire_at.isoformat()}:{part}"

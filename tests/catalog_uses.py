@@ -32,6 +32,7 @@ RELATIVE: dict[str, dict[str, str]] = {
     "bot/cli.py": {"say": "cli.", "self": "cli."},  # a Say, and Say's own methods
     "bot/demo.py": {"say": "cli."},
     "documents/workbook.py": {"t": "workbook.", "optional": "workbook."},  # _Labels
+    "documents/chart.py": {"t": "chart."},  # _Labels
 }
 
 #: Functions that add a prefix but are no translator: (file, function).

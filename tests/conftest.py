@@ -5,7 +5,14 @@ from pathlib import Path
 
 import pytest
 
+from runtime import workers
 from tests.harness import Harness
+
+
+@pytest.fixture(autouse=True)
+def _no_cached_drawings() -> None:
+    """Every test draws its own charts (the cache lives as long as the process)."""
+    workers.forget()
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from documents.chart import FOOTNOTE, build_standings_figure, standings_chart
+from bot.i18n import Catalog
+from documents.chart import build_standings_figure, standings_chart
 from domain.models import LocalText, Unit
 from domain.scoring import (
     CriterionDef,
@@ -23,6 +24,9 @@ from domain.scoring import (
 )
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+CATALOG = Catalog()
+FOOTNOTE_VI = "Xếp hạng mang tính tham khảo; kết quả chính thức do hội nghị bình xét"
+FOOTNOTE_EN = "Advisory ranking; the official one is voted at the year-end review"
 
 UNITS = [
     Unit(code="hoan_kiem", name="LĐLĐ quận Hoàn Kiếm"),
@@ -89,7 +93,7 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 
 def test_png_is_phone_sized() -> None:
-    data = standings_chart(standings(), "Cụm thi đua số 1 — năm 2025", "vi")
+    data = standings_chart(standings(), "Cụm thi đua số 1 — năm 2025", "vi", CATALOG)
     assert data.startswith(PNG_SIGNATURE)
     width, height = png_size(data)
     assert width == 1080
@@ -100,8 +104,9 @@ def test_png_is_phone_sized() -> None:
 def test_no_missing_glyph_warnings_for_vietnamese() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        standings_chart(standings(), "Cụm thi đua số 1: Hoàn Kiếm, Hai Bà Trưng 🎯", "vi")
-        standings_chart(standings(), "Cluster 1", "en")
+        title = "Cụm thi đua số 1: Hoàn Kiếm, Hai Bà Trưng 🎯"
+        standings_chart(standings(), title, "vi", CATALOG)
+        standings_chart(standings(), "Cluster 1", "en", CATALOG)
 
 
 def test_missing_glyph_check_would_catch_a_missing_glyph() -> None:
@@ -114,10 +119,10 @@ def test_missing_glyph_check_would_catch_a_missing_glyph() -> None:
 
 
 def test_vietnamese_texts_and_footnote() -> None:
-    figure = build_standings_figure(standings(), "Cụm thi đua số 1", "vi")
+    figure = build_standings_figure(standings(), "Cụm thi đua số 1", "vi", CATALOG)
     shown = texts(figure)
     joined = "\n".join(shown)
-    assert FOOTNOTE["vi"] in joined
+    assert FOOTNOTE_VI in joined
     assert "Xếp hạng mang tính tham khảo; kết quả chính thức do hội nghị bình xét" in joined
     assert any("LĐLĐ quận Hoàn Kiếm" in t for t in shown)
     assert any("LĐLĐ quận Hai Bà Trưng" in t for t in shown)
@@ -131,7 +136,7 @@ def test_vietnamese_texts_and_footnote() -> None:
 
 def test_score_and_rank_at_bar_end_with_decimal_comma() -> None:
     table = standings()
-    figure = build_standings_figure(table, "Cụm 1", "vi")
+    figure = build_standings_figure(table, "Cụm 1", "vi", CATALOG)
     shown = texts(figure)
     for row in table.rows:
         score = row.format_score("vi")
@@ -141,9 +146,9 @@ def test_score_and_rank_at_bar_end_with_decimal_comma() -> None:
 
 def test_english_uses_decimal_point_and_english_footnote() -> None:
     table = standings()
-    figure = build_standings_figure(table, "Cluster 1", "en")
+    figure = build_standings_figure(table, "Cluster 1", "en", CATALOG)
     shown = texts(figure)
-    assert FOOTNOTE["en"] in "\n".join(shown)
+    assert FOOTNOTE_EN in "\n".join(shown)
     top = table.rows[0]
     assert top.rescaled  # Đống Đa: no target for one criterion
     assert f"{top.format_score('en')}* · #1" in shown
@@ -156,37 +161,37 @@ def test_english_uses_decimal_point_and_english_footnote() -> None:
 def test_ties_are_labelled() -> None:
     targets = {(u.code, "new_unions"): 10.0 for u in UNITS}
     tied = score_cluster(UNITS[:2], {}, targets, SCORING)
-    shown = texts(build_standings_figure(tied, "Cụm", "vi"))
+    shown = texts(build_standings_figure(tied, "Cụm", "vi", CATALOG))
     assert shown.count("0,0 · đồng hạng 1") == 2
 
 
 def test_empty_standings() -> None:
     empty = Standings(rows=(), tie_rule=TieBreak.NAME)
-    data = standings_chart(empty, "Cụm thi đua số 1", "vi")
+    data = standings_chart(empty, "Cụm thi đua số 1", "vi", CATALOG)
     assert data.startswith(PNG_SIGNATURE)
     assert png_size(data)[0] == 1080
-    shown = texts(build_standings_figure(empty, "Cụm thi đua số 1", "vi"))
+    shown = texts(build_standings_figure(empty, "Cụm thi đua số 1", "vi", CATALOG))
     assert "Chưa có dữ liệu xếp hạng" in shown
-    assert FOOTNOTE["vi"] in "\n".join(shown)
+    assert FOOTNOTE_VI in "\n".join(shown)
 
 
 def test_many_units_stay_within_photo_limits() -> None:
     units = [Unit(code=f"u{i}", name=f"Công đoàn phường số {i}") for i in range(60)]
     totals = {(u.code, "new_unions"): float(i) for i, u in enumerate(units)}
     table = score_cluster(units, totals, {}, SCORING)
-    data = standings_chart(table, "Toàn thành phố", "vi")
+    data = standings_chart(table, "Toàn thành phố", "vi", CATALOG)
     width, height = png_size(data)
     assert width + height <= 10_000
-    shown = texts(build_standings_figure(table, "Toàn thành phố", "vi"))
+    shown = texts(build_standings_figure(table, "Toàn thành phố", "vi", CATALOG))
     assert any("và 20 đơn vị khác" in t for t in shown)
 
 
 def test_dollar_signs_are_not_mathtext() -> None:
     units = [Unit(code="a", name="Công đoàn $ngành$ A")]
     table = score_cluster(units, {}, {}, SCORING)
-    data = standings_chart(table, "Giá $5 ", "vi")
+    data = standings_chart(table, "Giá $5 ", "vi", CATALOG)
     assert data.startswith(PNG_SIGNATURE)
-    assert any("$ngành$" in t for t in texts(build_standings_figure(table, "x", "vi")))
+    assert any("$ngành$" in t for t in texts(build_standings_figure(table, "x", "vi", CATALOG)))
 
 
 def test_a_label_too_long_for_the_legend_uses_the_short_label() -> None:
@@ -202,6 +207,21 @@ def test_a_label_too_long_for_the_legend_uses_the_short_label() -> None:
     )
     scoring = SCORING.model_copy(update={"criteria": criteria})
     result = score_cluster(UNITS, {("long_bien", "cba"): 3}, {}, scoring)
-    shown = texts(build_standings_figure(result, "Cụm thi đua số 1", "vi"))
+    shown = texts(build_standings_figure(result, "Cụm thi đua số 1", "vi", CATALOG))
     assert "TƯLĐTT có lợi" in shown
     assert not any(t.startswith("Ký kết thỏa ước") for t in shown)
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_every_word_on_the_chart_comes_from_the_catalog(lang: str) -> None:
+    """Legend, end labels, ratings and notes in the language asked for: no catalog key
+    left showing, and no Vietnamese word on an English chart."""
+    table = standings()
+    shown = "\n".join(texts(build_standings_figure(table, "Cluster 1", lang, CATALOG)))
+    assert "chart." not in shown and "rating." not in shown
+    if lang == "en":
+        assert "#1" in shown and "hạng" not in shown and "Điểm" not in shown
+        assert CATALOG("en", table.rows[0].rating.label_key) in shown
+    else:
+        assert "hạng 1" in shown
+        assert CATALOG("vi", table.rows[0].rating.label_key) in shown

@@ -26,6 +26,8 @@ MEASURES = default_measures()
 UNIT_CODES = {u.code for u in UNITS}
 MEASURE_CODES = {m.code for m in MEASURES}
 
+CATALOG = Catalog()
+
 
 def parse(data: bytes, filename: str = "chi_tieu.csv", **kw: object) -> list[Target]:
     return parse_targets(data, filename, units=UNIT_CODES, measures=MEASURE_CODES, **kw)  # type: ignore[arg-type]
@@ -59,7 +61,7 @@ def xlsx_bytes(rows: list[list[object]]) -> bytes:
 
 
 def test_template_layout() -> None:
-    data = targets_template(UNITS, MEASURES, "2025")
+    data = targets_template(UNITS, MEASURES, "2025", translate=CATALOG)
     book = load_workbook(io.BytesIO(data))
     assert book.sheetnames == ["Chỉ tiêu", "Hướng dẫn"]
     sheet = book["Chỉ tiêu"]
@@ -89,11 +91,11 @@ def test_template_layout() -> None:
 
 def test_template_rejects_a_bad_period_key() -> None:
     with pytest.raises(ValueError):
-        targets_template(UNITS, MEASURES, "đợt 1")
+        targets_template(UNITS, MEASURES, "đợt 1", translate=CATALOG)
 
 
 def test_template_round_trip() -> None:
-    data = targets_template(UNITS, MEASURES, "2025-H1")
+    data = targets_template(UNITS, MEASURES, "2025-H1", translate=CATALOG)
     book = load_workbook(io.BytesIO(data))
     sheet = book["Chỉ tiêu"]
     filled = {}
@@ -125,7 +127,7 @@ def test_template_prefills_existing_targets_of_that_period() -> None:
         Target("long_bien", "new_unions", "2025", 20),
         Target("long_bien", "new_members", "2024", 999),
     ]
-    data = targets_template(UNITS, MEASURES, "2025", existing=existing)
+    data = targets_template(UNITS, MEASURES, "2025", existing=existing, translate=CATALOG)
     assert parse(data, "template.xlsx") == [Target("long_bien", "new_unions", "2025", 20.0)]
 
 
@@ -305,7 +307,7 @@ def test_empty_file(data: bytes) -> None:
 def test_header_only_or_nothing_filled() -> None:
     [(row, message)] = problems(csv_bytes("unit,measure,period,value", "hoan_kiem,cba,2025,"))
     assert row == 0 and "Không có dòng nào ghi chỉ tiêu" in message
-    template = targets_template(UNITS, MEASURES, "2025")
+    template = targets_template(UNITS, MEASURES, "2025", translate=CATALOG)
     [(row, _)] = problems(template, "template.xlsx")
     assert row == 0
 
@@ -374,3 +376,38 @@ def test_unquoted_decimal_comma_in_a_comma_csv_is_not_read_as_its_integer_part()
     data = csv_bytes("unit,measure,period,value", "hoan_kiem,cba,2025,1,5", "long_bien,cba,2025,2")
     [(row, message)] = problems(data)
     assert row == 2 and "ngoặc kép" in message
+
+
+def test_english_template_reads_back() -> None:
+    """In English every word comes from the English catalog, and the file still imports."""
+    data = targets_template(UNITS, MEASURES, "2025", translate=CATALOG, lang="en")
+    book = load_workbook(io.BytesIO(data))
+    assert book.sheetnames == ["Targets", "Instructions"]
+    assert [c.value for c in book["Targets"][1]] == [
+        "Unit code",
+        "Unit name",
+        "Measure code",
+        "Measure name",
+        "Period",
+        "Target",
+    ]
+    texts = [
+        str(v)
+        for sheet in book.worksheets
+        for row in sheet.iter_rows(values_only=True)
+        for v in row
+        if isinstance(v, str)
+    ]
+    assert not [t for t in texts if t.startswith(("targets_file.", "workbook."))]
+    instructions = "\n".join(texts)
+    assert "Fill in only the “Target” column" in instructions and "2025-H1" in instructions
+    assert "Chỉ tiêu" not in instructions
+    sheet = book["Targets"]
+    for row in sheet.iter_rows(min_row=2):
+        if (row[0].value, row[2].value) == ("long_bien", "new_unions"):
+            row[5].value = 20
+    buffer = io.BytesIO()
+    book.save(buffer)
+    assert parse(buffer.getvalue(), "targets.xlsx") == [
+        Target("long_bien", "new_unions", "2025", 20.0)
+    ]

@@ -234,6 +234,8 @@ async def post_standings(on: Rig, at: dt.datetime) -> int:
     job = next(j for j in on.app.scheduler.jobs if j.id == "standings-posts")
     async with on.app.db.transaction() as tx:
         items = await job.run(tx, at, None)
+    assert job.after_commit is not None  # the charts, drawn once the texts are committed
+    items += await job.after_commit(at, on.app.db.transaction)
     on.app.scheduler.on_outbox(items)
     await on.app.senders[on.channel].wait_idle(WAIT)
     return len(items)

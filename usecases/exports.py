@@ -1,0 +1,207 @@
+"""The export (workbook) of a cluster or of the federation: data in a transaction, the file
+outside it.
+
+`gather` reads, in the caller's transaction, everything the workbook shows
+but the report rows: each cluster's standings and reporting rates, the
+targets, and that there are reports at all. It returns a plain model. The
+file is then made with the database free: `render` (a cluster's export in
+chat, its few thousand rows held in the model, run in the worker process)
+or `write_from_snapshot` (`thidua export`: a federation's year streamed
+from a read-only snapshot into the file, a row at a time).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import IO
+
+from documents.workbook import (
+    ClusterSheet,
+    ReportShape,
+    TargetRow,
+    Translate,
+    write_workbook,
+)
+from domain.errors import UserInputError
+from domain.exports import ReportLine
+from domain.models import Cluster, IndicatorDef
+from domain.periods import Period
+from domain.settings import HandlerSettings
+from domain.text import capitalized
+from storage import exports as rows
+from storage import org
+from storage import targets as targets_repo
+from storage.db import Tx
+from usecases.standings import compute, reporting_rates
+
+
+@dataclass(frozen=True, slots=True)
+class ExportData:
+    """What the workbook shows, as plain values (picklable: it goes to the worker process).
+
+    `reports` holds the report rows when they were read in the transaction;
+    None means they are to be streamed from the database file.
+    """
+
+    federation: str
+    scope: str
+    period: Period
+    period_label: str
+    clusters: tuple[ClusterSheet, ...]
+    targets: tuple[TargetRow, ...]
+    indicators: tuple[IndicatorDef, ...]
+    lang: str
+    generated_at: dt.datetime
+    tz: dt.tzinfo
+    unit_codes: tuple[str, ...]
+    file_name: str
+    reports: tuple[ReportLine, ...] | None = None
+
+
+async def gather(
+    tx: Tx,
+    settings: HandlerSettings,
+    translate: Translate,
+    lang: str,
+    cluster: Cluster | None,
+    period: Period,
+    now: dt.datetime,
+    *,
+    hold_reports: bool,
+) -> ExportData:
+    """The export of one cluster, or (`cluster` None) of the federation: every cluster of the
+    period's year with its standings, and every unit's reports and targets.
+
+    A period without a single report raises "export.no_data" rather than make
+    a file of empty sheets. With `hold_reports` the report rows are read here
+    (one join; a cluster's year is small), else they are left for
+    `write_from_snapshot`.
+    """
+    today = now.astimezone(settings.tz).date()
+    if cluster is not None:
+        clusters = [cluster]
+        codes = [m.unit for m in cluster.members]
+    else:
+        clusters = [
+            each
+            for code in await org.cluster_codes(tx, period.year)
+            if (each := await org.cluster(tx, code, period.year)) is not None
+        ]
+        codes = list(settings.units)
+    scope = cluster.name if cluster is not None else settings.federation_name
+    if not await rows.count(tx, codes, period.start, period.end):
+        raise UserInputError("export.no_data", scope=scope or "—", period=period)
+    sheets: list[ClusterSheet] = []
+    for each in clusters:
+        if settings.scoring is None:
+            sheets.append(ClusterSheet(each.name, None))
+            continue
+        result = await compute(tx, settings, each, period, today)
+        rates = await reporting_rates(tx, settings, result, now)
+        sheets.append(ClusterSheet(each.name, result.standings, rates))
+    measure_labels = {m.code: m.label.get(lang) for m in settings.measures}
+    targets = [
+        TargetRow(
+            t.unit,
+            _name(settings, t.unit),
+            t.measure,
+            measure_labels.get(t.measure, t.measure),
+            t.period,
+            t.value,
+        )
+        for t in await targets_repo.for_period(tx, period.key, codes)
+    ]
+    held = tuple(await rows.lines(tx, codes, period.start, period.end)) if hold_reports else None
+    return ExportData(
+        federation=settings.federation_name,
+        scope=scope,
+        period=period,
+        period_label=capitalized(period.name(partial(translate, lang))),
+        clusters=tuple(sheets),
+        targets=tuple(targets),
+        indicators=tuple(settings.indicators),
+        lang=lang,
+        generated_at=now,
+        tz=settings.tz,
+        unit_codes=tuple(codes),
+        file_name=f"thidua-{cluster.code if cluster else 'all'}-{period.key}.xlsx",
+        reports=held,
+    )
+
+
+def render(data: ExportData, translate: Translate) -> bytes:
+    """The .xlsx bytes of an export whose reports are held (run it in the worker process)."""
+    if data.reports is None:
+        raise ValueError("render needs the reports held; stream with write_from_snapshot")
+    buffer = io.BytesIO()
+    _write(buffer, data, translate, data.reports)
+    return buffer.getvalue()
+
+
+def write_from_snapshot(
+    data: ExportData,
+    translate: Translate,
+    database: str | Path,
+    out: Path,
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """Write the export to `out`, the reports streamed from a read-only snapshot of the
+    database file (blocking: call it in a thread). The file appears whole or not at all."""
+    period = data.period
+    codes: Sequence[str] = data.unit_codes
+    with rows.Snapshot(database) as snapshot:
+        shape = ReportShape.from_keys(
+            snapshot.shape_keys(codes, period.start, period.end),
+            snapshot.count(codes, period.start, period.end),
+            data.indicators,
+        )
+        lines = snapshot.lines(codes, period.start, period.end)
+        fd, partial_path = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent or ".")
+        os.close(fd)
+        try:
+            _write(partial_path, data, translate, lines, shape, progress)
+            os.replace(partial_path, out)
+        except BaseException:
+            Path(partial_path).unlink(missing_ok=True)
+            raise
+
+
+def _write(
+    target: str | IO[bytes],
+    data: ExportData,
+    translate: Translate,
+    reports: Iterable[ReportLine],
+    shape: ReportShape | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
+    write_workbook(
+        target,
+        translate=translate,
+        federation=data.federation,
+        scope=data.scope,
+        period_label=data.period_label,
+        clusters=data.clusters,
+        reports=reports,
+        targets=data.targets,
+        indicators=data.indicators,
+        lang=data.lang,
+        shape=shape,
+        progress=progress,
+        generated_at=data.generated_at,
+        tz=data.tz,
+    )
+
+
+def _name(settings: HandlerSettings, code: str) -> str:
+    unit = settings.units.get(code)
+    return unit.name if unit else code
+
+
+__all__ = ["ExportData", "gather", "render", "write_from_snapshot"]
