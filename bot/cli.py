@@ -599,6 +599,7 @@ async def _export(
     from domain.periods import PeriodKind, parse_period
     from storage import org
     from usecases import exports
+    from usecases.access import OPERATOR
 
     app = await _opened(config)
     now = app.clock.now()
@@ -622,6 +623,7 @@ async def _export(
                 return 1
             data = await exports.gather(
                 tx,
+                OPERATOR,
                 app.dispatcher.settings,
                 app.catalog,
                 say.lang,

@@ -333,7 +333,15 @@ async def export_cmd(ctx: Ctx) -> None:
     caller = await access.caller(ctx)
     cluster = await ranking.asked_cluster(ctx.tx, caller, Access.EXPORT, period.year)
     data = await exports.gather(
-        ctx.tx, ctx.settings, ctx.translate, ctx.lang, cluster, period, ctx.now, hold_reports=True
+        ctx.tx,
+        caller,
+        ctx.settings,
+        ctx.translate,
+        ctx.lang,
+        cluster,
+        period,
+        ctx.now,
+        hold_reports=True,
     )
     ctx.reply(ctx.t("standings.export_caption", cluster=cluster.name, period=period))
     ctx.send_after_commit(partial(export_reply, ctx.translate, data))

@@ -21,6 +21,7 @@ from storage import exports as rows
 from tests.harness import Harness
 from tests.test_export import founded, harness, person, seed
 from usecases import exports
+from usecases.access import OPERATOR
 
 CATALOG = Catalog()
 
@@ -31,6 +32,7 @@ async def gathered(h: Harness, *, hold: bool, lang: str = "vi") -> exports.Expor
     async with h.db.transaction() as tx:
         return await exports.gather(
             tx,
+            OPERATOR,
             h.dispatcher.settings,
             CATALOG,
             lang,

@@ -20,7 +20,7 @@ import pytest
 
 from bot.config import load_config
 from domain.errors import AccessDenied, UserInputError
-from domain.models import Language, Role
+from domain.models import Cluster, Language, Role
 from domain.obligations import Obligation
 from domain.periods import Period, PeriodKind
 from domain.scoring import Target
@@ -29,7 +29,17 @@ from storage import people as people_repo
 from storage import targets as targets_repo
 from storage.db import Tx
 from tests.harness import EXAMPLE, FakeClock, Harness
-from usecases import access, deadlines, invites, linking, people, reports, standings, targets
+from usecases import (
+    access,
+    deadlines,
+    exports,
+    invites,
+    linking,
+    people,
+    reports,
+    standings,
+    targets,
+)
 from usecases.access import Caller
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -86,6 +96,12 @@ async def _new_report(w: World, tx: Tx, c: Caller, unit: str | None) -> object:
 
 YEAR = Period(PeriodKind.YEAR, 2026, 1)
 FEBRUARY = Period(PeriodKind.MONTH, 2026, 2)
+
+
+def _cluster(w: World, code: str) -> Cluster:
+    found = next((c for c in w.h.config.clusters if c.code == code and c.year == 2026), None)
+    assert found is not None
+    return found
 
 
 def _obligation(w: World, code: str) -> Obligation:
@@ -258,6 +274,28 @@ CASES: dict[str, tuple[Case, str, str]] = {
         "------+",
         "-------",
     ),
+    "export: this cluster": (
+        lambda w, tx, c: exports.gather(
+            tx,
+            c,
+            w.settings,
+            w.h.catalog,
+            "vi",
+            _cluster(w, "cum1"),
+            YEAR,
+            NOW,
+            hold_reports=True,
+        ),
+        "----+-+",
+        "----+-+",
+    ),
+    "export: the federation": (
+        lambda w, tx, c: exports.gather(
+            tx, c, w.settings, w.h.catalog, "vi", None, YEAR, NOW, hold_reports=True
+        ),
+        "------+",
+        "-------",
+    ),
     "people: list": (lambda w, tx, c: people.listing(tx, c), "------+", "-------"),
     "people: reactivate O": (
         lambda w, tx, c: people.set_active(tx, c, w.persons["O"], True),
@@ -368,7 +406,7 @@ def test_every_use_case_that_takes_a_caller_has_a_row() -> None:
     import sys
 
     source = inspect.getsource(sys.modules[__name__]).split("def test_", 1)[0]
-    modules = (deadlines, invites, linking, people, reports, standings, targets)
+    modules = (deadlines, exports, invites, linking, people, reports, standings, targets)
     untested = [
         f"{module.__name__}.{name}"
         for module in modules

@@ -29,6 +29,7 @@ from documents.workbook import (
     Translate,
     write_workbook,
 )
+from domain.access import Action
 from domain.errors import UserInputError
 from domain.exports import ReportLine
 from domain.models import Cluster, IndicatorDef
@@ -39,6 +40,7 @@ from storage import exports as rows
 from storage import org
 from storage import targets as targets_repo
 from storage.db import Tx
+from usecases.access import Caller, require
 from usecases.standings import compute, reporting_rates
 
 
@@ -67,6 +69,7 @@ class ExportData:
 
 async def gather(
     tx: Tx,
+    caller: Caller,
     settings: HandlerSettings,
     translate: Translate,
     lang: str,
@@ -84,6 +87,8 @@ async def gather(
     (one join; a cluster's year is small), else they are left for
     `write_from_snapshot`.
     """
+    about = caller.target(cluster=cluster.code) if cluster else caller.target(federation=True)
+    require(caller, Action.EXPORT, about)
     today = now.astimezone(settings.tz).date()
     if cluster is not None:
         clusters = [cluster]
