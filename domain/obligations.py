@@ -29,6 +29,7 @@ __all__ = [
     "Completeness",
     "DueKind",
     "DueRule",
+    "FirstReport",
     "Met",
     "NothingToReport",
     "Obligation",
@@ -328,7 +329,8 @@ class Met:
     """Whether a unit met an obligation for a period, judged by its first submission.
 
     `report_id` is the first qualifying report, or None when the first
-    submission was a "nothing to report" declaration (`declared` is True).
+    submission was a "nothing to report" declaration (`declared` is True) or
+    was judged from a month's `FirstReport`.
     """
 
     status: Timeliness
@@ -345,54 +347,81 @@ class Met:
         return self.status is Timeliness.ON_TIME
 
 
-# First submission per (unit, period key): when, report id (None = declaration).
-_Firsts = dict[tuple[str, str], tuple[dt.datetime, int | None]]
+@dataclass(frozen=True, slots=True)
+class FirstReport:
+    """The earliest active report of one indicator by one unit in one calendar month.
+
+    Every period an obligation has is made of whole months, and only a unit's
+    first submission in a period decides whether and when it met the
+    obligation, so this one row per (unit, month, indicator) judges exactly
+    like all the month's reports (storage keeps it per report write). Which
+    report it was is not kept: `Met.report_id` is None for it.
+    """
+
+    unit_code: str
+    indicator: str
+    month: dt.date  # the first day of the month the activity happened in
+    created_at: dt.datetime
+
+    @property
+    def occurred_on(self) -> dt.date:
+        return self.month
+
+
+Submitted = Report | FirstReport
+"""What judging reads of a report: a whole one, or the month's first (`FirstReport`)."""
+
+# First submission per (unit, period key): when, report id (None: unknown or a
+# declaration), whether it was a declaration.
+_First = tuple[dt.datetime, int | None, bool]
+_Firsts = dict[tuple[str, str], _First]
 
 
 def _first_submissions(
     obligation: Obligation,
-    reports: Iterable[Report],
+    reports: Iterable[Submitted],
     declarations: Iterable[NothingToReport],
     units: frozenset[str] | None = None,
 ) -> _Firsts:
     """One pass over the reports: each counts for the period its activity happened in."""
     firsts: _Firsts = {}
 
-    def offer(key: tuple[str, str], when: dt.datetime, report_id: int | None) -> None:
+    def offer(key: tuple[str, str], when: dt.datetime, report_id: int | None, said: bool) -> None:
         _require_aware(when, "submission time")
         current = firsts.get(key)
         if current is None or when < current[0]:
-            firsts[key] = (when, report_id)
+            firsts[key] = (when, report_id, said)
 
     for report in reports:
-        if report.status is not ReportStatus.ACTIVE or not obligation.counts(report.indicator):
+        if isinstance(report, Report) and report.status is not ReportStatus.ACTIVE:
+            continue  # a FirstReport is of active reports only
+        if not obligation.counts(report.indicator):
             continue
         if units is not None and report.unit_code not in units:
             continue
         period = period_of(report.occurred_on, obligation.period)
-        offer((report.unit_code, period.key), report.created_at, report.id)
+        report_id = report.id if isinstance(report, Report) else None
+        offer((report.unit_code, period.key), report.created_at, report_id, False)
     for declaration in declarations:
         if declaration.obligation_code != obligation.code:
             continue
         if units is not None and declaration.unit not in units:
             continue
-        offer((declaration.unit, declaration.period_key), declaration.declared_at, None)
+        offer((declaration.unit, declaration.period_key), declaration.declared_at, None, True)
     return firsts
 
 
-def _judge(
-    first: tuple[dt.datetime, int | None] | None, due: dt.datetime, grace: dt.datetime
-) -> Met:
+def _judge(first: _First | None, due: dt.datetime, grace: dt.datetime) -> Met:
     if first is None:
         return Met(Timeliness.MISSING)
-    when, report_id = first
+    when, report_id, declared = first
     if when <= due:
         status = Timeliness.ON_TIME
     elif when <= grace:
         status = Timeliness.IN_GRACE
     else:
         status = Timeliness.LATE
-    return Met(status, when, report_id, declared=report_id is None)
+    return Met(status, when, report_id, declared=declared)
 
 
 def is_met(
@@ -475,7 +504,7 @@ def completeness(
     units: Sequence[UnitRef],
     obligation: Obligation,
     periods: Iterable[Period],
-    reports: Iterable[Report],
+    reports: Iterable[Submitted],
     declarations: Iterable[NothingToReport],
     *,
     tz: dt.tzinfo,
@@ -546,7 +575,7 @@ def reporting_rates(
     units: Sequence[UnitRef],
     obligations: Iterable[Obligation],
     within: Period,
-    reports: Iterable[Report],
+    reports: Iterable[Submitted],
     declarations: Iterable[NothingToReport],
     *,
     now: dt.datetime,
@@ -558,7 +587,9 @@ def reporting_rates(
     declaration counts) / reports already due (`owed_periods`); not-yet-due
     periods count for nothing. The same figures for the same units and span,
     wherever they are shown: /standings, /completeness, the workbook. Reports
-    are those whose activity happened in `within` (retracted ones never count).
+    are those whose activity happened in `within` (retracted ones never count),
+    whole or as each month's `FirstReport` (what storage answers from its
+    per-month totals): the rates are the same.
     """
     found = list(reports)
     declared = list(declarations)

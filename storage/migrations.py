@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from storage import totals
 from storage._codec import fetch_one
 from storage.port import Tx
 
@@ -265,6 +266,10 @@ MIGRATIONS: tuple[str, ...] = (
         subscribed_at TEXT NOT NULL
     );
     """,
+    # 8: per-unit, per-month totals of the reports (storage/totals.py), kept in each
+    # report's own transaction so standings and rates never read every report;
+    # existing reports are counted in here, once.
+    ";\n".join((totals.SCHEMA, *totals.REBUILD)),
 )
 
 

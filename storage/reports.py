@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from domain.models import Photo, Report, ReportStatus
+from storage import totals
 from storage._codec import fetch_all, fetch_one, opt_ts, parse_ts, ts
 from storage.db import Tx
 
@@ -121,6 +122,7 @@ async def create(
         "VALUES (?, ?, ?, ?, ?, ?)",
         [(report_id, p.channel, p.file_ref, p.file_unique_id, p.size, ts(now)) for p in photos],
     )
+    await totals.refresh(tx, unit_code, indicator, [occurred_on])
     after = {"values": dict(values), "occurred_on": occurred_on.isoformat()}
     await _audit(tx, report_id, person_id, "created", now, None, after)
     report = Report(
@@ -220,6 +222,7 @@ async def update_values(
             for p in added_photos
         ],
     )
+    await totals.refresh(tx, report.unit_code, report.indicator, [report.occurred_on, occurred_on])
     before = {"values": report.values, "occurred_on": report.occurred_on.isoformat()}
     after: dict[str, Any] = {"values": dict(values), "occurred_on": occurred_on.isoformat()}
     if added_photos:
@@ -236,6 +239,7 @@ async def retract(tx: Tx, report: Report, *, person_id: int, now: dt.datetime) -
         "UPDATE reports SET status = ?, updated_at = ? WHERE id = ?",
         (ReportStatus.RETRACTED.value, ts(now), report.id),
     )
+    await totals.refresh(tx, report.unit_code, report.indicator, [report.occurred_on])
     await _audit(
         tx,
         report.id,

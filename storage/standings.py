@@ -30,13 +30,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from domain.measures import MeasureDef, MeasureHow
 from domain.models import ReportStatus
+from storage import totals
 from storage._codec import fetch_all
 from storage.db import Tx
+from storage.totals import term_of
 
 __all__ = ["all_unit_totals", "measure_totals"]
 
@@ -96,19 +98,110 @@ def _plan(measures: Sequence[MeasureDef]) -> _Plan:
     return _Plan(sql, tuple(params), {k: tuple(v) for k, v in columns.items()})
 
 
-async def _run(
-    tx: Tx, plan: _Plan, where: str, params: Sequence[Any], out: dict[tuple[str, str], float]
+async def _from_reports(
+    tx: Tx,
+    plan: _Plan,
+    unit_codes: Sequence[str] | None,
+    start: date,
+    end: date,
+    out: dict[tuple[str, str], float],
 ) -> None:
-    """Run the plan under a WHERE and add its groups to `out` (absent SUMs are 0)."""
-    rows = await fetch_all(
-        tx,
-        f"{plan.sql} WHERE r.status <> ? AND {where} GROUP BY r.unit_code, r.indicator",
-        (*plan.params, ReportStatus.RETRACTED.value, *params),
-    )
-    for row in rows:
-        for code, column in plan.by_indicator.get(row[1], ()):
-            value = row[2 + column]
-            out[(row[0], code)] = 0.0 if value is None else float(value)
+    """Add the reports of [start, end] themselves (absent SUMs are 0): for ragged days."""
+    codes: list[list[str]] | list[None] = [None]
+    if unit_codes is not None:
+        unique = list(dict.fromkeys(unit_codes))
+        codes = [unique[i : i + _UNITS_PER_QUERY] for i in range(0, len(unique), _UNITS_PER_QUERY)]
+    for chunk in codes:
+        where = "r.occurred_on BETWEEN ? AND ?"
+        if chunk is not None:
+            where = f"r.unit_code IN ({','.join('?' * len(chunk))}) AND {where}"
+        rows = await fetch_all(
+            tx,
+            f"{plan.sql} WHERE r.status <> ? AND {where} GROUP BY r.unit_code, r.indicator",
+            (
+                *plan.params,
+                ReportStatus.RETRACTED.value,
+                *(chunk or ()),
+                start.isoformat(),
+                end.isoformat(),
+            ),
+        )
+        for row in rows:
+            for code, column in plan.by_indicator.get(row[1], ()):
+                value = row[2 + column]
+                key = (row[0], code)
+                out[key] = out.get(key, 0.0) + (0.0 if value is None else float(value))
+
+
+_Days = tuple[date, date]
+
+
+def _whole_months(start: date, end: date) -> tuple[_Days | None, list[_Days]]:
+    """[start, end] as its whole months (None: none) and the ragged days at either edge."""
+    if end < start:
+        return None, []
+    first = start if start.day == 1 else _next_month(start)
+    after = _next_month(end) if _next_month(end) - timedelta(days=1) == end else end.replace(day=1)
+    if first >= after:  # not one whole month inside: all days are ragged
+        return None, [(start, end)]
+    edges = []
+    if start < first:
+        edges.append((start, first - timedelta(days=1)))
+    if after <= end:
+        edges.append((after, end))
+    return (first, after - timedelta(days=1)), edges
+
+
+def _next_month(day: date) -> date:
+    """The first day of the month after `day`'s."""
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+async def _from_totals(
+    tx: Tx,
+    measures: Sequence[MeasureDef],
+    unit_codes: Sequence[str] | None,
+    first: date,
+    last: date,
+    out: dict[tuple[str, str], float],
+) -> None:
+    """Add the whole months `first`..`last` from the per-month totals (storage.totals)."""
+    terms: dict[str, set[str]] = {}
+    for m in measures:
+        terms.setdefault(m.indicator, {""}).add(term_of(m.inputs) if m.inputs else "")
+    by_term: dict[tuple[str, str], list[str]] = {}
+    for m in measures:
+        by_term.setdefault((m.indicator, term_of(m.inputs) if m.inputs else ""), []).append(m.code)
+    counted: list[tuple[str, str]] = []
+    for unit, indicator, term, total in await totals.month_sums(tx, unit_codes, first, last, terms):
+        if term == "":
+            counted.append((unit, indicator))
+        for code in by_term.get((indicator, term), ()):
+            out[(unit, code)] = out.get((unit, code), 0.0) + total
+    for unit, indicator in counted:  # a counted report makes every measure of it present
+        for m in measures:
+            if m.indicator == indicator:
+                out.setdefault((unit, m.code), 0.0)
+
+
+async def _totals(
+    tx: Tx,
+    measures: Sequence[MeasureDef],
+    unit_codes: Sequence[str] | None,
+    start: date,
+    end: date,
+) -> dict[tuple[str, str], float]:
+    out: dict[tuple[str, str], float] = {}
+    if not measures or unit_codes == []:
+        return out
+    whole, edges = _whole_months(start, end)
+    if whole is not None:
+        await _from_totals(tx, measures, unit_codes, *whole, out)
+    if edges:
+        plan = _plan(measures)
+        for first, last in edges:
+            await _from_reports(tx, plan, unit_codes, first, last, out)
+    return out
 
 
 async def measure_totals(
@@ -123,18 +216,11 @@ async def measure_totals(
     The same figures as `domain.measures.measure_totals` over the same
     reports: retracted reports never count, both bounds are inclusive, and a
     key is present once the unit has a counted report of the measure's
-    indicator. Callers read absent keys as 0.
+    indicator. Callers read absent keys as 0. Whole months come from the
+    per-month totals (one row per unit, month, indicator and term, whatever
+    the number of reports); days of a month cut by the bounds from the reports.
     """
-    out: dict[tuple[str, str], float] = {}
-    codes = list(dict.fromkeys(unit_codes))
-    if not measures or not codes:
-        return out
-    plan = _plan(measures)
-    for i in range(0, len(codes), _UNITS_PER_QUERY):
-        chunk = codes[i : i + _UNITS_PER_QUERY]
-        where = f"r.unit_code IN ({','.join('?' * len(chunk))}) AND r.occurred_on BETWEEN ? AND ?"
-        await _run(tx, plan, where, (*chunk, start.isoformat(), end.isoformat()), out)
-    return out
+    return await _totals(tx, measures, list(unit_codes), start, end)
 
 
 async def all_unit_totals(
@@ -142,12 +228,7 @@ async def all_unit_totals(
 ) -> dict[tuple[str, str], float]:
     """`measure_totals` for every unit with reports in [start, end], in one query.
 
-    For standings of all clusters at once: one pass over the period's reports
+    For standings of all clusters at once: one pass over the period's totals
     instead of one query per cluster.
     """
-    out: dict[tuple[str, str], float] = {}
-    if not measures:
-        return out
-    where = "r.occurred_on BETWEEN ? AND ?"
-    await _run(tx, _plan(measures), where, (start.isoformat(), end.isoformat()), out)
-    return out
+    return await _totals(tx, measures, None, start, end)

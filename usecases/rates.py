@@ -3,6 +3,11 @@
 /standings, /completeness and the workbook all call `reporting_rates` for the
 same units and period and so show the same figure; the rule itself (submitted
 ÷ already due, not-yet-due periods excluded) is `domain.obligations.reporting_rates`.
+
+Counted in SQL, never by loading the reports: a unit's first active report per
+indicator and month (storage.totals, kept per report write) is all the rule
+needs, and the declarations of the periods owed come in one query. Two queries
+whatever the size of the federation's history.
 """
 
 from __future__ import annotations
@@ -10,12 +15,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from domain.obligations import Completeness, NothingToReport, UnitRef, owed_periods
+from domain.obligations import Completeness, UnitRef, owed_periods
 from domain.obligations import reporting_rates as rates_rule
 from domain.periods import Period
 from domain.settings import HandlerSettings
-from storage import declarations
-from storage import reports as reports_repo
+from storage import declarations, totals
 from storage.db import Tx
 
 
@@ -33,9 +37,11 @@ async def reporting_rates(
     """
     if not settings.obligations or not units:
         return {}
-    found = await reports_repo.in_period(tx, [u.unit for u in units], within.start, within.end)
-    declared: list[NothingToReport] = []
-    for obligation in settings.obligations:
-        for period in owed_periods(obligation, within, now, settings.tz):
-            declared += await declarations.for_period(tx, obligation.code, period.key)
+    codes = [u.unit for u in units]
+    owed = {
+        o.code: [p.key for p in owed_periods(o, within, now, settings.tz)]
+        for o in settings.obligations
+    }
+    found = await totals.first_reports(tx, codes, within.start, within.end)
+    declared = await declarations.of_units(tx, codes, owed)
     return rates_rule(units, settings.obligations, within, found, declared, now=now, tz=settings.tz)
