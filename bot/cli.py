@@ -386,6 +386,24 @@ async def _migrate(config: AppConfig, say: Say) -> None:
     print(say("schema_version", path=app.db.path, version=version))
 
 
+async def _check_totals(config: AppConfig, say: Say) -> None:
+    """`thidua migrate --totals`: the per-month report totals against the reports, recomputed
+    if they differ. Each report write keeps them, so this is for a database someone
+    changed by hand, or a doubt."""
+    from storage import totals
+
+    app = await _opened(config)
+    try:
+        async with app.db.transaction() as tx:
+            wrong = await totals.differences(tx)
+            if wrong:
+                await totals.rebuild(tx)
+            buckets = await totals.buckets(tx)
+    finally:
+        await app.db.close()
+    print(say("totals_rebuilt", count=len(wrong)) if wrong else say("totals_ok", buckets=buckets))
+
+
 def _role(say: Say) -> Callable[[str], str]:
     """--role: a known role, or the closest ones offered (imports only once it is used,
     so `thidua --help` stays quick)."""
@@ -719,6 +737,8 @@ def build_parser(say: Say) -> Parser:
         p.add_argument("--config", help=config_help)
         if name == "demo":
             p.add_argument("--files", help=say("cmd.files"))
+        if name == "migrate":
+            p.add_argument("--totals", action="store_true", help=say("cmd.totals"))
     check = command("check-config")
     check.add_argument("file", help=say("cmd.file"))
     inv = command("invite")
@@ -830,6 +850,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(_demo(config, secrets, say, _demo_files(getattr(args, "files", None))))
     elif command == "migrate":
         asyncio.run(_migrate(config, say))
+        if args.totals:
+            asyncio.run(_check_totals(config, say))
     elif command == "reminders":
         asyncio.run(_preview(config, args.date, say))
     elif command == "export":

@@ -55,6 +55,7 @@ __all__ = [
     "REBUILD",
     "SCHEMA",
     "Difference",
+    "buckets",
     "differences",
     "first_reports",
     "month_sums",
@@ -294,6 +295,12 @@ async def differences(tx: Tx) -> list[Difference]:
             if not _same(mine.get(key), theirs.get(key)):
                 out.append(Difference(table, key, mine.get(key), theirs.get(key)))
     return out
+
+
+async def buckets(tx: Tx) -> int:
+    """How many (unit, month, indicator, status) buckets hold reports."""
+    rows = await fetch_all(tx, "SELECT COUNT(*) FROM month_counts")
+    return int(rows[0][0])
 
 
 def _same(a: tuple[Any, ...] | None, b: tuple[Any, ...] | None) -> bool:
