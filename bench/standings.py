@@ -1,34 +1,45 @@
-"""Standings: /standings for one cluster and for all clusters, against a plain-SQL floor.
+"""Standings at any size: the whole /standings (but the chart) against the best plain-SQL floor.
 
-Why: a cluster head asks for standings in a chat and waits for the answer; a
-city federation holds millions of reports. /standings must cost about what the
-database needs to read the rows anyway, not a multiple of it.
+Why: a cluster head asks for standings in a chat and waits; a city federation
+holds millions of reports. /standings must cost about what the database needs
+to read the rows anyway, at 10 thousand reports and at 3 million alike.
 
-A generated federation (2,000 units in 350 clusters, 1,000,000 reports over
-2023–2025, spread over the 8 indicators of config.example.toml with plausible
-values, about 2% retracted, targets for every unit) is written straight into a
-SQLite file in a temporary folder: a child process runs the real migrations,
-then executemany. The timed work is the production path, through
-`storage.db.Database` (aiosqlite, the bot's pragmas) in a transaction:
+The federation (2,000 units in 350 clusters of 5–6, 2023–2025, the 8
+indicators of config.example.toml with plausible values, about 2 % retracted,
+a few "nothing to report" declarations, targets for every unit) is generated
+at each size straight into a migrated SQLite file with executemany, its
+per-month totals (storage/totals.py) added up on the way. A check first: the
+totals /standings reads equal the ones computed from the reports at that
+size, and up to 10,000 reports migration 8's backfill (the SQL an upgrade
+runs) recomputes every bucket alike, timed. The timed work runs through
+`storage.db.Database` (aiosqlite, the bot's pragmas), one transaction each,
+as the bot would:
 
-- one cluster = `storage.standings.measure_totals` for the cluster's units and
-  the year 2025 + `storage.targets.for_period` + `domain.scoring.score_cluster`
-  with config.example.toml's measures and [scoring]: everything but the text;
-- all clusters = `storage.standings.all_unit_totals` + every target of the year
-  + `score_cluster` for each of the clusters;
-- the floor = one plain `SELECT unit_code, SUM(num) … GROUP BY unit_code` over
-  the same reports (same units, same year, active) for one measure
-  (new_members: the `people` field), timed the same way.
+- one cluster = what /standings does once it knows the cluster: the cluster
+  and its members, `compute` (measure totals, targets, scoring with
+  config.example.toml's [scoring]), `reporting_rates` (both obligations of the
+  example) and `render` (the text, in Vietnamese): everything but the chart,
+  which is drawn after the commit, in another process;
+- all clusters = every cluster's ranking of the year, as /standings all
+  computes it;
+- the floor = the best plain SQL over the same rows: the cluster's (or every
+  unit's) active reports of the year counted per unit and indicator, read
+  from the covering index reports (unit_code, occurred_on, status, indicator)
+  alone, never the table: a lower bound for anything that reads those reports,
+  timed the same way (one transaction);
+- "from the reports" = the same measure totals the totals tables give,
+  computed from the reports and their values instead (the way before
+  migration 8), for reference.
 
-Each figure is the median of several runs on a warm cache; one-cluster runs
-cycle over several clusters, the floor and /standings measured back to back
-on the same cluster. Peak memory is measured afterwards in a separate pass
-(tracemalloc slows Python down, so it never runs during the timings):
-Python's allocations while computing standings, and the process's max RSS.
+Each one-cluster round times the command and the floor back to back on each
+of the same 25 clusters; a round's figure is the median over its clusters,
+and the printed ratio is the median of the rounds' ratios, with their spread.
+All clusters: one call per round.
 
-    python -m bench.standings            # the full federation (~1 minute to generate)
-    python -m bench.standings --quick    # 300 units, 50 clusters, 100,000 reports
-    python -m bench.standings --index    # plus reports (unit_code, occurred_on), to compare
+    python -m bench.standings                  # 10k, 100k, 1M and 3M reports (~6 minutes)
+    python -m bench.standings --quick          # 10k and 100k, fewer rounds (~30 s)
+    python -m bench.standings --sizes 1000000  # chosen sizes
+    python -m bench.standings --keep DIR       # keep (and reuse) the generated files
 """
 
 from __future__ import annotations
@@ -37,42 +48,44 @@ import argparse
 import asyncio
 import datetime as dt
 import json
-import multiprocessing
 import random
-import resource
 import sqlite3
 import statistics
 import sys
 import tempfile
 import time
-import tracemalloc
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bot.config import AppConfig, load_config
-from domain.measures import measure_totals
+from bot.app import handler_settings
+from bot.config import load_config
+from bot.i18n import Catalog
 from domain.models import ReportStatus, Unit
 from domain.periods import Period, PeriodKind
-from domain.scoring import Standings, score_cluster, targets_for
-from storage import reports as reports_repo
+from handlers import standings as standings_cmd
+from storage import org, totals
 from storage import standings as standings_repo
-from storage import targets as targets_repo
 from storage._codec import fetch_all
-from storage.db import Database
+from storage.db import Database, Tx
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config.example.toml"
 YEARS = (2023, 2024, 2025)
 PERIOD = Period(PeriodKind.YEAR, 2025, 1)
-TODAY = dt.date(2025, 9, 30)  # /standings asked on this day: progress 0.75
-FLOOR_FIELD = "people"  # the new_members measure
+NOW = dt.datetime(2025, 9, 30, 3, 0, tzinfo=dt.UTC)  # asked on 30/9: progress 0.75
+TODAY = NOW.date()
+UNITS, CLUSTERS = 2_000, 350
+SIZES = (10_000, 100_000, 1_000_000, 3_000_000)
+QUICK_SIZES = (10_000, 100_000)
 RETRACTED_SHARE = 0.02
+DECLARED_SHARE = 0.01  # unit-months with "Không có hoạt động"
 TARGET_RATIO = 2.0
-INDEX = "CREATE INDEX reports_unit_occurred ON reports (unit_code, occurred_on)"
+PICKS = 25  # clusters per one-cluster round
+BACKFILL_UP_TO = 10_000  # above, migration 8's backfill takes minutes here: not timed
+FLOOR_INDEX = "reports_unit_occurred"  # (unit_code, occurred_on, status, indicator): migration 8
 
 # Indicator mix (share of reports), as a district federation reports them.
 MIX = {
@@ -89,30 +102,19 @@ OCCASIONS = ("tet", "women_day", "workers_month", "children_day", "mid_autumn", 
 EVENT_KINDS = ("conference", "culture", "sport", "training", "other")
 
 
-@dataclass(frozen=True)
-class Size:
-    units: int
-    clusters: int
-    reports: int
+# --- the generated federation ----------------------------------------------------------
 
 
-FULL = Size(units=2_000, clusters=350, reports=1_000_000)
-QUICK = Size(units=300, clusters=50, reports=100_000)
+def unit_codes() -> list[str]:
+    return [f"u{n:04d}" for n in range(UNITS)]
 
 
-# --- the generated federation ---------------------------------------------------------
-
-
-def unit_codes(size: Size) -> list[str]:
-    return [f"u{n:04d}" for n in range(size.units)]
-
-
-def cluster_members(size: Size) -> list[list[str]]:
+def cluster_members() -> list[list[str]]:
     """Units dealt into clusters of 5–6, as evenly as the counts allow."""
-    codes = unit_codes(size)
-    base, extra = divmod(len(codes), size.clusters)
+    codes = unit_codes()
+    base, extra = divmod(len(codes), CLUSTERS)
     clusters, at = [], 0
-    for n in range(size.clusters):
+    for n in range(CLUSTERS):
         width = base + (1 if n < extra else 0)
         clusters.append(codes[at : at + width])
         at += width
@@ -147,25 +149,25 @@ def _values(rng: random.Random, indicator: str, day: str) -> dict[str, Any]:
     return v
 
 
-def _days(size: Size, rng: random.Random) -> Iterator[dt.date]:
+def _days(reports: int, rng: random.Random) -> Iterator[dt.date]:
     """Report dates in the order they are written (ids follow time, as in a real database)."""
     first, last = dt.date(YEARS[0], 1, 1), dt.date(YEARS[-1], 12, 31)
     span = (last - first).days + 1
-    offsets = sorted(rng.randrange(span) for _ in range(size.reports))
-    for offset in offsets:
-        yield first + dt.timedelta(days=offset)
+    days = [first + dt.timedelta(days=n) for n in range(span)]
+    for offset in sorted(rng.randrange(span) for _ in range(reports)):
+        yield days[offset]
 
 
-def generate(path: str, size: Size, seed: int = 2025) -> None:
-    """Write the federation into a migrated database with executemany (not through the bot)."""
+def generate(path: str, reports: int, seed: int = 2025) -> None:
+    """Write the federation and its per-month totals into a migrated database with
+    executemany (not through the bot)."""
     asyncio.run(_migrate(path))
     rng = random.Random(seed)
-    codes = unit_codes(size)
-    # Some units report more than others.
-    weights = [rng.uniform(0.4, 1.6) for _ in codes]
-    conn = sqlite3.connect(path)
+    codes = unit_codes()
+    conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA synchronous = OFF")
-    conn.execute("PRAGMA cache_size = -200000")
+    conn.execute("PRAGMA cache_size = -400000")
+    conn.execute("BEGIN")
     indexes = conn.execute(
         "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
         "AND tbl_name IN ('reports', 'report_values')"
@@ -184,7 +186,7 @@ def generate(path: str, size: Size, seed: int = 2025) -> None:
     )
     person = {c: n + 1 for n, c in enumerate(codes)}
     for year in YEARS:
-        for n, members in enumerate(cluster_members(size)):
+        for n, members in enumerate(cluster_members()):
             conn.execute(
                 "INSERT INTO clusters (code, year, name) VALUES (?, ?, ?)",
                 (f"cum{n + 1}", year, f"Cụm thi đua số {n + 1}"),
@@ -197,31 +199,45 @@ def generate(path: str, size: Size, seed: int = 2025) -> None:
                     for i, u in enumerate(members)
                 ],
             )
-    target_rows = [
-        (c, measure, PERIOD.key, value, "import", created)
-        for c in codes
-        for measure, value in (
-            ("new_unions", rng.randint(5, 25)),
-            ("new_members", rng.randrange(500, 3000, 50)),
-            ("gifts_count", rng.randrange(2000, 20000, 100)),
-        )
-    ]
     conn.executemany(
         "INSERT INTO targets (unit_code, measure, period_key, value, source, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        target_rows,
+        "VALUES (?, ?, ?, ?, 'import', ?)",
+        [
+            (c, measure, PERIOD.key, value, created)
+            for c in codes
+            for measure, value in (
+                ("new_unions", rng.randint(5, 25)),
+                ("new_members", rng.randrange(500, 3000, 50)),
+                ("gifts_count", rng.randrange(2000, 20000, 100)),
+            )
+        ],
     )
-    indicators, shares = list(MIX), list(MIX.values())
-    reports: list[tuple[Any, ...]] = []
+    conn.executemany(
+        "INSERT INTO declarations (unit_code, obligation, period_key, person_id, declared_at) "
+        "VALUES (?, 'monthly', ?, ?, ?)",
+        [
+            (c, f"{year}-{month:02d}", person[c], f"{year}-{month:02d}-25T02:00:00+00:00")
+            for year in YEARS
+            for month in range(1, 13)
+            for c in codes
+            if rng.random() < DECLARED_SHARE
+        ],
+    )
+    # Some units report more than others; draws made in bulk, one call each.
+    weights = [rng.uniform(0.4, 1.6) for _ in codes]
+    units = rng.choices(codes, weights, k=reports)
+    indicators = rng.choices(list(MIX), list(MIX.values()), k=reports)
+    rows: list[tuple[Any, ...]] = []
     values: list[tuple[Any, ...]] = []
-    for report_id, day in enumerate(_days(size, rng), start=1):
-        unit = rng.choices(codes, weights)[0]
-        indicator = rng.choices(indicators, shares)[0]
+    kept = _Totals()
+    retracted, active = ReportStatus.RETRACTED.value, ReportStatus.ACTIVE.value
+    for n, day in enumerate(_days(reports, rng)):
+        report_id, unit, indicator = n + 1, units[n], indicators[n]
         iso = day.isoformat()
         v = _values(rng, indicator, iso)
-        status = ReportStatus.RETRACTED if rng.random() < RETRACTED_SHARE else ReportStatus.ACTIVE
+        status = retracted if rng.random() < RETRACTED_SHARE else active
         at = f"{iso}T{rng.randrange(1, 15):02d}:{rng.randrange(60):02d}:00+00:00"
-        reports.append(
+        rows.append(
             (
                 report_id,
                 unit,
@@ -230,32 +246,72 @@ def generate(path: str, size: Size, seed: int = 2025) -> None:
                 json.dumps(v, ensure_ascii=False, sort_keys=True),
                 iso,
                 at,
-                status.value,
+                status,
                 f"gen:{report_id}",
             )
         )
         for field, x in v.items():
             number = isinstance(x, int | float)
             values.append((report_id, field, x if number else None, None if number else x))
-        if len(reports) >= 50_000:
-            _flush(conn, reports, values)
-    _flush(conn, reports, values)
+        kept.add((unit, iso[:7], indicator, status), at, v)
+        if len(rows) >= 100_000:
+            _flush(conn, rows, values)
+    _flush(conn, rows, values)
+    kept.write(conn)
     for _, sql in indexes:
         conn.execute(sql)
-    conn.commit()
+    conn.execute("COMMIT")
+    conn.execute("ANALYZE")
     conn.close()
 
 
-def _flush(conn: sqlite3.Connection, reports: list[Any], values: list[Any]) -> None:
+class _Totals:
+    """storage.totals' per-month buckets, added up while generating (migration 8's backfill
+    is SQL over every report: minutes at millions; `Bench.check` compares the two)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, str, str, str], list[Any]] = {}
+        self.sums: dict[tuple[str, str, str, str, str], float] = {}
+
+    def add(self, bucket: tuple[str, str, str, str], at: str, values: dict[str, Any]) -> None:
+        count = self.counts.get(bucket)
+        if count is None:
+            self.counts[bucket] = [1, at]
+        else:
+            count[0] += 1
+            count[1] = min(count[1], at)
+        figures = sorted((k, x) for k, x in values.items() if isinstance(x, int | float))
+        for i, (a, x) in enumerate(figures):
+            self._add((*bucket, a), x)
+            for b, y in figures[i:]:
+                self._add((*bucket, f"{a}*{b}"), x * y)
+
+    def _add(self, key: tuple[str, str, str, str, str], x: float) -> None:
+        self.sums[key] = self.sums.get(key, 0) + x
+
+    def write(self, conn: sqlite3.Connection) -> None:
+        conn.executemany(
+            "INSERT INTO month_counts (unit_code, month, indicator, status, reports, first_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            ((*key, n, at) for key, (n, at) in self.counts.items()),
+        )
+        conn.executemany(
+            "INSERT INTO month_sums (unit_code, month, indicator, status, term, total) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            ((*key, float(total)) for key, total in self.sums.items()),
+        )
+
+
+def _flush(conn: sqlite3.Connection, rows: list[Any], values: list[Any]) -> None:
     conn.executemany(
         "INSERT INTO reports (id, unit_code, person_id, indicator, values_json, occurred_on, "
         "created_at, status, version, source_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
-        reports,
+        rows,
     )
     conn.executemany(
         "INSERT INTO report_values (report_id, field, num, text) VALUES (?, ?, ?, ?)", values
     )
-    reports.clear()
+    rows.clear()
     values.clear()
 
 
@@ -267,81 +323,90 @@ async def _migrate(path: str) -> None:
 # --- what is timed ---------------------------------------------------------------------
 
 
-def _progress(period: Period, today: dt.date) -> float:
-    return ((today - period.start).days + 1) / ((period.end - period.start).days + 1)
-
-
 class Bench:
-    """The federation as the bot sees it: config measures and scoring, units, clusters."""
+    """The federation as the bot sees it: the example's measures, scoring and obligations."""
 
-    def __init__(self, db: Database, config: AppConfig, size: Size) -> None:
+    def __init__(self, db: Database) -> None:
+        config = load_config(EXAMPLE)
         if config.scoring is None:
             raise SystemExit(f"{EXAMPLE} has no [scoring]")
+        generated = {c: Unit(code=c, name=f"Công đoàn {c}") for c in unit_codes()}
+        self.settings = replace(handler_settings(config), units=generated)
         self.db = db
-        self.measures = config.all_measures
-        self.scoring = config.scoring
-        self.clusters = [
-            tuple(Unit(code=c, name=f"Công đoàn {c}") for c in members)
-            for members in cluster_members(size)
-        ]
-        self.progress = _progress(PERIOD, TODAY)
+        self.t = partial(Catalog(), "vi")
+        self.clusters = [f"cum{n + 1}" for n in range(CLUSTERS)]
+        self.members = dict(zip(self.clusters, cluster_members(), strict=True))
 
-    def _score(self, units: Sequence[Unit], totals: Any, targets: Any) -> Standings:
-        return score_cluster(units, totals, targets, self.scoring, progress=self.progress)
-
-    async def one_cluster(self, units: Sequence[Unit]) -> Standings:
-        codes = [u.code for u in units]
+    async def one_cluster(self, code: str) -> str:
+        """/standings for one cluster, everything but the chart: the text a head gets."""
         async with self.db.transaction() as tx:
-            totals = await standings_repo.measure_totals(
-                tx, self.measures, codes, PERIOD.start, PERIOD.end
-            )
-            found = await targets_repo.for_period(tx, PERIOD.key, codes)
-        return self._score(units, totals, targets_for(found, PERIOD.key))
+            cluster = await org.cluster(tx, code, PERIOD.year)
+            assert cluster is not None
+            result = await standings_cmd.compute(tx, self.settings, cluster, PERIOD, TODAY)
+            rates = await standings_cmd.reporting_rates(tx, self.settings, result, NOW)
+        return standings_cmd.render(self.t, "vi", result, rates).text
 
-    async def all_clusters(self) -> list[Standings]:
+    async def all_clusters(self) -> int:
+        """Every cluster's ranking of the year (/standings all): how many units ranked."""
+        ranked = 0
         async with self.db.transaction() as tx:
-            totals = await standings_repo.all_unit_totals(
-                tx, self.measures, PERIOD.start, PERIOD.end
-            )
-            found = await targets_repo.for_period(tx, PERIOD.key)
-        targets = targets_for(found, PERIOD.key)
-        return [self._score(units, totals, targets) for units in self.clusters]
+            for code in await org.cluster_codes(tx, PERIOD.year):
+                cluster = await org.cluster(tx, code, PERIOD.year)
+                assert cluster is not None
+                result = await standings_cmd.compute(tx, self.settings, cluster, PERIOD, TODAY)
+                ranked += len(result.standings.rows)
+        return ranked
 
-    async def all_clusters_one_by_one(self) -> list[Standings]:
-        return [await self.one_cluster(units) for units in self.clusters]
-
-    async def check(self, units: Sequence[Unit]) -> str:
-        """The SQL totals of a cluster equal the pure ones over its reports, at this scale too."""
-        codes = [u.code for u in units]
-        async with self.db.transaction() as tx:
-            sql = await standings_repo.measure_totals(
-                tx, self.measures, codes, PERIOD.start, PERIOD.end
-            )
-            everyone = await standings_repo.all_unit_totals(
-                tx, self.measures, PERIOD.start, PERIOD.end
-            )
-            found = await reports_repo.in_period(tx, codes, PERIOD.start, PERIOD.end)
-        pure = measure_totals(found, self.measures, PERIOD)
-        same = sql == pure == {k: v for k, v in everyone.items() if k[0] in codes}
-        if not same:
-            raise SystemExit("SQL totals differ from domain.measures.measure_totals")
-        return f"check: SQL totals = pure totals over the {len(found):,} reports of one cluster"
-
-    async def floor(self, units: Sequence[Unit] | None) -> list[Any]:
-        """One plain GROUP BY over the same reports, for one measure."""
+    async def floor(self, code: str | None) -> list[Any]:
+        """The best plain SQL over the same reports: counted from the covering index alone."""
         where, params = "", []
-        if units is not None:
-            where = f"r.unit_code IN ({','.join('?' * len(units))}) AND "
-            params = [u.code for u in units]
+        if code is not None:
+            where = f"unit_code IN ({','.join('?' * len(self.members[code]))}) AND "
+            params = self.members[code]
         async with self.db.transaction() as tx:
             return await fetch_all(
                 tx,
-                "SELECT r.unit_code, SUM(v.num) FROM reports r "
-                "JOIN report_values v ON v.report_id = r.id "
-                f"WHERE {where}r.occurred_on BETWEEN ? AND ? AND r.status = ? AND v.field = ? "
-                "GROUP BY r.unit_code",
-                (*params, PERIOD.start.isoformat(), PERIOD.end.isoformat(), "active", FLOOR_FIELD),
+                f"SELECT unit_code, indicator, COUNT(*) FROM reports INDEXED BY {FLOOR_INDEX} "
+                f"WHERE {where}occurred_on BETWEEN ? AND ? AND status = ? "
+                "GROUP BY unit_code, indicator",
+                (*params, PERIOD.start.isoformat(), PERIOD.end.isoformat(), "active"),
             )
+
+    async def from_reports(self, code: str) -> dict[tuple[str, str], float]:
+        """The cluster's measure totals from the reports and their values (before totals)."""
+        async with self.db.transaction() as tx:
+            return await _totals_from_reports(tx, self.settings.measures, self.members[code])
+
+    async def check(self, codes: Sequence[str], backfill: bool) -> str:
+        """The totals the command reads are the ones the reports give, at this size; with
+        `backfill`, migration 8's SQL recomputes every bucket and finds the same (timed)."""
+        measures = self.settings.measures
+        async with self.db.transaction() as tx:
+            for code in codes:
+                units = self.members[code]
+                kept = await standings_repo.measure_totals(
+                    tx, measures, units, PERIOD.start, PERIOD.end
+                )
+                if kept != await _totals_from_reports(tx, measures, units):
+                    raise SystemExit(f"totals of {code} differ from the reports' own")
+            said = f"check: {len(codes)} clusters' totals = the reports' own"
+            if backfill:
+                started = time.perf_counter()
+                wrong = await totals.differences(tx)
+                seconds = time.perf_counter() - started
+                if wrong:
+                    raise SystemExit(f"{len(wrong)} buckets differ from migration 8's backfill")
+                said += f"; migration 8's backfill recomputes every bucket alike in {seconds:.1f} s"
+        return said
+
+
+async def _totals_from_reports(
+    tx: Tx, measures: Sequence[Any], codes: Sequence[str]
+) -> dict[tuple[str, str], float]:
+    out: dict[tuple[str, str], float] = {}
+    plan = standings_repo._plan(measures)
+    await standings_repo._from_reports(tx, plan, codes, PERIOD.start, PERIOD.end, out)
+    return out
 
 
 async def _seconds(call: Callable[[], Awaitable[object]]) -> float:
@@ -350,135 +415,145 @@ async def _seconds(call: Callable[[], Awaitable[object]]) -> float:
     return time.perf_counter() - start
 
 
-async def paired(
-    runs: int, work: Callable[[int], Awaitable[object]], floor: Callable[[int], Awaitable[object]]
-) -> tuple[float, float]:
-    """Medians (s) of `work(i)` and `floor(i)`, measured back to back, after a warm-up pass."""
-    for i in range(runs):
-        await work(i)
-        await floor(i)
-    worked, floored = [], []
-    for i in range(runs):
-        worked.append(await _seconds(partial(work, i)))
-        floored.append(await _seconds(partial(floor, i)))
-    return statistics.median(worked), statistics.median(floored)
+@dataclass(frozen=True)
+class Figure:
+    """Median seconds of the work and of the floor, and the median of per-round ratios with
+    their spread."""
+
+    work: float
+    floor: float
+    ratio: float
+    low: float
+    high: float
+
+    def line(self, name: str) -> str:
+        return (
+            f"{name}: {_ms(self.work)} (floor {_ms(self.floor)}), ratio {self.ratio:.2f} "
+            f"[{self.low:.2f}–{self.high:.2f}]"
+        )
+
+
+async def rounds(
+    count: int,
+    picks: Sequence[Any],
+    work: Callable[[Any], Awaitable[object]],
+    floor: Callable[[Any], Awaitable[object]],
+) -> Figure:
+    """`count` rounds over `picks`, the work and the floor back to back on each pick; a warm-up
+    pass first."""
+    for pick in picks:
+        await work(pick)
+        await floor(pick)
+    works, floors, ratios = [], [], []
+    for _ in range(count):
+        worked, floored = [], []
+        for pick in picks:
+            worked.append(await _seconds(partial(work, pick)))
+            floored.append(await _seconds(partial(floor, pick)))
+        w, f = statistics.median(worked), statistics.median(floored)
+        works.append(w)
+        floors.append(f)
+        ratios.append(w / f)
+    return Figure(
+        statistics.median(works),
+        statistics.median(floors),
+        statistics.median(ratios),
+        min(ratios),
+        max(ratios),
+    )
 
 
 def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:,.1f} ms"
+    return f"{seconds * 1000:,.2f} ms"
 
 
-def _size(n: int) -> str:
-    return f"{n / 2**10:,.0f} KiB" if n < 2**20 else f"{n / 2**20:,.1f} MiB"
+@dataclass(frozen=True)
+class Result:
+    reports: int
+    one: Figure
+    every: Figure
+    raw: float
+    checked: str
 
 
-def _line(name: str, work: float, floor: float) -> str:
-    return f"{name}: {_ms(work)} (floor {_ms(floor)}, ratio {work / floor:.2f})"
-
-
-async def measure(path: str, size: Size, quick: bool) -> bool:
-    config = load_config(EXAMPLE)
+async def measure(path: str, reports: int, quick: bool) -> Result:
     async with Database(path) as db:
-        bench = Bench(db, config, size)
-        clusters = bench.clusters
-        checked = await bench.check(clusters[0])
-        picks = [clusters[(i * 37) % len(clusters)] for i in range(15 if quick else 31)]
-        one, one_floor = await paired(
-            len(picks), lambda i: bench.one_cluster(picks[i]), lambda i: bench.floor(picks[i])
-        )
-        runs = 3 if quick else 5
-        every, every_floor = await paired(
-            runs, lambda i: bench.all_clusters(), lambda i: bench.floor(None)
-        )
-        by_one, _ = await paired(
-            1 if not quick else 2, lambda i: bench.all_clusters_one_by_one(), _nothing
-        )
-
-        tracemalloc.start()
-        await bench.one_cluster(picks[0])
-        one_peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.reset_peak()
-        await bench.all_clusters()
-        all_peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-
-    ok = one <= TARGET_RATIO * one_floor
-    print(checked)
-    print(_line("one cluster", one, one_floor))
-    print(_line(f"all clusters ({len(clusters)})", every, every_floor))
-    print(
-        f"all clusters, one query per cluster: {_ms(by_one)} "
-        f"(ratio to the all-clusters floor {by_one / every_floor:.2f})"
-    )
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    print(
-        f"peak memory: Python allocations {_size(one_peak)} (one cluster), "
-        f"{_size(all_peak)} (all clusters); max RSS {rss:.0f} MiB"
-    )
-    verdict = "met" if ok else "MISSED"
-    print(f"target: one cluster ≤ {TARGET_RATIO:g}× floor: {verdict}")
-    return ok
+        bench = Bench(db)
+        picks = [bench.clusters[(i * 37) % CLUSTERS] for i in range(PICKS)]
+        checked = await bench.check(picks[:5], reports <= BACKFILL_UP_TO)
+        one = await rounds(3 if quick else 7, picks, bench.one_cluster, bench.floor)
+        every = await rounds(2 if quick else 5, [None], lambda _: bench.all_clusters(), bench.floor)
+        raw = await rounds(3 if quick else 5, picks, bench.from_reports, bench.floor)
+    return Result(reports, one, every, raw.work, checked)
 
 
-async def _nothing(i: int) -> None:
-    return None
-
-
-def _describe(path: str, size: Size, seconds: float) -> str:
+def _describe(path: str) -> str:
     conn = sqlite3.connect(path)
     try:
-        total, retracted, values = conn.execute(
+        total, retracted, in_year = conn.execute(
             "SELECT COUNT(*), SUM(CASE WHEN status = 'retracted' THEN 1 ELSE 0 END), "
-            "(SELECT COUNT(*) FROM report_values) FROM reports"
-        ).fetchone()
-        indexes = [
-            name
-            for (name,) in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'reports' "
-                "AND sql IS NOT NULL ORDER BY name"
-            )
-        ]
-        in_year = conn.execute(
-            "SELECT COUNT(*) FROM reports WHERE occurred_on BETWEEN ? AND ?",
+            "SUM(CASE WHEN occurred_on BETWEEN ? AND ? THEN 1 ELSE 0 END) FROM reports",
             (PERIOD.start.isoformat(), PERIOD.end.isoformat()),
-        ).fetchone()[0]
+        ).fetchone()
+        (buckets,) = conn.execute("SELECT COUNT(*) FROM month_counts").fetchone()
+        (sums,) = conn.execute("SELECT COUNT(*) FROM month_sums").fetchone()
     finally:
         conn.close()
     megabytes = Path(path).stat().st_size / 2**20
     return (
-        f"federation: {size.units:,} units in {size.clusters} clusters, {total:,} reports "
-        f"({retracted / total:.1%} retracted, {values:,} values, {megabytes:,.0f} MiB) over "
-        f"{YEARS[0]}–{YEARS[-1]}; {in_year:,} in {PERIOD.key}; ready in {seconds:.1f} s\n"
-        f"indexes on reports: {', '.join(indexes)}"
+        f"{total:,} reports ({retracted / total:.1%} retracted, {in_year:,} in {PERIOD.key}, "
+        f"{megabytes:,.0f} MiB); totals: {buckets:,} month counts, {sums:,} month sums"
     )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help=f"{QUICK.reports:,} reports")
-    parser.add_argument("--index", action="store_true", help=f"first run: {INDEX}")
-    parser.add_argument("--keep", metavar="DIR", help="generate into DIR and keep the file")
+    parser.add_argument("--quick", action="store_true", help="10k and 100k reports, fewer rounds")
+    parser.add_argument("--sizes", help="comma-separated report counts")
+    parser.add_argument("--keep", metavar="DIR", help="generate into DIR and keep (reuse) files")
     args = parser.parse_args(argv)
-    size = QUICK if args.quick else FULL
+    sizes = QUICK_SIZES if args.quick else SIZES
+    if args.sizes:
+        sizes = tuple(int(s.replace("_", "")) for s in args.sizes.split(","))
+    print(
+        f"federation: {UNITS:,} units in {CLUSTERS} clusters, {YEARS[0]}–{YEARS[-1]}; "
+        f"/standings for {PERIOD.key} asked on {TODAY:%d/%m/%Y}; floor: the covering index "
+        f"{FLOOR_INDEX} (unit_code, occurred_on, status, indicator)"
+    )
+    results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="thidua-bench-") as tmp:
         folder = Path(args.keep) if args.keep else Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        path = str(folder / f"standings-{size.reports}.sqlite3")
-        started = time.perf_counter()
-        if not Path(path).exists():
-            # A child process generates, so this process's max RSS is /standings' alone.
-            spawn = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
-                pool.submit(generate, path, size).result()
-        print(_describe(path, size, time.perf_counter() - started))
-        if args.index:
-            conn = sqlite3.connect(path)
-            conn.execute(INDEX.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS"))
-            conn.close()
-            print(f"created for this run: {INDEX}")
-        ok = asyncio.run(measure(path, size, args.quick))
-    sys.stdout.flush()
-    return 0 if ok else 1
+        for reports in sizes:
+            path = str(folder / f"standings-{reports}.sqlite3")
+            started = time.perf_counter()
+            if not Path(path).exists():
+                generate(path, reports)
+            print(f"\n{reports:,} reports: {_describe(path)}")
+            print(f"  ready in {time.perf_counter() - started:.1f} s")
+            result = asyncio.run(measure(path, reports, args.quick))
+            print("  " + result.checked)
+            print("  " + result.one.line("one cluster"))
+            print("  " + result.every.line(f"all {CLUSTERS} clusters"))
+            print(f"  (one cluster's totals from the reports instead: {_ms(result.raw)})")
+            results.append(result)
+            sys.stdout.flush()
+    print("\nthe curve (median ms; ratio to the floor, spread over rounds):")
+    print(f"{'reports':>10} | {'one cluster':>26} | {'all clusters':>30}")
+    for r in results:
+        print(
+            f"{r.reports:>10,} | {r.one.work * 1000:7.2f} vs {r.one.floor * 1000:6.2f} "
+            f"= {r.one.ratio:4.2f}× | {r.every.work * 1000:8.1f} vs {r.every.floor * 1000:7.1f} "
+            f"= {r.every.ratio:5.2f}×"
+        )
+    one_ok = all(r.one.ratio <= TARGET_RATIO for r in results)
+    all_ok = all(r.every.ratio <= TARGET_RATIO for r in results)
+    print(
+        f"target one cluster ≤ {TARGET_RATIO:g}× floor at every size: "
+        f"{'met' if one_ok else 'MISSED'}; all clusters ≤ {TARGET_RATIO:g}×: "
+        f"{'met' if all_ok else 'MISSED'}"
+    )
+    return 0 if one_ok and all_ok else 1
 
 
 if __name__ == "__main__":

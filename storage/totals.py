@@ -98,25 +98,45 @@ _COUNTS = (
     f"SELECT {_BUCKET}, COUNT(*), MIN(r.created_at) FROM reports r WHERE {{where}} "
     f"GROUP BY {_BUCKET}"
 )
-_SUMS = (
-    "INSERT INTO month_sums (unit_code, month, indicator, status, term, total) "
-    f"SELECT {_BUCKET}, v.field, SUM(v.num) FROM reports r "
-    "JOIN report_values v ON v.report_id = r.id "
-    f"WHERE {{where}} AND v.num BETWEEN -{_MAX} AND {_MAX} "
-    f"GROUP BY {_BUCKET}, v.field "
-    "UNION ALL "
-    f"SELECT {_BUCKET}, a.field || '*' || b.field, SUM(a.num * b.num) FROM reports r "
-    "JOIN report_values a ON a.report_id = r.id "
-    "JOIN report_values b ON b.report_id = r.id AND a.field <= b.field "
-    f"WHERE {{where}} AND a.num BETWEEN -{_MAX} AND {_MAX} AND b.num BETWEEN -{_MAX} AND {_MAX} "
-    f"GROUP BY {_BUCKET}, a.field, b.field"
-)
+_FINITE = f"BETWEEN -{_MAX} AND {_MAX}"
+
+
+def _sums(where: str, *, whole: bool) -> str:
+    """The figures and pair products of the reports under `where`, per bucket and term.
+
+    `whole`: every report, read in the order the values are stored (each value, then its
+    report by key), not through the reports' index with a jump per report; one bucket
+    goes the other way round, from its few reports to their values.
+    """
+    if whole:
+        one = "report_values v CROSS JOIN reports r"
+        two = "report_values a CROSS JOIN report_values b CROSS JOIN reports r"
+        on_one = "r.id = v.report_id AND "
+        on_two = "b.report_id = a.report_id AND a.field <= b.field AND r.id = a.report_id AND "
+    else:
+        one = "reports r JOIN report_values v ON v.report_id = r.id"
+        two = (
+            "reports r JOIN report_values a ON a.report_id = r.id "
+            "JOIN report_values b ON b.report_id = r.id AND a.field <= b.field"
+        )
+        on_one = on_two = ""
+    return (
+        "INSERT INTO month_sums (unit_code, month, indicator, status, term, total) "
+        f"SELECT {_BUCKET}, v.field, SUM(v.num) FROM {one} "
+        f"WHERE {on_one}{where} AND v.num {_FINITE} "
+        f"GROUP BY {_BUCKET}, v.field "
+        "UNION ALL "
+        f"SELECT {_BUCKET}, a.field || '*' || b.field, SUM(a.num * b.num) FROM {two} "
+        f"WHERE {on_two}{where} AND a.num {_FINITE} AND b.num {_FINITE} "
+        f"GROUP BY {_BUCKET}, a.field, b.field"
+    )
+
 
 REBUILD: tuple[str, ...] = (
     "DELETE FROM month_counts",
     "DELETE FROM month_sums",
-    _COUNTS.format(where="1 = 1"),
-    _SUMS.format(where="1 = 1"),
+    _COUNTS.format(where="r.id >= 0"),  # in the order reports are stored, not by an index
+    _sums("1 = 1", whole=True),
 )
 """Every bucket recomputed from the reports (migration 8 runs these after SCHEMA)."""
 
@@ -126,7 +146,7 @@ _FORGET = tuple(
     for table in ("month_counts", "month_sums")
 )
 _RECOUNT = _COUNTS.format(where=_ONE)
-_RESUM = _SUMS.format(where=_ONE)  # the report filter twice (both halves of the UNION)
+_RESUM = _sums(_ONE, whole=False)  # the report filter twice (both halves of the UNION)
 
 
 def term_of(fields: Sequence[str]) -> str:
