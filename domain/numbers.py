@@ -13,6 +13,7 @@ nghin", "1 trieu ruoi") reads the same. Pure functions: no I/O, no clock.
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import re
 import unicodedata
@@ -21,7 +22,8 @@ from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from enum import Enum
 
-from babel.numbers import format_decimal
+from babel import Locale
+from babel.numbers import NumberPattern, parse_pattern
 
 from domain.errors import AmbiguousNumber, UserInputError
 from domain.text import INVISIBLE_GLYPHS, fold, truncate
@@ -761,9 +763,22 @@ def _locale(lang: str) -> str:
     return "en" if lang == "en" else "vi"
 
 
+@functools.cache
+def _babel(pattern: str, lang: str) -> tuple[NumberPattern, Locale]:
+    """Babel's parsed pattern and locale, made once: `format_decimal` parses both on every
+    call, which was most of the time a standings message took to word its numbers."""
+    return parse_pattern(pattern), Locale.parse(_locale(lang))
+
+
+def format_decimal_as(value: Decimal | int, pattern: str, lang: str) -> str:
+    """`babel.numbers.format_decimal(value, format=pattern, locale=…)`, the same text."""
+    parsed, locale = _babel(pattern, lang)
+    return str(parsed.apply(value, locale))
+
+
 def format_integer(n: int, lang: str) -> str:
     """1.250.000 (vi) or 1,250,000 (en)."""
-    return format_decimal(n, format="#,##0", locale=_locale(lang))
+    return format_decimal_as(n, "#,##0", lang)
 
 
 def format_money(n: int, lang: str) -> str:
@@ -789,7 +804,7 @@ def format_number(x: float, lang: str) -> str:
     if value is None:
         return "—"
     with localcontext(_WIDE):  # Babel quantizes again in the current context
-        return format_decimal(value, format="#,##0.##", locale=_locale(lang))
+        return format_decimal_as(value, "#,##0.##", lang)
 
 
 def format_percent(ratio: float, lang: str) -> str:
@@ -798,4 +813,4 @@ def format_percent(ratio: float, lang: str) -> str:
         return "—"
     with localcontext(_WIDE):
         value = (Decimal(repr(ratio)) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-        return format_decimal(value, format="#,##0.0", locale=_locale(lang)) + "%"
+        return format_decimal_as(value, "#,##0.0", lang) + "%"

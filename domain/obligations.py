@@ -531,7 +531,7 @@ def completeness(
         obligation, reports, declarations, frozenset(ref.unit for ref in owing)
     )
     deadlines = [
-        (period, due_moment(obligation, period, tz), grace_end(obligation, period, tz))
+        (period.key, due_moment(obligation, period, tz), grace_end(obligation, period, tz))
         for period in wanted
     ]
     per_unit: dict[str, Tally] = {}
@@ -539,8 +539,8 @@ def completeness(
     total = Tally()
     for ref in owing:
         met = on_time = 0
-        for period, due, grace in deadlines:
-            result = _judge(firsts.get((ref.unit, period.key)), due, grace)
+        for key, due, grace in deadlines:
+            result = _judge(firsts.get((ref.unit, key)), due, grace)
             met += result.met
             on_time += result.on_time
         tally = Tally(len(deadlines), met, on_time)

@@ -38,6 +38,7 @@ year-end review, and the output must say so.
 
 from __future__ import annotations
 
+import functools
 import math
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -48,12 +49,11 @@ from fractions import Fraction
 from types import MappingProxyType
 from typing import Literal
 
-from babel.numbers import format_decimal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from domain.errors import ConfigRule
 from domain.models import SHORT_LABEL_MAX, LocalText, Unit, check_short_label
-from domain.numbers import format_integer, format_number, format_percent
+from domain.numbers import format_decimal_as, format_integer, format_number, format_percent
 from domain.periods import Period, PeriodKind
 
 __all__ = [
@@ -619,6 +619,7 @@ _MODIFIER = {"\u0306": 1, "\u0302": 2, "\u031b": 3}  # breve ă, circumflex â �
 _TONE = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
 
 
+@functools.lru_cache(maxsize=8192)  # a federation's unit names, ranked over and over
 def _vi_name_key(name: str) -> tuple[object, ...]:
     """Sort key for Vietnamese names: "Cầu Giấy" < "Dịch Vọng" < "Đống Đa" < "Em"."""
     letters: list[tuple[str, int]] = []
@@ -644,7 +645,7 @@ def format_points(points: float, lang: str) -> str:
         return "—"
     value = _quantize(points, "0.1")
     with localcontext(_WIDE):  # Babel quantizes again in the current context
-        return format_decimal(value, format="#,##0.0", locale="en" if lang == "en" else "vi")
+        return format_decimal_as(value, "#,##0.0", lang)
 
 
 def _signed(points: float, lang: str) -> str:
