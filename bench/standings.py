@@ -253,7 +253,7 @@ def generate(path: str, reports: int, seed: int = 2025) -> None:
         for field, x in v.items():
             number = isinstance(x, int | float)
             values.append((report_id, field, x if number else None, None if number else x))
-        kept.add((unit, iso[:7], indicator, status), at, v)
+        kept.add(unit, iso, indicator, status, at, v)
         if len(rows) >= 100_000:
             _flush(conn, rows, values)
     _flush(conn, rows, values)
@@ -266,25 +266,28 @@ def generate(path: str, reports: int, seed: int = 2025) -> None:
 
 
 class _Totals:
-    """storage.totals' per-month buckets, added up while generating (migration 8's backfill
-    is SQL over every report: minutes at millions; `Bench.check` compares the two)."""
+    """storage.totals' buckets, added up while generating (migration 8's backfill is SQL
+    over every report: minutes at millions; `Bench.check` compares the two)."""
 
     def __init__(self) -> None:
         self.counts: dict[tuple[str, str, str, str], list[Any]] = {}
         self.sums: dict[tuple[str, str, str, str, str], float] = {}
 
-    def add(self, bucket: tuple[str, str, str, str], at: str, values: dict[str, Any]) -> None:
-        count = self.counts.get(bucket)
+    def add(self, unit: str, day: str, indicator: str, status: str, at: str, values: Any) -> None:
+        month = (unit, day[:7], indicator, status)
+        count = self.counts.get(month)
         if count is None:
-            self.counts[bucket] = [1, at]
+            self.counts[month] = [1, at]
         else:
             count[0] += 1
             count[1] = min(count[1], at)
+        half = (unit, f"{day[:4]}-H{1 if day[5:7] <= '06' else 2}", indicator, status)
+        self._add((*half, ""), 1)
         figures = sorted((k, x) for k, x in values.items() if isinstance(x, int | float))
         for i, (a, x) in enumerate(figures):
-            self._add((*bucket, a), x)
+            self._add((*half, a), x)
             for b, y in figures[i:]:
-                self._add((*bucket, f"{a}*{b}"), x * y)
+                self._add((*half, f"{a}*{b}"), x * y)
 
     def _add(self, key: tuple[str, str, str, str, str], x: float) -> None:
         self.sums[key] = self.sums.get(key, 0) + x
@@ -296,7 +299,7 @@ class _Totals:
             ((*key, n, at) for key, (n, at) in self.counts.items()),
         )
         conn.executemany(
-            "INSERT INTO month_sums (unit_code, month, indicator, status, term, total) "
+            "INSERT INTO half_sums (unit_code, half, indicator, status, term, total) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             ((*key, float(total)) for key, total in self.sums.items()),
         )
@@ -496,13 +499,13 @@ def _describe(path: str) -> str:
             (PERIOD.start.isoformat(), PERIOD.end.isoformat()),
         ).fetchone()
         (buckets,) = conn.execute("SELECT COUNT(*) FROM month_counts").fetchone()
-        (sums,) = conn.execute("SELECT COUNT(*) FROM month_sums").fetchone()
+        (sums,) = conn.execute("SELECT COUNT(*) FROM half_sums").fetchone()
     finally:
         conn.close()
     megabytes = Path(path).stat().st_size / 2**20
     return (
         f"{total:,} reports ({retracted / total:.1%} retracted, {in_year:,} in {PERIOD.key}, "
-        f"{megabytes:,.0f} MiB); totals: {buckets:,} month counts, {sums:,} month sums"
+        f"{megabytes:,.0f} MiB); totals: {buckets:,} month counts, {sums:,} half-year sums"
     )
 
 

@@ -38,7 +38,7 @@ from domain.models import ReportStatus
 from storage import totals
 from storage._codec import fetch_all
 from storage.db import Tx
-from storage.totals import term_of
+from storage.totals import half_start, next_half, term_of
 
 __all__ = ["all_unit_totals", "measure_totals"]
 
@@ -136,13 +136,13 @@ async def _from_reports(
 _Days = tuple[date, date]
 
 
-def _whole_months(start: date, end: date) -> tuple[_Days | None, list[_Days]]:
-    """[start, end] as its whole months (None: none) and the ragged days at either edge."""
+def _whole_halves(start: date, end: date) -> tuple[_Days | None, list[_Days]]:
+    """[start, end] as its whole half-years (None: none) and the days outside them."""
     if end < start:
         return None, []
-    first = start if start.day == 1 else _next_month(start)
-    after = _next_month(end) if _next_month(end) - timedelta(days=1) == end else end.replace(day=1)
-    if first >= after:  # not one whole month inside: all days are ragged
+    first = start if half_start(start) == start else next_half(start)
+    after = next_half(end) if next_half(end) - timedelta(days=1) == end else half_start(end)
+    if first >= after:  # not one whole half-year inside
         return None, [(start, end)]
     edges = []
     if start < first:
@@ -150,11 +150,6 @@ def _whole_months(start: date, end: date) -> tuple[_Days | None, list[_Days]]:
     if after <= end:
         edges.append((after, end))
     return (first, after - timedelta(days=1)), edges
-
-
-def _next_month(day: date) -> date:
-    """The first day of the month after `day`'s."""
-    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
 async def _from_totals(
@@ -165,15 +160,15 @@ async def _from_totals(
     last: date,
     out: dict[tuple[str, str], float],
 ) -> None:
-    """Add the whole months `first`..`last` from the per-month totals (storage.totals)."""
+    """Add the whole half-years `first`..`last` from the kept totals (storage.totals)."""
     terms: dict[str, set[str]] = {}
-    for m in measures:
-        terms.setdefault(m.indicator, {""}).add(term_of(m.inputs) if m.inputs else "")
     by_term: dict[tuple[str, str], list[str]] = {}
     for m in measures:
-        by_term.setdefault((m.indicator, term_of(m.inputs) if m.inputs else ""), []).append(m.code)
+        term = term_of(m.inputs) if m.inputs else ""
+        terms.setdefault(m.indicator, set()).add(term)
+        by_term.setdefault((m.indicator, term), []).append(m.code)
     counted: list[tuple[str, str]] = []
-    for unit, indicator, term, total in await totals.month_sums(tx, unit_codes, first, last, terms):
+    for unit, indicator, term, total in await totals.half_sums(tx, unit_codes, first, last, terms):
         if term == "":
             counted.append((unit, indicator))
         for code in by_term.get((indicator, term), ()):
@@ -194,7 +189,7 @@ async def _totals(
     out: dict[tuple[str, str], float] = {}
     if not measures or unit_codes == []:
         return out
-    whole, edges = _whole_months(start, end)
+    whole, edges = _whole_halves(start, end)
     if whole is not None:
         await _from_totals(tx, measures, unit_codes, *whole, out)
     if edges:
@@ -216,9 +211,9 @@ async def measure_totals(
     The same figures as `domain.measures.measure_totals` over the same
     reports: retracted reports never count, both bounds are inclusive, and a
     key is present once the unit has a counted report of the measure's
-    indicator. Callers read absent keys as 0. Whole months come from the
-    per-month totals (one row per unit, month, indicator and term, whatever
-    the number of reports); days of a month cut by the bounds from the reports.
+    indicator. Callers read absent keys as 0. Whole half-years (a year, a đợt:
+    what standings ask) come from the kept totals, a few rows per unit whatever
+    the number of reports; any other days from the reports themselves.
     """
     return await _totals(tx, measures, list(unit_codes), start, end)
 

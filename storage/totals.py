@@ -1,39 +1,43 @@
-"""Per-unit, per-month totals of the reports, kept in each report's own transaction.
+"""Per-unit totals of the reports by month and by half-year, kept in each report's transaction.
 
 Standings and reporting rates ask the same few questions of a cluster's year
 over and over: how many reports of each indicator, the sum of each figure,
 the sum of each product of two figures (gifts × VND per gift), and the first
 time a unit reported in a month. Reading every report for that costs in
-proportion to the federation's history; these two tables answer from at most
-one row per (unit, month, indicator, status[, term]), whatever the size:
+proportion to the federation's history; these two tables answer from a few
+rows per unit, whatever the size:
 
-- `month_counts`: how many reports, and the earliest `created_at` among them
-  (the reporting rate judges a period by a unit's first submission, and every
-  obligation period is made of whole months).
-- `month_sums`: per term, the SUM over the same reports of one figure (term
-  "people") or of the product of two (term "count*value_per_gift", the two
-  field codes in code order; a field with itself is a product too). Every
-  numeric field and every pair of numeric fields of a report is kept, so the
-  tables do not depend on which measures the configuration defines: a new
-  measure needs no rebuild. Non-finite figures are left out, as the reference
-  (`MeasureDef.value_of`) reads them as missing.
+- `month_counts`, per (unit, month, indicator, status): how many reports, and
+  the earliest `created_at` among them. The reporting rate judges a period by
+  a unit's first submission, and every obligation period is made of months.
+- `half_sums`, per (unit, half-year, indicator, status, term): term "" is the
+  number of reports; term "people" the SUM of that figure; term
+  "count*value_per_gift" the SUM of the product of two (field codes in code
+  order; a field with itself is a product too). Every numeric field and pair
+  of numeric fields is kept, so the tables do not depend on which measures
+  the configuration defines: a new measure needs no rebuild. Non-finite
+  figures are left out, as the reference (`MeasureDef.value_of`) reads them as
+  missing. Half-years because standings are asked for a year or a đợt (half):
+  two rows per term and unit for a year; by month it was 12, more rows than a
+  cluster-year has reports below a few million.
 
-Status is a dimension, never a filter: a retracted report moves its bucket
-from 'active' to 'retracted', and a review state later is one more value.
-Readers choose the statuses that count.
+Status is a dimension, never a filter: a retracted report moves from the
+'active' bucket to the 'retracted' one, and a review state later is one more
+value. Readers choose the statuses that count.
 
 Kept exact, not approximate: every write to a report (`refresh`, called by
 storage.reports on create, edit and retract, and by any future status change)
-recomputes the whole (unit, month, indicator) bucket from the reports, in the
+recomputes the report's month and half-year buckets from the reports, in the
 same transaction; nothing is added or subtracted incrementally, so no drift
-of float sums can build up and a minimum survives a retraction. A bucket
-holds a few reports, so that costs a few index probes. `rebuild` recomputes
-every bucket (migration 8 backfills with it; `thidua totals --rebuild` runs
-it again), and `differences` compares the tables with a recomputation.
+of float sums can build up and a minimum survives a retraction. A bucket holds
+one unit's reports of one indicator, so that costs a few index probes.
+`rebuild` recomputes every bucket (migration 8's backfill; `thidua migrate
+--totals` runs it again when `differences` finds the tables wrong).
 
-Months are the text 'YYYY-MM' of `occurred_on` (ISO dates); `created_at` is
-UTC ISO-8601 text (storage._codec.ts), so its text order is time order.
-The SQL is portable (substr, ||, UNION ALL, GROUP BY): no SQLite-only syntax.
+Months are the text 'YYYY-MM' of `occurred_on` (ISO dates), halves 'YYYY-H1'
+and 'YYYY-H2' (`Period.key`); `created_at` is UTC ISO-8601 text
+(storage._codec.ts), so its text order is time order. The SQL is portable
+(substr, ||, CASE, UNION ALL, GROUP BY): no SQLite-only syntax.
 """
 
 from __future__ import annotations
@@ -58,14 +62,13 @@ __all__ = [
     "buckets",
     "differences",
     "first_reports",
-    "month_sums",
+    "half_start",
+    "half_sums",
+    "next_half",
     "rebuild",
     "refresh",
     "term_of",
 ]
-
-_MAX = "1.7976931348623157e+308"
-"""sys.float_info.max as SQL text: `num BETWEEN -max AND max` keeps finite figures only."""
 
 SCHEMA = """
 CREATE TABLE month_counts (
@@ -77,32 +80,38 @@ CREATE TABLE month_counts (
     first_at TEXT NOT NULL,
     PRIMARY KEY (unit_code, month, status, indicator)
 );
-CREATE TABLE month_sums (
+CREATE TABLE half_sums (
     unit_code TEXT NOT NULL,
-    month TEXT NOT NULL,
+    half TEXT NOT NULL,
     indicator TEXT NOT NULL,
     status TEXT NOT NULL,
     term TEXT NOT NULL,
     total DOUBLE PRECISION NOT NULL,
-    PRIMARY KEY (unit_code, month, status, indicator, term)
+    PRIMARY KEY (unit_code, half, status, indicator, term)
 );
 CREATE INDEX reports_unit_occurred ON reports (unit_code, occurred_on, status, indicator)
 """
 """Migration 8's tables, and the index a bucket is recomputed through."""
 
 _MONTH = "substr(r.occurred_on, 1, 7)"
-_BUCKET = f"r.unit_code, {_MONTH}, r.indicator, r.status"
+_HALF = (
+    "substr(r.occurred_on, 1, 4) || "
+    "CASE WHEN substr(r.occurred_on, 6, 2) <= '06' THEN '-H1' ELSE '-H2' END"
+)
+_BY_MONTH = f"r.unit_code, {_MONTH}, r.indicator, r.status"
+_BY_HALF = f"r.unit_code, {_HALF}, r.indicator, r.status"
+_FINITE = "BETWEEN -1.7976931348623157e+308 AND 1.7976931348623157e+308"
+"""±sys.float_info.max: a figure `BETWEEN` them is finite (the reference skips ±inf)."""
 
 _COUNTS = (
     "INSERT INTO month_counts (unit_code, month, indicator, status, reports, first_at) "
-    f"SELECT {_BUCKET}, COUNT(*), MIN(r.created_at) FROM reports r WHERE {{where}} "
-    f"GROUP BY {_BUCKET}"
+    f"SELECT {_BY_MONTH}, COUNT(*), MIN(r.created_at) FROM reports r WHERE {{where}} "
+    f"GROUP BY {_BY_MONTH}"
 )
-_FINITE = f"BETWEEN -{_MAX} AND {_MAX}"
 
 
 def _sums(where: str, *, whole: bool) -> str:
-    """The figures and pair products of the reports under `where`, per bucket and term.
+    """The reports, figures and pair products under `where`, per half-year bucket and term.
 
     `whole`: every report, read in the order the values are stored (each value, then its
     report by key), not through the reports' index with a jump per report; one bucket
@@ -121,36 +130,37 @@ def _sums(where: str, *, whole: bool) -> str:
         )
         on_one = on_two = ""
     return (
-        "INSERT INTO month_sums (unit_code, month, indicator, status, term, total) "
-        f"SELECT {_BUCKET}, v.field, SUM(v.num) FROM {one} "
-        f"WHERE {on_one}{where} AND v.num {_FINITE} "
-        f"GROUP BY {_BUCKET}, v.field "
+        "INSERT INTO half_sums (unit_code, half, indicator, status, term, total) "
+        f"SELECT {_BY_HALF}, '', COUNT(*) FROM reports r WHERE {where} "
+        f"GROUP BY {_BY_HALF} "
         "UNION ALL "
-        f"SELECT {_BUCKET}, a.field || '*' || b.field, SUM(a.num * b.num) FROM {two} "
+        f"SELECT {_BY_HALF}, v.field, SUM(v.num) FROM {one} "
+        f"WHERE {on_one}{where} AND v.num {_FINITE} "
+        f"GROUP BY {_BY_HALF}, v.field "
+        "UNION ALL "
+        f"SELECT {_BY_HALF}, a.field || '*' || b.field, SUM(a.num * b.num) FROM {two} "
         f"WHERE {on_two}{where} AND a.num {_FINITE} AND b.num {_FINITE} "
-        f"GROUP BY {_BUCKET}, a.field, b.field"
+        f"GROUP BY {_BY_HALF}, a.field, b.field"
     )
 
 
 REBUILD: tuple[str, ...] = (
     "DELETE FROM month_counts",
-    "DELETE FROM month_sums",
+    "DELETE FROM half_sums",
     _COUNTS.format(where="r.id >= 0"),  # in the order reports are stored, not by an index
-    _sums("1 = 1", whole=True),
+    _sums("r.id >= 0", whole=True),
 )
 """Every bucket recomputed from the reports (migration 8 runs these after SCHEMA)."""
 
 _ONE = "r.unit_code = ? AND r.indicator = ? AND r.occurred_on BETWEEN ? AND ?"
-_FORGET = tuple(
-    f"DELETE FROM {table} WHERE unit_code = ? AND month = ? AND indicator = ?"
-    for table in ("month_counts", "month_sums")
-)
+_FORGET_MONTH = "DELETE FROM month_counts WHERE unit_code = ? AND month = ? AND indicator = ?"
+_FORGET_HALF = "DELETE FROM half_sums WHERE unit_code = ? AND half = ? AND indicator = ?"
 _RECOUNT = _COUNTS.format(where=_ONE)
-_RESUM = _sums(_ONE, whole=False)  # the report filter twice (both halves of the UNION)
+_RESUM = _sums(_ONE, whole=False)  # the report filter three times (each part of the UNION)
 
 
 def term_of(fields: Sequence[str]) -> str:
-    """The `month_sums` term of one field, or of the product of two (in code order)."""
+    """The `half_sums` term of one field, or of the product of two (in code order)."""
     return "*".join(sorted(fields))
 
 
@@ -158,24 +168,37 @@ def _month(day: dt.date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
-def _month_bounds(month: str) -> tuple[str, str]:
-    """First and last possible ISO day of 'YYYY-MM' (text bounds: '-31' covers every month)."""
-    return f"{month}-01", f"{month}-31"
+def _half(day: dt.date) -> str:
+    return f"{day.year:04d}-H{1 if day.month <= 6 else 2}"
+
+
+def half_start(day: dt.date) -> dt.date:
+    """The first day of `day`'s half-year (1/1 or 1/7)."""
+    return dt.date(day.year, 1 if day.month <= 6 else 7, 1)
+
+
+def next_half(day: dt.date) -> dt.date:
+    """The first day of the half-year after `day`'s."""
+    return dt.date(day.year, 7, 1) if day.month <= 6 else dt.date(day.year + 1, 1, 1)
 
 
 async def refresh(tx: Tx, unit_code: str, indicator: str, days: Iterable[dt.date]) -> None:
     """Recompute the buckets of these report days, every status, from the reports.
 
-    Call it after any write that changes a report's unit, indicator, day, values
-    or status, with the day before and the day after the change.
+    Call it after any write that changes a report's day, values or status, with the
+    day before and the day after the change (its unit and indicator never change).
     """
-    for month in sorted({_month(day) for day in days}):
-        first, last = _month_bounds(month)
-        bucket = (unit_code, indicator, first, last)
-        for sql in _FORGET:
-            await tx.execute(sql, (unit_code, month, indicator))
+    wanted = set(days)
+    for month in sorted({_month(day) for day in wanted}):
+        # '-31' bounds every month as text: ISO days compare as text.
+        bucket = (unit_code, indicator, f"{month}-01", f"{month}-31")
+        await tx.execute(_FORGET_MONTH, (unit_code, month, indicator))
         await tx.execute(_RECOUNT, bucket)
-        await tx.execute(_RESUM, bucket * 2)
+    for first in sorted({half_start(day) for day in wanted}):
+        last = next_half(first) - dt.timedelta(days=1)
+        bucket = (unit_code, indicator, first.isoformat(), last.isoformat())
+        await tx.execute(_FORGET_HALF, (unit_code, _half(first), indicator))
+        await tx.execute(_RESUM, bucket * 3)
 
 
 async def rebuild(tx: Tx) -> None:
@@ -201,44 +224,42 @@ def _chunks(codes: Sequence[str] | None) -> list[list[str] | None]:
     return [unique[i : i + _UNITS_PER_QUERY] for i in range(0, len(unique), _UNITS_PER_QUERY)]
 
 
-async def month_sums(
+async def half_sums(
     tx: Tx,
     unit_codes: Sequence[str] | None,
     first: dt.date,
     last: dt.date,
     terms: dict[str, set[str]],
 ) -> list[tuple[str, str, str, float]]:
-    """(unit, indicator, term, total) over the months of `first`..`last`, reports not retracted.
+    """(unit, indicator, term, total) over the half-years of `first`..`last`, reports not
+    retracted.
 
-    `terms` maps each indicator asked about to the terms wanted; term "" is the
-    number of reports, present exactly when the unit has a counted report of the
-    indicator in those months. `unit_codes` None: every unit.
+    `terms` maps each indicator asked about to the terms wanted; term "" (always
+    given) is the number of reports, present exactly when the unit has a counted
+    report of the indicator in those halves. `unit_codes` None: every unit.
     """
     if not terms:
         return []
     indicators = sorted(terms)
-    wanted = sorted({t for ts in terms.values() for t in ts if t})
+    wanted = sorted({"", *(t for ts in terms.values() for t in ts)})
     out: list[tuple[str, str, str, float]] = []
     for chunk in _chunks(unit_codes):
         units = f"unit_code IN ({_marks(len(chunk))}) AND " if chunk else ""
-        common = (
-            f"{units}month BETWEEN ? AND ? AND status <> ? "
-            f"AND indicator IN ({_marks(len(indicators))})"
+        rows = await fetch_all(
+            tx,
+            "SELECT unit_code, indicator, term, SUM(total) FROM half_sums "
+            f"WHERE {units}half BETWEEN ? AND ? AND status <> ? "
+            f"AND indicator IN ({_marks(len(indicators))}) AND term IN ({_marks(len(wanted))}) "
+            "GROUP BY unit_code, indicator, term",
+            (
+                *(chunk or ()),
+                _half(first),
+                _half(last),
+                ReportStatus.RETRACTED.value,
+                *indicators,
+                *wanted,
+            ),
         )
-        head = (*(chunk or ()), _month(first), _month(last), ReportStatus.RETRACTED.value)
-        sql = (
-            f"SELECT unit_code, indicator, '', SUM(reports) FROM month_counts WHERE {common} "
-            "GROUP BY unit_code, indicator"
-        )
-        params: list[Any] = [*head, *indicators]
-        if wanted:
-            sql += (
-                " UNION ALL SELECT unit_code, indicator, term, SUM(total) FROM month_sums "
-                f"WHERE {common} AND term IN ({_marks(len(wanted))}) "
-                "GROUP BY unit_code, indicator, term"
-            )
-            params += [*head, *indicators, *wanted]
-        rows = await fetch_all(tx, sql, params)
         out += [(r[0], r[1], r[2], float(r[3])) for r in rows]
     return out
 
@@ -285,7 +306,7 @@ class Difference:
 
 _KEYS = {
     "month_counts": ("unit_code, month, indicator, status", "reports, first_at"),
-    "month_sums": ("unit_code, month, indicator, status, term", "total"),
+    "half_sums": ("unit_code, half, indicator, status, term", "total"),
 }
 
 

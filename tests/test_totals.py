@@ -222,12 +222,12 @@ async def _buckets(tx: Tx) -> dict[tuple[str, str, str, str], tuple[int, str]]:
 
 async def _sums(tx: Tx) -> dict[tuple[str, str, str, str, str], float]:
     rows = await fetch_all(
-        tx, "SELECT unit_code, month, indicator, status, term, total FROM month_sums"
+        tx, "SELECT unit_code, half, indicator, status, term, total FROM half_sums"
     )
     return {(r[0], r[1], r[2], r[3], r[4]): r[5] for r in rows}
 
 
-async def test_an_edit_moves_the_report_between_months_and_a_retraction_between_statuses() -> None:
+async def test_an_edit_moves_the_report_between_buckets_and_a_retraction_between_statuses() -> None:
     async with Database(":memory:") as db, db.transaction() as tx:
         person = await _setup(tx)
         ops: list[Any] = [
@@ -241,13 +241,18 @@ async def test_an_edit_moves_the_report_between_months_and_a_retraction_between_
             ("create", "ba_dinh", "gifts", {"count": 4}, dt.date(2025, 3, 9)),
         ]
         first, second = await _apply(tx, person, ops)
-        key = ("ba_dinh", "2025-03", "gifts", "active")
-        assert (await _buckets(tx))[key] == (2, START.isoformat())
+        march = ("ba_dinh", "2025-03", "gifts", "active")
+        h1, h2 = (
+            ("ba_dinh", "2025-H1", "gifts", "active"),
+            ("ba_dinh", "2025-H2", "gifts", "active"),
+        )
+        assert (await _buckets(tx))[march] == (2, START.isoformat())
         sums = await _sums(tx)
-        assert sums[(*key, "count")] == 24
-        assert sums[(*key, "count*value_per_gift")] == 10_000_000
-        assert sums[(*key, "count*count")] == 416
-        # The first report moves to April: March keeps the second one (and its time).
+        assert sums[(*h1, "")] == 2  # reports
+        assert sums[(*h1, "count")] == 24
+        assert sums[(*h1, "count*value_per_gift")] == 10_000_000
+        assert sums[(*h1, "count*count")] == 416
+        # The first report moves to July: March and the first half keep the second one.
         report = await reports_repo.get(tx, first)
         assert report is not None
         await reports_repo.update_values(
@@ -255,21 +260,25 @@ async def test_an_edit_moves_the_report_between_months_and_a_retraction_between_
             report,
             person_id=person,
             values={"count": 30},
-            occurred_on=dt.date(2025, 4, 1),
+            occurred_on=dt.date(2025, 7, 1),
             now=START,
         )
         later = START + dt.timedelta(hours=7)
-        buckets = await _buckets(tx)
-        assert buckets[key] == (1, later.isoformat())
-        assert buckets[("ba_dinh", "2025-04", "gifts", "active")] == (1, START.isoformat())
+        buckets, sums = await _buckets(tx), await _sums(tx)
+        assert buckets[march] == (1, later.isoformat())  # the first time is now the second's
+        assert buckets[("ba_dinh", "2025-07", "gifts", "active")] == (1, START.isoformat())
+        assert (sums[(*h1, "")], sums[(*h1, "count")]) == (1, 4)
+        assert (sums[(*h2, "")], sums[(*h2, "count")]) == (1, 30)
+        assert (*h2, "count*value_per_gift") not in sums  # no value per gift any more
         # Retracted: the report leaves 'active' for 'retracted', nothing is left behind.
         gone = await reports_repo.get(tx, second)
         assert gone is not None
         await reports_repo.retract(tx, gone, person_id=person, now=later)
-        buckets = await _buckets(tx)
-        assert key not in buckets
+        buckets, sums = await _buckets(tx), await _sums(tx)
+        assert march not in buckets
         assert buckets[("ba_dinh", "2025-03", "gifts", "retracted")] == (1, later.isoformat())
-        assert (*key, "count") not in await _sums(tx)
+        assert (*h1, "count") not in sums
+        assert sums[("ba_dinh", "2025-H1", "gifts", "retracted", "count")] == 4
         assert await totals.differences(tx) == []
 
 
@@ -348,7 +357,7 @@ def test_thidua_migrate_totals_finds_wrong_totals_and_rebuilds_them(tmp_path: Pa
     # Someone changes the database by hand: a total, and a bucket that has no report.
     conn = sqlite3.connect(tmp_path / "thidua.sqlite3")
     conn.execute(
-        "UPDATE month_sums SET total = total + 1 WHERE term = 'people' AND status = 'active'"
+        "UPDATE half_sums SET total = total + 1 WHERE term = 'people' AND status = 'active'"
     )
     conn.execute(
         "INSERT INTO month_counts VALUES ('ba_dinh', '2025-09', 'cba', 'active', 3, "
