@@ -46,14 +46,12 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from domain.models import ReportStatus
 from domain.obligations import FirstReport
 from storage._codec import fetch_all, parse_ts
-
-if TYPE_CHECKING:  # storage.db imports the migrations, which import this module
-    from storage.db import Tx
+from storage.port import Tx
 
 __all__ = [
     "REBUILD",
@@ -322,13 +320,13 @@ async def differences(tx: Tx) -> list[Difference]:
     reverse: empty when the totals are right. Recomputes inside the transaction and
     rolls that back through a savepoint, so the tables are left as they were."""
     stored = {table: await _rows(tx, table) for table in _KEYS}
-    await tx.execute("SAVEPOINT totals_check")
+    await tx.set_savepoint("totals_check")
     try:
         await rebuild(tx)
         fresh = {table: await _rows(tx, table) for table in _KEYS}
     finally:
-        await tx.execute("ROLLBACK TO SAVEPOINT totals_check")
-        await tx.execute("RELEASE SAVEPOINT totals_check")
+        await tx.rollback_to_savepoint("totals_check")
+        await tx.release_savepoint("totals_check")
     out: list[Difference] = []
     for table in _KEYS:
         mine, theirs = stored[table], fresh[table]
