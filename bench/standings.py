@@ -16,12 +16,13 @@ runs) recomputes every bucket alike, timed. The timed work runs through
 as the bot would:
 
 - one cluster = what /standings does once it knows the cluster: the cluster
-  and its members, `compute` (measure totals, targets, scoring with
-  config.example.toml's [scoring]), `reporting_rates` (both obligations of the
-  example) and `render` (the text, in Vietnamese): everything but the chart,
-  which is drawn after the commit, in another process;
+  and its members (`storage.org.cluster`), `usecases.standings.with_rates`
+  (measure totals, targets and scoring with config.example.toml's [scoring];
+  the reporting rate of both obligations of the example) and
+  `handlers.standings.render` (the text, in Vietnamese): everything but the
+  access check and the chart, which is drawn after the commit, elsewhere;
 - all clusters = every cluster's ranking of the year, as /standings all
-  computes it;
+  computes it (`org.clusters` + `usecases.standings.compute_clusters`);
 - the floor = the best plain SQL over the same rows: the cluster's (or every
   unit's) active reports of the year counted per unit and indicator, read
   from the covering index reports (unit_code, occurred_on, status, indicator)
@@ -70,6 +71,7 @@ from storage import org, totals
 from storage import standings as standings_repo
 from storage._codec import fetch_all
 from storage.db import Database, Tx
+from usecases import standings as ranking
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config.example.toml"
@@ -345,20 +347,15 @@ class Bench:
         async with self.db.transaction() as tx:
             cluster = await org.cluster(tx, code, PERIOD.year)
             assert cluster is not None
-            result = await standings_cmd.compute(tx, self.settings, cluster, PERIOD, TODAY)
-            rates = await standings_cmd.reporting_rates(tx, self.settings, result, NOW)
+            result, rates = await ranking.with_rates(tx, self.settings, cluster, PERIOD, NOW)
         return standings_cmd.render(self.t, "vi", result, rates).text
 
     async def all_clusters(self) -> int:
         """Every cluster's ranking of the year (/standings all): how many units ranked."""
-        ranked = 0
         async with self.db.transaction() as tx:
-            for code in await org.cluster_codes(tx, PERIOD.year):
-                cluster = await org.cluster(tx, code, PERIOD.year)
-                assert cluster is not None
-                result = await standings_cmd.compute(tx, self.settings, cluster, PERIOD, TODAY)
-                ranked += len(result.standings.rows)
-        return ranked
+            clusters = await org.clusters(tx, PERIOD.year)
+            done = await ranking.compute_clusters(tx, self.settings, clusters, PERIOD, TODAY)
+        return sum(len(result.standings.rows) for result in done)
 
     async def floor(self, code: str | None) -> list[Any]:
         """The best plain SQL over the same reports: counted from the covering index alone."""

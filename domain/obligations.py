@@ -349,19 +349,21 @@ class Met:
 
 @dataclass(frozen=True, slots=True)
 class FirstReport:
-    """The earliest active report of one indicator by one unit in one calendar month.
+    """The earliest active report of a unit, in a month or a longer span that starts it,
+    that counts for `obligation` (None: of `indicator` alone).
 
     Every period an obligation has is made of whole months, and only a unit's
     first submission in a period decides whether and when it met the
-    obligation, so this one row per (unit, month, indicator) judges exactly
-    like all the month's reports (storage keeps it per report write). Which
-    report it was is not kept: `Met.report_id` is None for it.
+    obligation, so one such row per unit and period judges exactly like all
+    the period's reports (storage keeps the per-month figures per report
+    write). Which report it was is not kept: `Met.report_id` is None for it.
     """
 
     unit_code: str
     indicator: str
-    month: dt.date  # the first day of the month the activity happened in
+    month: dt.date  # the first day of the span's first month
     created_at: dt.datetime
+    obligation: str | None = None
 
     @property
     def occurred_on(self) -> dt.date:
@@ -393,8 +395,11 @@ def _first_submissions(
             firsts[key] = (when, report_id, said)
 
     for report in reports:
-        if isinstance(report, Report) and report.status is not ReportStatus.ACTIVE:
-            continue  # a FirstReport is of active reports only
+        if isinstance(report, Report):
+            if report.status is not ReportStatus.ACTIVE:
+                continue
+        elif report.obligation not in (None, obligation.code):
+            continue  # the first of what another obligation counts
         if not obligation.counts(report.indicator):
             continue
         if units is not None and report.unit_code not in units:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 
 from domain.models import Cluster, ClusterMember, ClusterRole, Unit
@@ -58,19 +59,41 @@ async def cluster_of(tx: Tx, unit_code: str, year: int) -> Cluster | None:
 
 
 async def cluster(tx: Tx, code: str, year: int) -> Cluster | None:
-    head = await fetch_one(
-        tx, "SELECT name FROM clusters WHERE code = ? AND year = ?", (code, year)
-    )
-    if head is None:
-        return None
-    rows = await fetch_all(
+    rows = await fetch_all(  # one query: the name comes with each member
         tx,
-        "SELECT unit_code, role FROM cluster_members WHERE cluster_code = ? AND year = ? "
-        "ORDER BY unit_code",
+        "SELECT c.name, m.unit_code, m.role FROM clusters c "
+        "JOIN cluster_members m ON m.cluster_code = c.code AND m.year = c.year "
+        "WHERE c.code = ? AND c.year = ? ORDER BY m.unit_code",
         (code, year),
     )
+    if not rows:
+        return None
     members = tuple(ClusterMember(unit=r["unit_code"], role=ClusterRole(r["role"])) for r in rows)
-    return Cluster(code=code, year=year, name=head["name"], members=members)
+    return Cluster(code=code, year=year, name=rows[0]["name"], members=members)
+
+
+async def clusters(tx: Tx, year: int) -> list[Cluster]:
+    """Every cluster of `year` with its members, by code, in two queries."""
+    heads, rows = await asyncio.gather(
+        fetch_all(tx, "SELECT code, name FROM clusters WHERE year = ? ORDER BY code", (year,)),
+        fetch_all(
+            tx,
+            "SELECT cluster_code, unit_code, role FROM cluster_members WHERE year = ? "
+            "ORDER BY cluster_code, unit_code",
+            (year,),
+        ),
+    )
+    members: dict[str, list[ClusterMember]] = {}
+    for r in rows:
+        members.setdefault(r["cluster_code"], []).append(
+            ClusterMember(unit=r["unit_code"], role=ClusterRole(r["role"]))
+        )
+    return [
+        Cluster(
+            code=h["code"], year=year, name=h["name"], members=tuple(members.get(h["code"], ()))
+        )
+        for h in heads
+    ]
 
 
 async def memberships(tx: Tx, year: int) -> dict[str, tuple[str, ClusterRole]]:

@@ -49,7 +49,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.models import ReportStatus
-from domain.obligations import FirstReport
+from domain.obligations import FirstReport, Obligation
+from domain.periods import PeriodKind
 from storage._codec import fetch_all, parse_ts
 from storage.port import Tx
 
@@ -262,31 +263,70 @@ async def half_sums(
     return out
 
 
+def _period_month(months: int) -> str:
+    """SQL: the first month ('YYYY-MM') of the period of `months` months holding `month`."""
+    if months == 1:
+        return "month"
+    starts = range(1, 13, months)
+    whens = " ".join(
+        f"WHEN substr(month, 6, 2) <= '{start + months - 1:02d}' THEN '-{start:02d}'"
+        for start in starts
+    )
+    return f"substr(month, 1, 4) || CASE {whens} END"
+
+
 async def first_reports(
-    tx: Tx, unit_codes: Sequence[str], first: dt.date, last: dt.date
+    tx: Tx,
+    unit_codes: Sequence[str],
+    first: dt.date,
+    last: dt.date,
+    obligations: Sequence[Obligation],
 ) -> list[FirstReport]:
-    """Each unit's earliest active report per indicator and month, over `first`..`last`'s
-    months: what the reporting rate reads instead of every report."""
-    out: list[FirstReport] = []
-    for chunk in _chunks(unit_codes):
-        if not chunk:
-            continue
-        rows = await fetch_all(
-            tx,
-            "SELECT unit_code, month, indicator, first_at FROM month_counts "
-            f"WHERE unit_code IN ({_marks(len(chunk))}) AND month BETWEEN ? AND ? AND status = ?",
-            (*chunk, _month(first), _month(last), ReportStatus.ACTIVE.value),
-        )
-        out += [
-            FirstReport(
-                r[0],
-                r[2],
-                dt.date(int(r[1][:4]), int(r[1][5:7]), 1),
-                parse_ts(r[3]),
+    """Per obligation, each unit's earliest active report that counts for it in each of its
+    periods over `first`..`last`'s months: all the reporting rate needs of the reports.
+
+    One query: a SELECT per obligation, grouped by the obligation's periods (whole
+    months), over the indicators it counts; a few rows per unit and period.
+    """
+    selects: list[str] = []
+    params: list[Any] = []
+    chunks = [c for c in _chunks(unit_codes) if c]
+    for obligation in obligations:
+        kind = _MONTHS[obligation.period]
+        which = ""
+        if obligation.indicators:
+            which = f" AND indicator IN ({_marks(len(obligation.indicators))})"
+        for chunk in chunks:
+            selects.append(
+                f"SELECT ?, unit_code, {_period_month(kind)}, MIN(indicator), MIN(first_at) "
+                f"FROM month_counts WHERE unit_code IN ({_marks(len(chunk))}) "
+                f"AND month BETWEEN ? AND ? AND status = ?{which} "
+                f"GROUP BY unit_code, {_period_month(kind)}"
             )
-            for r in rows
-        ]
-    return out
+            params += [
+                obligation.code,
+                *chunk,
+                _month(first),
+                _month(last),
+                ReportStatus.ACTIVE.value,
+                *obligation.indicators,
+            ]
+    if not selects:
+        return []
+    rows = await fetch_all(tx, " UNION ALL ".join(selects), params)
+    return [
+        FirstReport(
+            r[1],
+            r[3],
+            dt.date(int(r[2][:4]), int(r[2][5:7]), 1),
+            parse_ts(r[4]),
+            obligation=r[0],
+        )
+        for r in rows
+    ]
+
+
+_MONTHS = {PeriodKind.MONTH: 1, PeriodKind.QUARTER: 3, PeriodKind.HALF: 6, PeriodKind.YEAR: 12}
 
 
 # --- checking --------------------------------------------------------------------------

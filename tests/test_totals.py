@@ -190,7 +190,7 @@ async def _check_history(
         )
         # ...and the reporting rate from each month's first report is the one from all of them.
         refs = [UnitRef(UNITS[0], "c1"), UnitRef(UNITS[1], "c1"), UnitRef(UNITS[2], None)]
-        firsts = await totals.first_reports(tx, list(UNITS), within.start, within.end)
+        firsts = await totals.first_reports(tx, list(UNITS), within.start, within.end, OBLIGATIONS)
         found = await reports_repo.in_period(tx, list(UNITS), within.start, within.end)
     by_firsts = reporting_rates(refs, OBLIGATIONS, within, firsts, [], now=asked_at, tz=VN)
     by_reports = reporting_rates(refs, OBLIGATIONS, within, found, [], now=asked_at, tz=VN)

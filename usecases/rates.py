@@ -4,14 +4,16 @@
 same units and period and so show the same figure; the rule itself (submitted
 ÷ already due, not-yet-due periods excluded) is `domain.obligations.reporting_rates`.
 
-Counted in SQL, never by loading the reports: a unit's first active report per
-indicator and month (storage.totals, kept per report write) is all the rule
-needs, and the declarations of the periods owed come in one query. Two queries
-whatever the size of the federation's history.
+Counted in SQL, never by loading the reports: a unit's first active report that
+counts for an obligation, per period of it (storage.totals, from per-month
+figures kept per report write), is all the rule needs; the declarations of the
+periods owed come in a second query. Two queries, a few rows per unit and
+period, whatever the size of the federation's history.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Sequence
 
@@ -42,6 +44,9 @@ async def reporting_rates(
         o.code: [p.key for p in owed_periods(o, within, now, settings.tz)]
         for o in settings.obligations
     }
-    found = await totals.first_reports(tx, codes, within.start, within.end)
-    declared = await declarations.of_units(tx, codes, owed)
+    owing = [o for o in settings.obligations if owed[o.code]]  # nothing due: nothing to read
+    found, declared = await asyncio.gather(  # sent together: one round trip
+        totals.first_reports(tx, codes, within.start, within.end, owing),
+        declarations.of_units(tx, codes, owed),
+    )
     return rates_rule(units, settings.obligations, within, found, declared, now=now, tz=settings.tz)

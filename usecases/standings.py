@@ -10,6 +10,7 @@ the arithmetic is `domain.scoring`.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -74,39 +75,83 @@ async def cluster_years(tx: Tx) -> list[int]:
     return await org.cluster_years(tx)
 
 
+def _members(settings: HandlerSettings, cluster: Cluster) -> tuple[Unit, ...]:
+    return tuple(settings.units[m.unit] for m in cluster.members if m.unit in settings.units)
+
+
 async def compute(
     tx: Tx, settings: HandlerSettings, cluster: Cluster, period: Period, today: dt.date
 ) -> ClusterStandings:
     """One cluster's ranking over `period` (no access check: the caller made it)."""
+    return (await compute_clusters(tx, settings, [cluster], period, today))[0]
+
+
+async def compute_clusters(
+    tx: Tx,
+    settings: HandlerSettings,
+    clusters: Sequence[Cluster],
+    period: Period,
+    today: dt.date,
+) -> list[ClusterStandings]:
+    """These clusters' rankings over `period`: the totals and the targets of all their units
+    read at once (the queries sent together, one round trip), then each cluster scored."""
     if settings.scoring is None:
         raise UserInputError("standings.no_scoring")
-    units = tuple(settings.units[m.unit] for m in cluster.members if m.unit in settings.units)
-    codes = [u.code for u in units]
-    totals = await standings_repo.measure_totals(
-        tx, settings.measures, codes, period.start, period.end
-    )
-    keys = [period.key, f"{period.year:04d}"]
-    found = [
-        t for key in dict.fromkeys(keys) for t in await targets_repo.for_period(tx, key, codes)
+    members = [_members(settings, cluster) for cluster in clusters]
+    codes = [u.code for units in members for u in units]
+    keys = list(dict.fromkeys([period.key, f"{period.year:04d}"]))
+    sums = standings_repo.measure_totals(tx, settings.measures, codes, period.start, period.end)
+    reads = [targets_repo.for_period(tx, key, codes) for key in keys]
+    totals, found = await asyncio.gather(sums, asyncio.gather(*reads))  # one round trip
+    targets = targets_for_period([t for each in found for t in each], period)
+    pace = progress(period, today) if settings.pro_rate else None
+    return [
+        ClusterStandings(
+            cluster,
+            period,
+            score_cluster(
+                units,
+                totals,
+                targets.values,
+                settings.scoring,
+                progress=pace,
+                from_year=targets.from_year,
+            ),
+            units,
+            targets,
+        )
+        for cluster, units in zip(clusters, members, strict=True)
     ]
-    targets = targets_for_period(found, period)
-    standings = score_cluster(
-        units,
-        totals,
-        targets.values,
-        settings.scoring,
-        progress=progress(period, today) if settings.pro_rate else None,
-        from_year=targets.from_year,
-    )
-    return ClusterStandings(cluster, period, standings, units, targets)
 
 
 async def reporting_rates(
     tx: Tx, settings: HandlerSettings, result: ClusterStandings, now: dt.datetime
 ) -> dict[str, Tally]:
     """Per unit: the reporting rate over the period (the one definition, usecases.rates)."""
-    refs = [UnitRef(u.code, result.cluster.code) for u in result.units]
-    return rates_by_unit(await gather_rates(tx, settings, refs, result.period, now))
+    return await _rates(tx, settings, result.cluster, result.units, result.period, now)
+
+
+async def _rates(
+    tx: Tx,
+    settings: HandlerSettings,
+    cluster: Cluster,
+    units: Sequence[Unit],
+    period: Period,
+    now: dt.datetime,
+) -> dict[str, Tally]:
+    refs = [UnitRef(u.code, cluster.code) for u in units]
+    return rates_by_unit(await gather_rates(tx, settings, refs, period, now))
+
+
+async def with_rates(
+    tx: Tx, settings: HandlerSettings, cluster: Cluster, period: Period, now: dt.datetime
+) -> tuple[ClusterStandings, dict[str, Tally]]:
+    """A cluster's ranking and each unit's reporting rate, their queries sent together:
+    the whole of /standings but the access check and the words."""
+    return await asyncio.gather(
+        compute(tx, settings, cluster, period, now.astimezone(settings.tz).date()),
+        _rates(tx, settings, cluster, _members(settings, cluster), period, now),
+    )
 
 
 async def asked_cluster(tx: Tx, caller: Caller, action: Action, year: int) -> Cluster:
@@ -129,8 +174,7 @@ async def of_cluster(
 ) -> tuple[ClusterStandings, dict[str, Tally]]:
     """/standings: the ranking of the cluster asked about, with each unit's reporting rate."""
     cluster = await asked_cluster(tx, caller, Action.VIEW_CLUSTER_STANDINGS, period.year)
-    result = await compute(tx, settings, cluster, period, now.astimezone(settings.tz).date())
-    return result, await reporting_rates(tx, settings, result, now)
+    return await with_rates(tx, settings, cluster, period, now)
 
 
 async def every_cluster(
@@ -138,12 +182,7 @@ async def every_cluster(
 ) -> list[ClusterStandings]:
     """/standings all: every cluster's ranking of `period`'s year (admins)."""
     require(caller, Action.VIEW_ALL_STANDINGS, caller.target(federation=True))
-    out: list[ClusterStandings] = []
-    for code in await org.cluster_codes(tx, period.year):
-        cluster = await org.cluster(tx, code, period.year)
-        if cluster is not None:
-            out.append(await compute(tx, settings, cluster, period, today))
-    return out
+    return await compute_clusters(tx, settings, await org.clusters(tx, period.year), period, today)
 
 
 @dataclass(frozen=True, slots=True)
