@@ -126,10 +126,8 @@ async def test_the_fake_keeps_commands_per_scope_and_language() -> None:
         await bot.set_my_commands([BotCommand("help", "Help")], language_code="en")
         chat = BotCommandScopeChat(42)
         await bot.set_my_commands([BotCommand("export", "Excel")], scope=chat)
-        assert [c.command for c in await bot.get_my_commands(scope=chat)] == ["export"]
-        assert [c.description for c in await bot.get_my_commands(language_code="en")] == ["Help"]
-        assert list(await bot.get_my_commands(scope=chat, language_code="en")) == []
-        assert names(fake.commands_seen(42, "en")) == ["export"]
+        assert names(fake.commands_seen(42)) == ["export"]
+        assert names(fake.commands_seen(42, "en")) == ["export"]  # the chat's scope comes first
         assert fake.commands_seen(43, "en")[0]["description"] == "Help"
         assert fake.commands_seen(43, "vi")[0]["description"] == "Hướng dẫn"
         with pytest.raises(BadRequest, match="language code"):

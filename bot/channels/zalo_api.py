@@ -618,10 +618,6 @@ class ZaloBotAPI:
         """Remove the webhook so that ``getUpdates`` works again."""
         await self._call("deleteWebhook")
 
-    async def get_webhook_info(self) -> ZaloWebhookInfo:
-        """The webhook currently registered (``url == ""`` when none)."""
-        return ZaloWebhookInfo.from_dict(_mapping(await self._call("getWebhookInfo")))
-
     async def send_message(self, chat_id: str, text: str) -> list[str]:
         """Send ``text``, split into parts of at most 2,000 characters; return their message ids.
 
