@@ -21,7 +21,7 @@ from domain.access import Action as Access
 from domain.errors import UserInputError
 from domain.measures import MeasureDef
 from domain.messages import Attachment, Button, OutboxItem, Reply
-from domain.numbers import format_integer, format_number, format_percent, parse_number
+from domain.numbers import format_integer, format_money, format_number, format_percent, parse_number
 from domain.obligations import Tally
 from domain.periods import Period, PeriodKind, parse_period
 from domain.quick import detect_indicator
@@ -242,7 +242,7 @@ def _labelled(template: str, label: str, short: str, indent: str = "     ") -> l
 
 def _amount(measure: MeasureDef, value: float, lang: str) -> str:
     if measure.unit == "vnd":
-        return f"{format_integer(round(value), lang)} đ"
+        return format_money(round(value), lang)
     return format_number(value, lang)
 
 

@@ -53,9 +53,6 @@ class Family:
     where: str
     values: tuple[str, ...] = ()
 
-    def regex(self) -> re.Pattern[str]:
-        return re.compile("[a-z0-9_-]+".join(re.escape(p) for p in self.pattern.split("{}")))
-
     def keys(self) -> set[str]:
         return {self.pattern.replace("{}", value) for value in self.values}
 

@@ -13,7 +13,6 @@ class TgUser:
     user: FakeUser
     chat_id: int = 0
     seen: int = 0
-    last_update: int = 0
     history: list[Call] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -36,7 +35,7 @@ class TgUser:
         return new[index]
 
     async def say(self, text: str, expect: str) -> Call:
-        self.last_update = self.user.send(text, chat_id=self.chat_id if self.chat_id < 0 else None)
+        self.user.send(text, chat_id=self.chat_id if self.chat_id < 0 else None)
         return await self.expect(expect)
 
     def button(self, label: str) -> tuple[Call, str]:
@@ -49,5 +48,5 @@ class TgUser:
 
     async def press(self, label: str, expect: str) -> Call:
         call, data = self.button(label)
-        self.last_update = self.user.press(call, data, check=False)
+        self.user.press(call, data, check=False)
         return await self.expect(expect)
