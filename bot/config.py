@@ -516,7 +516,6 @@ class Secrets(BaseSettings):
 
     telegram_bot_token: SecretStr | None = None  # TELEGRAM_BOT_TOKEN
     thidua_config: Path | None = None  # THIDUA_CONFIG
-    thidua_lang: str | None = None  # THIDUA_LANG: the command line's language (vi, en)
     telegram_api_base_url: str | None = None  # TELEGRAM_API_BASE_URL
     telegram_webhook_secret: SecretStr | None = None  # TELEGRAM_WEBHOOK_SECRET
     zalo_bot_token: SecretStr | None = None  # ZALO_BOT_TOKEN

@@ -298,13 +298,6 @@ class FakeServer(Generic[C]):
         """Every call of ``method``, answered or not, oldest first."""
         return list(self._by_method.get(method, ()))
 
-    def clear_calls(self) -> None:
-        """Forget recorded calls and counters (users, messages and updates are kept)."""
-        self.calls.clear()
-        self._by_chat.clear()
-        self._by_method.clear()
-        self.stats = Stats()
-
     async def wait_for(
         self,
         predicate: Callable[[Self], bool],
