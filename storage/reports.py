@@ -156,23 +156,6 @@ async def in_period(tx: Tx, unit_codes: list[str], start: dt.date, end: dt.date)
     return [_report(r, ()) for r in rows]
 
 
-async def photo_counts(
-    tx: Tx, unit_codes: list[str], start: dt.date, end: dt.date
-) -> dict[int, int]:
-    """Evidence photos per report of these units in [start, end], in one query (the
-    export's "Số ảnh"; `in_period` leaves photos out to stay light)."""
-    if not unit_codes:
-        return {}
-    marks = ",".join("?" * len(unit_codes))
-    rows = await fetch_all(
-        tx,
-        "SELECT p.report_id, COUNT(*) FROM report_photos p JOIN reports r ON r.id = p.report_id "
-        f"WHERE r.unit_code IN ({marks}) AND r.occurred_on BETWEEN ? AND ? GROUP BY p.report_id",
-        (*unit_codes, start.isoformat(), end.isoformat()),
-    )
-    return {int(r[0]): int(r[1]) for r in rows}
-
-
 async def recent_for_unit(tx: Tx, unit_code: str, limit: int = 10) -> list[Report]:
     rows = await fetch_all(
         tx, "SELECT * FROM reports WHERE unit_code = ? ORDER BY id DESC LIMIT ?", (unit_code, limit)
