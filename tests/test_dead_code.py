@@ -39,6 +39,7 @@ FRAMEWORK_DECORATORS = ["@field_validator", "@model_validator", "@pytest.fixture
 KEPT = {
     "can_join_groups",  # bot/channels/zalo_api.py: part of getMe's answer the client parses
     "platform_message_id",  # domain/messages.py: a stored outbox column, read back with the row
+    "recomputed",  # storage/totals.py: a Difference says what the bucket should hold
     "can_ever",  # usecases/access.py: for /help's listing, which is moving onto the use cases
 }
 
