@@ -219,6 +219,7 @@ async def _migrate(database: Path) -> None:
 @dataclass(frozen=True)
 class Run:
     seconds: float
+    cpu: float  # user + system seconds of the child: steadier than wall time on a busy machine
     peak: int  # bytes
 
 
@@ -248,7 +249,7 @@ def run(tree: Path, config: Path, out: Path) -> Run:
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
         raise RuntimeError(f"export from {tree} failed:\n{errors.decode(errors='replace')}")
-    return Run(seconds, usage.ru_maxrss * 1024)
+    return Run(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024)
 
 
 def _rows(path: Path) -> int:
@@ -331,9 +332,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             for name, tree in order:
                 out = Path(tmp) / f"{name}.xlsx"
                 runs[name].append(run(tree, config, out))
+                done = runs[name][-1]
                 print(
-                    f"  round {n + 1} {name}: {runs[name][-1].seconds:.1f} s, "
-                    f"{_mib(runs[name][-1].peak)}",
+                    f"  round {n + 1} {name}: {done.seconds:.1f} s wall, {done.cpu:.1f} s CPU, "
+                    f"{_mib(done.peak)}",
                     flush=True,
                 )
         rows = {name: _rows(Path(tmp) / f"{name}.xlsx") for name in runs}
@@ -341,19 +343,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             new.seconds / old_run.seconds
             for old_run, new in zip(runs["old"], runs["new"], strict=True)
         ]
+        cpu_ratios = [
+            new.cpu / old_run.cpu for old_run, new in zip(runs["old"], runs["new"], strict=True)
+        ]
         memory = [run.peak for run in runs["new"]]
         print(f"revision old = {args.old}, new = this tree; {args.rounds} rounds, median (min–max)")
         for name in ("old", "new"):
             seconds = [r.seconds for r in runs[name]]
+            cpu = [r.cpu for r in runs[name]]
             peaks = [float(r.peak) for r in runs[name]]
             print(
-                f"{name}: {_spread(seconds, lambda s: f'{s:.1f} s')}, peak memory "
+                f"{name}: {_spread(seconds, lambda s: f'{s:.1f} s')} wall, "
+                f"{_spread(cpu, lambda s: f'{s:.1f} s')} CPU, peak memory "
                 f"{_spread(peaks, _mib)}, {rows[name]:,} report rows"
             )
         ratio = statistics.median(ratios)
         print(
             f"new/old time: {ratio:.2f}× ({min(ratios):.2f}–{max(ratios):.2f}); "
             f"target ≤ {TIME_TARGET}×"
+        )
+        print(
+            f"new/old CPU time: {statistics.median(cpu_ratios):.2f}× "
+            f"({min(cpu_ratios):.2f}–{max(cpu_ratios):.2f})"
         )
         print(f"new peak memory: {_mib(statistics.median(memory))}; target ≤ {_mib(MEMORY_TARGET)}")
         ok = rows["old"] == rows["new"] == size.reports

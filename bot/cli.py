@@ -699,6 +699,8 @@ async def _targets(config: AppConfig, args: argparse.Namespace, say: Say) -> int
                 path.name,
                 units={u.code for u in config.units},
                 measures={m.code for m in config.all_measures},
+                translate=app.catalog,
+                lang=say.lang,
             )
         except TargetsFileError as exc:
             print(app.catalog(say.lang, exc.key, **exc.params), file=sys.stderr)

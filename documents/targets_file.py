@@ -77,11 +77,12 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
     "value": ("chi tieu", "value", "target", "so chi tieu", "gia tri"),
 }
 _REQUIRED = ("unit", "measure", "period", "value")
-_SHOWN_HEADER = {
-    "unit": "Mã đơn vị (unit)",
-    "measure": "Mã chỉ số (measure)",
-    "period": "Kỳ (period)",
-    "value": "Chỉ tiêu (value)",
+# How a message names each column (the catalog's words).
+_COLUMN_NAMES = {
+    "unit": "targets_file.column_unit",
+    "measure": "targets_file.column_measure",
+    "period": "targets_file.column_period",
+    "value": "targets_file.column_value",
 }
 # The sheet that holds the targets, as the template and the export name it in either
 # language (catalog: workbook.sheet_targets): "Chỉ tiêu" or "Targets".
@@ -95,22 +96,48 @@ class Translate(Protocol):
 
 
 class TargetsFileError(UserInputError):
-    """A targets file that cannot be imported; `problems` are (row, message), row 0 = the file.
+    """A targets file that cannot be imported; `problems` are (row, message), row 0 = the file,
+    each message in the language the file was read in (catalog: targets_file.*).
 
     Rendered from the catalog key "err.targets_file" with `count` (number of
     problems) and `details` (the first ones, one "Dòng N: …" line each).
     """
 
-    def __init__(self, problems: list[tuple[int, str]]) -> None:
+    def __init__(self, problems: list[tuple[int, str]], details: str) -> None:
         self.problems = problems
-        lines = [f"Dòng {row}: {message}" if row else message for row, message in problems]
-        if len(lines) > _MAX_SHOWN:
-            lines = [*lines[:_MAX_SHOWN], f"… và {len(lines) - _MAX_SHOWN} lỗi khác"]
-        super().__init__("err.targets_file", count=len(problems), details="\n".join(lines))
+        super().__init__("err.targets_file", count=len(problems), details=details)
+
+
+_Said = tuple[str, dict[str, Any]]
+"""A message as a catalog key ("targets_file.…") and its parameters, said later."""
+
+
+def _said(key: str, **params: Any) -> _Said:
+    return key, params
 
 
 class _Problem(Exception):
     """One cell's problem, raised inside the row checks and collected by the caller."""
+
+    def __init__(self, key: str, **params: Any) -> None:
+        super().__init__(key)
+        self.said: _Said = (key, params)
+
+
+class _Unreadable(Exception):
+    """The file's problems, (row, message) with row 0 for the file; said by `parse_targets`."""
+
+    def __init__(self, problems: list[tuple[int, _Said]]) -> None:
+        super().__init__(len(problems))
+        self.problems = problems
+
+
+def _file(key: str, **params: Any) -> _Unreadable:
+    return _Unreadable([(0, (key, params))])
+
+
+class _Columns(tuple[str, ...]):
+    """Columns named in a message: said as the catalog's header names ("Mã đơn vị (unit)")."""
 
 
 # --- the template -------------------------------------------------------------------
@@ -249,8 +276,11 @@ def parse_targets(
     units: set[str],
     measures: set[str],
     max_bytes: int = MAX_BYTES,
+    translate: Translate,
+    lang: str = "vi",
 ) -> list[Target]:
-    """Every target in an .xlsx or .csv file, or a TargetsFileError listing every problem.
+    """Every target in an .xlsx or .csv file, or a TargetsFileError listing every problem,
+    worded in `lang` from the catalog.
 
     The header row names the columns (in any order; other columns are
     ignored): unit, measure, period, value, or the template's Vietnamese
@@ -258,14 +288,41 @@ def parse_targets(
     is empty sets no target and is skipped, so a template filled in part is
     fine. Row numbers in problems are the ones Excel shows.
     """
-    if len(data) > max_bytes:
-        raise TargetsFileError(
-            [(0, f"Tệp quá lớn ({_megabytes(len(data))}); tối đa {_megabytes(max_bytes)}.")]
-        )
-    if not data.removeprefix(_BOM).strip():
-        raise TargetsFileError([(0, "Tệp trống: không có dòng nào.")])
-    rows, delimited = _rows(data, filename)
-    return _read(rows, units, measures, delimited=delimited)
+    try:
+        if len(data) > max_bytes:
+            raise _file("targets_file.too_big", size=len(data) / 1e6, most=max_bytes / 1e6)
+        if not data.removeprefix(_BOM).strip():
+            raise _file("targets_file.empty")
+        rows, delimited = _rows(data, filename)
+        return _read(rows, units, measures, delimited=delimited)
+    except _Unreadable as unreadable:
+        raise _error(unreadable.problems, translate, lang) from None
+
+
+def _error(problems: list[tuple[int, _Said]], translate: Translate, lang: str) -> TargetsFileError:
+    """The problems in words: numbers as `lang` writes them, one line per problem."""
+
+    def word(value: Any) -> Any:
+        if isinstance(value, _Columns):
+            return ", ".join(translate(lang, _COLUMN_NAMES[name]) for name in value)
+        if isinstance(value, float):
+            return format_number(value, lang)
+        if isinstance(value, tuple):
+            return " / ".join(str(word(v)) for v in value)
+        return value
+
+    said = [
+        (row, translate(lang, key, **{k: word(v) for k, v in params.items()}))
+        for row, (key, params) in problems
+    ]
+    lines = [
+        translate(lang, "targets_file.row", row=row, problem=message) if row else message
+        for row, message in said
+    ]
+    if len(lines) > _MAX_SHOWN:
+        more = translate(lang, "targets_file.more", count=len(lines) - _MAX_SHOWN)
+        lines = [*lines[:_MAX_SHOWN], more]
+    return TargetsFileError(said, "\n".join(lines))
 
 
 def _rows(data: bytes, filename: str) -> tuple[Iterator[tuple[int, tuple[object, ...]]], bool]:
@@ -274,33 +331,23 @@ def _rows(data: bytes, filename: str) -> tuple[Iterator[tuple[int, tuple[object,
     if data.startswith(_XLSX_MAGIC):
         return _xlsx_rows(data), False
     if data.startswith(_OLE_MAGIC):
-        raise TargetsFileError(
-            [
-                (
-                    0,
-                    "Tệp Excel cũ (.xls) hoặc có đặt mật khẩu: bot chưa đọc được. "
-                    "Hãy mở tệp, bỏ mật khẩu nếu có, rồi Lưu thành (Save As) .xlsx.",
-                )
-            ]
-        )
+        raise _file("targets_file.old_excel")
     if suffix in (".xlsx", ".xlsm"):
-        raise TargetsFileError([(0, "Tệp .xlsx bị hỏng hoặc không phải tệp Excel.")])
+        raise _file("targets_file.corrupt")
     if suffix in (".csv", ".txt"):
         return _csv_rows(data), True
-    raise TargetsFileError([(0, "Chỉ nhận tệp .xlsx hoặc .csv (UTF-8).")])
+    raise _file("targets_file.wrong_type")
 
 
 def _xlsx_rows(data: bytes) -> Iterator[tuple[int, tuple[object, ...]]]:
-    corrupt = TargetsFileError([(0, "Tệp .xlsx bị hỏng hoặc không phải tệp Excel.")])
+    corrupt = _file("targets_file.corrupt")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             entries = archive.infolist()
             if "xl/workbook.xml" not in {entry.filename for entry in entries}:
                 raise corrupt
             if sum(entry.file_size for entry in entries) > _MAX_UNZIPPED:
-                raise TargetsFileError(
-                    [(0, "Tệp .xlsx quá lớn khi giải nén; hãy chỉ giữ trang chỉ tiêu.")]
-                )
+                raise _file("targets_file.unzipped_too_big")
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError):
         raise corrupt from None
     try:
@@ -310,9 +357,7 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, tuple[object, ...]]]:
     return _sheet_rows(book, corrupt)
 
 
-def _sheet_rows(
-    book: Workbook, corrupt: TargetsFileError
-) -> Iterator[tuple[int, tuple[object, ...]]]:
+def _sheet_rows(book: Workbook, corrupt: _Unreadable) -> Iterator[tuple[int, tuple[object, ...]]]:
     """Rows of the "Chỉ tiêu"/"Targets" sheet if there is one, else of the first sheet."""
     try:
         sheets = book.worksheets
@@ -334,17 +379,9 @@ def _csv_rows(data: bytes) -> Iterator[tuple[int, tuple[object, ...]]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise TargetsFileError(
-            [
-                (
-                    0,
-                    "Tệp CSV không ở dạng UTF-8, nên chữ tiếng Việt sẽ sai. "
-                    "Trong Excel chọn Lưu thành (Save As) → “CSV UTF-8”.",
-                )
-            ]
-        ) from None
+        raise _file("targets_file.not_utf8") from None
     if "\x00" in text:
-        raise TargetsFileError([(0, "Tệp không phải CSV (có ký tự nhị phân).")])
+        raise _file("targets_file.binary")
     first = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = max((";", ",", "\t"), key=first.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -352,7 +389,7 @@ def _csv_rows(data: bytes) -> Iterator[tuple[int, tuple[object, ...]]]:
         for number, values in enumerate(reader, start=1):
             yield number, tuple(values)
     except csv.Error:
-        raise TargetsFileError([(0, "Tệp CSV bị hỏng (dấu ngoặc kép không khớp?).")]) from None
+        raise _file("targets_file.bad_csv") from None
 
 
 def _read(
@@ -369,7 +406,7 @@ def _read(
     """
     columns: dict[str, int] | None = None
     width = 0
-    problems: list[tuple[int, str]] = []
+    problems: list[tuple[int, _Said]] = []
     targets: list[Target] = []
     first_seen: dict[tuple[str, str, str], int] = {}
     data_rows = 0
@@ -382,31 +419,29 @@ def _read(
             continue
         data_rows += 1
         if data_rows > _MAX_ROWS:
-            raise TargetsFileError(
-                [(0, f"Tệp có hơn {_MAX_ROWS:,} dòng: không phải tệp chỉ tiêu?".replace(",", "."))]
-            )
+            raise _file("targets_file.too_many_rows", most=float(_MAX_ROWS))
         if delimited and any(not _blank(v) for v in values[width:]):
-            problems.append(
-                (
-                    number,
-                    f"dòng có nhiều ô hơn dòng tiêu đề ({width} cột): số có dấu phẩy như 1,5 "
-                    "phải đặt trong ngoặc kép, hoặc dùng dấu chấm phẩy (;) để phân cách",
-                )
-            )
+            problems.append((number, _said("targets_file.too_wide", columns=width)))
             continue
         cells = {name: values[i] if i < len(values) else None for name, i in columns.items()}
         if _blank(cells["value"]):
             continue  # no target for this unit and measure
-        row_problems: list[str] = []
-        unit = _attempt(row_problems, _code, cells["unit"], units, "đơn vị")
-        measure = _attempt(row_problems, _code, cells["measure"], measures, "chỉ số")
+        row_problems: list[_Said] = []
+        unit = _attempt(row_problems, _code, cells["unit"], units, "unit")
+        measure = _attempt(row_problems, _code, cells["measure"], measures, "measure")
         period = _attempt(row_problems, _period, cells["period"])
         value = _attempt(row_problems, _value, cells["value"])
         if unit and measure and period:
             key = (unit, measure, period)
             if key in first_seen:
                 row_problems.append(
-                    f"trùng với dòng {first_seen[key]} ({unit}, {measure}, kỳ {period})"
+                    _said(
+                        "targets_file.duplicate",
+                        row=first_seen[key],
+                        unit=unit,
+                        measure=measure,
+                        period=period,
+                    )
                 )
             else:
                 first_seen[key] = number
@@ -414,52 +449,47 @@ def _read(
         if not row_problems and unit and measure and period and value is not None:
             targets.append(Target(unit, measure, period, value))
     if columns is None:
-        raise TargetsFileError([(0, "Tệp trống: không có dòng nào.")])
+        raise _file("targets_file.empty")
     if problems:
-        raise TargetsFileError(problems)
+        raise _Unreadable(problems)
     if not targets:
-        raise TargetsFileError([(0, "Không có dòng nào ghi chỉ tiêu (cột Chỉ tiêu đều trống).")])
+        raise _file("targets_file.nothing_filled")
     return targets
 
 
 _T = TypeVar("_T")
 
 
-def _attempt(problems: list[str], parse: Callable[..., _T], *args: object) -> _T | None:
+def _attempt(problems: list[_Said], parse: Callable[..., _T], *args: object) -> _T | None:
     """`parse(*args)`, or None with its problem added to `problems`."""
     try:
         return parse(*args)
     except _Problem as problem:
-        problems.append(str(problem))
+        problems.append(problem.said)
         return None
 
 
 def _header(number: int, values: tuple[object, ...]) -> dict[str, int]:
-    """Which column holds what; a TargetsFileError naming what is missing or doubled."""
+    """Which column holds what; the problems naming what is missing or doubled."""
     found: dict[str, tuple[int, int]] = {}  # name → (alias rank, column index)
-    problems: list[tuple[int, str]] = []
+    problems: list[tuple[int, _Said]] = []
     for index, raw in enumerate(values):
         match = _column_name(raw)
         if match is None:
             continue
         name, rank = match
         if name in found and found[name][0] == rank:
-            problems.append((number, f"cột “{raw}” xuất hiện hai lần"))
+            problems.append((number, _said("targets_file.column_twice", column=raw)))
         if name not in found or rank < found[name][0]:
             found[name] = (rank, index)
-    missing = [_SHOWN_HEADER[name] for name in _REQUIRED if name not in found]
+    missing = _Columns(name for name in _REQUIRED if name not in found)
     if missing:
-        wanted = ", ".join(_SHOWN_HEADER[name] for name in _REQUIRED)
-        present = ", ".join(f"“{v}”" for v in values if not _blank(v)) or "(không có)"
-        problems.append(
-            (
-                number,
-                f"thiếu cột {', '.join(missing)}. Dòng tiêu đề cần có: {wanted}; "
-                f"tệp có: {present}.",
-            )
-        )
+        present = ", ".join(f"“{v}”" for v in values if not _blank(v))
+        key = "targets_file.missing_columns" if present else "targets_file.missing_columns_none"
+        wanted = _Columns(_REQUIRED)
+        problems.append((number, _said(key, missing=missing, wanted=wanted, present=present)))
     if problems:
-        raise TargetsFileError(problems)
+        raise _Unreadable(problems)
     return {name: index for name, (_, index) in found.items()}
 
 
@@ -482,18 +512,25 @@ def _blank(value: object) -> bool:
 def _code(raw: object, known: set[str], what: str) -> str:
     """A unit or measure code as configured; "Hoan Kiem" finds hoan_kiem."""
     if _blank(raw):
-        raise _Problem(f"thiếu mã {what}")
+        raise _Problem(
+            "targets_file.missing_unit" if what == "unit" else "targets_file.missing_measure"
+        )
     text = str(raw).strip()
     if text in known:
         return text
     folded = re.sub(r"[\s\-]+", "_", fold(text))
     if folded in known:
         return folded
-    message = f"không có {what} “{text}”"
     suggestion = _closest(text, known)
     if suggestion is not None:
-        message += f"; có phải “{suggestion}”?"
-    raise _Problem(message)
+        key = (
+            "targets_file.unknown_unit_suggest"
+            if what == "unit"
+            else "targets_file.unknown_measure_suggest"
+        )
+        raise _Problem(key, text=text, suggestion=suggestion)
+    key = "targets_file.unknown_unit" if what == "unit" else "targets_file.unknown_measure"
+    raise _Problem(key, text=text)
 
 
 def _closest(text: str, known: set[str]) -> str | None:
@@ -517,9 +554,9 @@ _SOME_DAY = dt.date(2000, 1, 1)  # parse_period needs a "today"; we insist the y
 def _period(raw: object) -> str:
     """A period key ("2025", "2025-H1"); also "Đợt 1/2025", "Năm 2025", "Q3/2025"."""
     if _blank(raw):
-        raise _Problem("thiếu kỳ")
+        raise _Problem("targets_file.missing_period")
     if isinstance(raw, bool | dt.date | dt.time | dt.timedelta):
-        raise _Problem(f"kỳ “{raw}” không hợp lệ; ghi ví dụ 2025, 2025-H1 hoặc 2025-H2")
+        raise _Problem("targets_file.bad_period", text=str(raw))
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
     text = str(raw).strip()
@@ -535,7 +572,7 @@ def _period(raw: object) -> str:
             period = None
         if period is not None and period.year == int(year.group(1)):
             return period.key
-    raise _Problem(f"kỳ “{text}” không hợp lệ; ghi ví dụ 2025, 2025-H1 hoặc 2025-H2")
+    raise _Problem("targets_file.bad_period", text=text)
 
 
 def _value(raw: object) -> float:
@@ -546,17 +583,18 @@ def _value(raw: object) -> float:
     about, as in chat.
     """
     if isinstance(raw, bool | dt.date | dt.time | dt.timedelta):
-        raise _Problem(f"ô Chỉ tiêu “{raw}” không phải là số")
+        raise _Problem("targets_file.not_a_number", text=str(raw))
+    shown: str | float
     if isinstance(raw, int | float):
         value = float(raw)
-        shown = format_number(value, "vi") if math.isfinite(value) else str(raw)
+        shown = value if math.isfinite(value) else str(raw)
     else:
         shown = str(raw).strip()
         value = _parse_text_number(shown)
     if not math.isfinite(value):
-        raise _Problem(f"ô Chỉ tiêu “{shown}” không phải là số")
+        raise _Problem("targets_file.not_a_number", text=shown)
     if value < 0:
-        raise _Problem(f"chỉ tiêu không được âm ({shown})")
+        raise _Problem("targets_file.negative", text=shown)
     return value
 
 
@@ -571,18 +609,13 @@ def _parse_text_number(text: str) -> float:
             options += [o for o in second.options if o not in options]
         except UserInputError:
             pass
-        shown = " / ".join(format_number(float(o), "vi") for o in options)
         raise _Problem(
-            f"“{text}” có thể hiểu là {shown}; hãy ghi rõ (phần thập phân sau dấu phẩy: 1,5)"
+            "targets_file.ambiguous", text=text, options=tuple(float(o) for o in options)
         ) from None
     except UserInputError as error:
         if error.key == "err.negative":
-            raise _Problem(f"chỉ tiêu không được âm ({text})") from None
-        raise _Problem(f"ô Chỉ tiêu “{text}” không phải là số") from None
-
-
-def _megabytes(size: int) -> str:
-    return f"{format_number(size / 1_000_000, 'vi')} MB"
+            raise _Problem("targets_file.negative", text=text) from None
+        raise _Problem("targets_file.not_a_number", text=text) from None
 
 
 # --- saving -------------------------------------------------------------------------

@@ -26,11 +26,19 @@ MEASURES = default_measures()
 UNIT_CODES = {u.code for u in UNITS}
 MEASURE_CODES = {m.code for m in MEASURES}
 
+
 CATALOG = Catalog()
 
 
 def parse(data: bytes, filename: str = "chi_tieu.csv", **kw: object) -> list[Target]:
-    return parse_targets(data, filename, units=UNIT_CODES, measures=MEASURE_CODES, **kw)  # type: ignore[arg-type]
+    return parse_targets(
+        data,
+        filename,
+        units=UNIT_CODES,
+        measures=MEASURE_CODES,
+        translate=CATALOG,
+        **kw,  # type: ignore[arg-type]
+    )
 
 
 def problems(data: bytes, filename: str = "chi_tieu.csv", **kw: object) -> list[tuple[int, str]]:
@@ -411,3 +419,24 @@ def test_english_template_reads_back() -> None:
     assert parse(buffer.getvalue(), "targets.xlsx") == [
         Target("long_bien", "new_unions", "2025", 20.0)
     ]
+
+
+def test_problems_are_said_in_english_too() -> None:
+    """The same problems, worded by the English catalog, with English numbers."""
+    data = csv_bytes(
+        "unit,measure,period,value",
+        "nowhere,cba,2025,3",
+        "hoan_kiem,cba,đợt 9,1.5",
+        "long_bien,cba,2025,-2",
+    )
+    with pytest.raises(TargetsFileError) as caught:
+        parse(data, lang="en")
+    details = caught.value.params["details"]
+    assert details.startswith("Row 2: no unit “nowhere”")
+    assert "Row 3: the period “đợt 9” is not valid" in details
+    assert "could mean" in details  # 1.5 is asked about, as in Vietnamese
+    assert "Row 4: a target cannot be negative (-2)" in details
+    assert not any(w in details for w in ("Dòng", "không", "targets_file."))
+    with pytest.raises(TargetsFileError) as caught:
+        parse(csv_bytes("a,b", "1,2"), lang="en")
+    assert "Unit code (unit), Measure code (measure)" in caught.value.params["details"]
