@@ -32,14 +32,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.app import handler_settings
 from bot.channels.telegram import TelegramChannel
 from bot.clock import SystemClock
 from bot.config import load_config
-from bot.i18n import Catalog
 from bot.outbox_sender import OutboxSender
 from domain.messages import DeliveryStatus, OutboxItem, Reply
-from runtime.dispatcher import Dispatcher
 from storage import outbox
 from storage.db import Database
 from tests.fakes.telegram_api import FakeTelegramAPI
@@ -132,12 +129,10 @@ async def fan_out(officers: int, limit: float, outage: float | None = None) -> R
     with tempfile.TemporaryDirectory(prefix="thidua-fanout-") as tmp:
         async with FakeTelegramAPI(strict=False) as fake, Database(Path(tmp) / "f.db") as db:
             fake.rate_limit(limit)
-            dispatcher = Dispatcher(db, handler_settings(config), Catalog(), clock)
             channel = TelegramChannel(
                 token=fake.token,
                 api_base_url=fake.base_url,
                 file_base_url=fake.base_file_url,
-                dispatcher=dispatcher,
                 clock=clock,
                 commands={},
                 connection_pool_size=config.telegram.connection_pool_size,

@@ -1,7 +1,10 @@
 """Assembly and lifecycle: config → database → dispatcher → channels and their outbox senders.
 
-Start order matters: the database and the dispatcher exist before any channel
-receives, and updates left pending by a crash are handled before new ones.
+Every channel (from `bot.channels.registry`) is wired the same way: a `Receiver` takes its
+updates (poll loop or webhook routes) into the one ingress (`runtime.ingress`: inbox, then
+dispatcher), and an `OutboxSender` delivers its replies. Start order matters: the database
+and the dispatcher exist before any channel receives, and updates left pending by a crash
+are handled before new ones.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from typing import TYPE_CHECKING
 
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.channels.base import Channel
+from bot.channels import registry
+from bot.channels.base import Channel, Receiver
 from bot.clock import SystemClock
 from bot.config import AppConfig, Secrets
 from bot.health import Health
@@ -34,6 +38,7 @@ from handlers.reminders import Reminders
 from handlers.standings import GroupPosts
 from runtime.context import Clock, HandlerSettings
 from runtime.dispatcher import Dispatcher, prune
+from runtime.ingress import Ingress
 from runtime.router import menu_commands
 from storage import backup as backups
 from storage import health as health_repo
@@ -107,7 +112,12 @@ class App:
             on_outbox=self._hand_over,
             on_action=self._indicate,
         )
+        # One bound for all channels: how many conversations are handled at once.
+        self.ingress = Ingress(
+            self.dispatcher, max_concurrent=self.config.telegram.concurrent_updates
+        )
         self.channels: dict[str, Channel] = {}
+        self.receivers: dict[str, Receiver] = {}
         self.server: WebhookServer | None = None
         self.media: MediaStore | None = None
         self._retries: set[asyncio.Task[None]] = set()
@@ -208,15 +218,17 @@ class App:
             )
 
     def add_channel(self, channel: Channel) -> None:
+        """Wire a channel: its updates into the ingress, its replies out through a sender."""
         self.channels[channel.name] = channel
+        stale = dt.timedelta(seconds=self.config.health.stale_seconds)
         sender = OutboxSender(self.db, channel, self.clock)
         self.senders[channel.name] = sender
-        stale = dt.timedelta(seconds=self.config.health.stale_seconds)
         sender.health = self.health
         self.health.register(f"{channel.name}.send", stale)
-        if getattr(channel, "polling", False):
-            channel.health = self.health  # type: ignore[attr-defined]
-            self.health.register(f"{channel.name}.receive", stale)
+        receiver = Receiver(channel, self.ingress, health=self.health)
+        self.receivers[channel.name] = receiver
+        if channel.polling:
+            self.health.register(receiver.component, stale)
 
     async def _heartbeat(self) -> None:
         """What the loops last did, for `thidua status` in another process."""
@@ -252,104 +264,44 @@ class App:
         detail["outbox"] = {"ok": not stuck, "pending": pending, "oldest_seconds": round(age)}
         return ready and not stuck, detail
 
-    def zalo_channel(self) -> Channel:
-        from bot.channels.zalo import ZaloChannel, attachment_note
-        from bot.channels.zalo_api import ZaloBotAPI
+    def _media(self) -> MediaStore:
+        """Generated files served under expiring URLs (for channels that send images by URL)."""
+        if self.media is None:
+            self.media = MediaStore(clock=self.clock)
+        return self.media
 
-        token = self.secrets.zalo_bot_token
-        if token is None:
-            raise RuntimeError("ZALO_BOT_TOKEN is not set")
-        zalo = self.config.zalo
-        if zalo.public_base_url and self.media is None:
-            self.media = MediaStore(clock=self.clock)  # charts served under expiring URLs
-        webhook = zalo.mode == "webhook" and zalo.public_base_url
-        secret = self.secrets.zalo_webhook_secret
-        return ZaloChannel(
-            ZaloBotAPI(token.get_secret_value(), base_url=zalo.api_base_url),
-            self.dispatcher,
-            self.clock,
-            poll_timeout=zalo.poll_timeout_seconds,
-            mode=zalo.mode,
-            close_api=True,
-            webhook_url=f"{str(zalo.public_base_url).rstrip('/')}/zalo/webhook"
-            if webhook
-            else None,
-            webhook_secret=secret.get_secret_value() if secret else None,
-            media=self.media,
-            public_base_url=zalo.public_base_url,
-            attachment_text=partial(
-                attachment_note, lang=self.config.federation.default_language.value
-            ),
+    def channel_setup(self) -> registry.ChannelSetup:
+        """What channels are built from."""
+        return registry.ChannelSetup(
+            config=self.config,
+            secrets=self.secrets,
+            clock=self.clock,
+            catalog=self.catalog,
+            db=self.db,
+            media=self._media,
+            guest_menu=guest_commands(self.catalog, self.config.federation.default_language.value),
         )
 
+    def build_channel(self, name: str) -> Channel:
+        """The registered channel `name`, built from this app's config and secrets."""
+        return registry.kind(name).build(self.channel_setup())
+
     def enabled_channels(self) -> list[Channel]:
-        """Each messenger that is enabled in config and has its token in the environment."""
-        found: list[Channel] = []
-        if self.config.telegram.enabled and self.secrets.telegram_bot_token is not None:
-            found.append(self.telegram_channel())
-        if self.config.zalo.enabled and self.secrets.zalo_bot_token is not None:
-            found.append(self.zalo_channel())
-        return found
+        """Each registered channel that is enabled in config and has its token."""
+        setup = self.channel_setup()
+        return [kind.build(setup) for kind in registry.kinds() if kind.enabled(setup)]
 
     def webhook_server(self) -> WebhookServer | None:
-        """The HTTP server, when a channel receives by webhook."""
-        from bot.channels.telegram import TelegramChannel
-        from bot.channels.zalo import ZaloChannel
-
-        zalo = self.channels.get("zalo")
-        telegram = self.channels.get("telegram")
-        zalo_side = None
-        if isinstance(zalo, ZaloChannel) and self.config.zalo.mode == "webhook":
-            secret = self.secrets.zalo_webhook_secret
-            zalo_side = (zalo, secret.get_secret_value() if secret else "")
-        telegram_side = None
-        if isinstance(telegram, TelegramChannel) and telegram.webhook_url:
-            secret = self.secrets.telegram_webhook_secret
-            telegram_side = (telegram.ingest_json, secret.get_secret_value() if secret else "")
-        serve = self.config.health.serve
-        if zalo_side is None and telegram_side is None and self.media is None and not serve:
+        """The HTTP server, when a channel receives by webhook, media are served, or health
+        is asked for."""
+        hooked = [r for r in self.receivers.values() if r.channel.webhooks()]
+        if not hooked and self.media is None and not self.config.health.serve:
             return None
         from bot.webhook import WebhookServer
 
         hook = self.config.webhook
         return WebhookServer(
-            hook.host,
-            hook.port,
-            zalo=zalo_side,
-            telegram=telegram_side,
-            media=self.media,
-            ready=self.readiness,
-        )
-
-    def telegram_channel(self) -> Channel:
-        from bot.channels.telegram import TelegramChannel
-
-        token = self.secrets.telegram_bot_token
-        if token is None:
-            raise RuntimeError("TELEGRAM_BOT_TOKEN is not set")
-        tg = self.config.telegram
-        return TelegramChannel(
-            token=token.get_secret_value(),
-            api_base_url=tg.api_base_url,
-            file_base_url=tg.file_base_url,
-            dispatcher=self.dispatcher,
-            clock=self.clock,
-            commands=guest_commands(self.catalog, self.config.federation.default_language.value),
-            concurrent_updates=tg.concurrent_updates,
-            connection_pool_size=tg.connection_pool_size,
-            poll_timeout=tg.poll_timeout_seconds,
-            max_per_second=tg.max_messages_per_second,
-            max_group_per_minute=tg.max_group_messages_per_minute,
-            webhook_url=(
-                f"{tg.public_base_url.rstrip('/')}/telegram/webhook"
-                if tg.mode == "webhook" and tg.public_base_url
-                else None
-            ),
-            webhook_secret=(
-                self.secrets.telegram_webhook_secret.get_secret_value()
-                if self.secrets.telegram_webhook_secret
-                else None
-            ),
+            hook.host, hook.port, receivers=hooked, media=self.media, ready=self.readiness
         )
 
     async def start(self) -> None:
@@ -390,6 +342,7 @@ class App:
                 self.on_channel(name, exc)
             self._retries.add(asyncio.create_task(self._keep_trying(name)))
             return False
+        self.receivers[name].start()
         if self.on_channel is not None:
             self.on_channel(name, None)
         if name == "telegram":
@@ -410,6 +363,7 @@ class App:
                 log.warning("%s still failing to start (%s); next try in %.0f s", name, exc, delay)
                 continue
             log.info("%s started", name)
+            self.receivers[name].start()
             if self.on_channel is not None:
                 self.on_channel(name, None)
             self.senders[name].wake()
@@ -420,11 +374,12 @@ class App:
         self.scheduler.stop()
         for retry in self._retries:
             retry.cancel()
-        for channel in self.channels.values():
-            with contextlib.suppress(Exception):
-                await channel.stop_receiving()
+        for receiver in self.receivers.values():
+            await receiver.stop()
         if self.server is not None:
             await self.server.stop()
+        # Handlers under way finish (their replies go out below); the rest stay pending.
+        await self.ingress.stop(drain_seconds)
         for sender in self.senders.values():
             with contextlib.suppress(TimeoutError):
                 await sender.wait_idle(drain_seconds)

@@ -362,7 +362,7 @@ async def run_demo(
                     console.switch(name)
                     write(say("demo.as_done", name=name))
                 continue
-            await app.dispatcher.submit(console.to_inbound(line))
+            await app.ingress.submit(console.to_inbound(line))
             await app.senders[console.name].wait_idle()
     finally:
         await app.stop()

@@ -1,11 +1,9 @@
-"""One aiohttp server receiving webhooks from both messengers, plus a health check.
+"""One aiohttp server: the webhook routes the channels contribute, health checks, media.
 
 Routes:
 
-* ``POST /zalo/webhook`` — secret in ``X-Bot-Api-Secret-Token``; body a Zalo update, bare or
-  wrapped in ``{"ok": true, "result": ...}``.
-* ``POST /telegram/webhook`` — secret in ``X-Telegram-Bot-Api-Secret-Token``; body a Telegram
-  ``Update``, handed to the ``ingest`` callable given at construction.
+* each channel's webhooks (``Channel.webhooks``: ``POST /telegram/webhook``,
+  ``POST /zalo/webhook``…), each with its secret header; this module knows no platform.
 * ``GET /healthz`` — ``{"ok": true}``: the process answers (liveness).
 * ``GET /readyz`` — when a readiness check is given: 200 with every component's state when
   all are fresh, 503 otherwise (a deaf receive loop, a stuck outbox, no database).
@@ -13,11 +11,14 @@ Routes:
   image (Zalo's ``sendPhoto`` fetches it by URL); 404 for an unknown or expired token, with
   no listing and the same answer whatever the reason.
 
-Rules shared by both webhooks, and why: a missing or wrong secret answers 403 before the body
+Rules shared by every webhook, and why: a missing or wrong secret answers 403 before the body
 is read (anyone can POST to a public URL); a body that is not a JSON object answers 400 (the
-platform would resend garbage forever otherwise, and nothing of it is recorded); an accepted
+platform would resend garbage forever otherwise, and nothing of it is recorded); a delivery
+while the channel is not receiving (shutting down) answers 503, so the platform sends it
+again later; a well-formed body with nothing usable is acknowledged and ignored; an accepted
 update is in the inbox BEFORE the server answers 200 (the platform forgets it on 200), while
-handling it goes on in a task, so slow handlers never make the platform time out and resend.
+handling it goes on in a task (``runtime.ingress``), so slow handlers never make the platform
+time out and resend. An update that could not be recorded answers 500: it comes again.
 """
 
 from __future__ import annotations
@@ -25,28 +26,24 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
 
 from aiohttp import web
 
-from bot.channels.zalo import ZaloChannel
-from bot.channels.zalo_api import WEBHOOK_SECRET_HEADER, ZaloUpdate
+from bot.channels.base import Receiver, Webhook
 from bot.media import MediaStore
 
 log = logging.getLogger(__name__)
 
-ZALO_PATH: Final = "/zalo/webhook"
-TELEGRAM_PATH: Final = "/telegram/webhook"
 HEALTH_PATH: Final = "/healthz"
 READY_PATH: Final = "/readyz"
 MEDIA_PREFIX: Final = "/media/"
-TELEGRAM_SECRET_HEADER: Final = "X-Telegram-Bot-Api-Secret-Token"
 #: Larger than any real update; stops a stranger's huge body before it is parsed.
 MAX_BODY_BYTES: Final = 1024 * 1024
 
-TelegramIngest = Callable[[dict[str, Any]], Awaitable[object]]
 Readiness = Callable[[], Awaitable[tuple[bool, dict[str, object]]]]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def secret_ok(expected: str, received: str | None) -> bool:
@@ -57,25 +54,25 @@ def secret_ok(expected: str, received: str | None) -> bool:
 
 
 class WebhookServer:
-    """Serves the webhook routes of the channels given; a channel given as ``None`` gets 404."""
+    """Serves the webhook routes of the channels behind the receivers given."""
 
     def __init__(
         self,
         host: str,
         port: int,
         *,
-        zalo: tuple[ZaloChannel, str] | None = None,
-        telegram: tuple[TelegramIngest, str] | None = None,
+        receivers: Sequence[Receiver] = (),
         media: MediaStore | None = None,
         ready: Readiness | None = None,
     ) -> None:
-        for name, pair in (("zalo", zalo), ("telegram", telegram)):
-            if pair is not None and not pair[1]:
-                raise ValueError(f"the {name} webhook needs a non-empty secret")
+        self.routes: list[tuple[Webhook, Receiver]] = [
+            (hook, receiver) for receiver in receivers for hook in receiver.channel.webhooks()
+        ]
+        for hook, receiver in self.routes:
+            if not hook.secret:
+                raise ValueError(f"the {receiver.channel.name} webhook needs a non-empty secret")
         self.host = host
         self.port = port
-        self.zalo = zalo
-        self.telegram = telegram
         self.media = media
         self.ready = ready
         self._runner: web.AppRunner | None = None
@@ -94,10 +91,8 @@ class WebhookServer:
         app.router.add_get(HEALTH_PATH, self._health)
         if self.ready is not None:
             app.router.add_get(READY_PATH, self._ready)
-        if self.zalo is not None:
-            app.router.add_post(ZALO_PATH, self._zalo)
-        if self.telegram is not None:
-            app.router.add_post(TELEGRAM_PATH, self._telegram)
+        for hook, receiver in self.routes:
+            app.router.add_post(hook.path, _webhook(hook, receiver))
         if self.media is not None:
             app.router.add_get(MEDIA_PREFIX + "{token}", self._media)
         return app
@@ -139,37 +134,6 @@ class WebhookServer:
         ready, detail = await self.ready()
         return web.json_response({"ok": ready, **detail}, status=200 if ready else 503)
 
-    async def _zalo(self, request: web.Request) -> web.Response:
-        assert self.zalo is not None
-        channel, secret = self.zalo
-        if not secret_ok(secret, request.headers.get(WEBHOOK_SECRET_HEADER)):
-            return _refused(403, "forbidden")
-        body = await _json_object(request)
-        if body is None:
-            return _refused(400, "body must be a JSON object")
-        if not channel.receiving:
-            return _refused(503, "not receiving")  # shutting down: Zalo will deliver again
-        try:
-            update = ZaloUpdate.from_dict(body)
-        except ValueError as exc:
-            # Well-formed JSON we cannot use (a new event type, a test ping): acknowledge it,
-            # since answering an error would only make Zalo resend it.
-            log.warning("zalo webhook: ignoring an update without a usable message: %s", exc)
-            return web.json_response({"ok": True, "ignored": True})
-        await channel.ingest(update)  # an exception here answers 500: Zalo resends later
-        return web.json_response({"ok": True})
-
-    async def _telegram(self, request: web.Request) -> web.Response:
-        assert self.telegram is not None
-        ingest, secret = self.telegram
-        if not secret_ok(secret, request.headers.get(TELEGRAM_SECRET_HEADER)):
-            return _refused(403, "forbidden")
-        body = await _json_object(request)
-        if body is None:
-            return _refused(400, "body must be a JSON object")
-        await ingest(body)
-        return web.json_response({"ok": True})
-
     async def _media(self, request: web.Request) -> web.Response:
         assert self.media is not None
         found = self.media.get(request.match_info["token"])
@@ -185,6 +149,26 @@ class WebhookServer:
                 "Referrer-Policy": "no-referrer",
             },
         )
+
+
+def _webhook(hook: Webhook, receiver: Receiver) -> Handler:
+    """One channel's webhook route, by the rules in this module's docstring."""
+
+    async def handle(request: web.Request) -> web.Response:
+        if not secret_ok(hook.secret, request.headers.get(hook.secret_header)):
+            return _refused(403, "forbidden")
+        body = await _json_object(request)
+        if body is None:
+            return _refused(400, "body must be a JSON object")
+        if not receiver.receiving:
+            return _refused(503, "not receiving")
+        received = await hook.parse(body)
+        if received is None:
+            return web.json_response({"ok": True, "ignored": True})
+        await receiver.take(received)  # an exception here answers 500: the platform resends
+        return web.json_response({"ok": True})
+
+    return handle
 
 
 MAX_JSON_DEPTH = 32

@@ -1,6 +1,7 @@
 """From inbox to handler to outbox, once per update, in one transaction.
 
 `receive` records an update under its platform key (a repeat is ignored);
+channels reach it only through `runtime.ingress`, which records, then processes;
 `process` handles a conversation's pending updates in arrival order under a
 per-conversation lock; the handler's writes, its replies (outbox rows), the
 new conversation state and the inbox done-mark commit together. A crash
@@ -75,11 +76,6 @@ class Dispatcher:
             now = self.clock.now()
             ids = await asyncio.gather(*(inbox.record(tx, item, now) for item in inbounds))
         return [item for item, row_id in zip(inbounds, ids, strict=True) if row_id is not None]
-
-    async def submit(self, inbound: Inbound) -> None:
-        """Receive and handle: what a channel calls for each update."""
-        if await self.receive(inbound):
-            await self.process(inbound.conversation_key)
 
     async def process(self, key: Key) -> None:
         """Handle every pending update of one conversation, oldest first."""

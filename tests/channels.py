@@ -209,7 +209,7 @@ class ConsolePerson(_Reader):
         return [line for line in self.lines if line]
 
     async def _type(self, line: str) -> None:
-        await self.app.dispatcher.submit(self.console.to_inbound(line))
+        await self.app.ingress.submit(self.console.to_inbound(line))
         await self.app.senders["console"].wait_idle(WAIT)
 
     async def expect(self, fragment: str) -> str:
@@ -327,7 +327,7 @@ async def _telegram(tmp_path: Path) -> AsyncIterator[Rig]:
 
         def make(clock: FakeClock | None) -> App:
             app = _app(tmp_path, secrets, clock)
-            app.add_channel(app.telegram_channel())
+            app.add_channel(app.build_channel("telegram"))
             return app
 
         def person(user_id: int, name: str) -> Person:
@@ -346,7 +346,7 @@ async def _zalo(tmp_path: Path) -> AsyncIterator[Rig]:
 
         def make(clock: FakeClock | None) -> App:
             app = _app(tmp_path, Secrets(), clock)
-            app.add_channel(ZaloChannel(api, app.dispatcher, app.clock, poll_timeout=1))
+            app.add_channel(ZaloChannel(api, app.db, app.clock, poll_timeout=1))
             return app
 
         def person(user_id: int, name: str) -> Person:

@@ -15,6 +15,7 @@ from bot.i18n import Catalog
 from domain.messages import Button, ChatType, Inbound, InboundKind, Reply
 from domain.models import Photo, Role
 from runtime.dispatcher import Dispatcher
+from runtime.ingress import Ingress
 from storage import org, outbox
 from storage.db import Database
 from storage.sqlite import SqliteBackend
@@ -69,6 +70,7 @@ class Harness:
     channel: str = "test"
     delivered: list[Sent] = field(default_factory=list)
     _last_id: int = 0
+    _ingress: Ingress | None = None
 
     @classmethod
     async def create(
@@ -105,6 +107,13 @@ class Harness:
                 now=self.clock.now(),
             )
         return issued.shown
+
+    @property
+    def ingress(self) -> Ingress:
+        """The one way in, as a channel uses it: record in the inbox, then handle."""
+        if self._ingress is None or self._ingress.dispatcher is not self.dispatcher:
+            self._ingress = Ingress(self.dispatcher)
+        return self._ingress
 
     def user(self, user_id: int, name: str = "Nguyễn Văn An", channel: str = "") -> User:
         return User(self, str(user_id), name, channel=channel or self.channel)
@@ -157,7 +166,7 @@ class User:
         )
 
     async def deliver(self, inbound: Inbound) -> list[Sent]:
-        await self.h.dispatcher.submit(inbound)
+        await self.h.ingress.submit(inbound)
         replies = await self.h.collect()
         mine = [r for r in replies if r.chat_id == self.chat_id]
         for r in mine:

@@ -68,7 +68,6 @@ class Rig:
             token=self.fake.token,
             api_base_url=self.fake.base_url,
             file_base_url=self.fake.base_file_url,
-            dispatcher=self.dispatcher,
             clock=FakeClock(),
             commands={},
             max_per_second=max_per_second,
@@ -241,7 +240,6 @@ def test_the_limiter_is_configured_from_max_per_second() -> None:
             token="1:x",
             api_base_url="http://127.0.0.1:9/bot",
             file_base_url="http://127.0.0.1:9/file/bot",
-            dispatcher=None,  # type: ignore[arg-type]
             clock=FakeClock(),
             commands={},
             max_per_second=max_per_second,

@@ -471,8 +471,8 @@ async def test_edit_within_24h_and_not_after(h: Harness) -> None:
 async def test_a_repeated_update_is_handled_once(h: Harness) -> None:
     user = await registered(h)
     inbound = user.inbound(InboundKind.COMMAND, text="/help", command="help")
-    await h.dispatcher.submit(inbound)
-    await h.dispatcher.submit(inbound)
+    await h.ingress.submit(inbound)
+    await h.ingress.submit(inbound)
     assert len(await h.collect()) == 1
 
 

@@ -56,7 +56,7 @@ async def running(tmp_path: Path) -> AsyncIterator[tuple[FakeTelegramAPI, App, F
         config = load_config(with_port_zero(config_file(tmp_path))).with_secrets(secrets)
         clock = FakeClock()
         app = App(config, secrets, clock=clock)
-        app.add_channel(app.telegram_channel())
+        app.add_channel(app.build_channel("telegram"))
         await app.start()
         try:
             yield fake, app, clock

@@ -139,7 +139,7 @@ class Rig:
     def channel(self, h: Harness, *, public: bool = True) -> ZaloChannel:
         return ZaloChannel(
             self.api,
-            h.dispatcher,
+            h.db,
             h.clock,
             media=self.store,
             public_base_url=f"{self.server.url}/" if public else None,

@@ -196,7 +196,7 @@ async def test_the_telegram_poll_loop_survives_a_database_that_refuses_the_inbox
         )
         config = load_config(EXAMPLE).with_secrets(secrets)
         app = App(config, secrets, clock=FakeClock(), database=str(tmp_path / "poll.sqlite3"))
-        app.add_channel(app.telegram_channel())
+        app.add_channel(app.build_channel("telegram"))
         await app.start()
         try:
             await sqlite_conn(app.db).execute("PRAGMA busy_timeout = 20")

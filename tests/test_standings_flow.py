@@ -183,7 +183,7 @@ async def test_nobody_waits_for_the_chart_to_be_drawn(
     asking = lb.inbound(
         InboundKind.COMMAND, text="/standings 2025", command="standings", args="2025"
     )
-    standings = asyncio.create_task(h.dispatcher.submit(asking))
+    standings = asyncio.create_task(h.ingress.submit(asking))
     await asyncio.wait_for(drawing.wait(), 30)
     # Drawn inside the transaction, this would wait for the database until the deadline.
     help_ = await asyncio.wait_for(hk.send("/help"), 30)

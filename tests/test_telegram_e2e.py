@@ -29,7 +29,7 @@ async def tg(tmp_path: Path) -> AsyncIterator[tuple[FakeTelegramAPI, App]]:
         )
         config = load_config(EXAMPLE).with_secrets(secrets)
         app = App(config, secrets, clock=FakeClock(), database=str(tmp_path / "e2e.sqlite3"))
-        app.add_channel(app.telegram_channel())
+        app.add_channel(app.build_channel("telegram"))
         await app.start()
         try:
             yield fake, app

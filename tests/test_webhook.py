@@ -1,31 +1,36 @@
 """The webhook server over real HTTP: FakeZaloAPI posts as Zalo would, aiohttp posts as Telegram.
 
 The Zalo channel runs in webhook mode on the Harness's dispatcher, with an OutboxSender
-delivering its replies back to the fake.
+delivering its replies back to the fake. The server knows no platform: it serves the routes
+the channels behind its receivers contribute; a stand-in channel contributes
+``/telegram/webhook`` and keeps what it was given.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 import pytest
 
+from bot.channels.base import Received, Receiver, Webhook
 from bot.channels.zalo import ZaloChannel
 from bot.channels.zalo_api import ZaloBotAPI
 from bot.outbox_sender import OutboxSender
 from bot.webhook import WebhookServer
-from domain.messages import Inbound
+from domain.messages import Inbound, Reply
 from runtime.dispatcher import Dispatcher
+from runtime.ingress import Ingress
 from tests.fakes.zalo_api import FakeZaloAPI
 from tests.harness import Harness
 
 ZALO_SECRET = "zalo-webhook-secret-0123456789"
 TELEGRAM_SECRET = "telegram-webhook-secret-9876543210"
+TELEGRAM_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
 class GatedDispatcher(Dispatcher):
@@ -43,6 +48,33 @@ class GatedDispatcher(Dispatcher):
         return await super().receive_many(inbounds)
 
 
+class Keeper:
+    """A channel whose webhook route keeps each body it is given (Telegram's place)."""
+
+    name = "telegram"
+    polling = False
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+
+    def webhooks(self) -> Sequence[Webhook]:
+        return (Webhook("/telegram/webhook", TELEGRAM_HEADER, TELEGRAM_SECRET, self._keep),)
+
+    async def _keep(self, body: dict[str, Any]) -> Received:
+        self.bodies.append(body)
+        return Received()
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def receive(self) -> Received:
+        raise NotImplementedError
+
+    async def deliver(self, chat_id: str, reply: Reply) -> str:
+        raise NotImplementedError
+
+
 @dataclass
 class Rig:
     h: Harness
@@ -50,6 +82,8 @@ class Rig:
     dispatcher: GatedDispatcher
     channel: ZaloChannel
     server: WebhookServer
+    ingress: Ingress
+    receiver: Receiver
     telegram_updates: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -73,29 +107,28 @@ class Rig:
 async def rig(h: Harness) -> AsyncIterator[Rig]:
     async with FakeZaloAPI() as fake, ZaloBotAPI(fake.token, base_url=fake.base_url) as api:
         dispatcher = GatedDispatcher(h)
-        channel = ZaloChannel(api, dispatcher, h.clock, mode="webhook")
+        channel = ZaloChannel(api, h.db, h.clock, mode="webhook", webhook_secret=ZALO_SECRET)
         sender = OutboxSender(h.db, channel, h.clock, idle_poll=0.2)
         dispatcher.on_outbox = sender.submit
-        received: list[dict[str, Any]] = []
-
-        async def ingest(update: dict[str, Any]) -> None:
-            received.append(update)
-
-        server = WebhookServer(
-            "127.0.0.1",
-            0,
-            zalo=(channel, ZALO_SECRET),
-            telegram=(ingest, TELEGRAM_SECRET),
-        )
+        ingress = Ingress(dispatcher)
+        receiver = Receiver(channel, ingress)
+        keeper = Receiver(Keeper(), ingress)
+        server = WebhookServer("127.0.0.1", 0, receivers=[receiver, keeper])
         await server.start()
         channel.webhook_url = f"{server.url}/zalo/webhook"
-        channel.webhook_secret = ZALO_SECRET
         await sender.start()
         await channel.start()
+        receiver.start()
+        keeper.start()
+        assert isinstance(keeper.channel, Keeper)
         try:
-            yield Rig(h, fake, dispatcher, channel, server, received)
+            yield Rig(
+                h, fake, dispatcher, channel, server, ingress, receiver, keeper.channel.bodies
+            )
         finally:
+            await receiver.stop()
             await server.stop()
+            await ingress.wait_handled()
             await channel.stop()
             await sender.stop()
 
@@ -137,7 +170,7 @@ async def test_wrapped_and_bare_bodies_are_both_handled_and_repeats_once(
         )
         assert response.status == 200
     await rig.fake.wait_calls(1, "sendMessage", "u2")
-    await rig.channel.wait_handled()
+    await rig.ingress.wait_handled()
     assert await rig.inbox_rows() == 1
     key = f"zalo:{update['message']['message_id']}"
     assert await rig.h.scalar("SELECT status FROM inbox WHERE key = ?", key) == "done"
@@ -200,7 +233,7 @@ async def test_a_json_body_without_a_message_is_acknowledged_and_ignored(rig: Ri
 
 
 async def test_after_stop_receiving_the_zalo_webhook_asks_for_a_later_delivery(rig: Rig) -> None:
-    await rig.channel.stop_receiving()
+    await rig.receiver.stop()
     user = rig.fake.user("u4", "Dũng")
     response = await rig.fake.deliver_webhook(rig.zalo_url, user.text_update("/help"), ZALO_SECRET)
     assert response.status == 503 and await rig.inbox_rows() == 0

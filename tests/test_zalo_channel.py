@@ -14,11 +14,13 @@ from typing import Any
 
 import pytest
 
+from bot.channels.base import Receiver
 from bot.channels.text_choices import render
 from bot.channels.zalo import ZaloChannel, last_buttons_from_outbox, to_inbound
 from bot.channels.zalo_api import ZaloBotAPI, ZaloUpdate
 from bot.outbox_sender import OutboxSender
 from domain.messages import Button, Inbound, InboundKind, Reply
+from runtime.ingress import Ingress
 from storage import outbox
 from tests.fakes.zalo_api import FakeZaloAPI, FakeZaloUser
 from tests.harness import Harness
@@ -31,6 +33,8 @@ class Rig:
     api: ZaloBotAPI
     channel: ZaloChannel
     sender: OutboxSender
+    ingress: Ingress
+    receiver: Receiver
 
     async def count(self, sql: str, *params: object) -> int:
         return int(str(await self.h.scalar(sql, *params)))
@@ -49,16 +53,19 @@ class Rig:
 @pytest.fixture
 async def rig(h: Harness) -> AsyncIterator[Rig]:
     async with FakeZaloAPI() as fake, ZaloBotAPI(fake.token, base_url=fake.base_url) as api:
-        channel = ZaloChannel(api, h.dispatcher, h.clock, poll_timeout=1, retry_base=0.05)
+        channel = ZaloChannel(api, h.db, h.clock, poll_timeout=1)
         sender = OutboxSender(h.db, channel, h.clock, idle_poll=0.2)
         h.dispatcher.on_outbox = sender.submit
+        receiver = Receiver(channel, h.ingress, retry_base=0.05)
         await sender.start()
         await channel.start()
+        receiver.start()
+        rig = Rig(h, fake, api, channel, sender, h.ingress, receiver)
         try:
-            yield Rig(h, fake, api, channel, sender)
+            yield rig
         finally:
-            await channel.stop_receiving()
-            await channel.wait_handled()
+            await rig.receiver.stop()
+            await h.ingress.wait_handled()
             await sender.stop()
             await channel.stop()
             assert not fake.errors
@@ -205,13 +212,15 @@ async def test_after_a_restart_a_typed_number_still_means_the_choice_on_screen(
 ) -> None:
     an = await registered(rig)
     await an.say("tặng 20 suất quà nhân dịp 8/3", "1. ✅ Lưu  2. ✏️ Sửa  3. ❌ Hủy")
-    await rig.channel.stop_receiving()
+    await rig.receiver.stop()
     await rig.sender.wait_idle()
     # A new process: nothing in memory, the card's choices come back from the outbox.
-    rig.channel = ZaloChannel(rig.api, rig.h.dispatcher, rig.h.clock, poll_timeout=1)
+    rig.channel = ZaloChannel(rig.api, rig.h.db, rig.h.clock, poll_timeout=1)
     assert rig.channel.choices.peek(an.user.id) == []
     rig.sender.channel = rig.channel
+    rig.receiver = Receiver(rig.channel, rig.ingress)
     await rig.channel.start()
+    rig.receiver.start()
     try:
         await an.say("1", "Đã lưu báo cáo #1")
     finally:

@@ -1,5 +1,8 @@
 """The console channel: the demo chat in a terminal, rendered like Zalo (numbered choices).
 
+Each typed line goes through the same ingress as every channel's updates (``bot.demo`` calls
+``Ingress.submit``), which waits until it is handled before the next prompt.
+
 A typed number means the list of choices last shown (``text_choices``); with a database the
 list is rebuilt from the outbox at start, so a restarted demo on the same file goes on.
 """
@@ -10,11 +13,12 @@ import base64
 import itertools
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from bot.channels import text_choices
+from bot.channels.base import Received, Webhook
 from domain.messages import Button, ChatType, Inbound, InboundKind, Reply
 from domain.models import Photo
 from runtime.context import Clock
@@ -62,8 +66,15 @@ class ConsoleChannel:
         """Read back the choices on screen when the demo was last stopped."""
         await self.choices.current(self.user_id)
 
-    async def stop_receiving(self) -> None:
-        return None
+    @property
+    def polling(self) -> bool:
+        return False  # typed lines go to the ingress as they come (bot.demo)
+
+    async def receive(self) -> Received:
+        raise NotImplementedError("the console is not polled: bot.demo submits each line")
+
+    def webhooks(self) -> Sequence[Webhook]:
+        return ()
 
     async def stop(self) -> None:
         return None

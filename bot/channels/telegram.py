@@ -1,10 +1,11 @@
-"""Telegram through python-telegram-bot 22: long polling, rate limiter, one error handler.
+"""Telegram through python-telegram-bot 22: its Bot for the API calls and the rate limiter.
 
 PTB's own Updater acknowledges a batch (by asking for the next offset) before
 our handlers have seen it, so a crash could lose an update. We poll ourselves
-instead (the "custom updater" PTB supports with `.updater(None)`): each batch
-is recorded in the inbox *before* the next getUpdates call confirms it, then
-handed to the Application's update queue for concurrent processing.
+instead (the "custom updater" PTB supports with `.updater(None)`): `receive` is one
+getUpdates call, and its batch's `confirm` (called by `bot.channels.base.Receiver` once the
+batch is in the inbox) moves the offset past it, so the next call confirms it to Telegram.
+A webhook delivery is the same batch of one, confirmed by the server's 200.
 """
 
 from __future__ import annotations
@@ -35,21 +36,48 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.channels.base import Received, ReceiveError, Webhook
+from bot.channels.registry import ChannelNotConfigured, ChannelSetup
 from bot.channels.telegram_map import to_inbound
-from bot.health import Health
-from bot.supervisor import supervise
-from domain.errors import ChannelStartError, DatabaseLost, DeliveryError
+from domain.errors import ChannelStartError, DeliveryError
 from domain.messages import Reply
 from runtime.context import Clock
-from runtime.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
 
 NAME = "telegram"
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def build(setup: ChannelSetup) -> TelegramChannel:
+    """The channel as configured in [telegram], with TELEGRAM_BOT_TOKEN."""
+    token = setup.secrets.telegram_bot_token
+    if token is None:
+        raise ChannelNotConfigured("TELEGRAM_BOT_TOKEN is not set")
+    tg = setup.config.telegram
+    secret = setup.secrets.telegram_webhook_secret
+    return TelegramChannel(
+        token=token.get_secret_value(),
+        api_base_url=tg.api_base_url,
+        file_base_url=tg.file_base_url,
+        clock=setup.clock,
+        commands=setup.guest_menu,
+        connection_pool_size=tg.connection_pool_size,
+        poll_timeout=tg.poll_timeout_seconds,
+        max_per_second=tg.max_messages_per_second,
+        max_group_per_minute=tg.max_group_messages_per_minute,
+        webhook_url=(
+            f"{tg.public_base_url.rstrip('/')}{WEBHOOK_PATH}"
+            if tg.mode == "webhook" and tg.public_base_url
+            else None
+        ),
+        webhook_secret=secret.get_secret_value() if secret else None,
+    )
 
 
 class TelegramChannel:
@@ -61,10 +89,8 @@ class TelegramChannel:
         token: str,
         api_base_url: str,
         file_base_url: str,
-        dispatcher: Dispatcher,
         clock: Clock,
         commands: Mapping[str, Sequence[tuple[str, str]]],
-        concurrent_updates: int = 64,
         connection_pool_size: int = 16,
         poll_timeout: int = 25,
         max_per_second: float = 30,
@@ -72,7 +98,6 @@ class TelegramChannel:
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
     ) -> None:
-        self.dispatcher = dispatcher
         self.clock = clock
         self.commands = commands
         self.poll_timeout = poll_timeout
@@ -82,7 +107,6 @@ class TelegramChannel:
             .base_url(api_base_url)
             .base_file_url(file_base_url)
             .updater(None)
-            .concurrent_updates(concurrent_updates)
             .connection_pool_size(connection_pool_size)
         )
         if max_per_second > 0:
@@ -99,25 +123,23 @@ class TelegramChannel:
                 max_retries=0,
             )
             builder = builder.rate_limiter(limiter)
+        # Only its Bot is used (API calls, rate limiter, connection pool): updates go
+        # through the ingress, not PTB's update queue.
         self.app: Application[Any, Any, Any, Any, Any, Any] = builder.build()
-        self.app.add_handler(TypeHandler(Update, self._on_update))
-        self.app.add_error_handler(self._on_error)
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret
-        self._poller: asyncio.Task[None] | None = None
+        self._offset: int | None = None
         self._side_tasks: set[asyncio.Task[None]] = set()
-        self._conversations: dict[int, tuple[str, str, str]] = {}  # update id → conversation
         self._chat_commands: dict[int, tuple[tuple[str, str], ...]] = {}  # last set per chat
         self.username = ""
-        self.health: Health | None = None
 
     @property
     def polling(self) -> bool:
         return not self.webhook_url
 
     async def start(self) -> None:
-        """Connect (getMe) and start receiving; a refusal is a ChannelStartError without the
-        token (PTB's InvalidToken message quotes it)."""
+        """Connect (getMe) and say how updates come; a refusal is a ChannelStartError
+        without the token (PTB's InvalidToken message quotes it)."""
         try:
             await self._connect()
         except InvalidToken:
@@ -140,11 +162,6 @@ class TelegramChannel:
         else:
             await self.app.bot.delete_webhook()
         await self._set_default_commands()
-        await self.app.start()
-        if not self.webhook_url:
-            self._poller = asyncio.create_task(
-                supervise(f"{self.name}.receive", self._poll, self.health), name="telegram-poll"
-            )
 
     async def _set_default_commands(self) -> None:
         """The menu of people not registered yet, per app language ("" = any other)."""
@@ -170,95 +187,53 @@ class TelegramChannel:
             return
         self._chat_commands[chat_id] = commands
 
-    async def ingest_json(self, data: dict[str, Any]) -> None:
-        """A webhook delivery: the same recording path as polling."""
-        update = Update.de_json(data, self.app.bot)
-        await self.ingest([update])
-
-    async def stop_receiving(self) -> None:
-        if self._poller is not None:
-            self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
-            self._poller = None
-
     async def stop(self) -> None:
-        await self.stop_receiving()
-        if self.app.running:
-            await self.app.stop()
         await self.app.shutdown()
 
     # ---- receiving ------------------------------------------------------------------------
 
-    async def _poll(self) -> None:
-        offset: int | None = None
-        backoff = 1.0
-        while True:
-            try:
-                updates = await self.app.bot.get_updates(
-                    offset=offset,
-                    timeout=self.poll_timeout,
-                    read_timeout=self.poll_timeout + 10,
-                    allowed_updates=ALLOWED_UPDATES,
-                )
-                backoff = 1.0
-                if self.health is not None:
-                    self.health.ok(f"{self.name}.receive")
-            except asyncio.CancelledError:
-                raise
-            except RetryAfter as exc:
-                await asyncio.sleep(_retry_after(exc))
-                continue
-            except Exception as exc:  # network trouble: keep polling, politely
-                log.warning("telegram getUpdates failed: %s; retrying in %.0fs", exc, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 60.0)
-                continue
-            if not updates:
-                continue
-            try:
-                await self.ingest(updates)
-            except asyncio.CancelledError:
-                raise
-            except DatabaseLost:
-                log.critical("telegram: updates not recorded: database lost; polling stops")
-                raise
-            except Exception:
-                # Not confirmed to Telegram (the offset stays), so the batch comes again.
-                log.exception("telegram: could not record updates; retrying in %.0fs", backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 60.0)
-                continue
-            offset = updates[-1].update_id + 1
+    async def receive(self) -> Received:
+        """One getUpdates from the last confirmed offset; confirming the batch moves past it."""
+        try:
+            updates = await self.app.bot.get_updates(
+                offset=self._offset,
+                timeout=self.poll_timeout,
+                read_timeout=self.poll_timeout + 10,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+        except RetryAfter as exc:
+            raise ReceiveError(f"429: {exc.message}", retry_after=_retry_after(exc)) from exc
+        return self._received(updates, polled=True)
 
-    async def ingest(self, updates: list[Update] | tuple[Update, ...]) -> None:
-        """Record a batch durably, then queue it; returns once recorded."""
+    def webhooks(self) -> Sequence[Webhook]:
+        if self.polling:
+            return ()
+        return (Webhook(WEBHOOK_PATH, SECRET_HEADER, self.webhook_secret or "", self._parse),)
+
+    async def _parse(self, data: dict[str, Any]) -> Received:
+        """A webhook delivery: one Update, confirmed to Telegram by the 200."""
+        return self._received([Update.de_json(data, self.app.bot)], polled=False)
+
+    def _received(self, updates: Sequence[Update], *, polled: bool) -> Received:
         now = self.clock.now()
-        pairs = [(u, to_inbound(u, now, self.username)) for u in updates]
-        inbounds = [i for _, i in pairs if i is not None]
-        fresh = {i.key for i in await self.dispatcher.receive_many(inbounds)}
-        for update, inbound in pairs:
-            if update.callback_query is not None:
-                task = asyncio.create_task(self._answer_callback(update.callback_query.id))
+        inbounds = [i for u in updates if (i := to_inbound(u, now, self.username)) is not None]
+        queries = [u.callback_query.id for u in updates if u.callback_query is not None]
+        last = updates[-1].update_id if updates else None
+
+        def confirm() -> None:
+            if polled and last is not None:
+                self._offset = last + 1
+            for query_id in queries:  # a repeat's spinner is stopped too
+                task = asyncio.create_task(self._answer_callback(query_id))
                 self._side_tasks.add(task)
                 task.add_done_callback(self._side_tasks.discard)
-            if inbound is not None and inbound.key in fresh:
-                self._conversations[update.update_id] = inbound.conversation_key
-                await self.app.update_queue.put(update)
+
+        return Received(inbounds, confirm, redelivered=True)
 
     async def _answer_callback(self, query_id: str) -> None:
         """Stop the button's spinner; the real answer comes through the outbox."""
         with contextlib.suppress(TelegramError):
             await self.app.bot.answer_callback_query(query_id)
-
-    async def _on_update(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        assert isinstance(update, Update)
-        key = self._conversations.pop(update.update_id, None)
-        if key is not None:
-            await self.dispatcher.process(key)
-
-    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        log.error("telegram: error while handling %r", update, exc_info=context.error)
 
     # ---- sending --------------------------------------------------------------------------
 

@@ -12,50 +12,50 @@ Telegram's in three ways:
   unique key drops the repeat.
 * An edit (``reply.edit_ref``) is sent as a new message.
 
-Every update is recorded in the inbox (``Dispatcher.receive_many``) before the next poll is
-made or the webhook is answered, then handled in a task of its own.
+Zalo has no offset either: an update taken from getUpdates is Zalo's no more, so it stays in
+hand (``Received.redelivered`` is False) until the inbox has it, and the next poll waits.
+A webhook delivery is answered 200 only once recorded (``bot.webhook``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
-import contextlib
 import datetime as dt
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import partial
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from bot.channels import text_choices
+from bot.channels.base import Received, ReceiveError, Webhook
+from bot.channels.registry import ChannelNotConfigured, ChannelSetup
 from bot.channels.zalo_api import (
     EVENT_IMAGE,
     EVENT_STICKER,
     EVENT_TEXT,
+    WEBHOOK_SECRET_HEADER,
     ZaloAPIError,
     ZaloBotAPI,
     ZaloNetworkError,
     ZaloUpdate,
     split_text,
 )
-from bot.health import Health
 from bot.i18n import Catalog
 from bot.media import MediaStore
-from bot.supervisor import supervise
-from domain.errors import ChannelStartError, DatabaseLost, DeliveryError
+from domain.errors import ChannelStartError, DeliveryError
 from domain.messages import Attachment, Button, ChatType, Inbound, InboundKind, Reply
 from domain.models import Photo
 from runtime.context import Clock
-from runtime.dispatcher import Dispatcher
 from storage import outbox
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 
 NAME: Final = "zalo"
+WEBHOOK_PATH: Final = "/zalo/webhook"
 #: How many recent outbox rows of a chat are looked at for its choices after a restart.
 _OUTBOX_LOOKBACK: Final = 20
 #: Chats whose choices are kept in memory (least recently used are dropped, then re-read).
@@ -146,15 +146,41 @@ async def last_buttons_from_outbox(db: Database, chat_id: str, channel: str = NA
     return text_choices.from_history(replies)
 
 
+def build(setup: ChannelSetup) -> ZaloChannel:
+    """The channel as configured in [zalo], with ZALO_BOT_TOKEN (and ZALO_WEBHOOK_SECRET)."""
+    token = setup.secrets.zalo_bot_token
+    if token is None:
+        raise ChannelNotConfigured("ZALO_BOT_TOKEN is not set")
+    zalo = setup.config.zalo
+    webhook = zalo.mode == "webhook" and zalo.public_base_url
+    secret = setup.secrets.zalo_webhook_secret
+    return ZaloChannel(
+        ZaloBotAPI(token.get_secret_value(), base_url=zalo.api_base_url),
+        setup.db,
+        setup.clock,
+        poll_timeout=zalo.poll_timeout_seconds,
+        mode=zalo.mode,
+        close_api=True,
+        webhook_url=f"{str(zalo.public_base_url).rstrip('/')}{WEBHOOK_PATH}" if webhook else None,
+        webhook_secret=secret.get_secret_value() if secret else None,
+        # charts served under expiring URLs (Zalo fetches images by URL)
+        media=setup.media() if zalo.public_base_url else None,
+        public_base_url=zalo.public_base_url,
+        attachment_text=partial(
+            attachment_note, lang=setup.config.federation.default_language.value
+        ),
+    )
+
+
 class ZaloChannel:
-    """The Zalo channel: receives into the dispatcher, delivers outbox rows as Zalo messages."""
+    """The Zalo channel: turns Zalo updates into inbounds, delivers outbox rows as messages."""
 
     name = NAME
 
     def __init__(
         self,
         api: ZaloBotAPI,
-        dispatcher: Dispatcher,
+        db: Database,
         clock: Clock,
         *,
         poll_timeout: int = 30,
@@ -163,48 +189,38 @@ class ZaloChannel:
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
         close_api: bool = False,
-        retry_base: float = 1.0,
-        retry_max: float = 60.0,
         attachment_text: Callable[[Attachment], str] = attachment_note,
         media: MediaStore | None = None,
         public_base_url: str | None = None,
     ) -> None:
-        """``mode="webhook"`` skips the poller (updates come through ``bot.webhook``) and, with
-        ``webhook_url`` and ``webhook_secret``, registers the webhook at start. ``close_api``
-        closes the client at :meth:`stop`. ``retry_base``/``retry_max`` pace polling after
-        errors.
+        """``mode="webhook"`` means updates come through ``bot.webhook`` (the route needs
+        ``webhook_secret``); with ``webhook_url`` too, the webhook is registered at start.
+        ``db`` is where the choices on a chat's screen are read back from after a restart.
+        ``close_api`` closes the client at :meth:`stop`.
 
         With both ``media`` and ``public_base_url`` (where ``bot.webhook`` serves ``media``
         under ``/media/{token}``), an image attachment goes out with ``sendPhoto``; without
         them, and for documents always, the text says why there is no file.
         """
         self.api = api
-        self.dispatcher = dispatcher
         self.clock = clock
         self.poll_timeout = poll_timeout
         self.bot_user_id = bot_user_id
         self.mode: Mode = mode
-        self.health: Health | None = None
         self.webhook_url = webhook_url
         self.webhook_secret = webhook_secret
         self.close_api = close_api
-        self.retry_base = retry_base
-        self.retry_max = retry_max
         self.attachment_text = attachment_text
         self.media = media
         self.public_base_url = public_base_url.rstrip("/") if public_base_url else None
-        self.choices = text_choices.ChoiceMemory(
-            partial(last_buttons_from_outbox, dispatcher.db), _MAX_CHATS
-        )
+        self.choices = text_choices.ChoiceMemory(partial(last_buttons_from_outbox, db), _MAX_CHATS)
         self._partial: OrderedDict[tuple[str, str], list[str]] = OrderedDict()
-        self._poller: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._receiving = False
+        self._in_hand: ZaloUpdate | None = None
 
     # ---- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Learn the bot's id, make sure updates come the configured way, start receiving."""
+        """Learn the bot's id and make sure updates come the configured way."""
         try:
             info = await self.api.get_me()
         except ZaloNetworkError as exc:
@@ -214,33 +230,12 @@ class ZaloChannel:
             raise ChannelStartError("zalo", reason, exc.description) from None
         if info.id:
             self.bot_user_id = info.id
-        self._receiving = True
         if self.mode == "polling":
             await self.api.delete_webhook()  # getUpdates is refused while a webhook is set
-            self._poller = asyncio.create_task(
-                supervise(f"{self.name}.receive", self._poll, self.health), name="zalo-poll"
-            )
         elif self.webhook_url and self.webhook_secret:
             await self.api.set_webhook(self.webhook_url, self.webhook_secret)
 
-    async def stop_receiving(self) -> None:
-        """No new updates (the webhook answers 503 from now on); delivering still works."""
-        self._receiving = False
-        if self._poller is not None:
-            self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
-            self._poller = None
-
-    async def stop(self, grace: float = 5.0) -> None:
-        """Stop receiving and let handlers under way finish; unfinished ones stay in the inbox."""
-        await self.stop_receiving()
-        tasks = list(self._tasks)
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=grace)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+    async def stop(self) -> None:
         if self.close_api:
             await self.api.aclose()
 
@@ -248,83 +243,48 @@ class ZaloChannel:
     def polling(self) -> bool:
         return self.mode == "polling"
 
-    @property
-    def receiving(self) -> bool:
-        return self._receiving
-
     # ---- receiving ------------------------------------------------------------------------
 
-    async def _poll(self) -> None:
-        """getUpdates forever; each update is in the inbox before the next poll is made."""
-        delay = self.retry_base
-        while True:
+    async def receive(self) -> Received:
+        """One getUpdates (at most one update). An update taken from Zalo is kept in hand
+        until it could be read (its chat's choices may need the database)."""
+        if self._in_hand is None:
             try:
-                update = await self.api.get_updates(timeout=self.poll_timeout)
-                if self.health is not None:
-                    self.health.ok(f"{self.name}.receive")
-            except asyncio.CancelledError:
-                raise
+                self._in_hand = await self.api.get_updates(timeout=self.poll_timeout)
             except ZaloAPIError as exc:
-                wait = exc.retry_after if exc.retry_after is not None else delay
-                log.warning("zalo getUpdates failed: %s; retrying in %.1fs", exc, wait)
-                await asyncio.sleep(wait)
-                delay = min(delay * 2, self.retry_max)
-                continue
-            delay = self.retry_base
-            if update is None:
-                continue
-            await self._record(update)
+                raise ReceiveError(f"getUpdates: {exc}", retry_after=exc.retry_after) from exc
+            if self._in_hand is None:
+                return Received()
+        inbounds = await self.inbounds(self._in_hand)
+        self._in_hand = None
+        return Received(inbounds)
 
-    async def _record(self, update: ZaloUpdate) -> None:
-        """Zalo has no offset to rewind: keep the update in hand until the inbox has it."""
-        delay = self.retry_base
-        while True:
-            try:
-                await self.ingest(update)
-                return
-            except asyncio.CancelledError:
-                raise
-            except DatabaseLost:
-                log.critical("zalo: update %s not recorded: database lost", update.message_id)
-                raise
-            except Exception:
-                log.exception(
-                    "zalo: could not record update %s; retrying in %.1fs", update.message_id, delay
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.retry_max)
+    def webhooks(self) -> Sequence[Webhook]:
+        if self.mode != "webhook":
+            return ()
+        return (
+            Webhook(WEBHOOK_PATH, WEBHOOK_SECRET_HEADER, self.webhook_secret or "", self._parse),
+        )
 
-    async def ingest(self, update: ZaloUpdate) -> Inbound | None:
-        """Record one update in the inbox and start handling it; returns it when it is new.
+    async def _parse(self, body: dict[str, Any]) -> Received | None:
+        """A body bare or wrapped in ``{"ok": true, "result": ...}``; None when it carries no
+        usable message (a new event type, a test ping)."""
+        try:
+            update = ZaloUpdate.from_dict(body)
+        except ValueError as exc:
+            log.warning("zalo webhook: ignoring an update without a usable message: %s", exc)
+            return None
+        return Received(await self.inbounds(update))
 
-        Returns once the update is durable, so a webhook may answer 200 right after.
-        """
+    async def inbounds(self, update: ZaloUpdate) -> list[Inbound]:
+        """The update as an inbound (none for the bot's own messages); a typed answer is
+        read against the choices on that chat's screen."""
         message = update.message
         typed = message.text.strip() if message.text is not None else ""
         needs_buttons = update.event_name == EVENT_TEXT and bool(typed) and typed[0] != "/"
         buttons = await self.last_buttons(message.chat_id) if needs_buttons else []
         inbound = to_inbound(update, self.clock.now(), buttons, bot_user_id=self.bot_user_id)
-        if inbound is None:
-            return None
-        fresh = await self.dispatcher.receive_many([inbound])
-        if not fresh:
-            return None  # delivered before: already handled or being handled
-        task = asyncio.create_task(
-            self.dispatcher.process(inbound.conversation_key), name=f"zalo-{inbound.key}"
-        )
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
-        return inbound
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("zalo: handling failed", exc_info=task.exception())
-
-    async def wait_handled(self) -> None:
-        """Until every update received so far is handled (for shutdown and tests)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        return [] if inbound is None else [inbound]
 
     async def last_buttons(self, chat_id: str) -> list[Button]:
         """The choices on the person's screen: memory first, else the outbox."""
