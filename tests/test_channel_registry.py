@@ -273,3 +273,20 @@ async def test_a_registered_channel_contributes_its_webhook_route(
         await app.senders[NAME].wait_idle(WAIT)
         assert await count(app, "SELECT COUNT(*) FROM inbox") == 1
         assert len(pigeon.delivered) == 1
+
+
+def test_updates_are_recorded_and_handled_in_one_place_only() -> None:
+    """Channels, the webhook server and the app reach the inbox and the dispatcher only
+    through runtime/ingress.py: no second way in to keep the guarantees of."""
+    root = Path(__file__).resolve().parent.parent
+    own = {root / "runtime" / "ingress.py", root / "runtime" / "dispatcher.py"}
+    calls = ("receive_many(", "dispatcher.receive(", "dispatcher.process(", "inbox.record(")
+    found = [
+        f"{path.relative_to(root)}: {call}"
+        for folder in ("bot", "handlers", "runtime", "usecases")
+        for path in sorted((root / folder).rglob("*.py"))
+        if path not in own
+        for call in calls
+        if call in path.read_text(encoding="utf-8")
+    ]
+    assert found == []
