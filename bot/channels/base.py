@@ -142,7 +142,8 @@ class Receiver:
         poller, self._poller = self._poller, None
         if poller is not None:
             poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            # A loop that ended on a lost database said so when it did; shutdown goes on.
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await poller
 
     async def take(self, received: Received) -> list[Inbound]:
