@@ -212,10 +212,8 @@ async def invite(app: App) -> str:
 
 
 async def count(app: App, sql: str) -> int:
-    async with app.db.transaction() as tx, tx.execute(sql) as cur:
-        row = await cur.fetchone()
-    assert row is not None
-    return int(row[0])
+    async with app.db.transaction() as tx:
+        return int(await tx.fetch_value(sql))
 
 
 async def test_a_registered_channel_carries_a_report_end_to_end(

@@ -88,8 +88,8 @@ def update(h: Harness) -> Inbound:
 
 
 async def inbox(h: Harness) -> list[tuple[str, str]]:
-    async with h.db.transaction() as tx, tx.execute("SELECT key, status FROM inbox") as cur:
-        return [(r[0], r[1]) for r in await cur.fetchall()]
+    async with h.db.transaction() as tx:
+        return [(r[0], r[1]) for r in await tx.fetch_all("SELECT key, status FROM inbox")]
 
 
 @pytest.mark.parametrize("redelivers", [True, False], ids=["asked-again", "kept-in-hand"])
