@@ -27,9 +27,9 @@ from bot.channels.base import Received, Webhook
 from bot.config import Secrets, load_config
 from domain.messages import Button, ChatType, Inbound, InboundKind, Reply
 from domain.models import Role
-from handlers.admin import create_invite
 from runtime.context import Clock
 from tests.harness import EXAMPLE, FakeClock
+from usecases.invites import create_invite
 
 NAME = "pigeon"
 SECRET = "pigeon-loft-secret-0123456789"
