@@ -29,6 +29,7 @@ from domain.messages import Button, ChatType, Inbound, InboundKind, Reply
 from domain.models import Role
 from runtime.context import Clock
 from tests.harness import EXAMPLE, FakeClock
+from usecases.access import OPERATOR
 from usecases.invites import create_invite
 
 NAME = "pigeon"
@@ -202,6 +203,7 @@ async def invite(app: App) -> str:
     async with app.db.transaction() as tx:
         issued = await create_invite(
             tx,
+            OPERATOR,
             unit_code="hoan_kiem",
             role=Role.OFFICER,
             uses=1,
