@@ -66,7 +66,7 @@ async def test_nobody_waits_while_the_workbook_is_made(
         asking = head.inbound(
             InboundKind.COMMAND, text="/export 2025", command="export", args="2025"
         )
-        export = asyncio.create_task(h.dispatcher.submit(asking))
+        export = asyncio.create_task(h.ingress.submit(asking))
         await asyncio.wait_for(making.wait(), 30)
         help_ = await asyncio.wait_for(other.send("/help"), 30)
         assert "/report" in help_[0].text
