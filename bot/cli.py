@@ -387,7 +387,7 @@ async def _migrate(config: AppConfig, say: Say) -> None:
 
 
 async def _check_totals(config: AppConfig, say: Say) -> None:
-    """`thidua migrate --totals`: the per-month report totals against the reports, recomputed
+    """`thidua migrate --totals`: the report totals (storage.totals) against the reports, recomputed
     if they differ. Each report write keeps them, so this is for a database someone
     changed by hand, or a doubt."""
     from storage import totals

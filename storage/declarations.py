@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
 
 from domain.obligations import NothingToReport
 from storage._codec import fetch_all, fetch_one, parse_ts, ts
@@ -32,27 +31,6 @@ async def for_period(tx: Tx, obligation: str, period_key: str) -> list[NothingTo
         NothingToReport(r["unit_code"], obligation, period_key, parse_ts(r["declared_at"]))
         for r in rows
     ]
-
-
-async def of_units(
-    tx: Tx, unit_codes: Sequence[str], periods: Mapping[str, Sequence[str]]
-) -> list[NothingToReport]:
-    """These units' declarations for the periods of each obligation (code → period keys),
-    in one query: what a reporting rate over a span needs."""
-    wanted = [(code, list(keys)) for code, keys in periods.items() if keys]
-    units = list(dict.fromkeys(unit_codes))
-    if not wanted or not units:
-        return []
-    which = " OR ".join(
-        f"(obligation = ? AND period_key IN ({','.join('?' * len(keys))}))" for _, keys in wanted
-    )
-    rows = await fetch_all(
-        tx,
-        "SELECT unit_code, obligation, period_key, declared_at FROM declarations "
-        f"WHERE unit_code IN ({','.join('?' * len(units))}) AND ({which})",
-        (*units, *(x for code, keys in wanted for x in (code, *keys))),
-    )
-    return [NothingToReport(r[0], r[1], r[2], parse_ts(r[3])) for r in rows]
 
 
 async def snooze(

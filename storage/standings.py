@@ -35,12 +35,13 @@ from typing import Any
 
 from domain.measures import MeasureDef, MeasureHow
 from domain.models import ReportStatus
+from domain.scoring import Target
 from storage import totals
 from storage._codec import fetch_all
 from storage.db import Tx
 from storage.totals import half_start, next_half, term_of
 
-__all__ = ["all_unit_totals", "measure_totals"]
+__all__ = ["all_unit_totals", "measure_totals", "totals_and_targets"]
 
 _UNITS_PER_QUERY = 500
 """Unit codes per IN list: far below SQLite's and PostgreSQL's parameter limits."""
@@ -159,16 +160,19 @@ async def _from_totals(
     first: date,
     last: date,
     out: dict[tuple[str, str], float],
-) -> None:
-    """Add the whole half-years `first`..`last` from the kept totals (storage.totals)."""
+    target_keys: Sequence[str],
+) -> list[Target]:
+    """Add the whole half-years `first`..`last` from the kept totals (storage.totals); the
+    targets of `target_keys` come in the same query."""
     terms: dict[str, set[str]] = {}
     by_term: dict[tuple[str, str], list[str]] = {}
     for m in measures:
         term = term_of(m.inputs) if m.inputs else ""
         terms.setdefault(m.indicator, set()).add(term)
         by_term.setdefault((m.indicator, term), []).append(m.code)
+    sums, targets = await totals.half_sums(tx, unit_codes, first, last, terms, target_keys)
     counted: list[tuple[str, str]] = []
-    for unit, indicator, term, total in await totals.half_sums(tx, unit_codes, first, last, terms):
+    for unit, indicator, term, total in sums:
         if term == "":
             counted.append((unit, indicator))
         for code in by_term.get((indicator, term), ()):
@@ -177,6 +181,7 @@ async def _from_totals(
         for m in measures:
             if m.indicator == indicator:
                 out.setdefault((unit, m.code), 0.0)
+    return targets
 
 
 async def _totals(
@@ -185,18 +190,36 @@ async def _totals(
     unit_codes: Sequence[str] | None,
     start: date,
     end: date,
-) -> dict[tuple[str, str], float]:
+    target_keys: Sequence[str] = (),
+) -> tuple[dict[tuple[str, str], float], list[Target]]:
     out: dict[tuple[str, str], float] = {}
-    if not measures or unit_codes == []:
-        return out
+    if unit_codes == []:
+        return out, []
     whole, edges = _whole_halves(start, end)
-    if whole is not None:
-        await _from_totals(tx, measures, unit_codes, *whole, out)
-    if edges:
+    if whole is None:  # no whole half-year: the targets alone, the sums from the reports
+        first = last = half_start(start)
+        found = await totals.half_sums(tx, unit_codes, first, last, {}, target_keys)
+        targets = found[1]
+    else:
+        targets = await _from_totals(tx, measures, unit_codes, *whole, out, target_keys)
+    if edges and measures:
         plan = _plan(measures)
         for first, last in edges:
             await _from_reports(tx, plan, unit_codes, first, last, out)
-    return out
+    return out, targets
+
+
+async def totals_and_targets(
+    tx: Tx,
+    measures: Sequence[MeasureDef],
+    unit_codes: Sequence[str],
+    start: date,
+    end: date,
+    target_keys: Sequence[str],
+) -> tuple[dict[tuple[str, str], float], list[Target]]:
+    """`measure_totals`, and these units' targets of the periods `target_keys`: for a
+    standings period (whole half-years) both come in one query."""
+    return await _totals(tx, measures, list(unit_codes), start, end, target_keys)
 
 
 async def measure_totals(
@@ -215,7 +238,7 @@ async def measure_totals(
     what standings ask) come from the kept totals, a few rows per unit whatever
     the number of reports; any other days from the reports themselves.
     """
-    return await _totals(tx, measures, list(unit_codes), start, end)
+    return (await _totals(tx, measures, list(unit_codes), start, end))[0]
 
 
 async def all_unit_totals(
@@ -226,4 +249,4 @@ async def all_unit_totals(
     For standings of all clusters at once: one pass over the period's totals
     instead of one query per cluster.
     """
-    return await _totals(tx, measures, None, start, end)
+    return (await _totals(tx, measures, None, start, end))[0]

@@ -44,13 +44,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from domain.models import ReportStatus
-from domain.obligations import FirstReport, Obligation
+from domain.obligations import FirstReport, NothingToReport, Obligation
 from domain.periods import PeriodKind
+from domain.scoring import Target
 from storage._codec import fetch_all, parse_ts
 from storage.port import Tx
 
@@ -66,6 +67,7 @@ __all__ = [
     "next_half",
     "rebuild",
     "refresh",
+    "submissions",
     "term_of",
 ]
 
@@ -229,38 +231,54 @@ async def half_sums(
     first: dt.date,
     last: dt.date,
     terms: dict[str, set[str]],
-) -> list[tuple[str, str, str, float]]:
+    target_keys: Sequence[str] = (),
+) -> tuple[list[tuple[str, str, str, float]], list[Target]]:
     """(unit, indicator, term, total) over the half-years of `first`..`last`, reports not
-    retracted.
+    retracted; and these units' targets of the periods `target_keys`, in the same query.
 
     `terms` maps each indicator asked about to the terms wanted; term "" (always
     given) is the number of reports, present exactly when the unit has a counted
     report of the indicator in those halves. `unit_codes` None: every unit.
     """
-    if not terms:
-        return []
     indicators = sorted(terms)
     wanted = sorted({"", *(t for ts in terms.values() for t in ts)})
-    out: list[tuple[str, str, str, float]] = []
+    keys = list(dict.fromkeys(target_keys))
+    selects: list[str] = []
+    params: list[Any] = []
     for chunk in _chunks(unit_codes):
         units = f"unit_code IN ({_marks(len(chunk))}) AND " if chunk else ""
-        rows = await fetch_all(
-            tx,
-            "SELECT unit_code, indicator, term, SUM(total) FROM half_sums "
-            f"WHERE {units}half BETWEEN ? AND ? AND status <> ? "
-            f"AND indicator IN ({_marks(len(indicators))}) AND term IN ({_marks(len(wanted))}) "
-            "GROUP BY unit_code, indicator, term",
-            (
+        if indicators:
+            selects.append(
+                "SELECT 's', unit_code, indicator, term, SUM(total) FROM half_sums "
+                f"WHERE {units}half BETWEEN ? AND ? AND status <> ? "
+                f"AND indicator IN ({_marks(len(indicators))}) "
+                f"AND term IN ({_marks(len(wanted))}) GROUP BY unit_code, indicator, term"
+            )
+            params += [
                 *(chunk or ()),
                 _half(first),
                 _half(last),
                 ReportStatus.RETRACTED.value,
                 *indicators,
                 *wanted,
-            ),
-        )
-        out += [(r[0], r[1], r[2], float(r[3])) for r in rows]
-    return out
+            ]
+        if keys:
+            selects.append(
+                "SELECT 't', unit_code, measure, period_key, value FROM targets "
+                f"WHERE {units}period_key IN ({_marks(len(keys))})"
+            )
+            params += [*(chunk or ()), *keys]
+    if not selects:
+        return [], []
+    sums: list[tuple[str, str, str, float]] = []
+    targets: list[Target] = []
+    for r in await fetch_all(tx, " UNION ALL ".join(selects), params):
+        if r[0] == "s":
+            sums.append((r[1], r[2], r[3], float(r[4])))
+        else:
+            targets.append(Target(r[1], r[2], r[3], float(r[4])))
+    targets.sort(key=lambda t: (t.unit, t.measure, t.period))
+    return sums, targets
 
 
 def _period_month(months: int) -> str:
@@ -283,25 +301,37 @@ async def first_reports(
     obligations: Sequence[Obligation],
 ) -> list[FirstReport]:
     """Per obligation, each unit's earliest active report that counts for it in each of its
-    periods over `first`..`last`'s months: all the reporting rate needs of the reports.
+    periods over `first`..`last`'s months (see `submissions`)."""
+    return (await submissions(tx, unit_codes, first, last, obligations, {}))[0]
 
-    One query: a SELECT per obligation, grouped by the obligation's periods (whole
-    months), over the indicators it counts; a few rows per unit and period.
-    """
+
+async def submissions(
+    tx: Tx,
+    unit_codes: Sequence[str],
+    first: dt.date,
+    last: dt.date,
+    obligations: Sequence[Obligation],
+    declared: Mapping[str, Sequence[str]],
+) -> tuple[list[FirstReport], list[NothingToReport]]:
+    """All the reporting rate needs, in one query: per obligation, each unit's earliest
+    active report that counts for it in each of its periods over `first`..`last`'s months
+    (grouped by the obligation's periods, whole months, over the indicators it counts: a
+    row per unit and period), and the units' "nothing to report" declarations for the
+    periods of each obligation in `declared` (code → period keys)."""
     selects: list[str] = []
     params: list[Any] = []
     chunks = [c for c in _chunks(unit_codes) if c]
-    for obligation in obligations:
-        kind = _MONTHS[obligation.period]
-        which = ""
-        if obligation.indicators:
-            which = f" AND indicator IN ({_marks(len(obligation.indicators))})"
-        for chunk in chunks:
+    for chunk in chunks:
+        units = f"unit_code IN ({_marks(len(chunk))})"
+        for obligation in obligations:
+            start = _period_month(_MONTHS[obligation.period])
+            which = ""
+            if obligation.indicators:
+                which = f" AND indicator IN ({_marks(len(obligation.indicators))})"
             selects.append(
-                f"SELECT ?, unit_code, {_period_month(kind)}, MIN(indicator), MIN(first_at) "
-                f"FROM month_counts WHERE unit_code IN ({_marks(len(chunk))}) "
-                f"AND month BETWEEN ? AND ? AND status = ?{which} "
-                f"GROUP BY unit_code, {_period_month(kind)}"
+                f"SELECT 'r', ?, unit_code, {start}, MIN(indicator), MIN(first_at) "
+                f"FROM month_counts WHERE {units} AND month BETWEEN ? AND ? AND status = ?"
+                f"{which} GROUP BY unit_code, {start}"
             )
             params += [
                 obligation.code,
@@ -311,19 +341,27 @@ async def first_reports(
                 ReportStatus.ACTIVE.value,
                 *obligation.indicators,
             ]
+        owed = [(code, list(keys)) for code, keys in declared.items() if keys]
+        if owed:
+            which = " OR ".join(
+                f"(obligation = ? AND period_key IN ({_marks(len(keys))}))" for _, keys in owed
+            )
+            selects.append(
+                "SELECT 'd', obligation, unit_code, period_key, NULL, declared_at "
+                f"FROM declarations WHERE {units} AND ({which})"
+            )
+            params += [*chunk, *(x for code, keys in owed for x in (code, *keys))]
     if not selects:
-        return []
-    rows = await fetch_all(tx, " UNION ALL ".join(selects), params)
-    return [
-        FirstReport(
-            r[1],
-            r[3],
-            dt.date(int(r[2][:4]), int(r[2][5:7]), 1),
-            parse_ts(r[4]),
-            obligation=r[0],
-        )
-        for r in rows
-    ]
+        return [], []
+    firsts: list[FirstReport] = []
+    declarations: list[NothingToReport] = []
+    for r in await fetch_all(tx, " UNION ALL ".join(selects), params):
+        if r[0] == "r":
+            month = dt.date(int(r[3][:4]), int(r[3][5:7]), 1)
+            firsts.append(FirstReport(r[2], r[4], month, parse_ts(r[5]), obligation=r[1]))
+        else:
+            declarations.append(NothingToReport(r[2], r[1], r[3], parse_ts(r[5])))
+    return firsts, declarations
 
 
 _MONTHS = {PeriodKind.MONTH: 1, PeriodKind.QUARTER: 3, PeriodKind.HALF: 6, PeriodKind.YEAR: 12}

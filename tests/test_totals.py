@@ -353,7 +353,7 @@ def test_thidua_migrate_totals_finds_wrong_totals_and_rebuilds_them(tmp_path: Pa
     fine = thidua("migrate", "--config", str(config), "--totals")
     assert fine.returncode == 0, fine.stderr
     assert f"phiên bản {len(MIGRATIONS)}" in fine.stdout
-    assert "khớp với các báo cáo (4 nhóm)" in fine.stdout
+    assert "khớp với các báo cáo (4 nhóm theo tháng)" in fine.stdout
     # Someone changes the database by hand: a total, and a bucket that has no report.
     conn = sqlite3.connect(tmp_path / "thidua.sqlite3")
     conn.execute(
@@ -367,6 +367,6 @@ def test_thidua_migrate_totals_finds_wrong_totals_and_rebuilds_them(tmp_path: Pa
     conn.close()
     fixed = thidua("--lang", "en", "migrate", "--config", str(config), "--totals")
     assert fixed.returncode == 0, fixed.stderr
-    assert "2 buckets did not match the reports; all were recomputed" in fixed.stdout
+    assert "2 rows did not match the reports; all were recomputed" in fixed.stdout
     again = thidua("--lang", "en", "migrate", "--config", str(config), "--totals")
-    assert "they match the reports (4 buckets)" in again.stdout
+    assert "they match the reports (4 monthly buckets)" in again.stdout

@@ -7,13 +7,12 @@ same units and period and so show the same figure; the rule itself (submitted
 Counted in SQL, never by loading the reports: a unit's first active report that
 counts for an obligation, per period of it (storage.totals, from per-month
 figures kept per report write), is all the rule needs; the declarations of the
-periods owed come in a second query. Two queries, a few rows per unit and
-period, whatever the size of the federation's history.
+periods owed come with them: one query, a few rows per unit and period, whatever
+the size of the federation's history.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import Sequence
 
@@ -21,7 +20,7 @@ from domain.obligations import Completeness, UnitRef, owed_periods
 from domain.obligations import reporting_rates as rates_rule
 from domain.periods import Period
 from domain.settings import HandlerSettings
-from storage import declarations, totals
+from storage import totals
 from storage.db import Tx
 
 
@@ -45,8 +44,5 @@ async def reporting_rates(
         for o in settings.obligations
     }
     owing = [o for o in settings.obligations if owed[o.code]]  # nothing due: nothing to read
-    found, declared = await asyncio.gather(  # sent together: one round trip
-        totals.first_reports(tx, codes, within.start, within.end, owing),
-        declarations.of_units(tx, codes, owed),
-    )
+    found, declared = await totals.submissions(tx, codes, within.start, within.end, owing, owed)
     return rates_rule(units, settings.obligations, within, found, declared, now=now, tz=settings.tz)

@@ -94,16 +94,16 @@ async def compute_clusters(
     today: dt.date,
 ) -> list[ClusterStandings]:
     """These clusters' rankings over `period`: the totals and the targets of all their units
-    read at once (the queries sent together, one round trip), then each cluster scored."""
+    read at once (one query for a year or a đợt), then each cluster scored."""
     if settings.scoring is None:
         raise UserInputError("standings.no_scoring")
     members = [_members(settings, cluster) for cluster in clusters]
     codes = [u.code for units in members for u in units]
     keys = list(dict.fromkeys([period.key, f"{period.year:04d}"]))
-    sums = standings_repo.measure_totals(tx, settings.measures, codes, period.start, period.end)
-    reads = [targets_repo.for_period(tx, key, codes) for key in keys]
-    totals, found = await asyncio.gather(sums, asyncio.gather(*reads))  # one round trip
-    targets = targets_for_period([t for each in found for t in each], period)
+    totals, found = await standings_repo.totals_and_targets(  # one query
+        tx, settings.measures, codes, period.start, period.end, keys
+    )
+    targets = targets_for_period(found, period)
     pace = progress(period, today) if settings.pro_rate else None
     return [
         ClusterStandings(
