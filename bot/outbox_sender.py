@@ -218,7 +218,7 @@ class OutboxSender:
 
     async def _record_failure(self, item: OutboxItem, exc: DeliveryError) -> None:
         now = self.clock.now()
-        async with self.db.transaction() as tx:
+        async with self.db.transaction(inline=True) as tx:
             if exc.permanent:
                 log.warning("outbox %s #%d: gave up: %s", self.channel.name, item.id, exc.reason)
                 await outbox.mark_failed(tx, item.id, now, exc.reason)
@@ -261,7 +261,7 @@ class OutboxSender:
         self._changed.set()
 
     async def _write_acks(self, batch: list[Ack]) -> None:
-        async with self.db.transaction(urgent=True) as tx:
+        async with self.db.transaction(urgent=True, inline=True) as tx:
             await outbox.mark_sent_many(tx, batch)
 
     # ---- the table: recovery and retries --------------------------------------------------

@@ -72,7 +72,9 @@ class Dispatcher:
         keeps their hash, which is all the handler needs, now or after a crash.
         """
         inbounds = [seal_inbound(item) for item in inbounds]
-        async with self.db.transaction() as tx:
+        # Short, and the platform waits on it: ahead of the handlers queued for the
+        # database, so new updates are recorded (and confirmed) without waiting for them.
+        async with self.db.transaction(urgent=True, inline=True) as tx:
             now = self.clock.now()
             ids = await asyncio.gather(*(inbox.record(tx, item, now) for item in inbounds))
         return [item for item, row_id in zip(inbounds, ids, strict=True) if row_id is not None]
@@ -111,15 +113,16 @@ class Dispatcher:
     async def _handle_next(self, key: Key) -> bool:
         """Handle the oldest pending update of `key`; True while more may be waiting.
 
-        Statements that do not depend on each other are sent to the database
-        together (asyncio.gather keeps their order on the connection's queue),
-        so a whole update costs four round trips instead of a dozen.
+        The transaction is `inline` (storage.db): a person waits on it and its
+        statements are small. Those that do not depend on each other are still
+        gathered (asyncio.gather keeps their order), so a backend with round
+        trips needs four for a whole update instead of a dozen.
         """
         sent: list[OutboxItem] = []
         more = False
         later: list[Callable[[], Awaitable[Reply]]] = []
         try:
-            async with self.db.transaction() as tx:
+            async with self.db.transaction(inline=True) as tx:
                 item, person, conv, _ = await asyncio.gather(
                     inbox.next_pending(tx, key),
                     people.by_identity(tx, key[0], key[2]),
@@ -248,7 +251,7 @@ class Dispatcher:
                 if not reply.buttons:  # part of the answer before it: its choices stay
                     reply = replace(reply, keeps_choices=True)
                 out = Outgoing(inbound.channel, inbound.chat_id, reply)
-                async with self.db.transaction() as tx:
+                async with self.db.transaction(inline=True) as tx:
                     items = await self._enqueue(tx, [out], inbox_id, self.clock.now())
             except Exception:
                 log.exception("a reply made after update %s failed", inbound.key)
@@ -278,7 +281,7 @@ class Dispatcher:
 
     async def _fail(self, key: Key, exc: Exception) -> list[OutboxItem]:
         """Mark the update failed and apologise, so one bad update never blocks the chat."""
-        async with self.db.transaction() as tx:
+        async with self.db.transaction(inline=True) as tx:
             item = await inbox.next_pending(tx, key)
             if item is None:
                 return []

@@ -48,7 +48,9 @@ class Database:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    def transaction(self, *, urgent: bool = False) -> AbstractAsyncContextManager[Tx]:
+    def transaction(
+        self, *, urgent: bool = False, inline: bool = False
+    ) -> AbstractAsyncContextManager[Tx]:
         """BEGIN … COMMIT, or ROLLBACK on any exception; the caller owns it.
 
         `urgent` ones (recording that a message was delivered) go before every
@@ -56,5 +58,9 @@ class Database:
         the bot send a message twice stays one transaction wide. A database that
         cannot take writes now raises DatabaseUnavailable; one replaced under the
         process raises DatabaseLost (and sets `lost`).
+
+        `inline` ones are short and a person waits on them (an update recorded and
+        handled, a delivery acknowledged): the backend may run their statements without
+        a thread hop each (storage/sqlite.py). Long reads (exports, scans) stay off it.
         """
-        return self.backend.transaction(urgent=urgent)
+        return self.backend.transaction(urgent=urgent, inline=inline)
