@@ -34,6 +34,7 @@ async def main() -> None:
             "seconds": result.seconds,
             "waits": result.waits,
             "processing": result.processing,
+            "calls": dict(fake.stats.calls),
         }
         print(json.dumps(answer), flush=True)
         await loop.run_in_executor(None, sys.stdin.readline)  # until the driver closes it

@@ -129,6 +129,8 @@ class Result:
     processing: list[float] = field(default_factory=list)
     checks: dict[str, int] = field(default_factory=dict)
     cpu: float = 0.0
+    calls: dict[str, int] = field(default_factory=dict)
+    """Bot API calls the bot made, by method (the Telegram work it did)."""
     """CPU seconds the bot's process used while the officers were served."""
 
     @property
@@ -327,6 +329,7 @@ async def run_bot(kind: str, officers: int, reports: int) -> Result:
             done["waits"],
             done["processing"],
             cpu=cpu,
+            calls=done["calls"],
         )
         if kind == "thidua":
             result.checks = verify(folder / "bench.sqlite3")
