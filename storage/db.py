@@ -34,7 +34,9 @@ class Database:
     async def open(self) -> int:
         """Connect and apply pending migrations; returns the schema version."""
         await self.backend.connect()
-        async with self.transaction() as tx:
+        # Inline: nothing else runs yet, and a new database's hundred statements would
+        # each cost a thread hop before the first prompt.
+        async with self.transaction(inline=True) as tx:
             version = await migrate(tx)
         return version
 
