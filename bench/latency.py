@@ -46,6 +46,11 @@ def summary(officers: int, pairs: list[tuple[Result, Result]]) -> bool:
         f"ms, echo {statistics.median(p[1].cpu_per_update for p in pairs):.2f} ms; "
         f"ratio {spread(cpu)}"
     )
+    for side in (0, 1):
+        run = pairs[0][side]
+        calls = sum(n for m, n in run.calls.items() if m not in ("getMe", "deleteWebhook"))
+        shown = ", ".join(f"{m} {n}" for m, n in sorted(run.calls.items()) if n > 1)
+        print(f"  Bot API calls, {run.name}: {calls / run.updates:.2f} per update ({shown})")
     return met
 
 

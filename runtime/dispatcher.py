@@ -76,7 +76,7 @@ class Dispatcher:
         # database, so new updates are recorded (and confirmed) without waiting for them.
         async with self.db.transaction(urgent=True, inline=True) as tx:
             now = self.clock.now()
-            ids = await asyncio.gather(*(inbox.record(tx, item, now) for item in inbounds))
+            ids = await tx.together(*(inbox.record(tx, item, now) for item in inbounds))
         return [item for item, row_id in zip(inbounds, ids, strict=True) if row_id is not None]
 
     async def process(self, key: Key) -> None:
@@ -114,16 +114,19 @@ class Dispatcher:
         """Handle the oldest pending update of `key`; True while more may be waiting.
 
         The transaction is `inline` (storage.db): a person waits on it and its
-        statements are small. Those that do not depend on each other are still
-        gathered (asyncio.gather keeps their order), so a backend with round
-        trips needs four for a whole update instead of a dozen.
+        statements are small. Those that do not depend on each other go
+        `together`, so a backend with round trips needs four for a whole update
+        instead of a dozen.
         """
         sent: list[OutboxItem] = []
         more = False
         later: list[Callable[[], Awaitable[Reply]]] = []
         try:
             async with self.db.transaction(inline=True) as tx:
-                item, person, conv, _ = await asyncio.gather(
+                item: tuple[int, Inbound] | None
+                person: Person | None
+                conv: Conversation | None
+                item, person, conv, _ = await tx.together(
                     inbox.next_pending(tx, key),
                     people.by_identity(tx, key[0], key[2]),
                     conversations.get(tx, key),
@@ -233,7 +236,7 @@ class Dispatcher:
             for o in replies
         ]
         done = inbox.mark(tx, inbox_id, "done", now)
-        results = await asyncio.gather(*writes, *rows, done, inbox.next_pending(tx, key))
+        results = await tx.together(*writes, *rows, done, inbox.next_pending(tx, key))
         ids = results[len(writes) : len(writes) + len(rows)]
         return _items(ids, replies, now, inbox_id), results[-1] is not None, ctx.deferred
 

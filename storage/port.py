@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol, TypeAlias
 
@@ -24,11 +24,20 @@ class Tx(abc.ABC):
     """A connection inside an open transaction, which the caller owns.
 
     Calls that do not depend on each other may be awaited together
-    (asyncio.gather): a backend runs them in the order they were made, so a
+    (`together`): a backend runs them in the order they were made, so a
     whole update costs a few round trips instead of one per statement.
     """
 
     __slots__ = ()
+
+    async def together(self, *calls: Awaitable[Any]) -> list[Any]:
+        """Calls that do not depend on each other, their results in order.
+
+        Sent at once (asyncio.gather keeps their order on the way to the database). A
+        backend without round trips runs them one after the other instead, without
+        leaving the caller's turn of the event loop (storage/sqlite.py's InlineTx).
+        """
+        return list(await asyncio.gather(*calls))
 
     @abc.abstractmethod
     async def execute(self, sql: str, params: Params = ()) -> int:

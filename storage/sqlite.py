@@ -27,9 +27,10 @@ import functools
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Coroutine, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -90,12 +91,29 @@ class SqliteTx(Tx):
 
 
 class InlineTx(Tx):
-    """Statements run at once on the caller's thread (the event loop's): no hop."""
+    """Statements run at once on the caller's thread (the event loop's): no hop.
+
+    None of its calls suspends, so a transaction that awaits only them (and `together`)
+    holds the connection for one turn of the event loop, never across other work.
+    """
 
     __slots__ = ("raw",)
 
     def __init__(self, raw: sqlite3.Connection) -> None:
         self.raw = raw
+
+    async def together(self, *calls: Awaitable[Any]) -> list[Any]:
+        # One after the other: asyncio.gather would make tasks and give the loop a turn
+        # (other chats' work) while this transaction holds the database.
+        results: list[Any] = []
+        try:
+            for call in calls:
+                results.append(await call)
+        finally:  # after a failure, the calls not made are closed, never left dangling
+            for call in calls[len(results) + 1 :]:
+                if isinstance(call, Coroutine):
+                    call.close()
+        return results
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         return self.raw.execute(sql, params).rowcount

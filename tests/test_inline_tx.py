@@ -112,3 +112,37 @@ async def test_a_lock_held_past_the_busy_timeout_is_unavailable(db: Database) ->
     assert await values(db) == ["later"]
     assert await busy_timeout(db) == 20
     await db.close()
+
+
+async def test_calls_together_keep_their_order_and_the_turn(db: Database) -> None:
+    ran: list[str] = []
+
+    async def elsewhere() -> None:
+        ran.append("another chat's work")
+
+    async with db.transaction(inline=True) as tx:
+        other = asyncio.create_task(elsewhere())  # ready to run at the loop's next turn
+        ids = await tx.together(
+            tx.insert("INSERT INTO t (v) VALUES ('a')"),
+            tx.insert("INSERT INTO t (v) VALUES ('b')"),
+            tx.fetch_all("SELECT v FROM t ORDER BY id"),
+        )
+        ran.append("transaction")
+    await other
+
+    assert ids[:2] == [1, 2] and [row["v"] for row in ids[2]] == ["a", "b"]
+    assert ran == ["transaction", "another chat's work"]  # it held the database no longer
+    await db.close()
+
+
+async def test_a_failed_call_together_undoes_the_transaction(db: Database) -> None:
+    with pytest.raises(sqlite3.IntegrityError):
+        async with db.transaction(inline=True) as tx:
+            await tx.together(
+                tx.execute("INSERT INTO t (v) VALUES ('undone')"),
+                tx.execute("INSERT INTO t (v) VALUES (NULL)"),
+                tx.execute("INSERT INTO t (v) VALUES ('never made')"),
+            )
+
+    assert await values(db) == []
+    await db.close()
