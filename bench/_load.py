@@ -3,8 +3,8 @@
 Kept apart from the driver and from the bot under test, so the officers' own
 work never competes with the bot inside one interpreter. Speaks one JSON line
 each way: it says where it listens, reads the order (which bot, how many
-officers, how many reports), waits for the bot to poll, drives the officers
-and answers with the times.
+officers, how many reports), waits for the bot to poll and for the driver's
+word that it has settled, drives the officers and answers with the times.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ async def main() -> None:
             what="the bot to start polling",
         )
         print(json.dumps({"polling": True}), flush=True)
+        await loop.run_in_executor(None, sys.stdin.readline)  # "go": the bot has settled
         steps = conversation(order["kind"], order["reports"])
         result = await drive(fake, order["officers"], steps, order["code"])
         answer = {

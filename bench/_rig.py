@@ -306,7 +306,9 @@ async def run_bot(kind: str, officers: int, reports: int) -> Result:
                 await load.stdin.drain()
                 polling = json.loads(await asyncio.wait_for(load.stdout.readline(), 120))
                 assert polling == {"polling": True}, polling
-                cpu = _cpu_seconds(bot.pid)
+                cpu = await _settled(bot.pid)
+                load.stdin.write(b"go\n")
+                await load.stdin.drain()
                 line = await asyncio.wait_for(load.stdout.readline(), 900)
                 cpu = _cpu_seconds(bot.pid) - cpu
                 if not line:
@@ -342,6 +344,22 @@ def _cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _settled(pid: int, quiet: float = 0.2, limit: float = 20.0) -> float:
+    """Wait until the bot's start-up work is done (its CPU time still for `quiet` seconds,
+    at most `limit`): steady state is measured, not the catch-up a fresh start does after
+    it begins polling (scheduler, outbox scan). Returns the CPU time then."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    last = _cpu_seconds(pid)
+    while loop.time() < deadline:
+        await asyncio.sleep(quiet)
+        now = _cpu_seconds(pid)
+        if now == last:
+            return now
+        last = now
+    return last
 
 
 async def _profiler(kind: str, pid: int) -> asyncio.subprocess.Process | None:
