@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.harness import EXAMPLE, ROOT
 
@@ -44,3 +45,10 @@ def test_help_loads_no_heavy_library_nor_the_configuration() -> None:
 
 def test_check_config_loads_no_heavy_library() -> None:
     assert loaded("check-config", str(EXAMPLE)) == set()
+
+
+def test_the_demo_loads_no_messenger_library_before_its_first_prompt(tmp_path: Path) -> None:
+    """The demo talks in the terminal: no Telegram, HTTP or chart library to wait for
+    (its input ends at once, so it stops at its first prompt)."""
+    demo = ("demo", "--config", str(EXAMPLE), "--files", str(tmp_path))
+    assert loaded(*demo) == set()
