@@ -282,6 +282,7 @@ async def run_bot(kind: str, officers: int, reports: int) -> Result:
             env=env,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
+            limit=64 * 1024 * 1024,  # the answer is one line with every update's times
         )
         assert load.stdin is not None and load.stdout is not None
         hello = json.loads(await asyncio.wait_for(load.stdout.readline(), 60))
