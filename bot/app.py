@@ -34,12 +34,12 @@ from domain.access import ActorRole
 from domain.errors import ChannelStartError, DatabaseLost, StorageError
 from domain.messages import OutboxItem, Outgoing
 from domain.periods import PeriodKind
-from handlers.reminders import Reminders
-from handlers.standings import GroupPosts
+from handlers import myreports, onboarding, people_admin, reminders, report, standings
 from runtime.context import Clock, HandlerSettings
 from runtime.dispatcher import Dispatcher, prune
 from runtime.ingress import Ingress
-from runtime.router import menu_commands
+from runtime.router import Router
+from runtime.routes import Feature
 from storage import backup as backups
 from storage import health as health_repo
 from storage import org
@@ -53,20 +53,38 @@ if TYPE_CHECKING:  # aiohttp is imported only when a channel receives by webhook
 log = logging.getLogger(__name__)
 
 
+#: The features the bot is built with; each declares its commands, buttons, flows, help
+#: paragraphs and scheduled jobs (runtime.routes.Feature). A new feature module goes here.
+FEATURES: tuple[Feature, ...] = (
+    onboarding.FEATURE,
+    report.FEATURE,
+    myreports.FEATURE,
+    reminders.FEATURE,
+    standings.FEATURE,
+    people_admin.FEATURE,
+)
+
+
+def make_router(features: tuple[Feature, ...] = FEATURES) -> Router:
+    """The routes of these features, assembled (conflicts refused at start)."""
+    return Router(features)
+
+
 def guest_commands(
-    catalog: Catalog, default_language: str
+    catalog: Catalog, default_language: str, router: Router | None = None
 ) -> dict[str, tuple[tuple[str, str], ...]]:
     """The command menu before registration, per app language ("" for any other language).
 
     Registered people get their role's menu in their own chat with the
-    replies that show the menu keyboard (runtime.router.menu_commands).
+    replies that show the menu keyboard (Router.menu_commands).
     """
+    router = router or make_router()
     guests = frozenset({ActorRole.UNREGISTERED})
-    menus = {lang: menu_commands(guests, lang, catalog) for lang in LANGUAGES}
+    menus = {lang: router.menu_commands(guests, lang, catalog) for lang in LANGUAGES}
     return {"": menus[default_language], **menus}
 
 
-def handler_settings(config: AppConfig, bot_username: str = "") -> HandlerSettings:
+def handler_settings(config: AppConfig) -> HandlerSettings:
     reporting = config.reporting
     return HandlerSettings(
         indicators=config.indicators,
@@ -82,12 +100,12 @@ def handler_settings(config: AppConfig, bot_username: str = "") -> HandlerSettin
         start_lockout=dt.timedelta(minutes=reporting.start_lockout_minutes),
         myreports_limit=reporting.myreports_limit,
         max_message_chars=config.bot.max_message_chars,
-        bot_username=bot_username or (config.telegram.bot_username or ""),
         obligations=config.obligations,
         measures=config.all_measures,
         scoring=config.scoring,
         pro_rate=config.standings.pro_rate,
         reminders=config.reminders,
+        standings_post_cron=config.standings.post_cron,
     )
 
 
@@ -104,11 +122,13 @@ class App:
 
     def __post_init__(self) -> None:
         self.db = Database(self.database or self.config.bot.database)
+        self.router = make_router()
         self.dispatcher = Dispatcher(
             self.db,
             handler_settings(self.config),
             self.catalog,
             self.clock,
+            router=self.router,
             on_outbox=self._hand_over,
             on_action=self._indicate,
         )
@@ -127,26 +147,13 @@ class App:
         self.health.register("scheduler", stale)
         self.scheduler = Scheduler(self.db, self.clock, on_outbox=self._hand_over)
         self.scheduler.on_tick = partial(self.health.ok, "scheduler")
-        self.scheduler.add(
-            Job(
-                "reminders",
-                CronTrigger(minute="*/5", timezone=self.config.federation.tz),
-                Reminders(self.dispatcher.settings, self.catalog).fire,
-                grace=dt.timedelta(hours=12),
+        settings = self.dispatcher.settings
+        for job in self.router.jobs:  # every feature's scheduled work
+            trigger = CronTrigger.from_crontab(job.cron(settings), timezone=settings.tz)
+            work = job.make(settings, self.catalog)
+            self.scheduler.add(
+                Job(job.id, trigger, work.run, job.grace, after_commit=work.after_commit)
             )
-        )
-        posts = GroupPosts(self.dispatcher.settings, self.catalog)
-        self.scheduler.add(
-            Job(
-                "standings-posts",
-                CronTrigger.from_crontab(
-                    self.config.standings.post_cron, timezone=self.config.federation.tz
-                ),
-                posts.fire,
-                grace=dt.timedelta(hours=6),
-                after_commit=posts.after_commit,
-            )
-        )
         self.scheduler.housekeeping.append((self.dispatcher.expire_idle, 60))
         self.scheduler.housekeeping.append((self._catch_up, 30))
         self.scheduler.housekeeping.append((self._prune, 6 * 3600))
@@ -279,7 +286,9 @@ class App:
             catalog=self.catalog,
             db=self.db,
             media=self._media,
-            guest_menu=guest_commands(self.catalog, self.config.federation.default_language.value),
+            guest_menu=guest_commands(
+                self.catalog, self.config.federation.default_language.value, self.router
+            ),
         )
 
     def build_channel(self, name: str) -> Channel:
@@ -345,10 +354,6 @@ class App:
         self.receivers[name].start()
         if self.on_channel is not None:
             self.on_channel(name, None)
-        if name == "telegram":
-            username = getattr(channel, "username", "")
-            if username:
-                self.dispatcher.settings = handler_settings(self.config, username)
         self.senders[name].wake()
         return True
 

@@ -78,15 +78,12 @@ _INBOUND_FIELDS = tuple(f.name for f in fields(Inbound))
 @dataclass(frozen=True, slots=True)
 class Button:
     """A choice; `nav` marks navigation (back, skip, cancel) that text channels
-    show as words to type rather than numbered options."""
+    show as words to type rather than numbered options. `data` is made by
+    runtime.callbacks, which keeps it within the messengers' limit."""
 
     label: str
     data: str
     nav: bool = False
-
-    def __post_init__(self) -> None:
-        if len(self.data.encode()) > 64:
-            raise ValueError(f"callback data over 64 bytes: {self.data!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +126,9 @@ class Reply:
     """The person's command menu (command, description), where a messenger has one."""
     keeps_choices: bool = False
     action: ChatAction | None = None
+    private_link: str | None = None
+    """A link to a private chat with the bot, opening with this start code ("": none), where
+    the messenger has such links: the channel renders it (a t.me link on Telegram)."""
 
     @property
     def choice_buttons(self) -> list[Button]:
@@ -144,6 +144,7 @@ class Reply:
             "commands": [list(c) for c in self.commands],
             "keeps_choices": self.keeps_choices,
             "action": self.action.value if self.action else None,
+            "private_link": self.private_link,
         }
         return json.dumps(data, ensure_ascii=False)
 

@@ -38,12 +38,12 @@ class HandlerSettings:
     start_lockout: dt.timedelta = dt.timedelta(minutes=15)
     myreports_limit: int = 10
     max_message_chars: int = 4096
-    bot_username: str = ""
     obligations: tuple[Obligation, ...] = ()
     measures: tuple[MeasureDef, ...] = ()
     scoring: ScoringDef | None = None
     pro_rate: bool = True  # [standings] pro_rate: pace against the share of the period gone
     reminders: ReminderRules = field(default_factory=ReminderRules)
+    standings_post_cron: str = "0 8 * * mon"  # [standings] post_cron
 
     def indicator(self, code: str) -> IndicatorDef | None:
         return next((i for i in self.indicators if i.code == code), None)

@@ -2,16 +2,49 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import ConfigDict
+
+from domain.access import Action as Can
 from domain.errors import UserInputError
 from domain.messages import Button
 from domain.models import Report
 from handlers import report as report_flow
-from runtime import access
-from runtime.callbacks import Action, CallbackData
+from runtime import access, drafts
+from runtime.callbacks import FlowCallback
 from runtime.context import Ctx, new_flow_id
 from runtime.render import local_time, report_line
+from runtime.routes import REGISTERED, CallbackRoute, Command, Feature, FlowRoute
 from runtime.states import Flow, Step
 from usecases import reports
+
+
+class Action(StrEnum):
+    RETRACT = "rt"
+    RETRACT_YES = "ry"
+    RETRACT_NO = "rn"
+    EDIT_REPORT = "er"
+
+
+@dataclass(frozen=True, slots=True)
+class Retracting:
+    """The draft of /myreports: the report a retract question is about (None: the list)."""
+
+    __pydantic_config__: ClassVar[ConfigDict] = ConfigDict(extra="forbid")
+
+    report_id: int | None = None
+
+
+@dataclass(frozen=True)
+class MyReportsButton(FlowCallback):
+    """A button of the /myreports list or its retract question: `mr:<flow id>:<action>[:<id>]`."""
+
+    prefix: ClassVar[str] = "mr"
+    action: Action
+    arg: str = ""
 
 
 async def show(ctx: Ctx) -> None:
@@ -22,7 +55,7 @@ async def show(ctx: Ctx) -> None:
         ctx.reply(ctx.t("myreports.empty", unit=unit.name if unit else ctx.person.unit_code))
         return
     flow_id = new_flow_id()
-    ctx.set_state(Flow.MYREPORTS, Step.LIST, {}, flow_id=flow_id)
+    ctx.set_state(Flow.MYREPORTS, Step.LIST, Retracting(), flow_id=flow_id)
     lines = [ctx.t("myreports.title", unit=unit.name if unit else "", count=len(latest))]
     rows: list[tuple[Button, ...]] = []
     for listed in latest:
@@ -35,8 +68,8 @@ async def show(ctx: Ctx) -> None:
             continue
         rows.append(
             (
-                CallbackData(flow_id, Action.EDIT_REPORT, str(r.id)).button(f"✏️ #{r.id}"),
-                CallbackData(flow_id, Action.RETRACT, str(r.id)).button(f"🗑 #{r.id}"),
+                MyReportsButton(flow_id, Action.EDIT_REPORT, str(r.id)).button(f"✏️ #{r.id}"),
+                MyReportsButton(flow_id, Action.RETRACT, str(r.id)).button(f"🗑 #{r.id}"),
             )
         )
     if rows:
@@ -61,7 +94,7 @@ async def ask_retract(ctx: Ctx, raw_id: str) -> None:
     """/retract <id> or 🗑: confirm first, nothing is retracted by one stray tap."""
     report = await _own_report(ctx, raw_id)
     ctx.set_state(
-        Flow.MYREPORTS, Step.RETRACT_CONFIRM, {"report_id": report.id}, flow_id=new_flow_id()
+        Flow.MYREPORTS, Step.RETRACT_CONFIRM, Retracting(report.id), flow_id=new_flow_id()
     )
     _show_retract_question(ctx, report)
 
@@ -71,10 +104,10 @@ def _show_retract_question(ctx: Ctx, report: Report) -> None:
     flow_id = ctx.conversation.flow_id
     rows = (
         (
-            CallbackData(flow_id, Action.RETRACT_YES, str(report.id)).button(
+            MyReportsButton(flow_id, Action.RETRACT_YES, str(report.id)).button(
                 ctx.t("btn.retract_yes")
             ),
-            CallbackData(flow_id, Action.RETRACT_NO).button(ctx.t("btn.retract_no")),
+            MyReportsButton(flow_id, Action.RETRACT_NO).button(ctx.t("btn.retract_no")),
         ),
     )
     ctx.reply(ctx.t("myreports.retract_question", line=report_line(ctx, report)), rows)
@@ -85,7 +118,9 @@ async def ask_again(ctx: Ctx) -> None:
     conv = ctx.conversation
     if conv is None or conv.step != Step.RETRACT_CONFIRM:
         return  # the list is not a question; its buttons stay valid on screen
-    report = await reports.find(ctx.tx, await access.caller(ctx), int(conv.data["report_id"]))
+    draft = drafts.load(Retracting, conv.data)
+    report_id = draft.report_id if draft is not None else None
+    report = await reports.find(ctx.tx, await access.caller(ctx), report_id) if report_id else None
     if report is not None:
         _show_retract_question(ctx, report)
 
@@ -95,14 +130,15 @@ async def edit(ctx: Ctx, raw_id: str) -> None:
     await report_flow.edit_saved(ctx, report)
 
 
-async def on_choice(ctx: Ctx, cb: CallbackData) -> None:
+async def on_choice(ctx: Ctx, cb: MyReportsButton) -> None:
     assert ctx.person is not None and ctx.conversation is not None
     if cb.action == Action.RETRACT:
         await ask_retract(ctx, cb.arg)
     elif cb.action == Action.EDIT_REPORT:
         await edit(ctx, cb.arg)
     elif cb.action == Action.RETRACT_YES and ctx.conversation.step == Step.RETRACT_CONFIRM:
-        if str(ctx.conversation.data.get("report_id")) != cb.arg:
+        draft = drafts.load(Retracting, ctx.conversation.data)
+        if draft is None or str(draft.report_id) != cb.arg:
             raise UserInputError("err.stale_button")
         caller = await access.caller(ctx)
         report = await reports.retract(ctx.tx, caller, ctx.settings, _report_id(cb.arg), ctx.now)
@@ -113,3 +149,28 @@ async def on_choice(ctx: Ctx, cb: CallbackData) -> None:
         ctx.reply(ctx.t("myreports.retract_kept"), edit=True)
     else:
         raise UserInputError("err.stale_button")
+
+
+# ---- routes -------------------------------------------------------------------------------
+
+
+async def _retract_cmd(ctx: Ctx) -> None:
+    await ask_retract(ctx, ctx.inbound.args)
+
+
+async def _edit_cmd(ctx: Ctx) -> None:
+    await edit(ctx, ctx.inbound.args)
+
+
+FEATURE = Feature(
+    name="myreports",
+    commands={
+        "myreports": Command(show, Can.REPORT, starts_flow=True, menu=REGISTERED),
+        "retract": Command(_retract_cmd, Can.REPORT, starts_flow=True),
+        "edit": Command(_edit_cmd, Can.REPORT, starts_flow=True),
+    },
+    callbacks=(
+        CallbackRoute(MyReportsButton, Can.REPORT, on_choice, flows=frozenset({Flow.MYREPORTS})),
+    ),
+    flows={Flow.MYREPORTS: FlowRoute(None, ask_again, Can.REPORT, draft=Retracting)},
+)

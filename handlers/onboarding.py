@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import ClassVar
 
 from domain.access import Action, Actor
 from domain.errors import UserInputError
 from domain.invites import MASK, display
-from domain.messages import Button
 from domain.models import Language, Person, Role
 from domain.text import clean_name
 from runtime import access
+from runtime.callbacks import CallbackData
 from runtime.context import Ctx
+from runtime.routes import ANYONE, GUESTS, CallbackRoute, Command, Feature, HelpEntry
 from usecases import invites, linking, people
 from usecases.access import can_ever
 from usecases.linking import CHANNEL_NAMES, LINK_CODE_LIFETIME
@@ -97,23 +99,21 @@ async def help_(ctx: Ctx) -> None:
         ctx.reply(ctx.t("help.unregistered"))
         return
     caller = await access.caller(ctx)
-    who = caller.actor
-    parts = [
-        ctx.t("help.header", role=_role_name(ctx, ctx.person, who)),
-        ctx.t("help.reporting"),
-        ctx.t("help.follow_up"),
-        ctx.t("help.posts"),
-    ]
-    if can_ever(caller, Action.MISSING):
-        parts.append(ctx.t("help.cluster_head"))
-    if can_ever(caller, Action.MANAGE_PEOPLE):
-        parts.append(ctx.t("help.admin"))
-        parts.append(ctx.t("people.help"))
-    parts.append(ctx.t("help.common"))
+    parts = [ctx.t("help.header", role=_role_name(ctx, ctx.person, caller.actor))]
+    for entry in ctx.help_entries:  # every feature's paragraphs (runtime.routes.HelpEntry)
+        if entry.action is None or can_ever(caller, entry.action):
+            parts.append(ctx.t(entry.key))
     ctx.reply("\n\n".join(parts), menu=True)
 
 
-MENU_PREFIX = "menu"
+@dataclass(frozen=True)
+class MenuButton(CallbackData):
+    """A main-menu choice: `menu:<command>`, run under the command's own access row."""
+
+    prefix: ClassVar[str] = "menu"
+    command: str
+
+
 #: The main menu: catalog key of the label → the command it runs.
 MAIN_MENU = (
     ("menu.report", "report"),
@@ -125,7 +125,7 @@ MAIN_MENU = (
 
 async def main_menu(ctx: Ctx) -> None:
     """/menu, "menu" or "0": the main menu as choices (numbered where there are no buttons)."""
-    buttons = [Button(ctx.t(key), f"{MENU_PREFIX}:{command}") for key, command in MAIN_MENU]
+    buttons = [MenuButton(command).button(ctx.t(key)) for key, command in MAIN_MENU]
     rows = tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
     ctx.reply(ctx.t("menu.title"), rows)
 
@@ -184,3 +184,23 @@ async def channel(ctx: Ctx) -> None:
     wanted = ctx.inbound.args.strip().lower()
     shown = await linking.set_channel(ctx.tx, await access.caller(ctx), wanted)
     ctx.reply(ctx.t("link.channel_set", channel=shown))
+
+
+# ---- routes -------------------------------------------------------------------------------
+
+FEATURE = Feature(
+    name="onboarding",
+    commands={
+        "start": Command(start, Action.START, menu=GUESTS),
+        "help": Command(help_, Action.HELP, private_only=False, menu=ANYONE),
+        "lang": Command(lang, Action.LANG, menu=ANYONE),
+        "link": Command(link, Action.LINK),
+        "channel": Command(channel, Action.CHANNEL),
+        "menu": Command(main_menu, Action.HELP),
+    },
+    callbacks=(CallbackRoute(MenuButton, Action.HELP, command=lambda b: b.command),),
+    #: Words typed without a slash that run a command: each menu label (with or without its
+    #: icon and diacritics, in either language) and "menu".
+    words={**dict(MAIN_MENU), "menu.menu": "menu"},
+    help=(HelpEntry("help.common", 90),),
+)

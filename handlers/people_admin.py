@@ -6,10 +6,12 @@ reports stay, and only an admin brings them back (a new invite does not).
 
 from __future__ import annotations
 
+from domain.access import Action
 from domain.errors import UserInputError
 from domain.text import fold
 from runtime import access
 from runtime.context import Ctx
+from runtime.routes import ADMINS, Command, Feature, HelpEntry
 from usecases import people
 from usecases.access import Caller
 
@@ -58,3 +60,10 @@ async def _list(ctx: Ctx, caller: Caller) -> None:
 def _unit(ctx: Ctx, code: str) -> str:
     unit = ctx.settings.units.get(code)
     return unit.name if unit else code
+
+
+FEATURE = Feature(
+    name="people",
+    commands={"people": Command(people_cmd, Action.MANAGE_PEOPLE, menu=ADMINS)},
+    help=(HelpEntry("people.help", 60, Action.MANAGE_PEOPLE),),
+)

@@ -11,9 +11,11 @@ twice, whatever restarts or overlapping firings happen.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import partial
+from typing import ClassVar
 
 from domain.access import Action as Access
 from domain.dates import format_date
@@ -41,12 +43,22 @@ from domain.reminders import (
 from domain.signing import sign
 from handlers import report as report_flow
 from runtime import access
+from runtime.callbacks import CallbackData
 from runtime.context import Ctx, HandlerSettings, Translator
+from runtime.routes import (
+    LEADERS,
+    REGISTERED,
+    CallbackRoute,
+    Command,
+    Feature,
+    HelpEntry,
+    ScheduledJob,
+    Work,
+)
 from usecases import Tx, delivery, people
 from usecases import deadlines as owed
 from usecases.access import require_role
 
-PREFIX = "rm"
 LOOKBACK = dt.timedelta(days=70)  # how far back a period's reminders can still be due
 
 
@@ -56,18 +68,33 @@ class ReminderAction(StrEnum):
     SNOOZE = "s"
 
 
+@dataclass(frozen=True)
+class ReminderButton(CallbackData):
+    """A reminder's button, `rm:<action>:<obligation>:<period>`, sealed with a signature for
+    the one chat it was sent to (domain.signing)."""
+
+    prefix: ClassVar[str] = "rm"
+    action: ReminderAction
+    obligation: str
+    period: str
+
+
+PREFIX = ReminderButton.prefix
+
+
 def pack(action: ReminderAction, obligation: str, period_key: str) -> str:
-    return f"{PREFIX}:{action.value}:{obligation}:{period_key}"
+    """The unsealed data of a reminder button (sealed per chat by `seal_for`)."""
+    return ReminderButton(action, obligation, period_key).pack()
 
 
-def unpack(data: str) -> tuple[ReminderAction, str, str] | None:
-    parts = data.split(":")
-    if len(parts) != 4 or parts[0] != PREFIX:
-        return None
-    try:
-        return ReminderAction(parts[1]), parts[2], parts[3]
-    except ValueError:
-        return None
+def seal_for(key: bytes, channel: str, chat_id: str) -> Callable[[str], str]:
+    return partial(sign, key, channel, chat_id)
+
+
+async def _unseal(ctx: Ctx, raw: str) -> str | None:
+    """The data of a button the bot signed for this very chat; None for any other."""
+    inbound = ctx.inbound
+    return await owed.verified_button(ctx.tx, inbound.channel, inbound.chat_id, raw)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,10 +223,8 @@ class Reminders:
         if chat is None:
             return []
         channel, chat_id = chat
-        buttons = tuple(
-            tuple(replace(b, data=sign(self._key, channel, chat_id, b.data)) for b in row)
-            for row in reply.buttons
-        )
+        seal = seal_for(self._key, channel, chat_id)
+        buttons = tuple(tuple(_sealed(b, seal) for b in row) for row in reply.buttons)
         reply = replace(reply, buttons=buttons)
         return [Planned(person, channel, chat_id, reply, key, at, kind)]
 
@@ -237,21 +262,15 @@ class Reminders:
         unit = self._unit_name(lines[0][0])
         if item.kind == ReminderKind.ESCALATE_CHAIR:
             return Reply(t(lang, "reminder.escalated", unit=unit, **common))
+
+        def button(action: ReminderAction, label: str) -> Button:
+            return ReminderButton(action, obligation.code, period.key).button(t(lang, label))
+
         buttons = (
+            (button(ReminderAction.REPORT, "btn.report_now"),),
             (
-                Button(
-                    t(lang, "btn.report_now"),
-                    pack(ReminderAction.REPORT, obligation.code, period.key),
-                ),
-            ),
-            (
-                Button(
-                    t(lang, "btn.nothing_to_report"),
-                    pack(ReminderAction.NOTHING, obligation.code, period.key),
-                ),
-                Button(
-                    t(lang, "btn.snooze"), pack(ReminderAction.SNOOZE, obligation.code, period.key)
-                ),
+                button(ReminderAction.NOTHING, "btn.nothing_to_report"),
+                button(ReminderAction.SNOOZE, "btn.snooze"),
             ),
         )
         return Reply(t(lang, "reminder.owing", unit=unit, **common), buttons)
@@ -264,22 +283,24 @@ class Reminders:
 # ---- buttons on a reminder -----------------------------------------------------------------
 
 
-async def on_button(ctx: Ctx) -> None:
+def _sealed(button: Button, seal: Callable[[str], str]) -> Button:
+    data = ReminderButton.unpack(button.data)
+    assert data is not None, "a reminder carries only reminder buttons"
+    return data.button(button.label, nav=button.nav, seal=seal)
+
+
+async def on_button(ctx: Ctx, pressed: ReminderButton) -> None:
     """📝 Báo cáo ngay / Không có hoạt động / ⏰ Nhắc lại sau, pressed on a reminder.
 
-    Only a button the bot signed for this very chat is acted on: edited data (another
-    period, another obligation) or a button copied from another chat is refused.
+    Only a button the bot signed for this very chat reaches here (the route's `unseal`):
+    edited data (another period, another obligation) or a button copied from another chat
+    is refused before.
     """
-    inbound = ctx.inbound
-    data = await owed.verified_button(ctx.tx, inbound.channel, inbound.chat_id, inbound.choice)
-    parsed = unpack(data) if data is not None else None
-    if parsed is None:
-        raise UserInputError("access.button_not_issued")
     if ctx.person is None:
         raise UserInputError("err.not_registered")
     caller = await access.caller(ctx)
     require_role(caller, Access.ANSWER_REMINDER)
-    action, code, period_key = parsed
+    action, code, period_key = pressed.action, pressed.obligation, pressed.period
     obligation = ctx.settings.obligation(code)
     try:
         period = Period.from_key(period_key)
@@ -431,3 +452,38 @@ async def mute(ctx: Ctx) -> None:
 async def unmute(ctx: Ctx) -> None:
     await people.set_muted(ctx.tx, await access.caller(ctx), False)
     ctx.reply(ctx.t("reminder.unmuted"))
+
+
+# ---- routes -------------------------------------------------------------------------------
+
+
+FEATURE = Feature(
+    name="reminders",
+    commands={
+        "deadlines": Command(deadlines, Access.DEADLINES, menu=REGISTERED),
+        "missing": Command(missing, Access.MISSING, private_only=False, menu=LEADERS),
+        "completeness": Command(
+            completeness_cmd, Access.COMPLETENESS, private_only=False, menu=LEADERS
+        ),
+        "mute": Command(mute, Access.MUTE),
+        "unmute": Command(unmute, Access.MUTE),
+    },
+    callbacks=(
+        CallbackRoute(
+            ReminderButton,
+            Access.ANSWER_REMINDER,
+            on_button,
+            unseal=_unseal,
+            refusal="access.button_not_issued",
+        ),
+    ),
+    help=(HelpEntry("help.cluster_head", 40, Access.MISSING),),
+    jobs=(
+        ScheduledJob(
+            "reminders",
+            cron=lambda settings: "*/5 * * * *",
+            make=lambda settings, translate: Work(Reminders(settings, translate).fire),
+            grace=dt.timedelta(hours=12),
+        ),
+    ),
+)

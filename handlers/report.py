@@ -1,15 +1,22 @@
 """The report conversation: pick an indicator → each field → card → ✅ Lưu / ✏️ Sửa / ❌ Hủy.
 
 One conversation serves /report, quick reports and edits of a saved report;
-`mode` says which fields still need asking. State is plain JSON in the
-database, so a restart continues exactly here.
+`mode` says which fields still need asking. What the officer said so far is a
+frozen `ReportDraft`, replaced at every step and stored by value with the
+conversation (runtime.drafts), so a restart continues exactly here and an answer
+refused halfway leaves the draft as it was.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Any, ClassVar
 
+from pydantic import ConfigDict
+
+from domain.access import Action as Can
 from domain.errors import AmbiguousNumber, UserInputError
 from domain.fields import (
     check_date,
@@ -22,16 +29,36 @@ from domain.fields import (
 from domain.messages import Button, InboundKind
 from domain.models import FieldDef, FieldType, IndicatorDef, Photo, Report
 from domain.numbers import format_integer, format_number
-from domain.quick import mentioned_indicators, number_for, parse_quick
+from domain.quick import Ambiguous, Loose, mentioned_indicators, number_for, parse_quick
 from domain.text import fold
-from runtime import access
-from runtime.callbacks import Action, CallbackData
+from runtime import access, drafts
+from runtime.callbacks import FlowCallback
 from runtime.context import Ctx, new_flow_id
+from runtime.drafts import Value, Values, with_value
 from runtime.render import card, indicator_title, summary_line
+from runtime.routes import (
+    REGISTERED,
+    CallbackRoute,
+    Command,
+    Feature,
+    FlowRoute,
+    FreeText,
+    HelpEntry,
+)
 from runtime.states import Flow, Step
 from usecases import reports
 
-NEW, QUICK, EDIT = "new", "quick", "edit"
+
+class Mode(StrEnum):
+    """Which fields are asked: every one in order (new), only what a quick line left open
+    (quick), none until the officer picks one (edit of a saved report)."""
+
+    NEW = "new"
+    QUICK = "quick"
+    EDIT = "edit"
+
+
+NEW, QUICK, EDIT = Mode.NEW, Mode.QUICK, Mode.EDIT
 SAVE_WORDS = {"luu", "ok", "dong y", "xac nhan", "save", "yes", "co"}
 EDIT_WORDS = {"sua", "edit", "chinh sua"}
 CANCEL_WORDS = {"huy", "cancel", "thoi", "khong"}
@@ -39,18 +66,94 @@ SKIP_WORDS = {"bo qua", "skip", "-", "khong co"}
 DONE_WORDS = {"xong", "done", "het", "xong roi"}
 
 
-def _cb(ctx: Ctx, action: Action, arg: str = "") -> CallbackData:
+class Action(StrEnum):
+    INDICATOR = "i"
+    CHOICE = "c"
+    SKIP = "s"
+    DEFAULT = "d"
+    BACK = "b"
+    SAVE = "ok"
+    EDIT = "ed"
+    EDIT_FIELD = "f"
+    CANCEL = "x"
+    AMBIGUOUS = "a"
+    NUMBER_FIELD = "nf"
+    PHOTOS_DONE = "pd"
+
+
+@dataclass(frozen=True)
+class ReportButton(FlowCallback):
+    """A button of the report form: `rp:<flow id>:<action>[:<arg>]`."""
+
+    prefix: ClassVar[str] = "rp"
+    action: Action
+    arg: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReportDraft:
+    """The report being made: what the officer has said so far and what is still asked."""
+
+    __pydantic_config__: ClassVar[ConfigDict] = ConfigDict(extra="forbid")
+
+    mode: Mode
+    unit: str
+    indicator: str | None = None
+    values: Values = ()
+    photos: tuple[Photo, ...] = ()
+    #: The field being asked, and the readings offered for an ambiguous number typed there.
+    field: str | None = None
+    ambiguous: tuple[int | float, ...] = ()
+    #: A field picked from the card (✏️ Sửa): its answer goes back to the card.
+    return_to_confirm: bool = False
+    #: A reminder's period: its date is one tap away.
+    preset_date: dt.date | None = None
+    #: A quick line that named several activities, and those activities.
+    quick_text: str = ""
+    quick_options: tuple[str, ...] = ()
+    #: Fields the line said unclearly (asked even if optional), and those filled by default.
+    ask: tuple[str, ...] = ()
+    defaulted: tuple[str, ...] = ()
+    #: Numbers of the line not placed yet, and the one being asked about.
+    loose: tuple[Loose, ...] = ()
+    pending_ambiguous: tuple[Ambiguous, ...] = ()
+    number: Loose | None = None
+    #: The saved report being edited (mode edit).
+    report_id: int | None = None
+
+    @property
+    def value_map(self) -> dict[str, Value]:
+        return dict(self.values)
+
+    def answered(self, code: str, value: Value | None) -> ReportDraft:
+        """This draft with `code` answered (None: left empty)."""
+        return replace(self, values=with_value(self.values, code, value))
+
+
+@dataclass(frozen=True, slots=True)
+class Saved:
+    """A finished report conversation, kept a while to recognise a double-tapped ✅."""
+
+    __pydantic_config__: ClassVar[ConfigDict] = ConfigDict(extra="forbid")
+
+    report_id: int
+
+
+def _cb(ctx: Ctx, action: Action, arg: str = "") -> ReportButton:
     assert ctx.conversation is not None
-    return CallbackData(ctx.conversation.flow_id, action, arg)
+    return ReportButton(ctx.conversation.flow_id, action, arg)
 
 
-def _data(ctx: Ctx) -> dict[str, Any]:
+def _data(ctx: Ctx) -> ReportDraft:
     assert ctx.conversation is not None
-    return dict(ctx.conversation.data)
+    draft = drafts.load(ReportDraft, ctx.conversation.data)
+    if draft is None:  # the dispatcher ends unreadable drafts before any handler runs
+        raise UserInputError("conv.unreadable")
+    return draft
 
 
-def _indicator(ctx: Ctx, data: dict[str, Any]) -> IndicatorDef:
-    indicator = ctx.settings.indicator(data["indicator"])
+def _indicator(ctx: Ctx, data: ReportDraft) -> IndicatorDef:
+    indicator = ctx.settings.indicator(data.indicator or "")
     if indicator is None:  # config changed under a live conversation
         raise UserInputError("err.indicator_gone")
     return indicator
@@ -72,7 +175,7 @@ async def start(ctx: Ctx) -> None:
     ):
         typed_unit = words.pop(0)
     unit_code = reports.report_unit(caller, ctx.settings, typed_unit)
-    data: dict[str, Any] = {"mode": NEW, "unit": unit_code, "values": {}, "photos": []}
+    data = ReportDraft(NEW, unit_code)
     wanted = " ".join(words)
     if wanted and (indicator := match_indicator(ctx, wanted)) is not None:
         ctx.set_state(Flow.REPORT, Step.FIELD, data, flow_id=new_flow_id())
@@ -87,13 +190,7 @@ async def start(ctx: Ctx) -> None:
 async def start_for_period(ctx: Ctx, indicator: IndicatorDef | None, day: dt.date) -> None:
     """From a reminder's "📝 Báo cáo ngay": the form, with the period's date one tap away."""
     assert ctx.person is not None
-    data: dict[str, Any] = {
-        "mode": NEW,
-        "unit": ctx.person.unit_code,
-        "values": {},
-        "photos": [],
-        "preset_date": day.isoformat(),
-    }
+    data = ReportDraft(NEW, ctx.person.unit_code, preset_date=day)
     ctx.set_state(Flow.REPORT, Step.PICK_INDICATOR, data, flow_id=new_flow_id())
     if indicator is not None:
         await _choose_indicator(ctx, indicator)
@@ -115,14 +212,12 @@ async def quick(ctx: Ctx, text: str) -> bool:
     if len(mentioned) == 1:
         await _start_quick(ctx, mentioned[0], text, flow_id=new_flow_id())
         return True
-    data: dict[str, Any] = {
-        "mode": QUICK,
-        "unit": ctx.person.unit_code,
-        "values": {},
-        "photos": [],
-        "quick_text": text,
-        "quick_options": [i.code for i in mentioned],
-    }
+    data = ReportDraft(
+        QUICK,
+        ctx.person.unit_code,
+        quick_text=text,
+        quick_options=tuple(i.code for i in mentioned),
+    )
     ctx.set_state(Flow.REPORT, Step.PICK_INDICATOR, data, flow_id=new_flow_id())
     rows = tuple(
         (_cb(ctx, Action.INDICATOR, i.code).button(indicator_title(i, ctx.lang)),)
@@ -165,22 +260,16 @@ async def _start_quick(
         if (default := default_value(f, ctx.today)) is not None:
             values[f.code] = default
             defaulted.append(f.code)
-    data: dict[str, Any] = {
-        "mode": QUICK,
-        "unit": ctx.person.unit_code,
-        "indicator": indicator.code,
-        "values": values,
-        "photos": [],
-        "ask": list(dict.fromkeys(ask)),
-        "defaulted": defaulted,
-        "loose": [
-            {"raw": n.raw, "shown": n.shown or n.raw, "fields": list(n.fields)}
-            for n in parsed.loose
-        ],
-        "pending_ambiguous": [
-            {"field": a.field, "raw": a.raw, "options": list(a.options)} for a in parsed.ambiguous
-        ],
-    }
+    data = ReportDraft(
+        QUICK,
+        ctx.person.unit_code,
+        indicator=indicator.code,
+        values=tuple(values.items()),
+        ask=tuple(dict.fromkeys(ask)),
+        defaulted=tuple(defaulted),
+        loose=tuple(replace(n, shown=n.shown or n.raw) for n in parsed.loose),
+        pending_ambiguous=parsed.ambiguous,
+    )
     ctx.set_state(Flow.REPORT, Step.FIELD, data, flow_id=flow_id)
     lines = [ctx.t("quick.understood", summary=understood)]
     if parsed.unclear:
@@ -199,14 +288,13 @@ def _label(indicator: IndicatorDef, code: str, lang: str) -> str:
 
 async def edit_saved(ctx: Ctx, report: Report) -> None:
     """✏️ on a saved report: the same card, prefilled; ✅ updates it in place."""
-    data = {
-        "mode": EDIT,
-        "unit": report.unit_code,
-        "indicator": report.indicator,
-        "values": dict(report.values),
-        "photos": [],
-        "report_id": report.id,
-    }
+    data = ReportDraft(
+        EDIT,
+        report.unit_code,
+        indicator=report.indicator,
+        values=tuple((k, v) for k, v in report.values.items() if v is not None),
+        report_id=report.id,
+    )
     ctx.set_state(Flow.REPORT, Step.CONFIRM, data, flow_id=new_flow_id())
     _show_card(ctx, data)
 
@@ -227,17 +315,17 @@ def _ask_indicator(ctx: Ctx, *, edit: bool = False) -> None:
 
 async def _choose_indicator(ctx: Ctx, indicator: IndicatorDef) -> None:
     data = _data(ctx)
-    if data.get("quick_text"):  # a line that named several activities: read it for this one
-        await _start_quick(ctx, indicator, data["quick_text"])
+    if data.quick_text:  # a line that named several activities: read it for this one
+        await _start_quick(ctx, indicator, data.quick_text)
         return
-    data.update(indicator=indicator.code, values={}, photos=[])
+    data = replace(data, indicator=indicator.code, values=(), photos=())
     ctx.set_state(Flow.REPORT, Step.FIELD, data)
     _ask_field(ctx, data, indicator.fields[0])
 
 
-def _ask_field(ctx: Ctx, data: dict[str, Any], f: FieldDef) -> None:
+def _ask_field(ctx: Ctx, data: ReportDraft, f: FieldDef) -> None:
     indicator = _indicator(ctx, data)
-    data = dict(data, field=f.code, ambiguous=None)
+    data = replace(data, field=f.code, ambiguous=())
     ctx.set_state(Flow.REPORT, Step.FIELD, data)
     position = [x.code for x in indicator.fields].index(f.code) + 1
     head = ctx.t(
@@ -259,14 +347,14 @@ def _ask_field(ctx: Ctx, data: dict[str, Any], f: FieldDef) -> None:
             _cb(ctx, Action.DEFAULT, "today").button(ctx.t("btn.today"), nav=True),
             _cb(ctx, Action.DEFAULT, "yesterday").button(ctx.t("btn.yesterday"), nav=True),
         ]
-        if preset := data.get("preset_date"):
-            shown = format_value(f, preset, ctx.lang)
+        if (preset := data.preset_date) is not None:
+            shown = format_value(f, preset.isoformat(), ctx.lang)
             dates.insert(0, _cb(ctx, Action.DEFAULT, "preset").button(f"📅 {shown}"))
         rows.append(tuple(dates))
     elif f.default is not None and f.type != FieldType.CHOICE:
         shown = format_value(f, default_value(f, ctx.today), ctx.lang)
         rows.append((_cb(ctx, Action.DEFAULT).button(ctx.t("btn.default", value=shown), nav=True),))
-    if f.type == FieldType.PHOTO and data.get("photos"):
+    if f.type == FieldType.PHOTO and data.photos:
         rows.append((_cb(ctx, Action.PHOTOS_DONE).button(ctx.t("btn.photos_done"), nav=True),))
     nav = [_cb(ctx, Action.BACK).button(ctx.t("btn.back"), nav=True)]
     if not f.required:
@@ -287,93 +375,89 @@ def _hint_params(ctx: Ctx, f: FieldDef) -> dict[str, Any]:
     return {"min": shown(f.min), "max": shown(f.max), "max_length": input_limit(f)}
 
 
-def _next_field(
-    indicator: IndicatorDef, data: dict[str, Any], after: str | None
-) -> FieldDef | None:
-    values = data["values"]
-    if data.get("return_to_confirm"):
+def _next_field(indicator: IndicatorDef, data: ReportDraft, after: str | None) -> FieldDef | None:
+    values = data.value_map
+    if data.return_to_confirm:
         return None
-    for code in data.get("ask", []):  # the line said it unclearly: asked even if optional
+    for code in data.ask:  # the line said it unclearly: asked even if optional
         if (f := indicator.field(code)) is not None:
             return f
-    if data["mode"] == NEW:
+    if data.mode == NEW:
         codes = [f.code for f in indicator.fields]
         start = codes.index(after) + 1 if after in codes else 0
         return indicator.fields[start] if start < len(codes) else None
     for f in indicator.fields:
-        if (
-            f.required
-            and f.code not in values
-            and not (f.type == FieldType.PHOTO and data["photos"])
-        ):
+        if f.required and f.code not in values and not (f.type == FieldType.PHOTO and data.photos):
             return f
     return None
 
 
-async def _advance(ctx: Ctx, data: dict[str, Any], after: str | None) -> None:
+async def _advance(ctx: Ctx, data: ReportDraft, after: str | None) -> None:
     indicator = _indicator(ctx, data)
     if after is not None:  # the officer answered this field: no longer a default, nor pending
-        data["ask"] = [c for c in data.get("ask", []) if c != after]
-        data["defaulted"] = [c for c in data.get("defaulted", []) if c != after]
+        data = replace(
+            data,
+            ask=tuple(c for c in data.ask if c != after),
+            defaulted=tuple(c for c in data.defaulted if c != after),
+        )
     # A quick line's numbers come first: ambiguous notation ("1.5"), then unplaced ones.
-    while not data.get("return_to_confirm") and data.get("pending_ambiguous"):
-        first, *rest = data["pending_ambiguous"]
-        data = dict(data, pending_ambiguous=rest)
-        if (f := indicator.field(first["field"])) is not None:
-            _ask_ambiguous(ctx, data, f, AmbiguousNumber(first["raw"], tuple(first["options"])))
+    while not data.return_to_confirm and data.pending_ambiguous:
+        first, *rest = data.pending_ambiguous
+        data = replace(data, pending_ambiguous=tuple(rest))
+        if (f := indicator.field(first.field)) is not None:
+            _ask_ambiguous(ctx, data, f, AmbiguousNumber(first.raw, first.options))
             return
-    if not data.get("return_to_confirm") and data.get("loose"):
+    if not data.return_to_confirm and data.loose:
         remaining = _ask_loose_number(ctx, data, indicator)
         if remaining is None:
             return
         data = remaining
     nxt = _next_field(indicator, data, after)
     if nxt is None:
-        data = dict(data, field=None, ambiguous=None, return_to_confirm=False)
+        data = replace(data, field=None, ambiguous=(), return_to_confirm=False)
         ctx.set_state(Flow.REPORT, Step.CONFIRM, data)
         _show_card(ctx, data)
     else:
         _ask_field(ctx, data, nxt)
 
 
-def _ask_loose_number(
-    ctx: Ctx, data: dict[str, Any], indicator: IndicatorDef
-) -> dict[str, Any] | None:
+def _ask_loose_number(ctx: Ctx, data: ReportDraft, indicator: IndicatorDef) -> ReportDraft | None:
     """Ask which field a number of the line belongs to (None); the data when none is left.
 
     Only fields still open are offered (a default may be replaced); a number
     that fits none is said so, never dropped silently.
     """
-    loose = list(data.get("loose", []))
-    defaulted = data.get("defaulted", [])
+    loose = list(data.loose)
+    values = data.value_map
     while loose:
         number = loose.pop(0)
         options = [
             f
-            for code in number["fields"]
+            for code in number.fields
             if (f := indicator.field(code)) is not None
-            and (f.code not in data["values"] or f.code in defaulted)
+            and (f.code not in values or f.code in data.defaulted)
         ]
         if not options:
             ctx.reply(
                 ctx.t(
                     "quick.number_unused",
-                    number=number.get("shown") or number["raw"],
+                    number=number.shown or number.raw,
                     indicator=indicator.label.get(ctx.lang),
                 )
             )
             continue
-        data = dict(data, loose=loose, number=dict(number, fields=[f.code for f in options]))
+        asked = replace(number, fields=tuple(f.code for f in options))
+        data = replace(data, loose=tuple(loose), number=asked)
         ctx.set_state(Flow.REPORT, Step.QUICK_NUMBER, data)
         _ask_number(ctx, data, indicator)
         return None
-    return dict(data, loose=[], number=None)
+    return replace(data, loose=(), number=None)
 
 
-def _ask_number(ctx: Ctx, data: dict[str, Any], indicator: IndicatorDef) -> None:
+def _ask_number(ctx: Ctx, data: ReportDraft, indicator: IndicatorDef) -> None:
     """ "Số “500k” trong tin nhắn là mục nào?" with the fields it may fill, and "none"."""
-    number = data.get("number") or {}
-    options = [f for code in number.get("fields", []) if (f := indicator.field(code)) is not None]
+    number = data.number or Loose("", ())
+    options = [f for code in number.fields if (f := indicator.field(code)) is not None]
     rows: list[tuple[Button, ...]] = [
         (_cb(ctx, Action.NUMBER_FIELD, f.code).button(f.label.get(ctx.lang)),) for f in options
     ]
@@ -383,20 +467,22 @@ def _ask_number(ctx: Ctx, data: dict[str, Any], indicator: IndicatorDef) -> None
             _cb(ctx, Action.CANCEL).button(ctx.t("btn.cancel"), nav=True),
         )
     )
-    shown = number.get("shown") or number.get("raw", "")
+    shown = number.shown or number.raw
     ctx.reply(ctx.t("quick.which_field", number=shown), tuple(rows))
 
 
-async def _place_number(ctx: Ctx, data: dict[str, Any], f: FieldDef | None) -> None:
+async def _place_number(ctx: Ctx, data: ReportDraft, f: FieldDef | None) -> None:
     """The officer said which field the number is (or none): read it as that field."""
-    number = data.get("number") or {}
-    data = dict(data, number=None)
+    number = data.number
+    data = replace(data, number=None)
     if f is None:
         ctx.set_state(Flow.REPORT, Step.FIELD, data)
         await _advance(ctx, data, after=None)
         return
+    if number is None:
+        raise UserInputError("err.stale_button")
     try:
-        value = check_value(f, number_for(f, number["raw"]))
+        value = check_value(f, number_for(f, number.raw))
     except AmbiguousNumber as exc:
         _ask_ambiguous(ctx, data, f, exc)
         return
@@ -404,19 +490,18 @@ async def _place_number(ctx: Ctx, data: dict[str, Any], f: FieldDef | None) -> N
         ctx.reply(ctx.t(exc.key, **exc.params))
         _ask_field(ctx, data, f)
         return
-    data["values"][f.code] = value
-    await _advance(ctx, data, after=f.code)
+    await _advance(ctx, data.answered(f.code, value), after=f.code)
 
 
-def _show_card(ctx: Ctx, data: dict[str, Any], *, edit: bool = False) -> None:
+def _show_card(ctx: Ctx, data: ReportDraft, *, edit: bool = False) -> None:
     indicator = _indicator(ctx, data)
     text = card(
         ctx,
         indicator,
-        data["values"],
-        len(data["photos"]),
-        data["unit"],
-        defaulted=data.get("defaulted", ()),
+        data.value_map,
+        len(data.photos),
+        data.unit,
+        defaulted=data.defaulted,
     )
     rows = (
         (
@@ -428,7 +513,7 @@ def _show_card(ctx: Ctx, data: dict[str, Any], *, edit: bool = False) -> None:
     ctx.reply(text, rows, edit=edit)
 
 
-def ask_again(ctx: Ctx) -> None:
+async def ask_again(ctx: Ctx) -> None:
     """The open question of this step again, rendered from the persisted state.
 
     After an error reply the person sees the question and its buttons once more,
@@ -440,7 +525,7 @@ def ask_again(ctx: Ctx) -> None:
     if step == Step.PICK_INDICATOR:
         _ask_indicator(ctx)
     elif step == Step.FIELD:
-        f = _indicator(ctx, data).field(data.get("field") or "")
+        f = _indicator(ctx, data).field(data.field or "")
         if f is not None:
             _ask_field(ctx, data, f)
     elif step == Step.QUICK_NUMBER:
@@ -454,8 +539,13 @@ def ask_again(ctx: Ctx) -> None:
 # ---- input while the report conversation is active ----------------------------------------
 
 
-async def on_choice(ctx: Ctx, cb: CallbackData) -> None:
+async def on_choice(ctx: Ctx, cb: ReportButton) -> None:
     assert ctx.conversation is not None
+    if ctx.conversation.flow == Flow.DONE:  # a double-tapped ✅ of a saved report
+        saved = drafts.load(Saved, ctx.conversation.data)
+        if cb.action == Action.SAVE and saved is not None:
+            raise UserInputError("report.already_saved", id=saved.report_id)
+        raise UserInputError("err.stale_button")
     data = _data(ctx)
     step = Step(ctx.conversation.step)
     if cb.action == Action.CANCEL:
@@ -471,7 +561,7 @@ async def on_choice(ctx: Ctx, cb: CallbackData) -> None:
         await _field_choice(ctx, data, cb)
         return
     if step == Step.QUICK_NUMBER:
-        offered = (data.get("number") or {}).get("fields", [])
+        offered = data.number.fields if data.number else ()
         if cb.action == Action.SKIP:
             await _place_number(ctx, data, None)
         elif cb.action == Action.NUMBER_FIELD and cb.arg in offered:
@@ -493,7 +583,7 @@ async def on_choice(ctx: Ctx, cb: CallbackData) -> None:
         f = _indicator(ctx, data).field(cb.arg)
         if f is None:
             raise UserInputError("err.stale_button")
-        _ask_field(ctx, dict(data, return_to_confirm=True), f)
+        _ask_field(ctx, replace(data, return_to_confirm=True), f)
         return
     if step == Step.EDIT_PICK and cb.action == Action.BACK:
         ctx.set_state(Flow.REPORT, Step.CONFIRM, data)
@@ -502,44 +592,41 @@ async def on_choice(ctx: Ctx, cb: CallbackData) -> None:
     raise UserInputError("err.stale_button")
 
 
-async def _field_choice(ctx: Ctx, data: dict[str, Any], cb: CallbackData) -> None:
+async def _field_choice(ctx: Ctx, data: ReportDraft, cb: ReportButton) -> None:
     indicator = _indicator(ctx, data)
-    f = indicator.field(data.get("field") or "")
+    f = indicator.field(data.field or "")
     if f is None:
         raise UserInputError("err.stale_button")
     if cb.action == Action.BACK:
         await back(ctx)
         return
     if cb.action == Action.SKIP and not f.required:
-        data["values"].pop(f.code, None)
-        await _advance(ctx, data, after=f.code)
+        await _advance(ctx, data.answered(f.code, None), after=f.code)
         return
     if cb.action == Action.PHOTOS_DONE and f.type == FieldType.PHOTO:
         await _advance(ctx, data, after=f.code)
         return
     if cb.action == Action.CHOICE and f.type == FieldType.CHOICE and f.choice(cb.arg):
-        data["values"][f.code] = cb.arg
-        await _advance(ctx, data, after=f.code)
+        await _advance(ctx, data.answered(f.code, cb.arg), after=f.code)
         return
     if cb.action == Action.DEFAULT:
-        if f.type == FieldType.DATE and cb.arg == "preset" and data.get("preset_date"):
-            day = dt.date.fromisoformat(data["preset_date"])
-            data["values"][f.code] = check_date(day, ctx.date_rules).isoformat()
+        if f.type == FieldType.DATE and cb.arg == "preset" and data.preset_date is not None:
+            value: Value = check_date(data.preset_date, ctx.date_rules).isoformat()
         elif f.type == FieldType.DATE:
             day = ctx.today - dt.timedelta(days=1 if cb.arg == "yesterday" else 0)
-            data["values"][f.code] = check_date(day, ctx.date_rules).isoformat()
+            value = check_date(day, ctx.date_rules).isoformat()
         else:
-            data["values"][f.code] = default_value(f, ctx.today)
-        await _advance(ctx, data, after=f.code)
+            value = default_value(f, ctx.today)
+        await _advance(ctx, data.answered(f.code, value), after=f.code)
         return
-    if cb.action == Action.AMBIGUOUS and data.get("ambiguous"):
-        options = data["ambiguous"]
+    if cb.action == Action.AMBIGUOUS and data.ambiguous:
+        options = data.ambiguous
         index = int(cb.arg) if cb.arg.isdigit() else -1
         if not 0 <= index < len(options):
             raise UserInputError("err.stale_button")
-        value = check_value(f, options[index])
-        data["values"][f.code] = int(value) if f.type != FieldType.NUMBER else float(value)
-        await _advance(ctx, data, after=f.code)
+        read = check_value(f, options[index])
+        value = int(read) if f.type != FieldType.NUMBER else float(read)
+        await _advance(ctx, data.answered(f.code, value), after=f.code)
         return
     raise UserInputError("err.stale_button")
 
@@ -562,26 +649,24 @@ async def on_message(ctx: Ctx) -> None:
         await _choose_indicator(ctx, indicator)
         return
     if step == Step.QUICK_NUMBER:
-        number = data.get("number") or {}
+        number = data.number or Loose("", ())
         if folded in SKIP_WORDS or folded == "khong":
             await _place_number(ctx, data, None)
             return
         indicator = _indicator(ctx, data)
         offered_fields = tuple(
-            f for code in number.get("fields", []) if (f := indicator.field(code)) is not None
+            f for code in number.fields if (f := indicator.field(code)) is not None
         )
         f = _match_field(offered_fields, inbound.text, ctx.lang)
         if f is None:
-            raise UserInputError(
-                "quick.pick_field", number=number.get("shown") or number.get("raw", "")
-            )
+            raise UserInputError("quick.pick_field", number=number.shown or number.raw)
         await _place_number(ctx, data, f)
         return
     if step == Step.CONFIRM:
         if inbound.kind == InboundKind.PHOTO:
-            _add_photos(ctx, data)
+            data = _with_photos(ctx, data)
             ctx.set_state(Flow.REPORT, Step.CONFIRM, data)
-            ctx.reply(ctx.t("report.photo_added", count=len(data["photos"])))
+            ctx.reply(ctx.t("report.photo_added", count=len(data.photos)))
             _show_card(ctx, data)
         # Words only: a typed number was resolved by the channel against the list this chat
         # actually saw (it arrives as a choice); one that reaches here meant no list.
@@ -598,16 +683,14 @@ async def on_message(ctx: Ctx) -> None:
         f = _match_field(_indicator(ctx, data).fields, inbound.text, ctx.lang)
         if f is None:
             raise UserInputError("err.pick_field")
-        _ask_field(ctx, dict(data, return_to_confirm=True), f)
+        _ask_field(ctx, replace(data, return_to_confirm=True), f)
         return
     await _field_input(ctx, data)
 
 
-def _offered_indicators(ctx: Ctx, data: dict[str, Any]) -> tuple[IndicatorDef, ...]:
+def _offered_indicators(ctx: Ctx, data: ReportDraft) -> tuple[IndicatorDef, ...]:
     """The indicators on offer: those a quick line named, else all of them."""
-    named = tuple(
-        i for code in data.get("quick_options", []) if (i := ctx.settings.indicator(code))
-    )
+    named = tuple(i for code in data.quick_options if (i := ctx.settings.indicator(code)))
     return named or ctx.settings.indicators
 
 
@@ -634,31 +717,22 @@ def _match_field(fields: tuple[FieldDef, ...], text: str, lang: str) -> FieldDef
     )
 
 
-def _add_photos(ctx: Ctx, data: dict[str, Any]) -> None:
-    for p in ctx.inbound.photos:
-        data["photos"].append(
-            {
-                "channel": p.channel,
-                "file_ref": p.file_ref,
-                "file_unique_id": p.file_unique_id,
-                "size": p.size,
-            }
-        )
+def _with_photos(ctx: Ctx, data: ReportDraft) -> ReportDraft:
+    return replace(data, photos=data.photos + ctx.inbound.photos)
 
 
-async def _field_input(ctx: Ctx, data: dict[str, Any]) -> None:
+async def _field_input(ctx: Ctx, data: ReportDraft) -> None:
     indicator = _indicator(ctx, data)
-    f = indicator.field(data.get("field") or "")
+    f = indicator.field(data.field or "")
     if f is None:
         raise UserInputError("err.stale_button")
     inbound = ctx.inbound
     folded = fold(inbound.text)
     if f.type == FieldType.PHOTO:
         if inbound.kind == InboundKind.PHOTO:
-            _add_photos(ctx, data)
-            _ask_photo_more(ctx, data, f)
+            _ask_photo_more(ctx, _with_photos(ctx, data), f)
             return
-        if folded in DONE_WORDS and data["photos"]:
+        if folded in DONE_WORDS and data.photos:
             await _advance(ctx, data, after=f.code)
             return
         if folded in SKIP_WORDS and not f.required:
@@ -668,19 +742,17 @@ async def _field_input(ctx: Ctx, data: dict[str, Any]) -> None:
     if inbound.kind == InboundKind.PHOTO:
         raise UserInputError("err.text_expected", label=f.label.get(ctx.lang))
     if folded in SKIP_WORDS and not f.required:
-        data["values"].pop(f.code, None)
-        await _advance(ctx, data, after=f.code)
+        await _advance(ctx, data.answered(f.code, None), after=f.code)
         return
     try:
         value = parse_field(f, inbound.text, ctx.lang, ctx.date_rules)
     except AmbiguousNumber as exc:
         _ask_ambiguous(ctx, data, f, exc)
         return
-    data["values"][f.code] = value
-    await _advance(ctx, data, after=f.code)
+    await _advance(ctx, data.answered(f.code, value), after=f.code)
 
 
-def _ask_photo_more(ctx: Ctx, data: dict[str, Any], f: FieldDef) -> None:
+def _ask_photo_more(ctx: Ctx, data: ReportDraft, f: FieldDef) -> None:
     ctx.set_state(Flow.REPORT, Step.FIELD, data)
     rows = (
         (
@@ -688,11 +760,11 @@ def _ask_photo_more(ctx: Ctx, data: dict[str, Any], f: FieldDef) -> None:
             _cb(ctx, Action.CANCEL).button(ctx.t("btn.cancel"), nav=True),
         ),
     )
-    ctx.reply(ctx.t("report.photo_received", count=len(data["photos"])), rows)
+    ctx.reply(ctx.t("report.photo_received", count=len(data.photos)), rows)
 
 
-def _ask_ambiguous(ctx: Ctx, data: dict[str, Any], f: FieldDef, exc: AmbiguousNumber) -> None:
-    data = dict(data, ambiguous=list(exc.options))
+def _ask_ambiguous(ctx: Ctx, data: ReportDraft, f: FieldDef, exc: AmbiguousNumber) -> None:
+    data = replace(data, ambiguous=tuple(exc.options))
     ctx.set_state(Flow.REPORT, Step.FIELD, data)
     shown = [format_value(f, o, ctx.lang) for o in exc.options]
     if len(set(shown)) < len(shown):  # readings that round alike must still look different
@@ -704,7 +776,7 @@ def _ask_ambiguous(ctx: Ctx, data: dict[str, Any], f: FieldDef, exc: AmbiguousNu
     )
 
 
-def _ask_edit_pick(ctx: Ctx, data: dict[str, Any]) -> None:
+def _ask_edit_pick(ctx: Ctx, data: ReportDraft) -> None:
     indicator = _indicator(ctx, data)
     ctx.set_state(Flow.REPORT, Step.EDIT_PICK, data)
     rows = (
@@ -731,17 +803,17 @@ async def back(ctx: Ctx) -> None:
     if step in (Step.CONFIRM, Step.EDIT_PICK):
         _ask_field(ctx, data, indicator.fields[-1])
         return
-    current = codes.index(data["field"]) if data.get("field") in codes else 0
-    if data.get("return_to_confirm"):
-        data["return_to_confirm"] = False
+    current = codes.index(data.field) if data.field in codes else 0
+    if data.return_to_confirm:
+        data = replace(data, return_to_confirm=False)
         ctx.set_state(Flow.REPORT, Step.CONFIRM, data)
         _show_card(ctx, data)
     elif current == 0:
-        if data["mode"] == EDIT:
+        if data.mode == EDIT:
             ctx.set_state(Flow.REPORT, Step.CONFIRM, data)
             _show_card(ctx, data)
         else:
-            ctx.set_state(Flow.REPORT, Step.PICK_INDICATOR, dict(data, field=None))
+            ctx.set_state(Flow.REPORT, Step.PICK_INDICATOR, replace(data, field=None))
             _ask_indicator(ctx)
     else:
         _ask_field(ctx, data, indicator.fields[current - 1])
@@ -756,10 +828,10 @@ async def cancel(ctx: Ctx, *, edit: bool = False) -> None:
     )
 
 
-async def _save(ctx: Ctx, data: dict[str, Any]) -> None:
+async def _save(ctx: Ctx, data: ReportDraft) -> None:
     assert ctx.conversation is not None
     indicator = _indicator(ctx, data)
-    values = {k: v for k, v in data["values"].items() if v is not None}
+    values: dict[str, Any] = data.value_map
     missing = [
         f.label.get(ctx.lang)
         for f in indicator.fields
@@ -767,15 +839,16 @@ async def _save(ctx: Ctx, data: dict[str, Any]) -> None:
     ]
     if missing:
         raise UserInputError("err.missing_fields", fields=", ".join(missing))
-    photos = tuple(Photo(**p) for p in data["photos"])
+    photos = data.photos
     flow_id = ctx.conversation.flow_id
     caller = await access.caller(ctx)
-    if data["mode"] == EDIT:
+    if data.mode == EDIT:
+        assert data.report_id is not None
         report, changed = await reports.update(
             ctx.tx,
             caller,
             ctx.settings,
-            report_id=int(data["report_id"]),
+            report_id=data.report_id,
             indicator=indicator,
             values=values,
             added_photos=photos,
@@ -787,7 +860,7 @@ async def _save(ctx: Ctx, data: dict[str, Any]) -> None:
             ctx.tx,
             caller,
             ctx.settings,
-            unit=data["unit"],
+            unit=data.unit,
             indicator=indicator,
             values=values,
             photos=photos,
@@ -795,7 +868,55 @@ async def _save(ctx: Ctx, data: dict[str, Any]) -> None:
             now=ctx.now,
         )
         key = "report.saved"
-    ctx.set_state(Flow.DONE, Step.FINISHED, {"report_id": report.id}, flow_id=flow_id)
+    ctx.set_state(Flow.DONE, Step.FINISHED, Saved(report.id), flow_id=flow_id)
     line = summary_line(indicator, report.values, ctx.lang, len(report.photos))
     ctx.reply(ctx.t(key, id=report.id, summary=line), edit=ctx.inbound.kind == InboundKind.CHOICE)
     ctx.reply(ctx.t("report.next"), menu=True)
+
+
+# ---- routes -------------------------------------------------------------------------------
+
+
+async def _quick_cmd(ctx: Ctx) -> None:
+    text = ctx.inbound.args.strip()
+    if not text:
+        raise UserInputError("quick.usage")
+    if not await quick(ctx, text):
+        raise UserInputError("quick.not_understood")
+
+
+async def _cancel_cmd(ctx: Ctx) -> None:
+    await cancel(ctx)
+
+
+async def _nothing_to_ask(ctx: Ctx) -> None:
+    """A saved report asks nothing more."""
+
+
+FEATURE = Feature(
+    name="report",
+    commands={
+        "report": Command(start, Can.REPORT, starts_flow=True, menu=REGISTERED),
+        "quick": Command(_quick_cmd, Can.REPORT, starts_flow=True, menu=REGISTERED),
+        "cancel": Command(_cancel_cmd, Can.CANCEL, menu=REGISTERED),
+        "back": Command(back, Can.REPORT, menu=REGISTERED),
+    },
+    callbacks=(
+        CallbackRoute(
+            ReportButton, Can.REPORT, on_choice, flows=frozenset({Flow.REPORT, Flow.DONE})
+        ),
+    ),
+    flows={
+        Flow.REPORT: FlowRoute(
+            on_message,
+            ask_again,
+            Can.REPORT,
+            draft=ReportDraft,
+            abandoned="report.abandoned",
+            numbers_answer=lambda conv: conv.step == Step.FIELD,
+        ),
+        Flow.DONE: FlowRoute(None, _nothing_to_ask, Can.REPORT, draft=Saved),
+    },
+    help=(HelpEntry("help.reporting", 10),),
+    free_text=FreeText(quick, Can.REPORT, "quick.not_understood"),
+)

@@ -14,13 +14,15 @@ import math
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from functools import partial
+from typing import ClassVar
 
 from documents.chart import standings_chart
 from domain.access import Action as Access
 from domain.errors import UserInputError
 from domain.measures import MeasureDef
-from domain.messages import Attachment, Button, OutboxItem, Reply
+from domain.messages import Attachment, Button, ChatAction, OutboxItem, Reply
 from domain.numbers import format_integer, format_money, format_number, format_percent, parse_number
 from domain.obligations import Tally
 from domain.periods import Period, PeriodKind, parse_period
@@ -32,14 +34,44 @@ from domain.scoring import (
 )
 from domain.text import capitalized, clip_words, fold, wrap, wrap_atoms
 from runtime import access, workers
+from runtime.callbacks import CallbackData
 from runtime.context import Ctx, HandlerSettings, Translator
+from runtime.routes import (
+    ADMINS,
+    CHAIRS,
+    LEADERS,
+    REGISTERED,
+    CallbackRoute,
+    Command,
+    Feature,
+    HelpEntry,
+    ScheduledJob,
+    Work,
+)
 from usecases import Tx, delivery, exports, linking, targets
 from usecases import standings as ranking
 from usecases.standings import ClusterStandings, compute, reporting_rates
 
 log = logging.getLogger(__name__)
 
-PREFIX = "st"
+
+class WhyKind(StrEnum):
+    WHY = "w"
+
+
+@dataclass(frozen=True)
+class WhyButton(CallbackData):
+    """ "Vì sao?" under a unit of the ranking: `st:w:<cluster>:<period>:<unit>`; also on the
+    scheduled posts in groups, so it is answered there too."""
+
+    prefix: ClassVar[str] = "st"
+    kind: WhyKind
+    cluster: str
+    period: str
+    unit: str
+
+
+PREFIX = WhyButton.prefix
 LINE = 40  # characters: readable on a phone without wrapping; numbers are never cut
 
 
@@ -103,8 +135,8 @@ def render(
     rates = rates or {}
     for row in result.standings.rows:
         lines += _unit_line(t, lang, row, rates.get(row.unit.code))
-        data = f"{PREFIX}:w:{result.cluster.code}:{result.period.key}:{row.unit.code}"
-        buttons.append((Button(t("standings.why", unit=clip_words(row.unit.name, 24)), data),))
+        why = WhyButton(WhyKind.WHY, result.cluster.code, result.period.key, row.unit.code)
+        buttons.append((why.button(t("standings.why", unit=clip_words(row.unit.name, 24))),))
     if not result.standings.rows:
         lines.append(t("standings.empty"))
     notes: list[str] = []
@@ -276,12 +308,9 @@ async def unit_cmd(ctx: Ctx) -> None:
     ctx.reply("\n".join(lines))
 
 
-async def on_button(ctx: Ctx) -> None:
+async def on_button(ctx: Ctx, why: WhyButton) -> None:
     """ "Vì sao?": the per-criterion breakdown of one unit's score."""
-    parts = ctx.inbound.choice.split(":")
-    if len(parts) != 5 or parts[1] != "w":
-        raise UserInputError("err.stale_button")
-    _, _, cluster_code, period_key, unit_code = parts
+    cluster_code, period_key, unit_code = why.cluster, why.period, why.unit
     try:
         period = Period.from_key(period_key)
     except ValueError:
@@ -470,3 +499,52 @@ class GroupPosts:
 def _post_key(channel: str, chat_id: str, fire_at: dt.datetime, part: int) -> str:
     """Each part of a post is queued once per chat and firing."""
     return f"post:{channel}:{chat_id}:{fire_at.isoformat()}:{part}"
+
+
+# ---- routes -------------------------------------------------------------------------------
+
+
+def _posts(settings: HandlerSettings, translate: Translator) -> Work:
+    posts = GroupPosts(settings, translate)
+    return Work(posts.fire, posts.after_commit)
+
+
+FEATURE = Feature(
+    name="standings",
+    commands={
+        "standings": Command(
+            standings_cmd,
+            Access.VIEW_CLUSTER_STANDINGS,
+            private_only=False,
+            menu=LEADERS,
+            indicator=ChatAction.UPLOAD_PHOTO,
+        ),
+        "unit": Command(unit_cmd, Access.VIEW_UNIT, menu=CHAIRS, indicator=ChatAction.TYPING),
+        "linkgroup": Command(linkgroup, Access.LINKGROUP, private_only=False),
+        "export": Command(
+            export_cmd,
+            Access.EXPORT,
+            private_only=False,
+            menu=LEADERS,
+            indicator=ChatAction.UPLOAD_DOCUMENT,
+        ),
+        "target": Command(target_cmd, Access.SET_TARGET, menu=ADMINS),
+        # Subscribing to the cluster's posts is seeing its standings, in private.
+        "subscribe": Command(subscribe, Access.VIEW_CLUSTER_STANDINGS, menu=REGISTERED),
+        "unsubscribe": Command(unsubscribe, Access.VIEW_CLUSTER_STANDINGS),
+    },
+    callbacks=(CallbackRoute(WhyButton, Access.VIEW_CLUSTER_STANDINGS, on_button, in_groups=True),),
+    help=(
+        HelpEntry("help.follow_up", 20),
+        HelpEntry("help.posts", 30),
+        HelpEntry("help.admin", 50, Access.MANAGE_PEOPLE),
+    ),
+    jobs=(
+        ScheduledJob(
+            "standings-posts",
+            cron=lambda settings: settings.standings_post_cron,
+            make=_posts,
+            grace=dt.timedelta(hours=6),
+        ),
+    ),
+)

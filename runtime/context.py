@@ -11,12 +11,13 @@ import datetime as dt
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from domain.fields import DateRules
 from domain.messages import Button, Conversation, Inbound, Outgoing, Reply
 from domain.models import Language, Person
 from domain.settings import VIETNAM, HandlerSettings
+from runtime import drafts
 from storage.db import Tx
 from usecases.access import Caller
 
@@ -29,6 +30,9 @@ __all__ = [
     "Translator",
     "new_flow_id",
 ]
+
+if TYPE_CHECKING:
+    from runtime.routes import HelpEntry
 
 AFTER_DELIVERY = "after_delivery"  # Outgoing.extra: the Reply stored once it is delivered
 
@@ -63,6 +67,7 @@ class Ctx:
     deactivated: Person | None = None  # the person behind this account, when deactivated
     chosen_language: Language | None = None  # /lang before registering
     deferred: list[Callable[[], Awaitable[Reply]]] = field(default_factory=list)
+    help_entries: tuple[HelpEntry, ...] = ()  # every feature's /help paragraphs, in order
 
     @property
     def lang(self) -> str:
@@ -104,10 +109,12 @@ class Ctx:
         edit: bool = False,
         after_delivery: str | None = None,
         keeps_choices: bool = False,
+        private_link: str | None = None,
     ) -> None:
         """Answer in the same chat; `edit` replaces the card whose button was pressed;
         `after_delivery` is the text kept once it is delivered (a secret shown once);
-        `keeps_choices`: typed numbers still mean the choices shown before (see Reply)."""
+        `keeps_choices`: typed numbers still mean the choices shown before (see Reply);
+        `private_link`: the channel adds a link to the bot's private chat (Reply)."""
         edit_ref = self.inbound.message_ref if edit else ""
         reply = Reply(
             text=text,
@@ -115,6 +122,7 @@ class Ctx:
             menu=self.menu_labels() if menu else (),
             edit_ref=edit_ref,
             keeps_choices=keeps_choices,
+            private_link=private_link,
         )
         out = Outgoing(self.inbound.channel, self.inbound.chat_id, reply)
         if after_delivery is not None:
@@ -135,11 +143,11 @@ class Ctx:
         keys = ("menu.report", "menu.myreports", "menu.standings", "menu.help")
         return tuple(self.t(k) for k in keys)
 
-    def set_state(
-        self, flow: str, step: str, data: dict[str, Any], flow_id: str | None = None
-    ) -> str:
+    def set_state(self, flow: str, step: str, draft: object, flow_id: str | None = None) -> str:
+        """The conversation's next step with its draft (a frozen dataclass, runtime.drafts),
+        stored by value: changing the draft later cannot change this state."""
         fid = flow_id or (self.conversation.flow_id if self.conversation else new_flow_id())
-        self.conversation = Conversation(flow, step, fid, data, self.now)
+        self.conversation = Conversation(flow, step, fid, drafts.dump(draft), self.now)
         self.state_changed = True
         return fid
 

@@ -32,7 +32,7 @@ from domain.messages import (
 )
 from domain.models import Person
 from runtime.context import AFTER_DELIVERY, Clock, Ctx, HandlerSettings, Translator
-from runtime.router import ask_again, chat_action, route
+from runtime.router import Router
 from runtime.states import Flow
 from storage import conversations, inbox, outbox, people
 from storage.db import Database, Tx
@@ -50,6 +50,7 @@ class Dispatcher:
         translate: Translator,
         clock: Clock,
         *,
+        router: Router,
         on_outbox: Callable[[list[OutboxItem]], None] = lambda items: None,
         on_action: Callable[[Outgoing], None] = lambda outgoing: None,
     ) -> None:
@@ -57,6 +58,7 @@ class Dispatcher:
         self.settings = settings
         self.translate = translate
         self.clock = clock
+        self.router = router
         self.on_outbox = on_outbox
         self.on_action = on_action
         self._locks: dict[Key, _KeyLock] = {}
@@ -135,7 +137,7 @@ class Dispatcher:
                 if item is None:
                     return False
                 inbox_id, inbound = item
-                action = chat_action(inbound, self.translate)
+                action = self.router.chat_action(inbound, self.translate)
                 if action is not None:  # a slow answer: "typing…" while it is made
                     reply = Reply("", action=action)
                     self.on_action(Outgoing(inbound.channel, inbound.chat_id, reply))
@@ -188,31 +190,38 @@ class Dispatcher:
             if person is None
             else None
         )
-        ctx = Ctx(tx, inbound, person, conv, now, self.settings, self.translate)
+        ctx = self._ctx(tx, inbound, person, conv, now)
         ctx.deactivated, ctx.chosen_language = deactivated, chosen
         timeout = self.settings.conversation_timeout
         expired = conv is not None and conv.flow != Flow.DONE and now - conv.updated_at > timeout
-        if expired:
+        # A draft of an older shape (saved before an upgrade): start over, politely.
+        unreadable = conv is not None and not expired and not self.router.readable(conv)
+        noted = False
+        if expired or unreadable:
+            assert conv is not None
+            if conv.flow != Flow.DONE:  # a finished one goes silently
+                ctx.reply(ctx.t("conv.expired" if expired else "conv.unreadable"))
+                noted = True
             conv = ctx.conversation = None
             ctx.state_changed = True
-            ctx.reply(ctx.t("conv.expired"))
-        if not (expired and inbound.kind == InboundKind.CHOICE):
+        ended = expired or unreadable
+        if not (noted and inbound.kind == InboundKind.CHOICE):
             try:
-                await route(ctx)
+                await self.router.route(ctx)
             except UserInputError as exc:
                 # Undo whatever the handler half-did, answer why, keep the conversation alive.
                 await tx.rollback_to_savepoint("handler")
-                kept = ctx.outgoing[:1] if expired else []
-                ctx = Ctx(tx, inbound, person, conv, now, self.settings, self.translate, kept)
+                kept = ctx.outgoing[:1] if noted else []
+                ctx = self._ctx(tx, inbound, person, conv, now, kept)
                 ctx.deactivated, ctx.chosen_language = deactivated, chosen
-                ctx.state_changed = expired
+                ctx.state_changed = ended
                 answer = ctx.t(exc.key, **exc.params)
                 if exc.hint_key:  # what does work, after what was wrong
                     answer = f"{answer}\n{ctx.t(exc.hint_key)}"
                 if conv is not None:
                     ctx.conversation = replace(conv, updated_at=now)
                     ctx.state_changed = True
-                await _answer_error(ctx, answer)
+                await _answer_error(self.router, ctx, answer)
         writes: list[Awaitable[object]] = [tx.release_savepoint("handler")]
         if person is not None and person.unreachable:
             writes.append(people.mark_reachable(tx, person.id))
@@ -239,6 +248,19 @@ class Dispatcher:
         results = await tx.together(*writes, *rows, done, inbox.next_pending(tx, key))
         ids = results[len(writes) : len(writes) + len(rows)]
         return _items(ids, replies, now, inbox_id), results[-1] is not None, ctx.deferred
+
+    def _ctx(
+        self,
+        tx: Tx,
+        inbound: Inbound,
+        person: Person | None,
+        conv: Conversation | None,
+        now: dt.datetime,
+        kept: list[Outgoing] | None = None,
+    ) -> Ctx:
+        ctx = Ctx(tx, inbound, person, conv, now, self.settings, self.translate, kept or [])
+        ctx.help_entries = self.router.help
+        return ctx
 
     async def _after_commit(
         self, inbound: Inbound, inbox_id: int, makers: list[Callable[[], Awaitable[Reply]]]
@@ -325,7 +347,7 @@ class Dispatcher:
         return len(idle)
 
 
-async def _answer_error(ctx: Ctx, error: str) -> None:
+async def _answer_error(router: Router, ctx: Ctx, error: str) -> None:
     """Say what was wrong, followed by the open question and its buttons, in one message.
 
     The question is rendered again from the persisted conversation, so the
@@ -335,7 +357,7 @@ async def _answer_error(ctx: Ctx, error: str) -> None:
     before = len(ctx.outgoing)
     conv = ctx.conversation
     try:
-        await ask_again(ctx)  # reads only; the state it sets is the one it read
+        await router.ask_again(ctx)  # reads only; the state it sets is the one it read
     except UserInputError:  # the state itself is unusable (config changed): just the error
         del ctx.outgoing[before:]
         ctx.conversation = conv

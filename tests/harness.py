@@ -9,7 +9,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.app import handler_settings
+from bot.app import handler_settings, make_router
 from bot.config import AppConfig, load_config
 from bot.i18n import Catalog
 from domain.messages import Button, ChatType, Inbound, InboundKind, Reply
@@ -83,7 +83,8 @@ class Harness:
             await org.sync(tx, config.units, config.clusters)
         clock = clock or FakeClock()
         catalog = Catalog()
-        dispatcher = Dispatcher(db, handler_settings(config, "thidua_test_bot"), catalog, clock)
+        settings = handler_settings(config)
+        dispatcher = Dispatcher(db, settings, catalog, clock, router=make_router())
         return cls(db, dispatcher, clock, config, catalog)
 
     async def close(self) -> None:

@@ -265,7 +265,9 @@ async def test_codes_are_sealed_in_the_inbox_and_a_pending_start_survives_a_rest
     stored = str(await h.scalar("SELECT payload_json FROM inbox"))
     bare = code.replace("-", "")
     assert code not in stored and bare not in stored and bare.lower() not in stored
-    restarted = Dispatcher(h.db, h.dispatcher.settings, h.catalog, h.clock)
+    restarted = Dispatcher(
+        h.db, h.dispatcher.settings, h.catalog, h.clock, router=h.dispatcher.router
+    )
     assert await restarted.recover() == 1
     assert "Chào mừng Lê Văn Cường" in (await h.collect())[0].text
 

@@ -17,14 +17,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.app import make_router
 from domain.messages import ChatType
 from domain.models import Role
 from domain.periods import Period, PeriodKind
 from domain.signing import sign
+from handlers.myreports import MyReportsButton
+from handlers.onboarding import MenuButton
 from handlers.reminders import PREFIX as REMINDER_PREFIX
 from handlers.reminders import ReminderAction, pack
+from handlers.report import Action as FormAction
+from handlers.report import ReportButton
 from handlers.standings import PREFIX as STANDINGS_PREFIX
-from runtime import router
 from storage import keys
 from storage import targets as targets_repo
 from tests.harness import FakeClock, Harness, Sent, User
@@ -112,7 +116,7 @@ EXPECTED_COMMANDS: dict[str, tuple[str, str]] = {
     "unsubscribe": ("-++++++", "ppppppp"),
 }
 
-# Buttons, by the prefix of their data (router.CALLBACKS) and a form's own buttons.
+# Buttons, by the prefix of their data (the router's callbacks) and a form's own buttons.
 EXPECTED_BUTTONS: dict[str, tuple[str, str]] = {
     "reminder issued to this chat": ("-++++++", "......."),
     "reminder issued to O's chat": ("-+-----", "......."),
@@ -224,13 +228,16 @@ async def _button_data(w: World, case: str, user: User) -> str:
     if case == "menu: standings":
         return "menu:standings"
     assert case == "a form button of nobody's form"
-    return "zzzzzzzz:x"
+    return ReportButton("zzzzzzzz", FormAction.CANCEL).pack()
 
 
 def test_every_command_and_button_kind_has_a_row() -> None:
-    assert {command for command, _ in CASES.values()} == set(router.COMMANDS)
+    router = make_router()
+    assert {command for command, _ in CASES.values()} == set(router.commands)
     assert set(CASES) == set(EXPECTED_COMMANDS)
-    assert {f"{REMINDER_PREFIX}:", f"{STANDINGS_PREFIX}:"} == set(router.CALLBACKS)
+    # every button kind has a row: reminders, "why?", the main menu, the forms' own
+    forms = {ReportButton.prefix, MyReportsButton.prefix}
+    assert {REMINDER_PREFIX, STANDINGS_PREFIX, MenuButton.prefix} | forms == set(router.callbacks)
 
 
 async def test_the_whole_matrix(world: World) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 import pytest
 
+from bot.app import make_router
 from bot.cli import _ARGPARSE
 from bot.i18n import LANGUAGES, Catalog, load_catalog, placeholders
 from domain.access import ActorRole
@@ -15,7 +16,6 @@ from domain.errors import ChannelStartError
 from domain.models import FieldType, ReportStatus, Role
 from domain.reminders import NoticeReason
 from domain.scoring import MissingTarget, Rating, TieBreak
-from runtime.router import menu_commands
 from tests.catalog_uses import Family, Uses, scan, scan_source
 
 CATALOGS = {lang: load_catalog(lang) for lang in LANGUAGES}
@@ -29,7 +29,7 @@ NOT_KEYS = frozenset({"config.toml", "config.example.toml"})
 
 def _commands() -> list[str]:
     everyone = frozenset(ActorRole)
-    return [name for name, _ in menu_commands(everyone, "vi", Catalog())]
+    return [name for name, _ in make_router().menu_commands(everyone, "vi", Catalog())]
 
 
 #: Each f-string key family in the code -> the names the code declares for its placeholder

@@ -15,12 +15,11 @@ from pydantic import SecretStr
 from telegram import Bot, BotCommand, BotCommandScopeChat
 from telegram.error import BadRequest
 
-from bot.app import App
+from bot.app import App, make_router
 from bot.config import Secrets, load_config
 from bot.i18n import Catalog
 from domain.access import Actor, ActorRole, may_ever
 from domain.models import Role
-from runtime.router import COMMANDS, menu_commands
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.harness import EXAMPLE, FakeClock
 from tests.tg import TgUser
@@ -97,6 +96,7 @@ async def test_people_not_registered_see_the_guest_menu_in_their_app_language(tg
 def test_every_menu_command_is_described_and_allowed_by_the_policy() -> None:
     """A menu never offers what the access policy would refuse (heads: this year's)."""
     catalog = Catalog()
+    router = make_router()
     led = frozenset({"cum1"})
     actors = [
         Actor(ActorRole.UNREGISTERED),
@@ -108,12 +108,12 @@ def test_every_menu_command_is_described_and_allowed_by_the_policy() -> None:
     ]
     for actor in actors:
         for lang in ("vi", "en"):
-            for name, description in menu_commands(actor.roles, lang, catalog):
-                assert may_ever(actor, COMMANDS[name].action).allowed, (actor.roles, name)
+            for name, description in router.menu_commands(actor.roles, lang, catalog):
+                assert may_ever(actor, router.commands[name].action).allowed, (actor.roles, name)
                 assert description != f"cmd.{name}" and 1 <= len(description) <= 256
-    admin = [name for name, _ in menu_commands(frozenset({ActorRole.ADMIN}), "vi", catalog)]
+    admin = [name for name, _ in router.menu_commands(frozenset({ActorRole.ADMIN}), "vi", catalog)]
     assert admin[0] == "target" and admin[-2:] == ["help", "lang"]  # specific first
-    deputy = {name for name, _ in menu_commands(actors[-1].roles, "vi", catalog)}
+    deputy = {name for name, _ in router.menu_commands(actors[-1].roles, "vi", catalog)}
     assert {"standings", "missing", "export"} <= deputy
 
 

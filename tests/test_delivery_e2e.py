@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from bot.app import handler_settings
+from bot.app import handler_settings, make_router
 from bot.channels.telegram import TelegramChannel
 from bot.clock import SystemClock
 from bot.config import load_config
@@ -131,7 +131,11 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     config = load_config(EXAMPLE)
     async with FakeTelegramAPI() as fake, Database(tmp_path / "delivery.sqlite3") as db:
         dispatcher = Dispatcher(
-            db, handler_settings(config, "thidua_test_bot"), Catalog(), FakeClock()
+            db,
+            handler_settings(config),
+            Catalog(),
+            FakeClock(),
+            router=make_router(),
         )
         rig = Rig(fake, db, dispatcher)
         try:

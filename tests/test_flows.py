@@ -326,7 +326,8 @@ async def test_report_in_a_group_points_to_the_private_chat(h: Harness) -> None:
     user = await registered(h)
     user.chat_id, user.chat_type = "-100500", ChatType.GROUP
     replies = await user.send("/report")
-    assert "tin nhắn riêng" in replies[0].text and "t.me/thidua_test_bot" in replies[0].text
+    # a link to the private chat, which the messenger renders (t.me on Telegram: e2e test)
+    assert "tin nhắn riêng" in replies[0].text and replies[0].reply.private_link == ""
     assert await user.send("tặng 20 suất quà") == []  # ordinary group talk is not for the bot
     assert await h.scalar("SELECT COUNT(*) FROM conversations") == 0
 
@@ -493,10 +494,10 @@ async def test_a_handler_crash_apologises_and_the_chat_goes_on(h: Harness, monke
         raise RuntimeError("disk on fire")
 
     from domain.access import Action
-    from runtime import router
+    from runtime.routes import Command
 
     monkeypatch.setattr(onboarding, "help_", boom)
-    monkeypatch.setitem(router.COMMANDS, "help", router.Command(boom, Action.HELP))
+    monkeypatch.setitem(h.dispatcher.router.commands, "help", Command(boom, Action.HELP))
     replies = await user.send("/help")
     assert "gặp lỗi" in replies[0].text
     assert await h.scalar("SELECT status FROM inbox ORDER BY id DESC LIMIT 1") == "failed"

@@ -16,7 +16,7 @@ from bot.i18n import load_catalog, placeholders
 from domain.invites import ALPHABET, code_from_bytes, display, normalize
 from domain.messages import Button, ChatAction, Reply
 from domain.quick import detect_indicator, parse_quick
-from runtime.callbacks import Action, CallbackData
+from handlers.report import Action, ReportButton
 from runtime.dispatcher import split_text
 from tests.harness import EXAMPLE
 from usecases.invites import parse_duration
@@ -213,11 +213,12 @@ def test_every_button_word_has_a_typed_variant() -> None:
 
 
 def test_callback_data_round_trip_and_limit() -> None:
-    cb = CallbackData("abcdefgh", Action.EDIT_FIELD, "value_per_gift")
-    assert CallbackData.unpack(cb.pack()) == cb
-    assert CallbackData.unpack("abcdefgh:zz") is None
+    cb = ReportButton("abcdefgh", Action.EDIT_FIELD, "value_per_gift")
+    assert ReportButton.unpack(cb.pack()) == cb
+    assert ReportButton.unpack("abcdefgh:zz") is None  # the old format: refused
+    assert ReportButton.unpack("rp:abcdefgh:zz") is None  # no such action
     with pytest.raises(ValueError):
-        CallbackData("x", Action.CHOICE, "y" * 80).pack()
+        ReportButton("x", Action.CHOICE, "y" * 80).pack()
 
 
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=12000), st.integers(50, 4096))

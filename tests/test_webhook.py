@@ -37,7 +37,9 @@ class GatedDispatcher(Dispatcher):
     """The real dispatcher whose inbox writes wait for the test's go-ahead (to observe order)."""
 
     def __init__(self, h: Harness) -> None:
-        super().__init__(h.db, h.dispatcher.settings, h.catalog, h.clock)
+        super().__init__(
+            h.db, h.dispatcher.settings, h.catalog, h.clock, router=h.dispatcher.router
+        )
         self.entered = asyncio.Event()
         self.go = asyncio.Event()
         self.go.set()

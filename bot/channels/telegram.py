@@ -16,6 +16,7 @@ import contextlib
 import logging
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from telegram import (
@@ -255,6 +256,7 @@ class TelegramChannel:
         return None
 
     async def deliver(self, chat_id: str, reply: Reply) -> str:
+        reply = self._linked(reply)
         markup = self._markup(reply)
         if reply.commands and int(chat_id) > 0:  # private chats only: a group's menu is shared
             await self._set_chat_commands(int(chat_id), reply.commands)
@@ -292,6 +294,13 @@ class TelegramChannel:
             raise DeliveryError(f"400: {exc.message}", permanent=True, unreachable=gone) from exc
         except NetworkError as exc:  # includes 5xx answers and timeouts
             raise DeliveryError(f"network: {exc.message}", permanent=False) from exc
+
+    def _linked(self, reply: Reply) -> Reply:
+        """The text with the link a reply asks for (`private_link`): t.me/<this bot>."""
+        if reply.private_link is None or not self.username:
+            return reply
+        code = f"?start={reply.private_link}" if reply.private_link else ""
+        return replace(reply, text=f"{reply.text}\nhttps://t.me/{self.username}{code}")
 
     async def _send_attachment(self, chat_id: str, reply: Reply, markup: Any) -> str:
         assert reply.attachment is not None
