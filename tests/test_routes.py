@@ -171,3 +171,18 @@ def test_every_declared_job_has_a_valid_schedule() -> None:
         trigger = CronTrigger.from_crontab(job.cron(settings), timezone=settings.tz)
         first = trigger.get_next_fire_time(None, dt.datetime(2026, 3, 2, tzinfo=settings.tz))
         assert first is not None, job.id
+    work = {job.id: job.make(settings, Catalog()) for job in router.jobs}
+    assert work["standings-posts"].after_commit is not None  # the charts, after the commit
+    assert work["reminders"].after_commit is None
+
+
+async def test_the_app_schedules_every_declared_job(tmp_path: Path) -> None:
+    from bot.app import App
+    from bot.config import Secrets, load_config
+    from tests.harness import EXAMPLE, FakeClock
+
+    app = App(load_config(EXAMPLE), Secrets(), clock=FakeClock(), database=str(tmp_path / "a.db"))
+    jobs = {job.id: job for job in app.scheduler.jobs}
+    assert set(jobs) == {j.id for j in app.router.jobs}
+    assert jobs["standings-posts"].after_commit is not None
+    assert jobs["reminders"].grace == dt.timedelta(hours=12)
