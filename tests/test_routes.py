@@ -97,9 +97,8 @@ def test_two_features_cannot_claim_the_same_name_or_prefix() -> None:
         make_router((*FEATURES, again))
 
     @dataclass(frozen=True)
-    class Imposter(CallbackData):
+    class Imposter(FlowCallback):  # another feature's buttons under the report's prefix
         prefix: ClassVar[str] = ReportButton.prefix
-        anything: str
 
     clash = Feature("clash", callbacks=(CallbackRoute(Imposter, Can.HELP, nothing),))
     with pytest.raises(RouteConflict, match="rp"):
