@@ -27,7 +27,9 @@ class Refusing(Dispatcher):
     """The real dispatcher, its inbox refusing the first `refusals` batches."""
 
     def __init__(self, h: Harness, refusals: int) -> None:
-        super().__init__(h.db, h.dispatcher.settings, h.catalog, h.clock)
+        super().__init__(
+            h.db, h.dispatcher.settings, h.catalog, h.clock, router=h.dispatcher.router
+        )
         self.refusals = refusals
 
     async def receive_many(self, inbounds: Iterable[Inbound]) -> list[Inbound]:
