@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import string
 import tomllib
 from enum import Enum
@@ -26,6 +27,14 @@ def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
 
 
 def load_catalog(lang: str) -> dict[str, str]:
+    """One language's messages by key (a copy of what this process parsed)."""
+    return dict(_parsed(lang))
+
+
+@functools.cache
+def _parsed(lang: str) -> dict[str, str]:
+    """Parsed once per process: a command builds a Catalog more than once (its own words,
+    the configuration's), and the TOML is most of a Catalog's cost."""
     raw = resources.files(__package__).joinpath(f"{lang}.toml").read_text(encoding="utf-8")
     return _flatten(tomllib.loads(raw))
 
