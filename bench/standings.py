@@ -15,10 +15,10 @@ runs) recomputes every bucket alike, timed. The timed work runs through
 `storage.db.Database` (aiosqlite, the bot's pragmas), one transaction each,
 as the bot would:
 
-- one cluster = what /standings does once it knows the cluster: the cluster
-  and its members (`storage.org.cluster`), `usecases.standings.with_rates`
-  (measure totals, targets and scoring with config.example.toml's [scoring];
-  the reporting rate of both obligations of the example) and
+- one cluster = what /standings does once it knows which cluster:
+  `usecases.standings.with_rates` (the cluster and its members, measure
+  totals, targets and scoring with config.example.toml's [scoring], the
+  reporting rate of both obligations of the example) and
   `handlers.standings.render` (the text, in Vietnamese): everything but the
   access check and the chart, which is drawn after the commit, elsewhere;
 - all clusters = every cluster's ranking of the year, as /standings all
@@ -345,9 +345,7 @@ class Bench:
     async def one_cluster(self, code: str) -> str:
         """/standings for one cluster, everything but the chart: the text a head gets."""
         async with self.db.transaction() as tx:
-            cluster = await org.cluster(tx, code, PERIOD.year)
-            assert cluster is not None
-            result, rates = await ranking.with_rates(tx, self.settings, cluster, PERIOD, NOW)
+            result, rates = await ranking.with_rates(tx, self.settings, code, PERIOD, NOW)
         return standings_cmd.render(self.t, "vi", result, rates).text
 
     async def all_clusters(self) -> int:

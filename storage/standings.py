@@ -39,12 +39,9 @@ from domain.scoring import Target
 from storage import totals
 from storage._codec import fetch_all
 from storage.db import Tx
-from storage.totals import half_start, next_half, term_of
+from storage.totals import Members, Units, half_start, next_half, term_of, unit_filters
 
 __all__ = ["all_unit_totals", "measure_totals", "totals_and_targets"]
-
-_UNITS_PER_QUERY = 500
-"""Unit codes per IN list: far below SQLite's and PostgreSQL's parameter limits."""
 
 _FINITE = (-sys.float_info.max, sys.float_info.max)
 """A stored ±inf is not a figure (the reference reads it as missing): the join skips it."""
@@ -102,27 +99,21 @@ def _plan(measures: Sequence[MeasureDef]) -> _Plan:
 async def _from_reports(
     tx: Tx,
     plan: _Plan,
-    unit_codes: Sequence[str] | None,
+    unit_codes: Units,
     start: date,
     end: date,
     out: dict[tuple[str, str], float],
 ) -> None:
     """Add the reports of [start, end] themselves (absent SUMs are 0): for ragged days."""
-    codes: list[list[str]] | list[None] = [None]
-    if unit_codes is not None:
-        unique = list(dict.fromkeys(unit_codes))
-        codes = [unique[i : i + _UNITS_PER_QUERY] for i in range(0, len(unique), _UNITS_PER_QUERY)]
-    for chunk in codes:
-        where = "r.occurred_on BETWEEN ? AND ?"
-        if chunk is not None:
-            where = f"r.unit_code IN ({','.join('?' * len(chunk))}) AND {where}"
+    for units, chosen in unit_filters(unit_codes, "r.unit_code"):
         rows = await fetch_all(
             tx,
-            f"{plan.sql} WHERE r.status <> ? AND {where} GROUP BY r.unit_code, r.indicator",
+            f"{plan.sql} WHERE r.status <> ? AND {units}r.occurred_on BETWEEN ? AND ? "
+            "GROUP BY r.unit_code, r.indicator",
             (
                 *plan.params,
                 ReportStatus.RETRACTED.value,
-                *(chunk or ()),
+                *chosen,
                 start.isoformat(),
                 end.isoformat(),
             ),
@@ -156,7 +147,7 @@ def _whole_halves(start: date, end: date) -> tuple[_Days | None, list[_Days]]:
 async def _from_totals(
     tx: Tx,
     measures: Sequence[MeasureDef],
-    unit_codes: Sequence[str] | None,
+    unit_codes: Units,
     first: date,
     last: date,
     out: dict[tuple[str, str], float],
@@ -187,7 +178,7 @@ async def _from_totals(
 async def _totals(
     tx: Tx,
     measures: Sequence[MeasureDef],
-    unit_codes: Sequence[str] | None,
+    unit_codes: Units,
     start: date,
     end: date,
     target_keys: Sequence[str] = (),
@@ -212,14 +203,15 @@ async def _totals(
 async def totals_and_targets(
     tx: Tx,
     measures: Sequence[MeasureDef],
-    unit_codes: Sequence[str],
+    units: Sequence[str] | Members,
     start: date,
     end: date,
     target_keys: Sequence[str],
 ) -> tuple[dict[tuple[str, str], float], list[Target]]:
-    """`measure_totals`, and these units' targets of the periods `target_keys`: for a
-    standings period (whole half-years) both come in one query."""
-    return await _totals(tx, measures, list(unit_codes), start, end, target_keys)
+    """`measure_totals`, and these units' (or a cluster's members') targets of the periods
+    `target_keys`: for a standings period (whole half-years) both come in one query."""
+    chosen = units if isinstance(units, Members) else list(units)
+    return await _totals(tx, measures, chosen, start, end, target_keys)
 
 
 async def measure_totals(

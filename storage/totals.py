@@ -59,6 +59,8 @@ __all__ = [
     "REBUILD",
     "SCHEMA",
     "Difference",
+    "Members",
+    "Units",
     "buckets",
     "differences",
     "first_reports",
@@ -69,6 +71,7 @@ __all__ = [
     "refresh",
     "submissions",
     "term_of",
+    "unit_filters",
 ]
 
 SCHEMA = """
@@ -218,16 +221,44 @@ def _marks(n: int) -> str:
     return ",".join("?" * n)
 
 
-def _chunks(codes: Sequence[str] | None) -> list[list[str] | None]:
-    if codes is None:
-        return [None]
-    unique = list(dict.fromkeys(codes))
-    return [unique[i : i + _UNITS_PER_QUERY] for i in range(0, len(unique), _UNITS_PER_QUERY)]
+@dataclass(frozen=True, slots=True)
+class Members:
+    """The units of one cluster in one year, as the database lists them: a read can name
+    them before the cluster itself has been read, and go in the same round trip."""
+
+    cluster: str
+    year: int
+
+
+Units = Sequence[str] | Members | None
+"""Which units a read is about: these codes, a cluster's members, or (None) every unit."""
+
+
+def unit_filters(units: Units, column: str = "unit_code") -> list[tuple[str, list[Any]]]:
+    """One SQL condition (ending in " AND ", or empty for every unit) and its parameters per
+    query part: long code lists are cut into IN lists of a safe length."""
+    if units is None:
+        return [("", [])]
+    if isinstance(units, Members):
+        return [
+            (
+                f"{column} IN (SELECT unit_code FROM cluster_members "
+                "WHERE cluster_code = ? AND year = ?) AND ",
+                [units.cluster, units.year],
+            )
+        ]
+    unique = list(dict.fromkeys(units))
+    return [
+        (f"{column} IN ({_marks(len(chunk))}) AND ", chunk)
+        for chunk in (
+            unique[i : i + _UNITS_PER_QUERY] for i in range(0, len(unique), _UNITS_PER_QUERY)
+        )
+    ]
 
 
 async def half_sums(
     tx: Tx,
-    unit_codes: Sequence[str] | None,
+    unit_codes: Units,
     first: dt.date,
     last: dt.date,
     terms: dict[str, set[str]],
@@ -245,8 +276,7 @@ async def half_sums(
     keys = list(dict.fromkeys(target_keys))
     selects: list[str] = []
     params: list[Any] = []
-    for chunk in _chunks(unit_codes):
-        units = f"unit_code IN ({_marks(len(chunk))}) AND " if chunk else ""
+    for units, chosen in unit_filters(unit_codes):
         if indicators:
             selects.append(
                 "SELECT 's', unit_code, indicator, term, SUM(total) FROM half_sums "
@@ -255,7 +285,7 @@ async def half_sums(
                 f"AND term IN ({_marks(len(wanted))}) GROUP BY unit_code, indicator, term"
             )
             params += [
-                *(chunk or ()),
+                *chosen,
                 _half(first),
                 _half(last),
                 ReportStatus.RETRACTED.value,
@@ -267,7 +297,7 @@ async def half_sums(
                 "SELECT 't', unit_code, measure, period_key, value FROM targets "
                 f"WHERE {units}period_key IN ({_marks(len(keys))})"
             )
-            params += [*(chunk or ()), *keys]
+            params += [*chosen, *keys]
     if not selects:
         return [], []
     sums: list[tuple[str, str, str, float]] = []
@@ -295,7 +325,7 @@ def _period_month(months: int) -> str:
 
 async def first_reports(
     tx: Tx,
-    unit_codes: Sequence[str],
+    unit_codes: Sequence[str] | Members,
     first: dt.date,
     last: dt.date,
     obligations: Sequence[Obligation],
@@ -307,7 +337,7 @@ async def first_reports(
 
 async def submissions(
     tx: Tx,
-    unit_codes: Sequence[str],
+    unit_codes: Sequence[str] | Members,
     first: dt.date,
     last: dt.date,
     obligations: Sequence[Obligation],
@@ -320,9 +350,7 @@ async def submissions(
     periods of each obligation in `declared` (code → period keys)."""
     selects: list[str] = []
     params: list[Any] = []
-    chunks = [c for c in _chunks(unit_codes) if c]
-    for chunk in chunks:
-        units = f"unit_code IN ({_marks(len(chunk))})"
+    for units, chosen in unit_filters(unit_codes):
         for obligation in obligations:
             start = _period_month(_MONTHS[obligation.period])
             which = ""
@@ -330,12 +358,12 @@ async def submissions(
                 which = f" AND indicator IN ({_marks(len(obligation.indicators))})"
             selects.append(
                 f"SELECT 'r', ?, unit_code, {start}, MIN(indicator), MIN(first_at) "
-                f"FROM month_counts WHERE {units} AND month BETWEEN ? AND ? AND status = ?"
+                f"FROM month_counts WHERE {units}month BETWEEN ? AND ? AND status = ?"
                 f"{which} GROUP BY unit_code, {start}"
             )
             params += [
                 obligation.code,
-                *chunk,
+                *chosen,
                 _month(first),
                 _month(last),
                 ReportStatus.ACTIVE.value,
@@ -348,9 +376,9 @@ async def submissions(
             )
             selects.append(
                 "SELECT 'd', obligation, unit_code, period_key, NULL, declared_at "
-                f"FROM declarations WHERE {units} AND ({which})"
+                f"FROM declarations WHERE {units}({which})"
             )
-            params += [*chunk, *(x for code, keys in owed for x in (code, *keys))]
+            params += [*chosen, *(x for code, keys in owed for x in (code, *keys))]
     if not selects:
         return [], []
     firsts: list[FirstReport] = []

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from domain.obligations import Completeness, UnitRef, owed_periods
+from domain.obligations import Completeness, FirstReport, NothingToReport, UnitRef, owed_periods
 from domain.obligations import reporting_rates as rates_rule
 from domain.periods import Period
 from domain.settings import HandlerSettings
@@ -38,11 +38,40 @@ async def reporting_rates(
     """
     if not settings.obligations or not units:
         return {}
-    codes = [u.unit for u in units]
+    found = await submitted(tx, settings, [u.unit for u in units], within, now)
+    return judged(settings, units, within, now, found)
+
+
+Submitted = tuple[list[FirstReport], list[NothingToReport]]
+
+
+async def submitted(
+    tx: Tx,
+    settings: HandlerSettings,
+    units: Sequence[str] | totals.Members,
+    within: Period,
+    now: dt.datetime,
+) -> Submitted:
+    """What the rate of these units (or a cluster's members) reads: one query."""
     owed = {
         o.code: [p.key for p in owed_periods(o, within, now, settings.tz)]
         for o in settings.obligations
     }
     owing = [o for o in settings.obligations if owed[o.code]]  # nothing due: nothing to read
-    found, declared = await totals.submissions(tx, codes, within.start, within.end, owing, owed)
-    return rates_rule(units, settings.obligations, within, found, declared, now=now, tz=settings.tz)
+    return await totals.submissions(tx, units, within.start, within.end, owing, owed)
+
+
+def judged(
+    settings: HandlerSettings,
+    units: Sequence[UnitRef],
+    within: Period,
+    now: dt.datetime,
+    found: Submitted,
+) -> dict[str, Completeness]:
+    """The rule over what `submitted` read."""
+    if not settings.obligations or not units:
+        return {}
+    reports, declared = found
+    return rates_rule(
+        units, settings.obligations, within, reports, declared, now=now, tz=settings.tz
+    )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from domain.access import Action
@@ -24,6 +24,7 @@ from domain.periods import Period, PeriodKind
 from domain.scoring import (
     PeriodTargets,
     Standings,
+    Target,
     UnitStanding,
     score_cluster,
     targets_for_period,
@@ -35,6 +36,8 @@ from storage import org, people
 from storage import standings as standings_repo
 from storage import targets as targets_repo
 from storage.db import Tx
+from storage.totals import Members
+from usecases import rates
 from usecases.access import Caller, cluster_target, in_year, require, require_role
 from usecases.rates import reporting_rates as gather_rates
 
@@ -97,31 +100,42 @@ async def compute_clusters(
     read at once (one query for a year or a đợt), then each cluster scored."""
     if settings.scoring is None:
         raise UserInputError("standings.no_scoring")
-    members = [_members(settings, cluster) for cluster in clusters]
-    codes = [u.code for units in members for u in units]
-    keys = list(dict.fromkeys([period.key, f"{period.year:04d}"]))
-    totals, found = await standings_repo.totals_and_targets(  # one query
-        tx, settings.measures, codes, period.start, period.end, keys
+    codes = [u.code for cluster in clusters for u in _members(settings, cluster)]
+    read = await standings_repo.totals_and_targets(  # one query
+        tx, settings.measures, codes, period.start, period.end, _target_keys(period)
     )
+    return _scored(settings, clusters, period, today, *read)
+
+
+def _target_keys(period: Period) -> list[str]:
+    """The period's own targets, and the year's (pro-rated where the period has none)."""
+    return list(dict.fromkeys([period.key, f"{period.year:04d}"]))
+
+
+def _scored(
+    settings: HandlerSettings,
+    clusters: Sequence[Cluster],
+    period: Period,
+    today: dt.date,
+    totals: Mapping[tuple[str, str], float],
+    found: Sequence[Target],
+) -> list[ClusterStandings]:
+    assert settings.scoring is not None  # checked by the callers before reading
     targets = targets_for_period(found, period)
     pace = progress(period, today) if settings.pro_rate else None
-    return [
-        ClusterStandings(
-            cluster,
-            period,
-            score_cluster(
-                units,
-                totals,
-                targets.values,
-                settings.scoring,
-                progress=pace,
-                from_year=targets.from_year,
-            ),
+    out: list[ClusterStandings] = []
+    for cluster in clusters:
+        units = _members(settings, cluster)
+        standings = score_cluster(
             units,
-            targets,
+            totals,
+            targets.values,
+            settings.scoring,
+            progress=pace,
+            from_year=targets.from_year,
         )
-        for cluster, units in zip(clusters, members, strict=True)
-    ]
+        out.append(ClusterStandings(cluster, period, standings, units, targets))
+    return out
 
 
 async def reporting_rates(
@@ -144,26 +158,49 @@ async def _rates(
 
 
 async def with_rates(
-    tx: Tx, settings: HandlerSettings, cluster: Cluster, period: Period, now: dt.datetime
+    tx: Tx, settings: HandlerSettings, code: str, period: Period, now: dt.datetime
 ) -> tuple[ClusterStandings, dict[str, Tally]]:
-    """A cluster's ranking and each unit's reporting rate, their queries sent together:
-    the whole of /standings but the access check and the words."""
-    return await asyncio.gather(
-        compute(tx, settings, cluster, period, now.astimezone(settings.tz).date()),
-        _rates(tx, settings, cluster, _members(settings, cluster), period, now),
+    """A cluster's ranking and each unit's reporting rate: the whole of /standings but the
+    access check and the words. The cluster, its totals and targets, its first reports and
+    declarations are read in three queries sent together (one round trip), naming the
+    members before they are known (storage.totals.Members)."""
+    if settings.scoring is None:
+        raise UserInputError("standings.no_scoring")
+    members = Members(code, period.year)
+    cluster, read, found = await asyncio.gather(
+        org.cluster(tx, code, period.year),
+        standings_repo.totals_and_targets(
+            tx, settings.measures, members, period.start, period.end, _target_keys(period)
+        ),
+        rates.submitted(tx, settings, members, period, now),
     )
+    if cluster is None:
+        raise UserInputError("standings.no_cluster", year=period.year)
+    today = now.astimezone(settings.tz).date()
+    result = _scored(settings, [cluster], period, today, *read)[0]
+    refs = [UnitRef(u.code, cluster.code) for u in result.units]
+    return result, rates_by_unit(rates.judged(settings, refs, period, now, found))
 
 
-async def asked_cluster(tx: Tx, caller: Caller, action: Action, year: int) -> Cluster:
-    """The cluster a request is about (a linked group's, else the one the person leads this
-    year, else their unit's in `year`), if the policy lets the caller do `action` on it."""
+async def _asked_code(tx: Tx, caller: Caller, action: Action, year: int) -> str:
+    """The code of the cluster a request is about (a linked group's, else the one the person
+    leads this year, else their unit's in `year`), if the policy lets the caller do
+    `action` on it."""
     require_role(caller, action)
     caller = await in_year(tx, caller, year)
     target = cluster_target(caller)
     if target.cluster is None and caller.actor.person_id is not None:
         raise UserInputError("standings.no_cluster", year=year)
     require(caller, action, target)
-    cluster = await org.cluster(tx, target.cluster, year) if target.cluster else None
+    if target.cluster is None:
+        raise UserInputError("standings.no_cluster", year=year)
+    return target.cluster
+
+
+async def asked_cluster(tx: Tx, caller: Caller, action: Action, year: int) -> Cluster:
+    """The cluster `_asked_code` names, read."""
+    code = await _asked_code(tx, caller, action, year)
+    cluster = await org.cluster(tx, code, year)
     if cluster is None:
         raise UserInputError("standings.no_cluster", year=year)
     return cluster
@@ -173,8 +210,8 @@ async def of_cluster(
     tx: Tx, caller: Caller, settings: HandlerSettings, period: Period, now: dt.datetime
 ) -> tuple[ClusterStandings, dict[str, Tally]]:
     """/standings: the ranking of the cluster asked about, with each unit's reporting rate."""
-    cluster = await asked_cluster(tx, caller, Action.VIEW_CLUSTER_STANDINGS, period.year)
-    return await with_rates(tx, settings, cluster, period, now)
+    code = await _asked_code(tx, caller, Action.VIEW_CLUSTER_STANDINGS, period.year)
+    return await with_rates(tx, settings, code, period, now)
 
 
 async def every_cluster(
