@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 
 from domain.models import Cluster, ClusterMember, ClusterRole, Unit
@@ -74,7 +73,7 @@ async def cluster(tx: Tx, code: str, year: int) -> Cluster | None:
 
 async def clusters(tx: Tx, year: int) -> list[Cluster]:
     """Every cluster of `year` with its members, by code, in two queries."""
-    heads, rows = await asyncio.gather(
+    heads, rows = await tx.together(
         fetch_all(tx, "SELECT code, name FROM clusters WHERE year = ? ORDER BY code", (year,)),
         fetch_all(
             tx,

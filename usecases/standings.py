@@ -10,7 +10,6 @@ the arithmetic is `domain.scoring`.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -167,7 +166,7 @@ async def with_rates(
     if settings.scoring is None:
         raise UserInputError("standings.no_scoring")
     members = Members(code, period.year)
-    cluster, read, found = await asyncio.gather(
+    cluster, read, found = await tx.together(
         org.cluster(tx, code, period.year),
         standings_repo.totals_and_targets(
             tx, settings.measures, members, period.start, period.end, _target_keys(period)
