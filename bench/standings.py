@@ -12,8 +12,8 @@ per-month totals (storage/totals.py) added up on the way. A check first: the
 totals /standings reads equal the ones computed from the reports at that
 size, and up to 10,000 reports migration 8's backfill (the SQL an upgrade
 runs) recomputes every bucket alike, timed. The timed work runs through
-`storage.db.Database` (aiosqlite, the bot's pragmas), one transaction each,
-as the bot would:
+`storage.db.Database` (the bot's pragmas), one transaction each, inline (the
+statements on the event loop's thread) as the dispatcher runs a handler:
 
 - one cluster = what /standings does once it knows which cluster:
   `usecases.standings.with_rates` (the cluster and its members, measure
@@ -344,13 +344,13 @@ class Bench:
 
     async def one_cluster(self, code: str) -> str:
         """/standings for one cluster, everything but the chart: the text a head gets."""
-        async with self.db.transaction() as tx:
+        async with self.db.transaction(inline=True) as tx:
             result, rates = await ranking.with_rates(tx, self.settings, code, PERIOD, NOW)
         return standings_cmd.render(self.t, "vi", result, rates).text
 
     async def all_clusters(self) -> int:
         """Every cluster's ranking of the year (/standings all): how many units ranked."""
-        async with self.db.transaction() as tx:
+        async with self.db.transaction(inline=True) as tx:
             clusters = await org.clusters(tx, PERIOD.year)
             done = await ranking.compute_clusters(tx, self.settings, clusters, PERIOD, TODAY)
         return sum(len(result.standings.rows) for result in done)
@@ -361,7 +361,7 @@ class Bench:
         if code is not None:
             where = f"unit_code IN ({','.join('?' * len(self.members[code]))}) AND "
             params = self.members[code]
-        async with self.db.transaction() as tx:
+        async with self.db.transaction(inline=True) as tx:
             return await fetch_all(
                 tx,
                 f"SELECT unit_code, indicator, COUNT(*) FROM reports INDEXED BY {FLOOR_INDEX} "
@@ -372,14 +372,14 @@ class Bench:
 
     async def from_reports(self, code: str) -> dict[tuple[str, str], float]:
         """The cluster's measure totals from the reports and their values (before totals)."""
-        async with self.db.transaction() as tx:
+        async with self.db.transaction(inline=True) as tx:
             return await _totals_from_reports(tx, self.settings.measures, self.members[code])
 
     async def check(self, codes: Sequence[str], backfill: bool) -> str:
         """The totals the command reads are the ones the reports give, at this size; with
         `backfill`, migration 8's SQL recomputes every bucket and finds the same (timed)."""
         measures = self.settings.measures
-        async with self.db.transaction() as tx:
+        async with self.db.transaction(inline=True) as tx:
             for code in codes:
                 units = self.members[code]
                 kept = await standings_repo.measure_totals(
