@@ -121,7 +121,11 @@ class App:
     """Told when a channel connects (None) or fails to (the error): the CLI's status lines."""
 
     def __post_init__(self) -> None:
-        self.db = Database(self.database or self.config.bot.database)
+        password = self.secrets.thidua_database_password
+        self.db = Database(
+            self.database or self.config.bot.database,
+            password=password.get_secret_value() if password else None,
+        )
         self.router = make_router()
         self.dispatcher = Dispatcher(
             self.db,

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from bot.i18n import LANGUAGES, Catalog
-from domain.errors import DatabaseInUse, DatabaseLost, DatabaseMissing
+from domain.errors import DatabaseInUse, DatabaseLost, DatabaseMissing, DatabaseUnreachable
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -848,6 +848,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         except DatabaseLost as exc:
             print(Catalog()(say.lang, "ops.lost", path=str(exc)), file=sys.stderr)
             return 3
+        except DatabaseUnreachable as exc:
+            return _unreachable(say, exc)
+    try:
+        return _dispatch(command, args, config, secrets, say)
+    except DatabaseUnreachable as exc:
+        return _unreachable(say, exc)
+
+
+def _unreachable(say: Say, exc: DatabaseUnreachable) -> int:
+    """A wrong URL, database name or password: one line, no traceback."""
+    print(
+        Catalog()(say.lang, "ops.unreachable", where=exc.where, reason=exc.reason), file=sys.stderr
+    )
+    return 1
+
+
+def _dispatch(
+    command: str, args: argparse.Namespace, config: AppConfig, secrets: Secrets, say: Say
+) -> int:
     if command == "demo":
         asyncio.run(_demo(config, secrets, say, _demo_files(getattr(args, "files", None))))
     elif command == "migrate":

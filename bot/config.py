@@ -471,12 +471,15 @@ class AppConfig(_Section):
         return tuple(sorted(self._clusters_by_year))
 
     def with_secrets(self, secrets: Secrets) -> AppConfig:
-        """This config with environment overrides applied (tests point Telegram elsewhere)."""
+        """This config with environment overrides applied (tests point Telegram elsewhere;
+        a deployment names its PostgreSQL database in THIDUA_DATABASE_URL)."""
         update: dict[str, Any] = {}
         if secrets.telegram_api_base_url is not None:
             update["telegram"] = TelegramSection.model_validate(
                 self.telegram.model_dump() | {"api_base_url": secrets.telegram_api_base_url}
             )
+        if secrets.thidua_database_url is not None:
+            update["bot"] = self.bot.model_copy(update={"database": secrets.thidua_database_url})
         if secrets.zalo_api_base_url is not None:
             update["zalo"] = ZaloSection.model_validate(
                 self.zalo.model_dump() | {"api_base_url": secrets.zalo_api_base_url}
@@ -521,6 +524,8 @@ class Secrets(BaseSettings):
     zalo_bot_token: SecretStr | None = None  # ZALO_BOT_TOKEN
     zalo_webhook_secret: SecretStr | None = None  # ZALO_WEBHOOK_SECRET
     zalo_api_base_url: str | None = None  # ZALO_API_BASE_URL
+    thidua_database_url: str | None = None  # THIDUA_DATABASE_URL: overrides [bot] database
+    thidua_database_password: SecretStr | None = None  # THIDUA_DATABASE_PASSWORD (PostgreSQL)
 
     @classmethod
     def settings_customise_sources(

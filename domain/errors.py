@@ -92,6 +92,10 @@ class StorageError(ThiduaError):
     """The database refused an operation (integrity, migration)."""
 
 
+class IntegrityViolation(StorageError):
+    """A write broke a rule of the schema (a unit that does not exist, a key used twice)."""
+
+
 class DatabaseUnavailable(StorageError):
     """The database cannot take writes for now (disk full, read-only, locked too long).
 
@@ -105,6 +109,15 @@ class DatabaseLost(StorageError):
 
 class DatabaseMissing(StorageError):
     """A database that existed before is gone at start; refuse to start afresh silently."""
+
+
+class DatabaseUnreachable(StorageError):
+    """At start, the database server refused us for good (wrong address, name or password)."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"{where}: {reason}")
+        self.where = where
+        self.reason = reason
 
 
 class DatabaseInUse(StorageError):

@@ -1,6 +1,7 @@
 """The storage port's entry: open a database, run caller-owned transactions, close it.
 
-`Database` picks the backend from what `[bot] database` names (a file path: SQLite)
+`Database` picks the backend from what `[bot] database` names (a file path: SQLite;
+a `postgresql://` URL: PostgreSQL)
 and applies pending migrations at open. Everything engine-specific (pragmas, locks,
 the checks that the database under the process is still the one it opened) lives in
 the backend module; repositories and everything above them see only `Tx`.
@@ -14,15 +15,24 @@ from pathlib import Path
 
 from storage.migrations import migrate
 from storage.port import Backend, Row, Tx
+from storage.postgres import PostgresBackend, is_url
 from storage.sqlite import SqliteBackend
 
 __all__ = ["Database", "Row", "Tx"]
 
 
 class Database:
-    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000) -> None:
+    def __init__(
+        self, path: str | Path, *, password: str | None = None, busy_timeout_ms: int = 5000
+    ) -> None:
+        """`path`: an SQLite file (or ":memory:"), or a `postgresql://` URL; `password`
+        for a URL that leaves it out (it comes from the environment, never the config)."""
         self.path = str(path)
-        self.backend: Backend = SqliteBackend(self.path, busy_timeout_ms=busy_timeout_ms)
+        self.backend: Backend = (
+            PostgresBackend(self.path, password=password)
+            if is_url(self.path)
+            else SqliteBackend(self.path, busy_timeout_ms=busy_timeout_ms)
+        )
         self.lost: asyncio.Event = self.backend.lost
         """Set when the database was deleted or replaced: the process must stop serving."""
 

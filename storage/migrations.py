@@ -274,7 +274,7 @@ MIGRATIONS: tuple[str, ...] = (
 
 
 async def current_version(tx: Tx) -> int:
-    await tx.execute(
+    await tx.execute_schema(
         "CREATE TABLE IF NOT EXISTS schema_migrations "
         "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
     )
@@ -284,13 +284,14 @@ async def current_version(tx: Tx) -> int:
 
 async def migrate(tx: Tx) -> int:
     """Apply every migration newer than the database; returns the resulting version."""
+    await tx.lock("migrations")  # processes starting together migrate one after another
     version = await current_version(tx)
     for number, script in enumerate(MIGRATIONS, start=1):
         if number <= version:
             continue
         for statement in (s.strip() for s in script.split(";")):
             if statement:
-                await tx.execute(statement)
+                await tx.execute_schema(statement)
         await tx.execute(
             "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
             (number, dt.datetime.now(dt.UTC).isoformat()),

@@ -41,7 +41,8 @@ class Tx(abc.ABC):
 
     @abc.abstractmethod
     async def execute(self, sql: str, params: Params = ()) -> int:
-        """Run one statement; returns how many rows it changed."""
+        """Run one statement; returns how many rows it changed. A write that breaks a
+        rule of the schema raises domain.errors.IntegrityViolation, on every backend."""
 
     @abc.abstractmethod
     async def insert(self, sql: str, params: Params = ()) -> int | None:
@@ -55,6 +56,16 @@ class Tx(abc.ABC):
     @abc.abstractmethod
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         """All rows of a query, in one round trip."""
+
+    async def execute_schema(self, sql: str) -> None:
+        """Run one migration statement, written in SQLite's schema words (a backend
+        adapts types and self-numbering keys to its own)."""
+        await self.execute(sql)
+
+    @abc.abstractmethod
+    async def lock(self, name: str) -> None:
+        """Hold `name` until the transaction ends, against every other process: work that
+        must run once at a time across processes (migrations) takes it first."""
 
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
         """The first row of a query (None if there is none)."""

@@ -34,7 +34,7 @@ from typing import Any
 
 import aiosqlite
 
-from domain.errors import DatabaseLost, DatabaseMissing, DatabaseUnavailable
+from domain.errors import DatabaseLost, DatabaseMissing, DatabaseUnavailable, IntegrityViolation
 from storage.port import Params, Row, Tx
 
 log = logging.getLogger(__name__)
@@ -71,15 +71,27 @@ class SqliteTx(Tx):
         self.conn = conn
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        cur = await self.conn.execute(sql, params)
+        try:
+            cur = await self.conn.execute(sql, params)
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityViolation(str(exc)) from exc
         return cur.rowcount
 
     async def insert(self, sql: str, params: Params = ()) -> int | None:
-        cur = await self.conn.execute(sql, params)
+        try:
+            cur = await self.conn.execute(sql, params)
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityViolation(str(exc)) from exc
         return cur.lastrowid if cur.rowcount == 1 else None
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        await self.conn.executemany(sql, rows)
+        try:
+            await self.conn.executemany(sql, rows)
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityViolation(str(exc)) from exc
+
+    async def lock(self, name: str) -> None:
+        """Nothing to take: BEGIN IMMEDIATE already keeps every other writer out."""
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         # One round trip to the database thread (a cursor costs three: execute, fetch, close).

@@ -74,10 +74,14 @@ class Harness:
 
     @classmethod
     async def create(
-        cls, tmp_path: Path, clock: FakeClock | None = None, config: AppConfig | None = None
+        cls,
+        tmp_path: Path,
+        clock: FakeClock | None = None,
+        config: AppConfig | None = None,
+        database: str | None = None,
     ) -> Harness:
         config = config or load_config(EXAMPLE)
-        db = Database(tmp_path / "test.sqlite3")
+        db = Database(database or tmp_path / "test.sqlite3")
         await db.open()
         async with db.transaction() as tx:
             await org.sync(tx, config.units, config.clusters)
@@ -134,6 +138,10 @@ class Harness:
             self._last_id = rows[-1]["id"]
         self.delivered.extend(sent)
         return sent
+
+    async def rows(self, sql: str, *params: object) -> list[tuple[object, ...]]:
+        async with self.db.transaction() as tx:
+            return [tuple(r) for r in await tx.fetch_all(sql, params)]
 
     async def scalar(self, sql: str, *params: object) -> object:
         async with self.db.transaction() as tx:

@@ -5,14 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from storage import people
 from tests.harness import FakeClock, Harness
+
+pytestmark = pytest.mark.both_backends
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
-async def test_link_a_second_messenger_and_choose_where_reminders_go(tmp_path) -> None:
-    h = await Harness.create(tmp_path, FakeClock(dt.datetime(2026, 6, 27, 8, 0, tzinfo=VN)))
+async def test_link_a_second_messenger_and_choose_where_reminders_go(tmp_path, database) -> None:
+    h = await Harness.create(
+        tmp_path, FakeClock(dt.datetime(2026, 6, 27, 8, 0, tzinfo=VN)), database=database
+    )
     try:
         on_telegram = h.user(111, "Nguyễn Văn An", channel="telegram")
         await on_telegram.register(await h.invite("hoan_kiem"))

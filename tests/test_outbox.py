@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -14,6 +13,8 @@ from domain.messages import Reply
 from storage import outbox
 from storage.db import Database
 from tests.harness import FakeClock
+
+pytestmark = pytest.mark.both_backends
 
 
 class ScriptedChannel:
@@ -46,9 +47,9 @@ class ScriptedChannel:
 
 @pytest.fixture
 async def setup(
-    tmp_path: Path,
+    database: str,
 ) -> AsyncIterator[tuple[Database, ScriptedChannel, OutboxSender, FakeClock]]:
-    db = Database(tmp_path / "o.sqlite3")
+    db = Database(database)
     await db.open()
     clock = FakeClock()
     channel = ScriptedChannel()
@@ -173,8 +174,8 @@ async def test_a_person_who_blocked_the_bot_is_marked_unreachable(setup) -> None
     assert channel.delivered == []
 
 
-async def test_bulk_messages_go_in_order_through_the_pacing(tmp_path: Path) -> None:
-    db = Database(tmp_path / "p.sqlite3")
+async def test_bulk_messages_go_in_order_through_the_pacing(database: str) -> None:
+    db = Database(database)
     await db.open()
     clock = FakeClock()
     channel = ScriptedChannel()

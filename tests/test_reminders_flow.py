@@ -14,12 +14,16 @@ from domain.models import Role
 from handlers.reminders import Reminders
 from tests.harness import FakeClock, Harness, Sent, User
 
+pytestmark = pytest.mark.both_backends
+
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 @pytest.fixture
-async def setup(tmp_path) -> AsyncIterator[tuple[Harness, Scheduler]]:
-    h = await Harness.create(tmp_path, FakeClock(dt.datetime(2026, 6, 27, 8, 0, tzinfo=VN)))
+async def setup(tmp_path, database) -> AsyncIterator[tuple[Harness, Scheduler]]:
+    h = await Harness.create(
+        tmp_path, FakeClock(dt.datetime(2026, 6, 27, 8, 0, tzinfo=VN)), database=database
+    )
     job = Job(
         "reminders",
         CronTrigger(minute="*/5", timezone=VN),

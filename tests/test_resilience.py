@@ -27,6 +27,8 @@ from tests.test_cli import thidua
 from tests.test_flows import fill_gifts, registered, report_count
 from tests.test_ops import config_file
 
+pytestmark = pytest.mark.sqlite_only
+
 Condition = Callable[[Harness], Awaitable[Callable[[], Awaitable[None]]]]
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,15 +15,17 @@ from storage import outbox
 from storage.db import Database, Tx
 from tests.harness import FakeClock
 
+pytestmark = pytest.mark.both_backends
+
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(tmp_path / "s.sqlite3")
-    await database.open()
-    yield database
-    await database.close()
+async def db(database: str) -> AsyncIterator[Database]:
+    opened = Database(database)
+    await opened.open()
+    yield opened
+    await opened.close()
 
 
 def fan_out(chats: list[str], crash_after: int | None = None):

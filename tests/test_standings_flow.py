@@ -17,12 +17,16 @@ from domain.models import Role
 from runtime import workers
 from tests.harness import FakeClock, Harness, User
 
+pytestmark = pytest.mark.both_backends
+
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 @pytest.fixture
-async def h(tmp_path) -> AsyncIterator[Harness]:
-    harness = await Harness.create(tmp_path, FakeClock(dt.datetime(2025, 12, 20, 9, 0, tzinfo=VN)))
+async def h(tmp_path, database) -> AsyncIterator[Harness]:
+    harness = await Harness.create(
+        tmp_path, FakeClock(dt.datetime(2025, 12, 20, 9, 0, tzinfo=VN)), database=database
+    )
     from storage import targets
 
     async with harness.db.transaction() as tx:

@@ -6,15 +6,14 @@ import asyncio
 import dataclasses
 import datetime as dt
 import itertools
-import sqlite3
 from collections.abc import AsyncIterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from domain.errors import IntegrityViolation
 from domain.measures import MeasureDef, MeasureHow, default_measures
 from domain.measures import measure_totals as pure_totals
 from domain.models import Cluster, Language, LocalText, Report, ReportStatus, Role, Unit
@@ -23,6 +22,8 @@ from domain.scoring import Target
 from storage import org, people, standings, targets
 from storage import reports as reports_repo
 from storage.db import Database, Tx
+
+pytestmark = pytest.mark.both_backends
 
 NOW = dt.datetime(2025, 6, 1, 9, 0, tzinfo=dt.UTC)
 UNITS = ("hoan_kiem", "ba_dinh", "long_bien")
@@ -67,11 +68,11 @@ async def _setup(db: Database) -> int:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(tmp_path / "standings.sqlite3")
-    await database.open()
-    yield database
-    await database.close()
+async def db(database: str) -> AsyncIterator[Database]:
+    opened = Database(database)
+    await opened.open()
+    yield opened
+    await opened.close()
 
 
 _keys = itertools.count()
@@ -375,7 +376,7 @@ async def test_import_is_all_or_nothing(db: Database) -> None:
     bad_unit = [_t("hoan_kiem", "cba", 5), _t("no_such_unit", "cba", 1)]
     duplicate = [_t("ba_dinh", "cba", 5), _t("ba_dinh", "cba", 6)]
     async with db.transaction() as tx:
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(IntegrityViolation):
             await targets.replace_imported(tx, bad_unit, NOW)
         with pytest.raises(ValueError, match="duplicate"):
             await targets.replace_imported(tx, duplicate, NOW)
