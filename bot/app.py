@@ -13,6 +13,8 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import os
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -322,10 +324,15 @@ class App:
         if self.lock is not None:
             self.lock.acquire(self.clock.now())
         try:
+            await self.db.hold_process(
+                f"thidua run, pid {os.getpid()} on {socket.gethostname()}, "
+                f"{self.clock.now().isoformat(timespec='seconds')}"
+            )
             await self.open()
         except BaseException:
             if self.lock is not None:
                 self.lock.release()
+            await self.db.release_process()
             raise
         self.health.started_at = self.clock.now()
         for sender in self.senders.values():

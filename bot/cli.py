@@ -300,7 +300,7 @@ async def _status(config: AppConfig, say: Say) -> int:
     healthy = healthy and not stuck
     print(say("status.outbox", mark="❌" if stuck else "✅", pending=pending, s=age))
     print(say("status.tick", last=ago(tick)))
-    print(say("status.database", path=app.db.path))
+    print(say("status.database", path=app.db.where))
     return 0 if healthy else 1
 
 
@@ -383,7 +383,7 @@ async def _migrate(config: AppConfig, say: Say) -> None:
     async with app.db.transaction() as tx:
         version = await current_version(tx)
     await app.db.close()
-    print(say("schema_version", path=app.db.path, version=version))
+    print(say("schema_version", path=app.db.where, version=version))
 
 
 async def _check_totals(config: AppConfig, say: Say) -> None:

@@ -37,6 +37,11 @@ class Database:
         """Set when the database was deleted or replaced: the process must stop serving."""
 
     @property
+    def where(self) -> str:
+        """The database for messages: its path, or its URL without a password."""
+        return self.backend.where
+
+    @property
     def is_file(self) -> bool:
         """A database in a local file: backups, the process lock and its marker apply."""
         return self.backend.is_file
@@ -51,7 +56,16 @@ class Database:
         return version
 
     async def close(self) -> None:
+        await self.backend.release_process()
         await self.backend.close()
+
+    async def hold_process(self, who: str) -> None:
+        """One `thidua run` per database: DatabaseInUse names the process that has it.
+        (An SQLite file is held by storage.lock.ProcessLock before it is opened.)"""
+        await self.backend.hold_process(who)
+
+    async def release_process(self) -> None:
+        await self.backend.release_process()
 
     async def __aenter__(self) -> Database:
         await self.open()

@@ -119,7 +119,19 @@ class Backend(Protocol):
         """A database in a local file (backups, the process lock and the marker apply)."""
         ...
 
+    @property
+    def where(self) -> str:
+        """The database for messages and logs (a URL without its password)."""
+        ...
+
     async def connect(self) -> None: ...
+
+    async def hold_process(self, who: str) -> None:
+        """Take the database for this process (one `thidua run` per database), or raise
+        DatabaseInUse naming who has it; `who` is what another process is told."""
+        ...
+
+    async def release_process(self) -> None: ...
 
     def transaction(
         self, *, urgent: bool = False, inline: bool = False

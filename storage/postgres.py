@@ -21,6 +21,7 @@ from typing import Any
 import asyncpg
 
 from domain.errors import (
+    DatabaseInUse,
     DatabaseLost,
     DatabaseUnavailable,
     DatabaseUnreachable,
@@ -31,6 +32,15 @@ from storage.port import Params, Row, Tx
 log = logging.getLogger(__name__)
 
 SCHEMES = ("postgresql://", "postgres://")
+
+_PROCESS_LOCK = "thidua run"
+_TRY_LOCK = "SELECT pg_try_advisory_lock(hashtext($1))"
+_HOLDER = (
+    "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+    "WHERE l.locktype = 'advisory' AND l.granted AND l.database = "
+    "(SELECT oid FROM pg_database WHERE datname = current_database()) "
+    "AND l.objid::bigint = (hashtext($1)::bigint & 4294967295) LIMIT 1"
+)
 
 
 def is_url(database: str) -> bool:
@@ -154,6 +164,8 @@ class PostgresBackend:
         self._lock = asyncio.Lock()
         self._queue = asyncio.Lock()  # ordinary transactions line up here, urgent ones do not
         self._identity: int | None = None
+        self._who: str | None = None
+        self._holder: asyncpg.Connection | None = None
         self.lost = asyncio.Event()
         """Set when the database was dropped and made again under the process."""
 
@@ -166,9 +178,14 @@ class PostgresBackend:
         """The URL without its password, for messages."""
         return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", self.url)
 
-    async def _connect(self) -> asyncpg.Connection:
+    async def _connect(self, application_name: str = "thidua") -> asyncpg.Connection:
         try:
-            conn = await asyncpg.connect(self.url, password=self._password, timeout=self._timeout)
+            conn = await asyncpg.connect(
+                self.url,
+                password=self._password,
+                timeout=self._timeout,
+                server_settings={"application_name": application_name},
+            )
         except _FATAL as exc:
             raise DatabaseUnreachable(self.where, _reason(exc)) from exc
         except _TRANSIENT as exc:
@@ -195,6 +212,46 @@ class PostgresBackend:
         except DatabaseUnavailable as exc:
             raise DatabaseUnreachable(self.where, str(exc.__cause__ or exc)) from exc
 
+    async def hold_process(self, who: str) -> None:
+        """A session advisory lock on a connection of its own, named `who` for the others.
+
+        PostgreSQL drops it with the connection, however the process dies. When the
+        connection is lost (a server restart) it is taken again at the next transaction;
+        if another process took it meanwhile, this one stops serving (`lost`).
+        """
+        self._who = who
+        conn = await self._connect(application_name=who[:63])
+        try:
+            taken = await conn.fetchval(_TRY_LOCK, _PROCESS_LOCK)
+            if not taken:
+                holder = await conn.fetchval(_HOLDER, _PROCESS_LOCK)
+                raise DatabaseInUse(self.where, str(holder or ""))
+        except BaseException:
+            await conn.close()
+            raise
+        self._holder = conn
+
+    async def _hold_again(self) -> None:
+        if self._who is None or (self._holder is not None and not self._holder.is_closed()):
+            return
+        self._holder = None
+        try:
+            await self.hold_process(self._who)
+        except DatabaseInUse as exc:
+            log.critical(
+                "another process (%s) took %s while the connection was lost; this one stops",
+                exc.holder,
+                self.where,
+            )
+            self.lost.set()
+            raise DatabaseLost(self.where) from exc
+
+    async def release_process(self) -> None:
+        holder, self._holder, self._who = self._holder, None, None
+        if holder is not None and not holder.is_closed():
+            with contextlib.suppress(*_TRANSIENT):
+                await holder.close(timeout=5)
+
     async def close(self) -> None:
         if self._conn is not None:
             async with self._lock:
@@ -206,6 +263,7 @@ class PostgresBackend:
     async def _connection(self) -> asyncpg.Connection:
         if self._conn is None or self._conn.is_closed():
             self._conn = await self._connect()
+            await self._hold_again()
         return self._conn
 
     def _drop(self) -> None:

@@ -165,6 +165,10 @@ class SqliteBackend:
     def is_file(self) -> bool:
         return self.path != ":memory:" and "://" not in self.path
 
+    @property
+    def where(self) -> str:
+        return self.path
+
     def _file_identity(self) -> tuple[int, int] | None:
         try:
             st = os.stat(self.path)
@@ -200,6 +204,12 @@ class SqliteBackend:
         if self.is_file:
             self._identity = self._file_identity()
             _mark(self.path)
+
+    async def hold_process(self, who: str) -> None:
+        """The file lock (storage.lock.ProcessLock) is taken before the file is opened."""
+
+    async def release_process(self) -> None:
+        pass
 
     def _check_identity(self) -> None:
         """Raise DatabaseLost if the file at our path is not the one we opened."""

@@ -45,6 +45,7 @@ def _no_cached_drawings() -> None:
 
 @pytest.fixture(scope="session")
 def _postgres() -> Iterator[None]:
+    """Whatever server the session started stops at its end."""
     yield
     pg.stop()
 

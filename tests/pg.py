@@ -3,51 +3,103 @@
 `THIDUA_TEST_DATABASE_URL` names a server to use instead; otherwise pgserver (a
 PostgreSQL installed by pip, in the test extra) starts one in a temporary folder.
 Each test gets a schema of its own, so tests never see one another's rows.
+
+Tests that stop the server or need a role with a password use the server these tests
+start themselves (`own`), whatever `THIDUA_TEST_DATABASE_URL` says.
 """
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
-_server: Any = None
-_folder: Path | None = None
-_url: str | None = None
+PASSWORD_ROLE = "thidua_pw"
+PASSWORD = "right-horse-battery"
+
+
+@dataclass
+class Own:
+    """The PostgreSQL these tests started: its URL and what can be done to it."""
+
+    server: Any
+    folder: Path
+
+    @property
+    def url(self) -> str:
+        return str(self.server.get_uri())
+
+    @property
+    def data(self) -> Path:
+        return Path(self.server.pgdata)
+
+    def ctl(self, *args: str) -> None:
+        from pgserver._commands import pg_ctl
+
+        pg_ctl(["-w", *args], pgdata=self.server.pgdata, user=self.server.system_user, timeout=60)
+
+    def stop(self) -> None:
+        """Down, as a crash or an upgrade takes it: every connection is cut."""
+        self.ctl("-m", "immediate", "stop")
+
+    def start(self) -> None:
+        """Up again as pgserver starts it: no TCP, its socket in the data folder."""
+        self.ctl("-o", '-h ""', "-o", f"-k {self.data}", "-l", str(self.server.log), "start")
+
+    def password_url(self, password: str) -> str:
+        """A URL for a role that must give its password (`password` goes in the URL)."""
+        base = self.url.replace("postgres:@", f"{PASSWORD_ROLE}:{password}@", 1)
+        assert base != self.url
+        return base
+
+
+_own: Own | None = None
 _numbers = itertools.count(1)
 
 
-def server_url() -> str:
-    """The server's URL, starting it at the first call."""
-    global _server, _folder, _url
-    if _url is None:
-        given = os.environ.get("THIDUA_TEST_DATABASE_URL")
-        if given:
-            _url = given
-        else:
-            import pgserver
+def own() -> Own:
+    """Start this session's own server (once)."""
+    global _own
+    if _own is None:
+        import pgserver
 
-            _folder = Path(tempfile.mkdtemp(prefix="thidua-pg-"))
-            _folder.chmod(0o755)  # run as root, the server runs as its own user
-            _server = pgserver.get_server(_folder / "data", cleanup_mode=None)
-            _url = _server.get_uri()
-    return _url
+        folder = Path(tempfile.mkdtemp(prefix="thidua-pg-"))
+        folder.chmod(0o755)  # run as root, the server runs as a user of its own
+        server = pgserver.get_server(folder / "data", cleanup_mode="stop")
+        _own = Own(server, folder)
+        _password_role(_own)
+    return _own
+
+
+def _password_role(server: Own) -> None:
+    """A role that logs in with a password only (the default role needs none)."""
+    hba = server.data / "pg_hba.conf"
+    rule = f"local all {PASSWORD_ROLE} scram-sha-256\n"
+    hba.write_text(rule + hba.read_text(encoding="utf-8"), encoding="utf-8")
+    server.server.psql(
+        f"CREATE ROLE {PASSWORD_ROLE} LOGIN PASSWORD '{PASSWORD}';"
+        f"GRANT ALL ON SCHEMA public TO {PASSWORD_ROLE};"
+        "SELECT pg_reload_conf();"
+    )
+
+
+def server_url() -> str:
+    return os.environ.get("THIDUA_TEST_DATABASE_URL") or own().url
 
 
 def stop() -> None:
     """At the end of the session: stop the server this session started."""
-    global _server, _folder, _url
-    if _server is not None:
-        _server.cleanup()
-    if _folder is not None:
-        shutil.rmtree(_folder, ignore_errors=True)
-    _server = _folder = _url = None
+    global _own
+    if _own is not None:
+        _own.server.cleanup()
+        shutil.rmtree(_own.folder, ignore_errors=True)
+        _own = None
 
 
 def with_params(url: str, **params: str) -> str:
@@ -55,18 +107,14 @@ def with_params(url: str, **params: str) -> str:
     return f"{url}{'&' if '?' in url else '?'}{query}"
 
 
-async def fresh_url() -> str:
+async def fresh_url(base: str | None = None) -> str:
     """A URL on an empty schema of its own (PostgreSQL's `search_path`)."""
-    base = server_url()
+    base = base or server_url()
     name = f"t{os.getpid()}_{next(_numbers)}"
     conn = await asyncpg.connect(base)
     try:
         await conn.execute(f"CREATE SCHEMA {name}")
+        await conn.execute(f"GRANT ALL ON SCHEMA {name} TO PUBLIC")
     finally:
         await conn.close()
     return with_params(base, search_path=name)
-
-
-def fresh_url_sync() -> str:
-    """`fresh_url` outside an event loop (for tests that start processes)."""
-    return asyncio.run(fresh_url())
