@@ -344,6 +344,49 @@ async def _restore(config: AppConfig, file: Path, say: Say) -> int:
     return 0
 
 
+async def _db_copy(config: AppConfig, secrets: Secrets, to: str, say: Say) -> int:
+    """Move the SQLite database into an empty PostgreSQL one, verified; the bot stopped."""
+    from storage.copy import CopyError, copy_database
+    from storage.db import Database
+    from storage.lock import ProcessLock
+    from storage.postgres import is_url
+
+    if not is_url(to):
+        print(say("db.not_url", given=to), file=sys.stderr)
+        return 1
+    source = Database(config.bot.database)
+    if not source.is_file:
+        print(say("db.not_sqlite", database=source.where), file=sys.stderr)
+        return 1
+    lock = ProcessLock(source.path)
+    try:
+        lock.acquire(dt.datetime.now(dt.UTC))
+    except DatabaseInUse as exc:
+        print(say("db.running", holder=exc.holder), file=sys.stderr)
+        return 1
+    password = secrets.thidua_database_password
+    target = Database(to, password=password.get_secret_value() if password else None)
+    try:
+        async with source, target:
+            copied = await copy_database(source, target)
+    except CopyError as exc:
+        print(say("db.failed", reason=str(exc)), file=sys.stderr)
+        return 1
+    finally:
+        lock.release()
+    print(
+        say(
+            "db.copied",
+            rows=sum(copied.counts.values()),
+            tables=len(copied.counts),
+            source=source.where,
+            target=target.where,
+            checksum=copied.checksum[:16],
+        )
+    )
+    return 0
+
+
 def _demo_files(given: str | None) -> Path:
     """Where the demo saves what it sends: the folder asked for, or a new one that is kept."""
     if given:
@@ -796,6 +839,14 @@ def build_parser(say: Say) -> Parser:
         one.say = say
         one.add_argument("id", type=int, help=say("people.id"))
         one.add_argument("--config", help=config_help)
+    db = sub.add_parser("db", help=say("db.cmd"), description=say("db.cmd"))
+    assert isinstance(db, Parser)
+    db.say = say
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="copy")
+    cp = db_sub.add_parser("copy", help=say("db.copy"), description=say("db.copy"))
+    cp.say = say
+    cp.add_argument("--to", required=True, help=say("db.to"))
+    cp.add_argument("--config", help=config_help)
     return parser
 
 
@@ -891,6 +942,8 @@ def _dispatch(
         return asyncio.run(_restore(config, args.file, say))
     elif command == "invite":
         return asyncio.run(_invite(config, args, say))
+    elif command == "db":
+        return asyncio.run(_db_copy(config, secrets, args.to, say))
     return 0
 
 

@@ -63,6 +63,11 @@ class Tx(abc.ABC):
         await self.execute(sql)
 
     @abc.abstractmethod
+    async def renumber(self, table: str) -> None:
+        """After rows were written with their own `id`s (a copy), new rows of `table`
+        are numbered after the largest."""
+
+    @abc.abstractmethod
     async def lock(self, name: str) -> None:
         """Hold `name` until the transaction ends, against every other process: work that
         must run once at a time across processes (migrations) takes it first."""

@@ -124,6 +124,14 @@ class PgTx(Tx):
         async with self._turn:
             await self.conn.execute(schema(sql))
 
+    async def renumber(self, table: str) -> None:
+        async with self._turn:
+            await self.conn.execute(
+                "SELECT setval(pg_get_serial_sequence($1, 'id'), "
+                f'COALESCE((SELECT MAX(id) FROM "{table}"), 0) + 1, false)',
+                table,
+            )
+
     async def lock(self, name: str) -> None:
         async with self._turn:
             await self.conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", name)

@@ -90,6 +90,9 @@ class SqliteTx(Tx):
         except sqlite3.IntegrityError as exc:
             raise IntegrityViolation(str(exc)) from exc
 
+    async def renumber(self, table: str) -> None:
+        """Nothing to do: a rowid key always goes on from the largest."""
+
     async def lock(self, name: str) -> None:
         """Nothing to take: BEGIN IMMEDIATE already keeps every other writer out."""
 

@@ -17,8 +17,9 @@ from domain.errors import DatabaseInUse
 from storage.postgres import dialect, schema
 from tests import pg
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.harness import EXAMPLE, FakeClock
+from tests.harness import EXAMPLE, FakeClock, Harness
 from tests.test_cli import thidua
+from tests.test_flows import fill_gifts, registered, report_count
 from tests.test_ops import config_file
 from tests.tg import TgUser
 
@@ -161,3 +162,45 @@ async def test_a_second_thidua_run_on_one_postgresql_database_refuses_and_names_
         await first.stop()
     await second.start()  # released at stop: the next one takes it
     await second.stop()
+
+
+async def _with_reports(tmp_path: Path, database: str, n: int) -> Harness:
+    h = await Harness.create(tmp_path, database=database)
+    user = await registered(h)
+    for _ in range(n):
+        await fill_gifts(user)
+        assert "Đã lưu" in (await user.press("Lưu"))[0].text
+    await user.send("/help")  # an open conversation, a delivered answer: every table counts
+    return h
+
+
+async def test_db_copy_moves_sqlite_into_postgresql_verified(tmp_path: Path) -> None:
+    config = config_file(tmp_path)
+    before = await _with_reports(tmp_path, str(tmp_path / "db.sqlite3"), 3)
+    values = await before.rows("SELECT report_id, field, num, text FROM report_values")
+    await before.close()
+    url = await pg.fresh_url()
+    result = await asyncio.to_thread(thidua, "db", "copy", "--to", url, "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert "Số dòng từng bảng khớp; tổng kiểm giá trị báo cáo khớp" in result.stdout
+    # The bot goes on in PostgreSQL: same rows, and new ones numbered after the copied.
+    after = await Harness.create(tmp_path, database=url)
+    try:
+        assert sorted(
+            await after.rows("SELECT report_id, field, num, text FROM report_values")
+        ) == (sorted(values))
+        user = after.user(101, "Nguyễn Văn An")
+        await fill_gifts(user)
+        assert "Đã lưu báo cáo #4" in (await user.press("Lưu"))[0].text
+        assert await after.rows("SELECT id FROM reports ORDER BY id") == [(1,), (2,), (3,), (4,)]
+    finally:
+        await after.close()
+    # Into a database that is not empty: refused, nothing added.
+    again = await asyncio.to_thread(thidua, "db", "copy", "--to", url, "--config", str(config))
+    assert again.returncode == 1 and not again.stdout
+    assert "Không chép được" in again.stderr and "not empty" in again.stderr
+    check = await Harness.create(tmp_path, database=url)
+    try:
+        assert await report_count(check) == 4
+    finally:
+        await check.close()
