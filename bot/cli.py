@@ -347,9 +347,8 @@ async def _restore(config: AppConfig, file: Path, say: Say) -> int:
 async def _db_copy(config: AppConfig, secrets: Secrets, to: str, say: Say) -> int:
     """Move the SQLite database into an empty PostgreSQL one, verified; the bot stopped."""
     from storage.copy import CopyError, copy_database
-    from storage.db import Database
+    from storage.db import Database, is_url
     from storage.lock import ProcessLock
-    from storage.postgres import is_url
 
     if not is_url(to):
         print(say("db.not_url", given=to), file=sys.stderr)

@@ -15,10 +15,16 @@ from pathlib import Path
 
 from storage.migrations import migrate
 from storage.port import Backend, Row, Tx
-from storage.postgres import PostgresBackend, is_url
 from storage.sqlite import SqliteBackend
 
-__all__ = ["Database", "Row", "Tx"]
+__all__ = ["Database", "Row", "Tx", "is_url"]
+
+SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_url(database: str) -> bool:
+    """A PostgreSQL database named by its URL (anything else is an SQLite file)."""
+    return database.startswith(SCHEMES)
 
 
 class Database:
@@ -28,11 +34,13 @@ class Database:
         """`path`: an SQLite file (or ":memory:"), or a `postgresql://` URL; `password`
         for a URL that leaves it out (it comes from the environment, never the config)."""
         self.path = str(path)
-        self.backend: Backend = (
-            PostgresBackend(self.path, password=password)
-            if is_url(self.path)
-            else SqliteBackend(self.path, busy_timeout_ms=busy_timeout_ms)
-        )
+        self.backend: Backend
+        if is_url(self.path):
+            from storage.postgres import PostgresBackend  # asyncpg loads only when used
+
+            self.backend = PostgresBackend(self.path, password=password)
+        else:
+            self.backend = SqliteBackend(self.path, busy_timeout_ms=busy_timeout_ms)
         self.lost: asyncio.Event = self.backend.lost
         """Set when the database was deleted or replaced: the process must stop serving."""
 

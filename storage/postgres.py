@@ -31,8 +31,6 @@ from storage.port import Params, Row, Tx
 
 log = logging.getLogger(__name__)
 
-SCHEMES = ("postgresql://", "postgres://")
-
 _PROCESS_LOCK = "thidua run"
 _TRY_LOCK = "SELECT pg_try_advisory_lock(hashtext($1))"
 _HOLDER = (
@@ -41,10 +39,6 @@ _HOLDER = (
     "(SELECT oid FROM pg_database WHERE datname = current_database()) "
     "AND l.objid::bigint = (hashtext($1)::bigint & 4294967295) LIMIT 1"
 )
-
-
-def is_url(database: str) -> bool:
-    return database.startswith(SCHEMES)
 
 
 @functools.lru_cache(maxsize=4096)
