@@ -264,8 +264,25 @@ def verify(db: Path) -> dict[str, int]:
         }
 
 
-async def run_bot(kind: str, officers: int, reports: int) -> Result:
-    """One bot in its own process against a fresh load process; thidua on a fresh database.
+async def verify_url(url: str) -> dict[str, int]:
+    """`verify` for a PostgreSQL database (through the storage port)."""
+    from storage.db import Database
+
+    async with Database(url) as db, db.transaction() as tx:
+        q = tx.fetch_value
+        return {
+            "reports": int(await q("SELECT COUNT(*) FROM reports")),
+            "inbox_not_done": int(await q("SELECT COUNT(*) FROM inbox WHERE status != 'done'")),
+            "outbox_not_sent": int(await q("SELECT COUNT(*) FROM outbox WHERE status != 'sent'")),
+            "outbox_sent": int(await q("SELECT COUNT(*) FROM outbox WHERE status = 'sent'")),
+        }
+
+
+async def run_bot(
+    kind: str, officers: int, reports: int, *, database_url: str | None = None
+) -> Result:
+    """One bot in its own process against a fresh load process; thidua on a fresh database
+    (an SQLite file, or the empty PostgreSQL database `database_url` names).
 
     `kind` is "thidua" or "echo". The peer gets thidua's PTB settings from the same config.
     """
@@ -273,6 +290,8 @@ async def run_bot(kind: str, officers: int, reports: int) -> Result:
         folder = Path(tmp)
         config = write_config(folder)
         env = clean_env()
+        if database_url:
+            env["THIDUA_DATABASE_URL"] = database_url
         code = await invite(config, env, officers) if kind == "thidua" else ""
         load = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -335,7 +354,9 @@ async def run_bot(kind: str, officers: int, reports: int) -> Result:
             calls=done["calls"],
         )
         if kind == "thidua":
-            result.checks = verify(folder / "bench.sqlite3")
+            result.checks = (
+                await verify_url(database_url) if database_url else verify(folder / "bench.sqlite3")
+            )
             if os.environ.get("BENCH_DEBUG"):
                 print((folder / "bot.log").read_text(errors="replace")[-3000:], file=sys.stderr)
     return result

@@ -40,7 +40,7 @@ class Own:
         return Path(self.server.pgdata)
 
     def ctl(self, *args: str) -> None:
-        from pgserver._commands import pg_ctl
+        from pgserver._commands import pg_ctl  # type: ignore[attr-defined]  # made at import
 
         pg_ctl(["-w", *args], pgdata=self.server.pgdata, user=self.server.system_user, timeout=60)
 
@@ -67,11 +67,11 @@ def own() -> Own:
     """Start this session's own server (once)."""
     global _own
     if _own is None:
-        import pgserver
+        from pgserver.postgres_server import get_server
 
         folder = Path(tempfile.mkdtemp(prefix="thidua-pg-"))
         folder.chmod(0o755)  # run as root, the server runs as a user of its own
-        server = pgserver.get_server(folder / "data", cleanup_mode="stop")
+        server = get_server(folder / "data", cleanup_mode="stop")
         _own = Own(server, folder)
         _password_role(_own)
     return _own
