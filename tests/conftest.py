@@ -50,12 +50,6 @@ def _postgres() -> Iterator[None]:
     pg.stop()
 
 
-@pytest.fixture(autouse=True)
-def _no_cached_drawings() -> None:
-    """Every test draws its own charts (the cache lives as long as the process)."""
-    workers.forget()
-
-
 @pytest.fixture
 def backend(request: pytest.FixtureRequest) -> str:
     return str(getattr(request, "param", "sqlite"))
