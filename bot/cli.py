@@ -256,7 +256,6 @@ async def _status(config: AppConfig, say: Say) -> int:
     from bot.app import App
     from bot.config import Secrets
     from storage import health as health_repo
-    from storage.lock import holder
 
     app = App(config, Secrets())
     await app.open()
@@ -265,6 +264,7 @@ async def _status(config: AppConfig, say: Say) -> int:
             beats = await health_repo.all_beats(tx)
             pending, oldest = await health_repo.outbox_backlog(tx)
             tick = await health_repo.last_tick(tx)
+        running = await app.db.process_holder()
     finally:
         await app.db.close()
     now = app.clock.now()
@@ -276,7 +276,6 @@ async def _status(config: AppConfig, say: Say) -> int:
         seconds = max(0, round((now - when).total_seconds()))
         return say("status.ago", when=when.astimezone(tz).strftime("%H:%M:%S %d/%m"), s=seconds)
 
-    running = holder(app.db.path) if app.lock is not None else None
     print(say("status.process", holder=running) if running else say("status.no_process"))
     # Heartbeats are written every 30 s; much older ones mean the process is gone or stuck.
     fresh_limit = dt.timedelta(seconds=max(120, 2 * 30))

@@ -75,6 +75,10 @@ class Database:
     async def release_process(self) -> None:
         await self.backend.release_process()
 
+    async def process_holder(self) -> str | None:
+        """Who holds the database for a `thidua run` (checked, not taken), or None."""
+        return await self.backend.process_holder()
+
     async def __aenter__(self) -> Database:
         await self.open()
         return self

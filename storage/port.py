@@ -138,6 +138,10 @@ class Backend(Protocol):
 
     async def release_process(self) -> None: ...
 
+    async def process_holder(self) -> str | None:
+        """Who holds the database (`hold_process`), or None: checked, not taken."""
+        ...
+
     def transaction(
         self, *, urgent: bool = False, inline: bool = False
     ) -> AbstractAsyncContextManager[Tx]:

@@ -248,6 +248,16 @@ class PostgresBackend:
             self.lost.set()
             raise DatabaseLost(self.where) from exc
 
+    async def process_holder(self) -> str | None:
+        async with self._lock:
+            conn = await self._connection()
+            try:
+                holder = await conn.fetchval(_HOLDER, _PROCESS_LOCK)
+            except _TRANSIENT as exc:
+                self._drop()
+                raise _unavailable(exc) from exc
+        return None if holder is None else str(holder)
+
     async def release_process(self) -> None:
         holder, self._holder, self._who = self._holder, None, None
         if holder is not None and not holder.is_closed():

@@ -214,6 +214,11 @@ class SqliteBackend:
     async def release_process(self) -> None:
         pass
 
+    async def process_holder(self) -> str | None:
+        from storage.lock import holder
+
+        return holder(self.path) if self.is_file else None
+
     def _check_identity(self) -> None:
         """Raise DatabaseLost if the file at our path is not the one we opened."""
         if self._identity is None:

@@ -45,8 +45,8 @@ class Own:
         pg_ctl(["-w", *args], pgdata=self.server.pgdata, user=self.server.system_user, timeout=60)
 
     def stop(self) -> None:
-        """Down, as a crash or an upgrade takes it: every connection is cut."""
-        self.ctl("-m", "immediate", "stop")
+        """Down, as a restart takes it: every connection is cut."""
+        self.ctl("-m", "fast", "stop")
 
     def start(self) -> None:
         """Up again as pgserver starts it: no TCP, its socket in the data folder."""

@@ -158,6 +158,10 @@ async def test_a_second_thidua_run_on_one_postgresql_database_refuses_and_names_
         assert result.returncode == 1
         assert "đang được một tiến trình thidua khác dùng" in result.stderr
         assert f"pid {os.getpid()}" in result.stderr and "Traceback" not in result.stderr
+        status = await asyncio.to_thread(
+            thidua, "status", "--config", str(config_file(tmp_path)), env=env
+        )
+        assert f"pid {os.getpid()}" in status.stdout, status.stdout + status.stderr
     finally:
         await first.stop()
     await second.start()  # released at stop: the next one takes it
