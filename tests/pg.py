@@ -52,12 +52,6 @@ class Own:
         """Up again as pgserver starts it: no TCP, its socket in the data folder."""
         self.ctl("-o", '-h ""', "-o", f"-k {self.data}", "-l", str(self.server.log), "start")
 
-    def password_url(self, password: str) -> str:
-        """A URL for a role that must give its password (`password` goes in the URL)."""
-        base = self.url.replace("postgres:@", f"{PASSWORD_ROLE}:{password}@", 1)
-        assert base != self.url
-        return base
-
 
 _own: Own | None = None
 _numbers = itertools.count(1)

@@ -27,6 +27,7 @@ FRAMEWORK_NAMES = [
     "settings_cls",
     "*_settings",
     "test_*",  # pytest
+    "pytest_*",  # pytest's hooks (conftest.py)
     "pytestmark",
     "__call__",
     "exc_type",  # the __aexit__ protocol's parameters

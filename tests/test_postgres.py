@@ -101,7 +101,7 @@ async def test_the_bot_rides_out_a_postgresql_restart(tmp_path: Path) -> None:
         )
         config = load_config(EXAMPLE).with_secrets(secrets)
         app = App(config, secrets, clock=FakeClock(), database=url)
-        app.add_channel(app.telegram_channel())
+        app.add_channel(app.build_channel("telegram"))
         await app.start()
         try:
             an = TgUser(fake, fake.user(1001, "An"))
