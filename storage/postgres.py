@@ -285,8 +285,9 @@ class PostgresBackend:
             self._conn = None
 
     @asynccontextmanager
-    async def transaction(self, *, urgent: bool = False) -> AsyncIterator[Tx]:
-        """BEGIN … COMMIT on this process's connection, or ROLLBACK on any exception."""
+    async def transaction(self, *, urgent: bool = False, inline: bool = False) -> AsyncIterator[Tx]:
+        """BEGIN … COMMIT on this process's connection, or ROLLBACK on any exception.
+        (`inline` changes nothing here: every call is a round trip to the server anyway.)"""
         if urgent:
             async with self._lock, self._open() as tx:
                 yield tx

@@ -131,14 +131,29 @@ class InlineTx(Tx):
         return results
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        return self.raw.execute(sql, params).rowcount
+        try:
+            return self.raw.execute(sql, params).rowcount
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityViolation(str(exc)) from exc
 
     async def insert(self, sql: str, params: Params = ()) -> int | None:
-        cur = self.raw.execute(sql, params)
+        try:
+            cur = self.raw.execute(sql, params)
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityViolation(str(exc)) from exc
         return cur.lastrowid if cur.rowcount == 1 else None
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        self.raw.executemany(sql, rows)
+        try:
+            self.raw.executemany(sql, rows)
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityViolation(str(exc)) from exc
+
+    async def renumber(self, table: str) -> None:
+        """Nothing to do: a rowid key always goes on from the largest."""
+
+    async def lock(self, name: str) -> None:
+        """Nothing to take: BEGIN IMMEDIATE already keeps every other writer out."""
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         return self.raw.execute(sql, params).fetchall()
