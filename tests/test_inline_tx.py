@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from domain.errors import DatabaseUnavailable
+from domain.errors import DatabaseUnavailable, IntegrityViolation
 from storage.db import Database
 from tests.harness import sqlite_conn
 
@@ -46,7 +46,7 @@ async def test_an_inline_transaction_commits_all_or_nothing(db: Database) -> Non
         async with db.transaction(inline=True) as tx:
             await tx.execute("INSERT INTO t (v) VALUES (?)", ("undone",))
             raise RuntimeError("the handler failed")
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(IntegrityViolation):
         async with db.transaction(inline=True) as tx:
             await tx.execute("INSERT INTO t (v) VALUES (?)", ("undone too",))
             await tx.execute("INSERT INTO t (v) VALUES (NULL)")
@@ -136,7 +136,7 @@ async def test_calls_together_keep_their_order_and_the_turn(db: Database) -> Non
 
 
 async def test_a_failed_call_together_undoes_the_transaction(db: Database) -> None:
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(IntegrityViolation):
         async with db.transaction(inline=True) as tx:
             await tx.together(
                 tx.execute("INSERT INTO t (v) VALUES ('undone')"),
