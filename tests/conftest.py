@@ -43,7 +43,7 @@ def _no_cached_drawings() -> None:
     workers.forget()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def _postgres() -> Iterator[None]:
     """Whatever server the session started stops at its end."""
     yield

@@ -10,6 +10,7 @@ start themselves (`own`), whatever `THIDUA_TEST_DATABASE_URL` says.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
@@ -91,6 +92,8 @@ def stop() -> None:
     """At the end of the session: stop the server this session started."""
     global _own
     if _own is not None:
+        with contextlib.suppress(Exception):  # pgserver knows only the first postmaster:
+            _own.stop()  # after a restart test, the running one is stopped here
         _own.server.cleanup()
         shutil.rmtree(_own.folder, ignore_errors=True)
         _own = None
