@@ -113,6 +113,12 @@ class Harness:
             )
         return issued.shown
 
+    async def person(self, user_id: int, unit: str, role: Role = Role.OFFICER) -> User:
+        """A person registered by an invite for `unit` and `role`, welcomed."""
+        user = self.user(user_id, f"Người {user_id}")
+        assert "Chào mừng" in (await user.register(await self.invite(unit, role)))[0].text
+        return user
+
     @property
     def ingress(self) -> Ingress:
         """The one way in, as a channel uses it: record in the inbox, then handle."""
@@ -225,3 +231,9 @@ def sqlite_conn(db: Database) -> aiosqlite.Connection:
     """The SQLite connection under a database, for tests of SQLite's own failures."""
     assert isinstance(db.backend, SqliteBackend)
     return db.backend.conn
+
+
+async def founded(user: User, unions: int) -> None:
+    """One saved quick report: `unions` grassroots unions founded on 10/12."""
+    await user.send(f"thành lập {unions} công đoàn cơ sở ngày 10/12")
+    await user.press("Lưu")

@@ -39,12 +39,6 @@ async def h(tmp_path, database) -> AsyncIterator[Harness]:
     await harness.close()
 
 
-async def person(h: Harness, user_id: int, unit: str, role: Role = Role.OFFICER) -> User:
-    user = h.user(user_id, f"Người {user_id}")
-    assert "Chào mừng" in (await user.register(await h.invite(unit, role)))[0].text
-    return user
-
-
 def in_group(h: Harness, user: User, chat: str = GROUP) -> User:
     member = h.user(int(user.id), user.name)
     member.chat_id, member.chat_type = chat, ChatType.GROUP
@@ -83,9 +77,9 @@ def test_heads_come_from_this_years_membership_not_the_person() -> None:
 
 
 async def test_a_head_of_another_cluster_can_neither_export_nor_relink_a_group(h: Harness) -> None:
-    head = await person(h, 1, "long_bien", Role.CLUSTER_HEAD)  # cum1's head in 2026
-    other = await person(h, 2, "tay_ho", Role.CLUSTER_HEAD)  # cum2's head in 2026
-    officer = await person(h, 3, "ba_dinh")
+    head = await h.person(1, "long_bien", Role.CLUSTER_HEAD)  # cum1's head in 2026
+    other = await h.person(2, "tay_ho", Role.CLUSTER_HEAD)  # cum2's head in 2026
+    officer = await h.person(3, "ba_dinh")
     await officer.send("tặng 20 suất quà nhân dịp tết ngày 1/3")
     await officer.press("Lưu")
     assert "Đã gắn nhóm" in (await in_group(h, head).send("/linkgroup"))[0].text
@@ -103,8 +97,8 @@ async def test_a_head_of_another_cluster_can_neither_export_nor_relink_a_group(h
 
 async def test_missing_and_completeness_answer_for_the_groups_cluster(h: Harness) -> None:
     h.clock.current = dt.datetime(2026, 4, 25, 9, 0, tzinfo=VN)  # March's report is overdue
-    head = await person(h, 1, "long_bien", Role.CLUSTER_HEAD)
-    admin = await person(h, 9, "hai_ba_trung", Role.ADMIN)
+    head = await h.person(1, "long_bien", Role.CLUSTER_HEAD)
+    admin = await h.person(9, "hai_ba_trung", Role.ADMIN)
     await in_group(h, head).send("/linkgroup")
     for command in ("/missing", "/completeness"):
         text = (await in_group(h, admin).send(command))[0].text
@@ -117,9 +111,9 @@ async def test_missing_and_completeness_answer_for_the_groups_cluster(h: Harness
 
 async def test_last_years_head_loses_export_and_missing(h: Harness) -> None:
     """Đống Đa headed cum1 in 2025; in 2026 Long Biên does (config.example.toml)."""
-    last_year = await person(h, 1, "dong_da", Role.CLUSTER_HEAD)
-    this_year = await person(h, 2, "long_bien", Role.CLUSTER_HEAD)
-    officer = await person(h, 3, "ba_dinh")
+    last_year = await h.person(1, "dong_da", Role.CLUSTER_HEAD)
+    this_year = await h.person(2, "long_bien", Role.CLUSTER_HEAD)
+    officer = await h.person(3, "ba_dinh")
     await officer.send("tặng 20 suất quà nhân dịp tết ngày 1/3")
     await officer.press("Lưu")
     for command in ("/export 2026", "/missing", "/completeness"):
@@ -135,8 +129,8 @@ async def test_last_years_head_loses_export_and_missing(h: Harness) -> None:
 async def test_the_digest_goes_to_this_years_head(tmp_path) -> None:
     h = await Harness.create(tmp_path, FakeClock(dt.datetime(2026, 6, 27, 8, 0, tzinfo=VN)))
     try:
-        last_year = await person(h, 1, "dong_da", Role.CLUSTER_HEAD)
-        this_year = await person(h, 2, "long_bien", Role.CLUSTER_HEAD)
+        last_year = await h.person(1, "dong_da", Role.CLUSTER_HEAD)
+        this_year = await h.person(2, "long_bien", Role.CLUSTER_HEAD)
         await h.collect()
         reminders = Reminders(h.dispatcher.settings, h.catalog)
         async with h.db.transaction() as tx:
@@ -167,8 +161,8 @@ async def reminded(tmp_path) -> AsyncIterator[tuple[Harness, Scheduler]]:
 
 async def test_an_edited_reminder_button_is_refused_and_stores_nothing(reminded) -> None:
     h, scheduler = reminded
-    an = await person(h, 1, "hoan_kiem")
-    binh = await person(h, 2, "long_bien")
+    an = await h.person(1, "hoan_kiem")
+    binh = await h.person(2, "long_bien")
     await h.collect()
     h.clock.current = dt.datetime(2026, 6, 27, 8, 31, tzinfo=VN)
     await scheduler.tick()
@@ -197,9 +191,9 @@ async def test_a_deactivated_person_gets_no_reminders_cannot_report_and_keeps_re
     reminded,
 ) -> None:
     h, scheduler = reminded
-    admin = await person(h, 9, "hai_ba_trung", Role.ADMIN)
-    gone = await person(h, 1, "hoan_kiem")
-    colleague = await person(h, 2, "hoan_kiem")
+    admin = await h.person(9, "hai_ba_trung", Role.ADMIN)
+    gone = await h.person(1, "hoan_kiem")
+    colleague = await h.person(2, "hoan_kiem")
     await gone.send("tặng 20 suất quà nhân dịp tết ngày 1/6")
     await gone.press("Lưu")
     listing = (await admin.send("/people"))[0].text
@@ -329,8 +323,8 @@ def test_every_action_has_a_rule() -> None:
 
 
 async def test_this_years_deputy_sees_the_cluster_but_does_not_link_groups(h: Harness) -> None:
-    deputy = await person(h, 1, "hoan_kiem", Role.CLUSTER_HEAD)  # cum1's deputy in 2026
-    officer = await person(h, 2, "ba_dinh")
+    deputy = await h.person(1, "hoan_kiem", Role.CLUSTER_HEAD)  # cum1's deputy in 2026
+    officer = await h.person(2, "ba_dinh")
     await officer.send("tặng 20 suất quà nhân dịp tết ngày 1/3")
     await officer.press("Lưu")
     assert "Bạn là Cụm phó" in (await deputy.send("/help"))[0].text

@@ -26,7 +26,7 @@ from bot.config import load_config
 from domain.models import Role
 from domain.numbers import format_percent
 from storage import targets
-from tests.harness import EXAMPLE, FakeClock, Harness, User
+from tests.harness import EXAMPLE, FakeClock, Harness, founded
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 START = dt.datetime(2025, 12, 20, 9, 0, tzinfo=VN)
@@ -72,22 +72,11 @@ async def harness(tmp_path: Path) -> Harness:
     return h
 
 
-async def person(h: Harness, user_id: int, unit: str, role: Role = Role.OFFICER) -> User:
-    user = h.user(user_id, f"Người {user_id}")
-    await user.register(await h.invite(unit, role))
-    return user
-
-
-async def founded(user: User, unions: int) -> None:
-    await user.send(f"thành lập {unions} công đoàn cơ sở ngày 10/12")
-    await user.press("Lưu")
-
-
 async def seed(h: Harness) -> None:
     """Cluster 1: Long Biên 49, Hoàn Kiếm 31 unions founded; cluster 2: Tây Hồ 12."""
-    await founded(await person(h, 1, "long_bien"), 49)
-    await founded(await person(h, 2, "hoan_kiem"), 31)
-    await founded(await person(h, 3, "tay_ho"), 12)
+    await founded(await h.person(1, "long_bien"), 49)
+    await founded(await h.person(2, "hoan_kiem"), 31)
+    await founded(await h.person(3, "tay_ho"), 12)
 
 
 def header_row(sheet: Worksheet) -> int:
@@ -203,7 +192,7 @@ async def test_chat_export_is_the_same_workbook_and_its_rates_agree_with_standin
 ) -> None:
     h = await harness(tmp_path)
     try:
-        head = await person(h, 9, "dong_da", Role.CLUSTER_HEAD)
+        head = await h.person(9, "dong_da", Role.CLUSTER_HEAD)
         empty = await head.send("/export 2025")
         assert len(empty) == 1 and empty[0].reply.attachment is None
         assert "Không có số liệu thi đua của Cụm thi đua số 1 trong cả năm 2025" in empty[0].text
@@ -251,7 +240,7 @@ async def test_chat_export_is_the_same_workbook_and_its_rates_agree_with_standin
 async def test_exported_reports_count_their_evidence_photos(tmp_path: Path) -> None:
     h = await harness(tmp_path)
     try:
-        officer = await person(h, 1, "long_bien")
+        officer = await h.person(1, "long_bien")
         await officer.send("/report")
         await officer.press("Tặng quà")
         for answer in ("20", "bỏ qua", "bỏ qua", "Tết", "hôm nay"):
@@ -260,8 +249,8 @@ async def test_exported_reports_count_their_evidence_photos(tmp_path: Path) -> N
         await officer.photo(2)
         await officer.press("Xong")
         await officer.press("Lưu")
-        await founded(await person(h, 2, "hoan_kiem"), 31)
-        head = await person(h, 9, "dong_da", Role.CLUSTER_HEAD)
+        await founded(await h.person(2, "hoan_kiem"), 31)
+        head = await h.person(9, "dong_da", Role.CLUSTER_HEAD)
         document = (await head.send("/export 2025"))[-1].reply.attachment
         assert document is not None
         book = openpyxl.load_workbook(io.BytesIO(base64.b64decode(document.data_b64)))
@@ -306,10 +295,10 @@ async def test_early_in_the_year_the_rate_reads_not_yet_due_as_in_standings(tmp_
         load_config(config_file(tmp_path)),
     )
     try:
-        officer = await person(h, 1, "long_bien")
+        officer = await h.person(1, "long_bien")
         await officer.send("thành lập 2 công đoàn cơ sở ngày 2/1")
         await officer.press("Lưu")
-        head = await person(h, 9, "hoan_kiem", Role.CLUSTER_HEAD)
+        head = await h.person(9, "hoan_kiem", Role.CLUSTER_HEAD)
         document = (await head.send("/export 2026"))[-1].reply.attachment
         assert document is not None
         sheet = openpyxl.load_workbook(io.BytesIO(base64.b64decode(document.data_b64)))["Xếp hạng"]

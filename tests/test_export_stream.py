@@ -18,8 +18,8 @@ from domain.messages import InboundKind
 from domain.models import Role
 from runtime import workers
 from storage import exports as rows
-from tests.harness import Harness
-from tests.test_export import founded, harness, person, seed
+from tests.harness import Harness, founded
+from tests.test_export import harness, seed
 from usecases import exports
 from usecases.access import OPERATOR
 
@@ -52,8 +52,8 @@ async def test_nobody_waits_while_the_workbook_is_made(
     h = await harness(tmp_path)
     try:
         await seed(h)
-        head = await person(h, 9, "dong_da", Role.CLUSTER_HEAD)
-        other = await person(h, 4, "long_bien")
+        head = await h.person(9, "dong_da", Role.CLUSTER_HEAD)
+        other = await h.person(4, "long_bien")
         making, release = asyncio.Event(), asyncio.Event()
         real = workers.draw
 
@@ -93,7 +93,7 @@ async def test_a_workbook_that_cannot_be_made_is_said(
     h = await harness(tmp_path)
     try:
         await seed(h)
-        head = await person(h, 9, "dong_da", Role.CLUSTER_HEAD)
+        head = await h.person(9, "dong_da", Role.CLUSTER_HEAD)
 
         async def broken(fn, *args):
             raise OSError("disk full")
@@ -142,8 +142,8 @@ async def test_past_the_row_limit_the_reports_go_on_another_sheet(
     h = await harness(tmp_path)
     try:
         await seed(h)
-        await founded(await person(h, 5, "long_bien"), 1)
-        await founded(await person(h, 6, "hoan_kiem"), 2)
+        await founded(await h.person(5, "long_bien"), 1)
+        await founded(await h.person(6, "hoan_kiem"), 2)
         data = await gathered(h, hold=False)
         out = tmp_path / "all.xlsx"
         await asyncio.to_thread(exports.write_from_snapshot, data, CATALOG, h.db.path, out)
@@ -171,7 +171,7 @@ async def test_the_snapshot_reads_without_holding_writers_up(tmp_path: Path) -> 
         with rows.Snapshot(h.db.path) as snapshot:
             lines = snapshot.lines(codes, year.start, year.end)
             first = next(lines)
-            await asyncio.wait_for(founded(await person(h, 5, "tay_ho"), 7), 30)
+            await asyncio.wait_for(founded(await h.person(5, "tay_ho"), 7), 30)
             rest = list(lines)
             assert [first.id, *(line.id for line in rest)] == [1, 2, 3]
             assert snapshot.count(codes, year.start, year.end) == 3

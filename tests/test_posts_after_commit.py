@@ -18,7 +18,7 @@ from domain.models import Role
 from handlers.standings import GroupPosts
 from runtime import workers
 from storage import targets
-from tests.harness import FakeClock, Harness, User
+from tests.harness import FakeClock, Harness, User, founded
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 MONDAY = dt.datetime(2025, 12, 22, 8, 0, tzinfo=VN)
@@ -35,17 +35,6 @@ async def h(tmp_path) -> AsyncIterator[Harness]:
     await harness.close()
 
 
-async def person(h: Harness, user_id: int, unit: str, role: Role = Role.OFFICER) -> User:
-    user = h.user(user_id, f"Người {user_id}")
-    await user.register(await h.invite(unit, role))
-    return user
-
-
-async def founded(user: User, unions: int) -> None:
-    await user.send(f"thành lập {unions} công đoàn cơ sở ngày 10/12")
-    await user.press("Lưu")
-
-
 def posting(h: Harness) -> Scheduler:
     posts = GroupPosts(h.dispatcher.settings, h.catalog)
     job = Job(
@@ -58,7 +47,7 @@ def posting(h: Harness) -> Scheduler:
 
 
 async def linked_group(h: Harness) -> User:
-    await person(h, 3, "dong_da", Role.CLUSTER_HEAD)
+    await h.person(3, "dong_da", Role.CLUSTER_HEAD)
     group = h.user(3, "Người 3")
     group.chat_id, group.chat_type = "-100777", ChatType.GROUP
     assert "Đã gắn nhóm" in (await group.send("/linkgroup"))[0].text
@@ -89,8 +78,8 @@ async def test_the_weekly_post_draws_its_chart_with_the_database_free(
     h: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     group = await linked_group(h)
-    officer = await person(h, 1, "long_bien")
-    other = await person(h, 2, "hoan_kiem")
+    officer = await h.person(1, "long_bien")
+    other = await h.person(2, "hoan_kiem")
     await founded(officer, 49)
     await h.collect()
     drawings = Drawings(monkeypatch, hold=True)
@@ -117,7 +106,7 @@ async def test_the_weekly_post_draws_its_chart_with_the_database_free(
 async def test_a_chart_is_drawn_again_only_when_its_figures_change(
     h: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    officer = await person(h, 1, "long_bien")
+    officer = await h.person(1, "long_bien")
     await founded(officer, 49)
     drawings = Drawings(monkeypatch)
     first = await officer.send("/standings 2025")
@@ -129,7 +118,7 @@ async def test_a_chart_is_drawn_again_only_when_its_figures_change(
     await officer.send("/standings 2025")
     assert drawings.count == 2  # another language is another picture
     await officer.send("/lang vi")
-    await founded(await person(h, 2, "hoan_kiem"), 31)  # the figures change
+    await founded(await h.person(2, "hoan_kiem"), 31)  # the figures change
     changed = await officer.send("/standings 2025")
     assert drawings.count == 3
     assert changed[1].reply.attachment != charts[0]
@@ -141,7 +130,7 @@ async def test_the_group_post_reuses_the_chart_the_cluster_just_saw(
     h: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await linked_group(h)
-    officer = await person(h, 1, "long_bien")
+    officer = await h.person(1, "long_bien")
     await founded(officer, 49)
     h.clock.current = MONDAY - dt.timedelta(minutes=5)
     drawings = Drawings(monkeypatch)

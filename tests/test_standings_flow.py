@@ -15,7 +15,7 @@ import pytest
 from domain.messages import ChatType, InboundKind
 from domain.models import Role
 from runtime import workers
-from tests.harness import FakeClock, Harness, User
+from tests.harness import FakeClock, Harness, founded
 
 pytestmark = pytest.mark.both_backends
 
@@ -37,20 +37,9 @@ async def h(tmp_path, database) -> AsyncIterator[Harness]:
     await harness.close()
 
 
-async def person(h: Harness, user_id: int, unit: str, role: Role = Role.OFFICER) -> User:
-    user = h.user(user_id, f"Người {user_id}")
-    await user.register(await h.invite(unit, role))
-    return user
-
-
-async def founded(user: User, unions: int) -> None:
-    await user.send(f"thành lập {unions} công đoàn cơ sở ngày 10/12")
-    await user.press("Lưu")
-
-
 async def test_standings_with_real_figures_chart_and_why(h: Harness) -> None:
-    lb = await person(h, 1, "long_bien")
-    hk = await person(h, 2, "hoan_kiem")
+    lb = await h.person(1, "long_bien")
+    hk = await h.person(2, "hoan_kiem")
     await founded(lb, 49)
     await founded(hk, 31)
     replies = await lb.send("/standings 2025")
@@ -70,7 +59,7 @@ async def test_standings_with_real_figures_chart_and_why(h: Harness) -> None:
 
 
 async def test_bad_periods_units_and_access(h: Harness) -> None:
-    lb = await person(h, 1, "long_bien")
+    lb = await h.person(1, "long_bien")
     for bad in ("2030", "đợt 3", "abc"):
         reply = (await lb.send(f"/standings {bad}"))[0].text
         assert "Các kỳ hợp lệ" in reply and "năm 2025" in reply and "6 tháng đầu 2025" in reply
@@ -83,7 +72,7 @@ async def test_bad_periods_units_and_access(h: Harness) -> None:
 
 
 async def test_retracted_reports_do_not_count(h: Harness) -> None:
-    lb = await person(h, 1, "long_bien")
+    lb = await h.person(1, "long_bien")
     await founded(lb, 49)
     await lb.send("/retract 1")
     await lb.press("Rút báo cáo")
@@ -94,9 +83,9 @@ async def test_retracted_reports_do_not_count(h: Harness) -> None:
 
 
 async def test_group_link_posts_export_and_admin(h: Harness) -> None:
-    head = await person(h, 3, "dong_da", Role.CLUSTER_HEAD)
-    officer = await person(h, 1, "long_bien")
-    admin = await person(h, 9, "hoan_kiem", Role.ADMIN)
+    head = await h.person(3, "dong_da", Role.CLUSTER_HEAD)
+    officer = await h.person(1, "long_bien")
+    admin = await h.person(9, "hoan_kiem", Role.ADMIN)
     group_head = h.user(3, "Người 3")
     group_head.chat_id, group_head.chat_type = "-100777", ChatType.GROUP
     assert "chưa được gắn" in (await group_head.send("/standings"))[0].text
@@ -129,7 +118,7 @@ async def test_group_link_posts_export_and_admin(h: Harness) -> None:
 
 
 async def test_completeness_columns_and_one_indicator(h: Harness) -> None:
-    lb = await person(h, 1, "long_bien")
+    lb = await h.person(1, "long_bien")
     await lb.send("tặng 20 suất quà, mỗi suất 500.000đ nhân dịp tết ngày 1/12")
     await lb.press("Lưu")
     text = (await lb.send("/standings 2025"))[0].text
@@ -157,7 +146,7 @@ async def test_a_unit_that_moved_cluster_is_ranked_where_it_was_each_year(tmp_pa
     assert config.cluster_of("hoan_kiem", 2026).code == "cum2"
     h = await Harness.create(tmp_path, FakeClock(dt.datetime(2026, 3, 10, 9, 0, tzinfo=VN)), config)
     try:
-        hk = await person(h, 1, "hoan_kiem")
+        hk = await h.person(1, "hoan_kiem")
         this_year = (await hk.send("/standings 2026"))[0].text
         last_year = (await hk.send("/standings 2025"))[0].text
         assert "Cụm thi đua số 2" in this_year and "Tây Hồ" in this_year
@@ -172,8 +161,8 @@ async def test_nobody_waits_for_the_chart_to_be_drawn(
     """The chart is drawn after the standings' transaction: while it is being drawn (held
     here until the test lets it go), another officer is answered; then it follows the
     standings text in that chat."""
-    lb = await person(h, 1, "long_bien")
-    hk = await person(h, 2, "hoan_kiem")
+    lb = await h.person(1, "long_bien")
+    hk = await h.person(2, "hoan_kiem")
     await founded(lb, 49)
     drawing, release = asyncio.Event(), asyncio.Event()
     real_draw = workers.draw

@@ -47,12 +47,6 @@ async def h(tmp_path) -> AsyncIterator[Harness]:
     await harness.close()
 
 
-async def person(h: Harness, user_id: int, unit: str, role: Role = Role.OFFICER) -> User:
-    user = h.user(user_id, f"Người {user_id}")
-    await user.register(await h.invite(unit, role))
-    return user
-
-
 async def report(
     h: Harness, unit: str, indicator: str, values: dict[str, object], on: dt.date, sent: dt.datetime
 ) -> None:
@@ -102,7 +96,7 @@ def phone_lines(text: str) -> list[str]:
 
 
 async def test_real_sizes_are_never_cut_and_labels_never_cut_mid_word(h: Harness) -> None:
-    lb = await person(h, 1, "long_bien")
+    lb = await h.person(1, "long_bien")
     await set_target(h, "long_bien", "new_members", "2025", 1100)
     await set_target(h, "hoan_kiem", "new_members", "2025", 6000)
     await set_target(h, "dong_da", "new_unions", "2025", 492)
@@ -185,7 +179,7 @@ def test_wrap_keeps_atoms_whole() -> None:
 
 
 async def test_tie_rule_only_when_units_are_tied(h: Harness) -> None:
-    lb = await person(h, 1, "long_bien")
+    lb = await h.person(1, "long_bien")
     tied = (await lb.send("/standings 2025"))[0].text  # nobody reported: all equal
     assert "=1. " in tied and "Bằng điểm:" in tied
     units = ["hoan_kiem", "ba_dinh", "dong_da", "long_bien", "hai_ba_trung", "hoang_mai"]
@@ -205,7 +199,7 @@ async def test_tie_rule_only_when_units_are_tied(h: Harness) -> None:
 
 
 async def test_missing_target_shows_dash_explained_once(h: Harness) -> None:
-    lb = await person(h, 1, "long_bien")
+    lb = await h.person(1, "long_bien")
     await h.scalar("DELETE FROM targets WHERE unit_code = 'long_bien' RETURNING 1")
     await report(
         h,
@@ -222,7 +216,7 @@ async def test_missing_target_shows_dash_explained_once(h: Harness) -> None:
 
 
 async def test_pro_rated_need_in_whole_units(h: Harness) -> None:
-    lb = await person(h, 1, "long_bien")
+    lb = await h.person(1, "long_bien")
     await set_target(h, "long_bien", "new_members", "2025", 1100)
     await report(
         h,
@@ -244,7 +238,7 @@ async def test_pro_rated_need_in_whole_units(h: Harness) -> None:
 async def test_half_year_uses_the_years_targets_pro_rated_and_says_so(tmp_path) -> None:
     h = await make(tmp_path, dt.datetime(2026, 7, 10, 9, 0, tzinfo=VN))
     try:
-        lb = await person(h, 1, "long_bien")
+        lb = await h.person(1, "long_bien")
         await report(
             h,
             "long_bien",
@@ -278,7 +272,7 @@ async def test_same_rate_in_standings_and_completeness(h: Harness) -> None:
     on 20/12 at 23:59, not yet), and the first-half collective agreements report: 11.
     Sent: January–August on time, September late, October and the half-year one
     missing → 9/11 = 81,8% sent, 8/11 = 72,7% on time, in both places."""
-    head = await person(h, 3, "dong_da", Role.CLUSTER_HEAD)
+    head = await h.person(3, "dong_da", Role.CLUSTER_HEAD)
     for month in range(1, 10):
         on = dt.date(2025, month, 10)
         sent = dt.datetime(2025, month, 12, 9, tzinfo=VN)
@@ -298,7 +292,7 @@ async def test_same_rate_in_standings_and_completeness(h: Harness) -> None:
 async def test_a_unit_with_nothing_due_yet_is_not_shown_at_zero(tmp_path) -> None:
     h = await make(tmp_path, dt.datetime(2026, 1, 15, 9, 0, tzinfo=VN))  # January's due 20/2
     try:
-        head = await person(h, 3, "hoan_kiem", Role.CLUSTER_HEAD)
+        head = await h.person(3, "hoan_kiem", Role.CLUSTER_HEAD)
         standings = (await head.send("/standings 2026"))[0].text
         completeness = (await head.send("/completeness"))[0].text
         assert "📥 chưa đến hạn" in standings and "0,0%" not in standings.split("\n\n")[1]

@@ -15,9 +15,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain.measures import MeasureDef, MeasureHow, default_measures
+from domain.measures import default_measures
 from domain.measures import measure_totals as pure_totals
-from domain.models import Cluster, Language, LocalText, Report, Role, Unit
+from domain.models import Cluster, Language, Report, Role, Unit
 from domain.obligations import DueKind, DueRule, Obligation, UnitRef, reporting_rates
 from domain.periods import Period, PeriodKind
 from storage import org, people, standings, totals
@@ -27,26 +27,12 @@ from storage.db import Database, Tx
 from storage.migrations import MIGRATIONS
 from tests.harness import EXAMPLE
 from tests.test_cli import thidua
+from tests.test_standings_storage import EXTRA_MEASURES
 
 VN = dt.timezone(dt.timedelta(hours=7))
 UNITS = ("hoan_kiem", "ba_dinh", "long_bien")
 START = dt.datetime(2025, 1, 1, 8, 0, tzinfo=dt.UTC)
-MEASURES = (
-    *default_measures(),
-    MeasureDef(
-        code="gift_reports",
-        label=LocalText(vi="Số lần tặng quà", en="Gift reports"),
-        indicator="gifts",
-        how=MeasureHow.COUNT,
-    ),
-    MeasureDef(
-        code="people_sq",
-        label=LocalText(vi="Bình phương", en="Square"),
-        indicator="new_members",
-        how=MeasureHow.PRODUCT,
-        fields=("people", "people"),
-    ),
-)
+MEASURES = (*default_measures(), *EXTRA_MEASURES)  # a count and a self-product too
 OBLIGATIONS = (
     Obligation(
         code="monthly",
