@@ -270,6 +270,19 @@ MIGRATIONS: tuple[str, ...] = (
     # report's own transaction so standings and rates never read every report;
     # existing reports are counted in here, once.
     ";\n".join((totals.SCHEMA, *totals.REBUILD)),
+    # 9: review states and the audit trail of reviews (issue 12, part 1). Placeholder
+    # until it lands: each number below is reserved for one piece of work in flight.
+    "",
+    # 10: warnings a report was saved with (cross-field rules, outliers; issue 12 part 2).
+    "",
+    # 11: evidence: photos kept by content hash (issue 12 part 3).
+    "",
+    # 12: unlock requests, finalised periods and their snapshots (issue 12 part 4).
+    "",
+    # 13: several processes on one PostgreSQL: inbox claims, outbox leases (issue 11).
+    "",
+    # 14: web sign-in links and sessions (issue 13).
+    "",
 )
 
 
