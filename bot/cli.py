@@ -710,7 +710,7 @@ async def _export(
 
 
 async def _targets(config: AppConfig, args: argparse.Namespace, say: Say) -> int:
-    from documents.targets_file import TargetsFileError, parse_targets, targets_template
+    from documents.targets_file import TargetsFileError, targets_template
     from domain.periods import Period
     from usecases import targets as targets_uc
     from usecases.access import OPERATOR
@@ -735,11 +735,11 @@ async def _targets(config: AppConfig, args: argparse.Namespace, say: Say) -> int
         path = Path(args.file)
         try:
             raw = await asyncio.to_thread(path.read_bytes)
-            found = parse_targets(
+            found = targets_uc.read_file(
+                OPERATOR,
+                app.dispatcher.settings,
                 raw,
                 path.name,
-                units={u.code for u in config.units},
-                measures={m.code for m in config.all_measures},
                 translate=app.catalog,
                 lang=say.lang,
             )

@@ -41,6 +41,8 @@ class Action(StrEnum):
     LINKGROUP = "linkgroup"
     SET_TARGET = "set_target"
     MANAGE_PEOPLE = "manage_people"  # /people, thidua people
+    VIEW_PEOPLE = "view_people"  # the dashboard's people page: who reports for a cluster's units
+    VIEW_TARGETS = "view_targets"  # the dashboard's targets page, read only
 
 
 class ActorRole(StrEnum):
@@ -158,6 +160,8 @@ POLICY: Mapping[Action, Grants] = {
     Action.LINKGROUP: ((_R.CLUSTER_HEAD, _S.LED_CLUSTER), (_R.ADMIN, _S.ANY)),
     Action.SET_TARGET: ((_R.ADMIN, _S.ANY),),
     Action.MANAGE_PEOPLE: ((_R.ADMIN, _S.ANY),),
+    Action.VIEW_PEOPLE: _LEADERS,
+    Action.VIEW_TARGETS: _LEADERS,
 }
 
 # What a person without any role that could do it is told (a catalog key).
@@ -169,6 +173,8 @@ _ROLE_DENIED: Mapping[Action, str] = {
     Action.VIEW_ALL_STANDINGS: "standings.admins_only",
     Action.SET_TARGET: "standings.admins_only",
     Action.MANAGE_PEOPLE: "standings.admins_only",
+    Action.VIEW_PEOPLE: "err.cluster_heads_only",
+    Action.VIEW_TARGETS: "err.cluster_heads_only",
     Action.REPORT_FOR_UNIT: "standings.admins_only",
 }
 _SCOPE_DENIED: Mapping[Action, str] = {

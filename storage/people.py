@@ -80,10 +80,22 @@ async def reactivate(tx: Tx, person_id: int) -> bool:
     return changed == 1
 
 
-async def listing(tx: Tx, *, include_inactive: bool = True) -> list[Person]:
-    """Everybody, by unit then id: for `thidua people list` and `/people`."""
-    where = "" if include_inactive else " WHERE p.active = 1"
-    rows = await fetch_all(tx, f"SELECT {_COLUMNS} FROM people p{where} ORDER BY p.unit_code, p.id")
+async def listing(
+    tx: Tx, *, include_inactive: bool = True, unit_codes: list[str] | None = None
+) -> list[Person]:
+    """Everybody (or the people of these units), by unit then id: for `thidua people list`,
+    `/people` and the dashboard's people page."""
+    conditions = [] if include_inactive else ["p.active = 1"]
+    params: list[str] = []
+    if unit_codes is not None:
+        if not unit_codes:
+            return []
+        conditions.append(f"p.unit_code IN ({','.join('?' * len(unit_codes))})")
+        params = list(unit_codes)
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    rows = await fetch_all(
+        tx, f"SELECT {_COLUMNS} FROM people p{where} ORDER BY p.unit_code, p.id", params
+    )
     return [_person(r) for r in rows]
 
 

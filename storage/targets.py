@@ -32,6 +32,7 @@ __all__ = [
     "IMPORT",
     "all_targets",
     "for_period",
+    "for_year",
     "group_cluster",
     "groups",
     "link_group",
@@ -132,6 +133,28 @@ async def for_period(
         rows = await fetch_all(tx, f"{sql} AND unit_code IN ({marks}){order}", (period_key, *chunk))
         found += [_target(r) for r in rows]
     found.sort(key=lambda t: (t.unit, t.measure))
+    return found
+
+
+async def for_year(tx: Tx, year: int, unit_codes: Sequence[str] | None = None) -> list[Target]:
+    """The targets of a year and of its parts ("2026", "2026-H1", "2026-Q3"…), of these units
+    or of every unit, by unit, measure and period."""
+    sql = (
+        "SELECT unit_code, measure, period_key, value FROM targets "
+        "WHERE (period_key = ? OR substr(period_key, 1, 5) = ?)"
+    )
+    keys = (f"{year:04d}", f"{year:04d}-")
+    if unit_codes is None:
+        found = [_target(r) for r in await fetch_all(tx, sql, keys)]
+    else:
+        codes = list(dict.fromkeys(unit_codes))
+        found = []
+        for i in range(0, len(codes), _UNITS_PER_QUERY):
+            chunk = codes[i : i + _UNITS_PER_QUERY]
+            marks = ",".join("?" * len(chunk))
+            rows = await fetch_all(tx, f"{sql} AND unit_code IN ({marks})", (*keys, *chunk))
+            found += [_target(r) for r in rows]
+    found.sort(key=lambda t: (t.unit, t.measure, t.period))
     return found
 
 

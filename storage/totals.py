@@ -52,7 +52,7 @@ from domain.models import ReportStatus
 from domain.obligations import FirstReport, NothingToReport, Obligation
 from domain.periods import PeriodKind
 from domain.scoring import Target
-from storage._codec import fetch_all, parse_ts
+from storage._codec import fetch_all, parse_ts, ts
 from storage.port import Tx
 
 __all__ = [
@@ -68,6 +68,7 @@ __all__ = [
     "half_sums",
     "next_half",
     "rebuild",
+    "received",
     "refresh",
     "submissions",
     "term_of",
@@ -309,6 +310,23 @@ async def half_sums(
             targets.append(Target(r[1], r[2], r[3], float(r[4])))
     targets.sort(key=lambda t: (t.unit, t.measure, t.period))
     return sums, targets
+
+
+async def received(tx: Tx, unit_codes: Units, since: dt.datetime) -> dict[str, int]:
+    """Per unit: reports received since `since` and not retracted (the overview's "this
+    week"). Through the index on (unit_code, created_at): only those rows are read."""
+    selects: list[str] = []
+    params: list[Any] = []
+    for units, chosen in unit_filters(unit_codes):
+        selects.append(
+            "SELECT unit_code, COUNT(*) FROM reports "
+            f"WHERE {units}created_at >= ? AND status <> ? GROUP BY unit_code"
+        )
+        params += [*chosen, ts(since), ReportStatus.RETRACTED.value]
+    if not selects:
+        return {}
+    rows = await fetch_all(tx, " UNION ALL ".join(selects), params)
+    return {r[0]: int(r[1]) for r in rows}
 
 
 def _period_month(months: int) -> str:

@@ -35,6 +35,7 @@ from usecases import (
     exports,
     invites,
     linking,
+    overview,
     people,
     reports,
     standings,
@@ -296,7 +297,59 @@ CASES: dict[str, tuple[Case, str, str]] = {
         "------+",
         "-------",
     ),
+    "targets: read a file": (
+        lambda w, tx, c: _async(
+            targets.read_file(
+                c,
+                w.settings,
+                b"unit,measure,period,value\nlong_bien,new_unions,2026,25\n",
+                "t.csv",
+                translate=w.h.catalog,
+                lang="vi",
+            )
+        ),
+        "------+",
+        "-------",
+    ),
+    "targets: the year's, of the led cluster": (
+        lambda w, tx, c: targets.of_year(tx, c, w.settings, 2026),
+        "----+++",
+        "----+--",
+    ),
+    "targets: the year's, of cum2": (
+        lambda w, tx, c: targets.of_year(tx, c, w.settings, 2026, "cum2"),
+        "-----++",
+        "-------",
+    ),
     "people: list": (lambda w, tx, c: people.listing(tx, c), "------+", "-------"),
+    "people: by unit, of the led cluster": (
+        lambda w, tx, c: people.by_unit(tx, c, w.settings, 2026),
+        "----+++",
+        "----+--",
+    ),
+    "people: by unit, of cum2": (
+        lambda w, tx, c: people.by_unit(tx, c, w.settings, 2026, "cum2"),
+        "-----++",
+        "-------",
+    ),
+    "invites: one per unit of cum1": (
+        lambda w, tx, c: invites.create_invites(
+            tx,
+            c,
+            unit_codes=[m.unit for m in _cluster(w, "cum1").members],
+            role=Role.OFFICER,
+            uses=1,
+            expires_in=dt.timedelta(days=7),
+            now=NOW,
+        ),
+        "------+",
+        "-------",
+    ),
+    "overview: the federation": (
+        lambda w, tx, c: overview.federation(tx, c, w.settings, YEAR, NOW),
+        "------+",
+        "-------",
+    ),
     "people: reactivate O": (
         lambda w, tx, c: people.set_active(tx, c, w.persons["O"], True),
         "------+",
@@ -406,7 +459,7 @@ def test_every_use_case_that_takes_a_caller_has_a_row() -> None:
     import sys
 
     source = inspect.getsource(sys.modules[__name__]).split("def test_", 1)[0]
-    modules = (deadlines, exports, invites, linking, people, reports, standings, targets)
+    modules = (deadlines, exports, invites, linking, overview, people, reports, standings, targets)
     untested = [
         f"{module.__name__}.{name}"
         for module in modules

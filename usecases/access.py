@@ -16,7 +16,7 @@ from typing import Any
 
 from domain.access import Action, Actor, ActorRole, Target, actor_for, decide, may_ever
 from domain.errors import AccessDenied, UserInputError
-from domain.models import Person
+from domain.models import Cluster, Person
 from storage import org
 from storage import targets as targets_repo
 from storage.db import Tx
@@ -114,3 +114,24 @@ def cluster_target(caller: Caller) -> Target:
         return caller.target(cluster=caller.group_cluster)
     led = sorted(caller.actor.led)
     return caller.target(unit=caller.actor.unit, cluster=led[0] if led else caller.actor.cluster)
+
+
+async def cluster_or_all(
+    tx: Tx, caller: Caller, action: Action, year: int, cluster: str | None = None
+) -> Cluster | None:
+    """The cluster a dashboard page is about: the one named, if the policy lets the caller
+    do `action` on it; unnamed, every unit (None) for those allowed on the whole federation
+    (admins), else the cluster the person leads this year."""
+    require_role(caller, action)
+    if cluster is None:
+        if allowed(caller, action, caller.target(federation=True)):
+            return None
+        led = sorted(caller.actor.led)
+        if not led:
+            raise AccessDenied("err.cluster_heads_only")
+        cluster = led[0]
+    require(caller, action, caller.target(cluster=cluster))
+    found = await org.cluster(tx, cluster, year)
+    if found is None:
+        raise UserInputError("standings.no_cluster", year=year)
+    return found

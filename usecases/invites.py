@@ -1,11 +1,13 @@
-"""Invites: an admin (or the command line) makes a code for a unit and role; a person
-types it at /start and is registered.
+"""Invites: an admin (the command line, or the dashboard in bulk: one per unit) makes a
+code for a unit and role; a person types it at /start (or opens its link) and is
+registered. Only a code's hash is stored: it is shown once, when it is made.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from domain.access import Action
@@ -57,6 +59,34 @@ async def create_invite(
         now=now,
     )
     return IssuedInvite(invite, code)
+
+
+MAX_BULK = 500
+"""Invites made at once: a few clusters' units, or a province's, on one printable page."""
+
+
+async def create_invites(
+    tx: Tx,
+    caller: Caller,
+    *,
+    unit_codes: Sequence[str],
+    role: Role,
+    uses: int,
+    expires_in: dt.timedelta | None,
+    now: dt.datetime,
+) -> list[IssuedInvite]:
+    """One fresh invite per unit (each unit once, in the order given), all or none."""
+    units = list(dict.fromkeys(unit_codes))
+    if not units:
+        raise UserInputError("web.invites.no_units")
+    if len(units) > MAX_BULK:
+        raise UserInputError("web.invites.too_many", count=len(units), most=MAX_BULK)
+    return [
+        await create_invite(
+            tx, caller, unit_code=code, role=role, uses=uses, expires_in=expires_in, now=now
+        )
+        for code in units
+    ]
 
 
 def parse_duration(text: str) -> dt.timedelta:
