@@ -465,7 +465,8 @@ class UnitRef:
 
 @dataclass(frozen=True, slots=True)
 class Tally:
-    """Counts of unit-periods: owed, met (at any time), met on time.
+    """Counts of unit-periods: owed, met (at any time), met on time, met late (after the
+    due moment and its grace days: what a "late" penalty counts).
 
     Rates are fractions of what was owed (like DHIS2's "reporting rate" and
     "reporting rate on time"), and None when nothing was owed yet, so that a
@@ -477,6 +478,12 @@ class Tally:
     expected: int = 0
     met: int = 0
     on_time: int = 0
+    late: int = 0  # met after the due moment and its grace days
+
+    @property
+    def missing(self) -> int:
+        """Owed and already due, and nothing submitted."""
+        return self.expected - self.met
 
     @property
     def completeness(self) -> float | None:
@@ -488,7 +495,10 @@ class Tally:
 
     def __add__(self, other: Tally) -> Tally:
         return Tally(
-            self.expected + other.expected, self.met + other.met, self.on_time + other.on_time
+            self.expected + other.expected,
+            self.met + other.met,
+            self.on_time + other.on_time,
+            self.late + other.late,
         )
 
 
@@ -543,12 +553,13 @@ def completeness(
     per_cluster: dict[str, Tally] = {}
     total = Tally()
     for ref in owing:
-        met = on_time = 0
+        met = on_time = late = 0
         for key, due, grace in deadlines:
             result = _judge(firsts.get((ref.unit, key)), due, grace)
             met += result.met
             on_time += result.on_time
-        tally = Tally(len(deadlines), met, on_time)
+            late += result.status is Timeliness.LATE
+        tally = Tally(len(deadlines), met, on_time, late)
         per_unit[ref.unit] = tally
         if ref.cluster is not None:
             per_cluster[ref.cluster] = per_cluster.get(ref.cluster, Tally()) + tally

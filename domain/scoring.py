@@ -58,11 +58,13 @@ from domain.periods import Period, PeriodKind
 
 __all__ = [
     "SHORT_LABEL_MAX",
+    "Adjusted",
     "CriterionDef",
     "CriterionResult",
     "Method",
     "MissingTarget",
     "PenaltyRule",
+    "PenaltySource",
     "PeriodTargets",
     "Phrase",
     "Rating",
@@ -87,6 +89,7 @@ _WIDE = Context(prec=400)
 
 _NO_ADJUSTMENTS: Mapping[str, float] = MappingProxyType({})
 _NO_YEAR_TARGETS: Mapping[tuple[str, str], float] = MappingProxyType({})
+_NO_ITEMS: Mapping[str, Mapping[str, float]] = MappingProxyType({})
 
 
 class Method(StrEnum):
@@ -259,13 +262,41 @@ class CriterionDef(_Frozen):
         return self.weight * (self.cap if self.cap is not None else 1.0)
 
 
+class PenaltySource(StrEnum):
+    """Where a rule's items are counted from, per unit over the period ranked.
+
+    - ``late``: reports owed (the obligations) whose first submission came after
+      the due moment and its grace days;
+    - ``missing``: reports owed and already due that nothing was submitted for;
+    - ``returned``: the unit's reports a reviewer returned (each return counts).
+    """
+
+    LATE = "late"
+    MISSING = "missing"
+    RETURNED = "returned"
+
+
 class PenaltyRule(_Frozen):
-    """A bonus (points > 0) or penalty (points < 0) per item, e.g. −1 per late report."""
+    """A bonus (points > 0) or penalty (points < 0) per item, e.g. −1 per late report.
+
+    `source` says where the items are counted (late or missing reports from the
+    obligations, reports returned in review); `limit` caps what the rule can
+    add or take in total (−1 per late report, at most 5 points).
+    """
 
     code: str = Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")
     label: LocalText
     points: float = Field(allow_inf_nan=False)
     per: Literal["item"] = "item"
+    source: PenaltySource | None = None
+    limit: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+
+    def applied(self, count: float) -> float:
+        """The points `count` items earn (or cost), within the limit."""
+        points = self.points * count
+        if self.limit is not None:
+            points = max(-self.limit, min(self.limit, points))
+        return points
 
     @model_validator(mode="after")
     def _nonzero(self) -> PenaltyRule:
@@ -344,11 +375,51 @@ class ScoringDef(_Frozen):
 
     def adjustment(self, items: Mapping[str, float]) -> float:
         """A unit's bonus/penalty points from item counts per rule code ({"late": 2})."""
+        return math.fsum(a.points for a in self.adjusted(items))
+
+    def adjusted(self, items: Mapping[str, float]) -> tuple[Adjusted, ...]:
+        """Each rule with items, in the sheet's order: its count and its points."""
         rules = {r.code: r for r in self.adjustments}
         unknown = sorted(set(items) - set(rules))
         if unknown:
             raise ValueError(f"unknown bonus/penalty rule(s): {', '.join(unknown)}")
-        return math.fsum(rules[code].points * count for code, count in items.items())
+        return tuple(
+            Adjusted(rule, count, rule.applied(count))
+            for rule in self.adjustments
+            if (count := _finite(items.get(rule.code, 0.0), f"items of {rule.code}"))
+        )
+
+    @property
+    def sources(self) -> frozenset[PenaltySource]:
+        """What the counted rules need read (nothing when no rule has a source)."""
+        return frozenset(r.source for r in self.adjustments if r.source is not None)
+
+    def items_from(
+        self, counts: Mapping[PenaltySource, Mapping[str, float]]
+    ) -> dict[str, dict[str, float]]:
+        """Per unit, the item count of each sourced rule, from per-source counts per unit."""
+        out: dict[str, dict[str, float]] = {}
+        for rule in self.adjustments:
+            if rule.source is None:
+                continue
+            for unit, count in counts.get(rule.source, {}).items():
+                if count:
+                    out.setdefault(unit, {})[rule.code] = count
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Adjusted:
+    """One bonus/penalty rule applied to a unit: how many items, how many points."""
+
+    rule: PenaltyRule
+    count: float
+    points: float
+
+    @property
+    def limited(self) -> bool:
+        """True when the rule's limit cut the points."""
+        return abs(self.points - self.rule.points * self.count) > _EPS
 
 
 def _first_duplicate(codes: Iterable[str]) -> str | None:
@@ -425,6 +496,8 @@ class UnitStanding:
     counted_weight: float
     total_weight: float
     tied: bool = False
+    adjusted: tuple[Adjusted, ...] = ()
+    """The counted bonus/penalty rules behind `adjustment` (for "Vì sao?")."""
 
     @property
     def display_score(self) -> float:
@@ -520,6 +593,7 @@ def score_cluster(
     adjustments: Mapping[str, float] = _NO_ADJUSTMENTS,
     progress: float | None = None,
     from_year: Mapping[tuple[str, str], float] = _NO_YEAR_TARGETS,
+    items: Mapping[str, Mapping[str, float]] = _NO_ITEMS,
 ) -> Standings:
     """Rank a cluster's units: pure arithmetic over totals and targets already gathered.
 
@@ -530,6 +604,9 @@ def score_cluster(
     elapsed) only decides `on_track`: points are always earned against the
     full target, so a mid-period score is what has been earned so far.
     `from_year` marks targets pro-rated from the year's (`targets_for_period`).
+    `items` are each unit's counted bonus/penalty items per rule code (late
+    reports, returns: `ScoringDef.items_from`); their points add to
+    `adjustments` and each rule is kept on the unit's row for "Vì sao?".
     """
     if progress is not None and not (math.isfinite(progress) and 0 <= progress <= 1):
         raise ValueError(f"progress must be between 0 and 1, got {progress!r}")
@@ -560,7 +637,9 @@ def score_cluster(
         counted = math.fsum(r.criterion.weight for r in results if not r.excluded)
         earned = math.fsum(r.points for r in results if not r.excluded)
         base = earned * total_weight / counted if counted > 0 else 0.0
+        adjusted = scoring.adjusted(items.get(unit.code, _NO_ADJUSTMENTS))
         adjustment = _finite(adjustments.get(unit.code, 0.0), f"adjustment {unit.code}")
+        adjustment += math.fsum(a.points for a in adjusted)
         score = max(0.0, base + adjustment)
         scored.append(
             UnitStanding(
@@ -573,6 +652,7 @@ def score_cluster(
                 criteria=tuple(results),
                 counted_weight=counted,
                 total_weight=total_weight,
+                adjusted=adjusted,
             )
         )
     return Standings(_rank(scored, scoring), scoring.tie_break, progress)
@@ -608,6 +688,7 @@ def _rank(scored: list[UnitStanding], scoring: ScoringDef) -> tuple[UnitStanding
                 counted_weight=row.counted_weight,
                 total_weight=row.total_weight,
                 tied=tied,
+                adjusted=row.adjusted,
             )
         )
     return tuple(rows)
@@ -720,6 +801,21 @@ def _criterion_phrases(r: CriterionResult, lang: str) -> list[Phrase]:
     return [Phrase("why.yes" if r.done > 0 else "why.no", outcome, **labels)]
 
 
+def _adjusted_phrase(item: Adjusted, lang: str) -> Phrase:
+    """ "Báo cáo trễ hạn: 3 × -1,0 = -3,0 điểm", and the limit when it cut the points."""
+    params = {
+        "count": format_number(item.count, lang),
+        "per_item": _signed(item.rule.points, lang),
+        "points": _signed(item.points, lang),
+    }
+    label = item.rule.label.get(lang)
+    if item.limited:
+        assert item.rule.limit is not None
+        limit = format_points(item.rule.limit, lang)
+        return Phrase("why.adjusted_limited", {**params, "limit": limit}, label, label)
+    return Phrase("why.adjusted", params, label, label)
+
+
 def explain(standing: UnitStanding, lang: str) -> list[Phrase]:
     """The phrases behind a score, for the "Vì sao?" button.
 
@@ -742,8 +838,11 @@ def explain(standing: UnitStanding, lang: str) -> list[Phrase]:
                 },
             )
         )
-    if standing.adjustment:
-        phrases.append(Phrase("why.adjustment", {"points": _signed(standing.adjustment, lang)}))
+    for item in standing.adjusted:
+        phrases.append(_adjusted_phrase(item, lang))
+    other = standing.adjustment - math.fsum(a.points for a in standing.adjusted)
+    if abs(other) > _EPS:
+        phrases.append(Phrase("why.adjustment", {"points": _signed(other, lang)}))
     phrases.append(
         Phrase(
             "why.total",

@@ -236,7 +236,9 @@ async def _all_clusters(ctx: Ctx, period_text: str) -> None:
     period = await parse_standings_period(ctx, period_text)
     caller = await access.caller(ctx)
     lines = [*wrap(ctx.t("standings.all_title", period=period), LINE), ""]
-    for result in await ranking.every_cluster(ctx.tx, caller, ctx.settings, period, ctx.today):
+    for result in await ranking.every_cluster(
+        ctx.tx, caller, ctx.settings, period, ctx.today, now=ctx.now
+    ):
         cluster = result.cluster
         leaders = [r for r in result.standings.rows if r.rank == 1]
         names = ", ".join(r.unit.name for r in leaders) or "—"
@@ -317,7 +319,7 @@ async def on_button(ctx: Ctx, why: WhyButton) -> None:
         raise UserInputError("err.stale_button") from None
     caller = await access.caller(ctx)
     row = await ranking.why(
-        ctx.tx, caller, ctx.settings, cluster_code, period, unit_code, ctx.today
+        ctx.tx, caller, ctx.settings, cluster_code, period, unit_code, ctx.today, now=ctx.now
     )
     title = ctx.t("why.title", unit=row.unit.name, period=period)
     lines = [*wrap(title, LINE), *why_lines(ctx.t, explain(row, ctx.lang))]
@@ -459,7 +461,7 @@ class GroupPosts:
         items: list[OutboxItem] = []
         charts: list[_ChartPost] = []
         for audience in await ranking.post_audiences(tx, self.settings, today.year):
-            result = await compute(tx, self.settings, audience.cluster, period, today)
+            result = await compute(tx, self.settings, audience.cluster, period, today, now=fire_at)
             rates = await reporting_rates(tx, self.settings, result, fire_at)
             texts: dict[str, Reply] = {}
             for channel, chat_id, lang in audience.chats:

@@ -108,7 +108,7 @@ async def gather(
         if settings.scoring is None:
             sheets.append(ClusterSheet(each.name, None))
             continue
-        result = await compute(tx, settings, each, period, today)
+        result = await compute(tx, settings, each, period, today, now=now)
         rates = await reporting_rates(tx, settings, result, now)
         sheets.append(ClusterSheet(each.name, result.standings, rates))
     measure_labels = {m.code: m.label.get(lang) for m in settings.measures}

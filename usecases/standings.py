@@ -21,6 +21,7 @@ from domain.models import Cluster, Unit
 from domain.obligations import Tally, UnitRef, rates_by_unit
 from domain.periods import Period, PeriodKind
 from domain.scoring import (
+    PenaltySource,
     PeriodTargets,
     Standings,
     Target,
@@ -82,10 +83,16 @@ def _members(settings: HandlerSettings, cluster: Cluster) -> tuple[Unit, ...]:
 
 
 async def compute(
-    tx: Tx, settings: HandlerSettings, cluster: Cluster, period: Period, today: dt.date
+    tx: Tx,
+    settings: HandlerSettings,
+    cluster: Cluster,
+    period: Period,
+    today: dt.date,
+    *,
+    now: dt.datetime | None = None,
 ) -> ClusterStandings:
     """One cluster's ranking over `period` (no access check: the caller made it)."""
-    return (await compute_clusters(tx, settings, [cluster], period, today))[0]
+    return (await compute_clusters(tx, settings, [cluster], period, today, now=now))[0]
 
 
 async def compute_clusters(
@@ -94,16 +101,62 @@ async def compute_clusters(
     clusters: Sequence[Cluster],
     period: Period,
     today: dt.date,
+    *,
+    now: dt.datetime | None = None,
 ) -> list[ClusterStandings]:
     """These clusters' rankings over `period`: the totals and the targets of all their units
-    read at once (one query for a year or a đợt), then each cluster scored."""
+    read at once (one query for a year or a đợt), then each cluster scored.
+
+    Bonus/penalty rules counted from lateness or returns (`PenaltySource`) read
+    what they count as of `now` (default: the end of `today`), only when the
+    score sheet has such a rule."""
     if settings.scoring is None:
         raise UserInputError("standings.no_scoring")
     codes = [u.code for cluster in clusters for u in _members(settings, cluster)]
     read = await standings_repo.totals_and_targets(  # one query
         tx, settings.measures, codes, period.start, period.end, _target_keys(period)
     )
-    return _scored(settings, clusters, period, today, *read)
+    at = now if now is not None else _end_of(today, settings)
+    counts = await penalty_counts(tx, settings, clusters, period, at)
+    return _scored(settings, clusters, period, today, *read, counts=counts)
+
+
+def _end_of(today: dt.date, settings: HandlerSettings) -> dt.datetime:
+    return dt.datetime.combine(today, dt.time(23, 59, 59), tzinfo=settings.tz)
+
+
+Counts = Mapping[PenaltySource, Mapping[str, float]]
+"""Per source of bonus/penalty items, the count per unit code."""
+
+_LATENESS = frozenset({PenaltySource.LATE, PenaltySource.MISSING})
+
+
+async def penalty_counts(
+    tx: Tx,
+    settings: HandlerSettings,
+    clusters: Sequence[Cluster],
+    period: Period,
+    now: dt.datetime,
+) -> Counts:
+    """What the score sheet's counted rules need, for these clusters' units: late and missing
+    reports from the obligations (the reporting rate's one query), reports returned in
+    review. Nothing is read when no rule has a source."""
+    sources = settings.scoring.sources if settings.scoring is not None else frozenset()
+    if not sources & _LATENESS:
+        return {}
+    refs = [UnitRef(u.code, c.code) for c in clusters for u in _members(settings, c)]
+    tallies = rates_by_unit(await gather_rates(tx, settings, refs, period, now))
+    return _lateness(tallies, sources)
+
+
+def _lateness(tallies: Mapping[str, Tally], sources: frozenset[PenaltySource]) -> Counts:
+    """Late and missing reports per unit, from each unit's reporting tally."""
+    counts: dict[PenaltySource, Mapping[str, float]] = {}
+    if PenaltySource.LATE in sources:
+        counts[PenaltySource.LATE] = {u: t.late for u, t in tallies.items()}
+    if PenaltySource.MISSING in sources:
+        counts[PenaltySource.MISSING] = {u: t.missing for u, t in tallies.items()}
+    return counts
 
 
 def _target_keys(period: Period) -> list[str]:
@@ -118,10 +171,13 @@ def _scored(
     today: dt.date,
     totals: Mapping[tuple[str, str], float],
     found: Sequence[Target],
+    *,
+    counts: Counts,
 ) -> list[ClusterStandings]:
     assert settings.scoring is not None  # checked by the callers before reading
     targets = targets_for_period(found, period)
     pace = progress(period, today) if settings.pro_rate else None
+    items = settings.scoring.items_from(counts)
     out: list[ClusterStandings] = []
     for cluster in clusters:
         units = _members(settings, cluster)
@@ -132,6 +188,7 @@ def _scored(
             settings.scoring,
             progress=pace,
             from_year=targets.from_year,
+            items=items,
         )
         out.append(ClusterStandings(cluster, period, standings, units, targets))
     return out
@@ -176,9 +233,10 @@ async def with_rates(
     if cluster is None:
         raise UserInputError("standings.no_cluster", year=period.year)
     today = now.astimezone(settings.tz).date()
-    result = _scored(settings, [cluster], period, today, *read)[0]
-    refs = [UnitRef(u.code, cluster.code) for u in result.units]
-    return result, rates_by_unit(rates.judged(settings, refs, period, now, found))
+    refs = [UnitRef(u.code, cluster.code) for u in _members(settings, cluster)]
+    tallies = rates_by_unit(rates.judged(settings, refs, period, now, found))
+    counts = _lateness(tallies, settings.scoring.sources)
+    return _scored(settings, [cluster], period, today, *read, counts=counts)[0], tallies
 
 
 async def _asked_code(tx: Tx, caller: Caller, action: Action, year: int) -> str:
@@ -214,11 +272,18 @@ async def of_cluster(
 
 
 async def every_cluster(
-    tx: Tx, caller: Caller, settings: HandlerSettings, period: Period, today: dt.date
+    tx: Tx,
+    caller: Caller,
+    settings: HandlerSettings,
+    period: Period,
+    today: dt.date,
+    *,
+    now: dt.datetime | None = None,
 ) -> list[ClusterStandings]:
     """/standings all: every cluster's ranking of `period`'s year (admins)."""
     require(caller, Action.VIEW_ALL_STANDINGS, caller.target(federation=True))
-    return await compute_clusters(tx, settings, await org.clusters(tx, period.year), period, today)
+    clusters = await org.clusters(tx, period.year)
+    return await compute_clusters(tx, settings, clusters, period, today, now=now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +354,8 @@ async def why(
     period: Period,
     unit: str,
     today: dt.date,
+    *,
+    now: dt.datetime | None = None,
 ) -> UnitStanding:
     """ "Vì sao?": one unit's row of a cluster's ranking (its per-criterion breakdown)."""
     asking = await in_year(tx, caller, period.year)
@@ -296,7 +363,7 @@ async def why(
     cluster = await org.cluster(tx, cluster_code, period.year)
     if cluster is None:
         raise UserInputError("err.stale_button")
-    row = (await compute(tx, settings, cluster, period, today)).standings.of(unit)
+    row = (await compute(tx, settings, cluster, period, today, now=now)).standings.of(unit)
     if row is None:
         raise UserInputError("err.stale_button")
     return row
