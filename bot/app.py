@@ -36,7 +36,7 @@ from domain.access import ActorRole
 from domain.errors import ChannelStartError, DatabaseLost, StorageError
 from domain.messages import OutboxItem, Outgoing
 from domain.periods import PeriodKind
-from handlers import myreports, onboarding, people_admin, reminders, report, standings
+from handlers import dashboard, myreports, onboarding, people_admin, reminders, report, standings
 from runtime.context import Clock, HandlerSettings
 from runtime.dispatcher import Dispatcher, prune
 from runtime.ingress import Ingress
@@ -50,6 +50,8 @@ from storage.db import Database
 from storage.lock import ProcessLock
 
 if TYPE_CHECKING:  # aiohttp is imported only when a channel receives by webhook
+    from aiohttp import web
+
     from bot.webhook import WebhookServer
 
 log = logging.getLogger(__name__)
@@ -64,6 +66,7 @@ FEATURES: tuple[Feature, ...] = (
     reminders.FEATURE,
     standings.FEATURE,
     people_admin.FEATURE,
+    dashboard.FEATURE,
 )
 
 
@@ -108,6 +111,7 @@ def handler_settings(config: AppConfig) -> HandlerSettings:
         pro_rate=config.standings.pro_rate,
         reminders=config.reminders,
         standings_post_cron=config.standings.post_cron,
+        web_url=config.web.public_url if config.web.enabled else None,
     )
 
 
@@ -310,13 +314,43 @@ class App:
         """The HTTP server, when a channel receives by webhook, media are served, or health
         is asked for."""
         hooked = [r for r in self.receivers.values() if r.channel.webhooks()]
-        if not hooked and self.media is None and not self.config.health.serve:
+        dashboard = self.dashboard if self.config.web.enabled else None
+        if not hooked and self.media is None and not self.config.health.serve and not dashboard:
             return None
         from bot.webhook import WebhookServer
 
         hook = self.config.webhook
         return WebhookServer(
-            hook.host, hook.port, receivers=hooked, media=self.media, ready=self.readiness
+            hook.host,
+            hook.port,
+            receivers=hooked,
+            media=self.media,
+            ready=self.readiness,
+            dashboard=dashboard,
+        )
+
+    def dashboard(self) -> web.Application:
+        """The /app sub-application (web/), given what it needs of this app."""
+        from web.app import build
+        from web.context import WebDeps
+
+        settings = self.config.web
+        token = self.secrets.telegram_bot_token
+        secret = self.secrets.thidua_web_secret
+        return build(
+            WebDeps(
+                transaction=self.db.transaction,
+                settings=self.dispatcher.settings,
+                translate=self.catalog,
+                clock=self.clock,
+                public_url=settings.public_url,
+                session_lifetime=dt.timedelta(hours=settings.session_hours),
+                init_data_max_age=dt.timedelta(seconds=settings.init_data_max_age_seconds),
+                bot_token=token.get_secret_value() if token else None,
+                secret=secret.get_secret_value().encode() if secret else None,
+                on_outbox=self._hand_over,
+                mini_app=settings.mini_app,
+            )
         )
 
     async def start(self) -> None:

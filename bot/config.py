@@ -207,6 +207,26 @@ class WebhookSection(_Section):
     port: int = Field(default=8080, ge=0, le=65535)
 
 
+class WebSection(_Section):
+    """[web]: the dashboard under /app on the same HTTP server as the webhooks. Sessions
+    are signed with THIDUA_WEB_SECRET when set (else a key the bot keeps in its database)."""
+
+    enabled: bool = False
+    public_url: str | None = None  # e.g. "https://thidua.example.org": links are made from it
+    session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    init_data_max_age_seconds: int = Field(default=3600, ge=30, le=7 * 24 * 3600)
+    mini_app: bool = True  # the Telegram menu button opens /app as a Mini App
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("https://", "http://")):
+            raise ValueError(_say("config.http_url"))
+        return value.rstrip("/")
+
+
 class TelegramSection(_Section):
     """[telegram]: the Telegram channel. The bot token is a secret: see `Secrets`."""
 
@@ -307,6 +327,7 @@ class AppConfig(_Section):
     telegram: TelegramSection = TelegramSection()
     zalo: ZaloSection = ZaloSection()
     webhook: WebhookSection = WebhookSection()
+    web: WebSection = WebSection()
     backup: BackupSection = BackupSection()
     health: HealthSection = HealthSection()
     reporting: ReportingSection = ReportingSection()
@@ -336,6 +357,7 @@ class AppConfig(_Section):
                 "telegram",
                 "zalo",
                 "webhook",
+                "web",
                 "backup",
                 "health",
                 "reporting",
@@ -526,6 +548,7 @@ class Secrets(BaseSettings):
     zalo_api_base_url: str | None = None  # ZALO_API_BASE_URL
     thidua_database_url: str | None = None  # THIDUA_DATABASE_URL: overrides [bot] database
     thidua_database_password: SecretStr | None = None  # THIDUA_DATABASE_PASSWORD (PostgreSQL)
+    thidua_web_secret: SecretStr | None = None  # THIDUA_WEB_SECRET: signs dashboard sessions
 
     @classmethod
     def settings_customise_sources(

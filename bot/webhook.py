@@ -7,6 +7,8 @@ Routes:
 * ``GET /healthz`` — ``{"ok": true}``: the process answers (liveness).
 * ``GET /readyz`` — when a readiness check is given: 200 with every component's state when
   all are fresh, 503 otherwise (a deaf receive loop, a stuck outbox, no database).
+* ``/app/…`` — only when the dashboard is on (``[web] enabled``): the sub-application
+  of ``web.app`` (its own sessions, CSRF and security headers).
 * ``GET /media/{token}`` — only when a :class:`~bot.media.MediaStore` is given: a generated
   image (Zalo's ``sendPhoto`` fetches it by URL); 404 for an unknown or expired token, with
   no listing and the same answer whatever the reason.
@@ -39,6 +41,7 @@ log = logging.getLogger(__name__)
 HEALTH_PATH: Final = "/healthz"
 READY_PATH: Final = "/readyz"
 MEDIA_PREFIX: Final = "/media/"
+DASHBOARD: Final = "/app"
 #: Larger than any real update; stops a stranger's huge body before it is parsed.
 MAX_BODY_BYTES: Final = 1024 * 1024
 
@@ -64,6 +67,7 @@ class WebhookServer:
         receivers: Sequence[Receiver] = (),
         media: MediaStore | None = None,
         ready: Readiness | None = None,
+        dashboard: Callable[[], web.Application] | None = None,
     ) -> None:
         self.routes: list[tuple[Webhook, Receiver]] = [
             (hook, receiver) for receiver in receivers for hook in receiver.channel.webhooks()
@@ -75,6 +79,7 @@ class WebhookServer:
         self.port = port
         self.media = media
         self.ready = ready
+        self.dashboard = dashboard
         self._runner: web.AppRunner | None = None
 
     @property
@@ -95,6 +100,9 @@ class WebhookServer:
             app.router.add_post(hook.path, _webhook(hook, receiver))
         if self.media is not None:
             app.router.add_get(MEDIA_PREFIX + "{token}", self._media)
+        if self.dashboard is not None:
+            app.router.add_get(DASHBOARD, _to_dashboard)
+            app.add_subapp(DASHBOARD, self.dashboard())
         return app
 
     async def start(self) -> None:
@@ -149,6 +157,10 @@ class WebhookServer:
                 "Referrer-Policy": "no-referrer",
             },
         )
+
+
+async def _to_dashboard(request: web.Request) -> web.Response:
+    return web.Response(status=308, headers={"Location": DASHBOARD + "/"})
 
 
 def _webhook(hook: Webhook, receiver: Receiver) -> Handler:

@@ -43,6 +43,7 @@ class Action(StrEnum):
     MANAGE_PEOPLE = "manage_people"  # /people, thidua people
     VIEW_PEOPLE = "view_people"  # the dashboard's people page: who reports for a cluster's units
     VIEW_TARGETS = "view_targets"  # the dashboard's targets page, read only
+    WEB = "web"  # /web: a sign-in link to the dashboard (the roles that have pages)
 
 
 class ActorRole(StrEnum):
@@ -162,6 +163,7 @@ POLICY: Mapping[Action, Grants] = {
     Action.MANAGE_PEOPLE: ((_R.ADMIN, _S.ANY),),
     Action.VIEW_PEOPLE: _LEADERS,
     Action.VIEW_TARGETS: _LEADERS,
+    Action.WEB: ((_R.CLUSTER_HEAD, _S.SELF), (_R.CLUSTER_DEPUTY, _S.SELF), (_R.ADMIN, _S.SELF)),
 }
 
 # What a person without any role that could do it is told (a catalog key).
@@ -176,6 +178,7 @@ _ROLE_DENIED: Mapping[Action, str] = {
     Action.VIEW_PEOPLE: "err.cluster_heads_only",
     Action.VIEW_TARGETS: "err.cluster_heads_only",
     Action.REPORT_FOR_UNIT: "standings.admins_only",
+    Action.WEB: "web.no_pages",
 }
 _SCOPE_DENIED: Mapping[Action, str] = {
     Action.VIEW_UNIT: "standings.other_cluster",

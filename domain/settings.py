@@ -44,6 +44,7 @@ class HandlerSettings:
     pro_rate: bool = True  # [standings] pro_rate: pace against the share of the period gone
     reminders: ReminderRules = field(default_factory=ReminderRules)
     standings_post_cron: str = "0 8 * * mon"  # [standings] post_cron
+    web_url: str | None = None  # [web] public_url when the dashboard is on: /web's links
 
     def indicator(self, code: str) -> IndicatorDef | None:
         return next((i for i in self.indicators if i.code == code), None)

@@ -28,6 +28,7 @@ __all__ = [
     "Ctx",
     "HandlerSettings",
     "Translator",
+    "Tx",
     "new_flow_id",
 ]
 

@@ -281,8 +281,25 @@ MIGRATIONS: tuple[str, ...] = (
     "",
     # 13: several processes on one PostgreSQL: inbox claims, outbox leases (issue 11).
     "",
-    # 14: web sign-in links and sessions (issue 13).
-    "",
+    # 14: web sign-in links and sessions (issue 13): only hashes of the tokens are kept;
+    # a session signed out or expired is refused by the server whatever the cookie says.
+    """
+    CREATE TABLE web_links (
+        token_hash TEXT PRIMARY KEY,
+        person_id INTEGER NOT NULL REFERENCES people (id),
+        expires_at TEXT NOT NULL,
+        used_at TEXT
+    );
+    CREATE TABLE web_sessions (
+        token_hash TEXT PRIMARY KEY,
+        person_id INTEGER NOT NULL REFERENCES people (id),
+        via TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        revoked_at TEXT
+    );
+    CREATE INDEX web_sessions_person ON web_sessions (person_id)
+    """,
 )
 
 

@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PRODUCT = ("bot", "handlers", "runtime", "usecases", "documents", "storage", "domain")
+PRODUCT = ("bot", "handlers", "web", "runtime", "usecases", "documents", "storage", "domain")
+#: The dashboard's templates say their words as t("web.…") (web/templates/*.html).
+TEMPLATE_KEY = re.compile(r"""\bt\(\s*["']([a-z_][a-z0-9_]*(?:\.[a-z0-9_-]+)+)["']""")
 
 #: Translators whose key is relative: file ("*": any) -> called name -> the prefix they add.
 RELATIVE: dict[str, dict[str, str]] = {
@@ -71,6 +73,11 @@ def scan(tables: set[str]) -> Uses:
         for path in sorted((ROOT / folder).rglob("*.py")):
             name = path.relative_to(ROOT).as_posix()
             scan_source(name, path.read_text(encoding="utf-8"), tables, uses)
+    for path in sorted((ROOT / "web" / "templates").glob("*.html")):
+        name = path.relative_to(ROOT).as_posix()
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            for key in TEMPLATE_KEY.findall(line):
+                uses.keys.setdefault(key, f"{name}:{number}")
     return uses
 
 

@@ -80,6 +80,7 @@ CASES: dict[str, tuple[str, str]] = {
     "menu": ("menu", ""),
     "subscribe": ("subscribe", ""),
     "unsubscribe": ("unsubscribe", ""),
+    "web": ("web", ""),
 }
 
 # + answered, - refused, p pointed to the private chat, . ignored (no reply).
@@ -114,6 +115,7 @@ EXPECTED_COMMANDS: dict[str, tuple[str, str]] = {
     "menu": ("+++++++", "ppppppp"),
     "subscribe": ("-++++++", "ppppppp"),
     "unsubscribe": ("-++++++", "ppppppp"),
+    "web": ("----+++", "ppppppp"),  # the dashboard is off here: "+" is told so
 }
 
 # Buttons, by the prefix of their data (the router's callbacks) and a form's own buttons.
@@ -142,6 +144,7 @@ REFUSALS = (
     "access.button_not_issued",
     "reminder.not_your_obligation",
     "people.you_are_deactivated",
+    "web.no_pages",
 )
 
 

@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FOLDERS = (
     "bot",
     "handlers",
+    "web",
     "runtime",
     "usecases",
     "documents",

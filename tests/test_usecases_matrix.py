@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.config import load_config
+from domain.access import Action
 from domain.errors import AccessDenied, UserInputError
 from domain.models import Cluster, Language, Role
 from domain.obligations import Obligation
@@ -31,6 +32,7 @@ from storage.db import Tx
 from tests.harness import EXAMPLE, FakeClock, Harness
 from usecases import (
     access,
+    dashboard,
     deadlines,
     exports,
     invites,
@@ -40,6 +42,7 @@ from usecases import (
     reports,
     standings,
     targets,
+    websignin,
 )
 from usecases.access import Caller
 
@@ -206,6 +209,28 @@ CASES: dict[str, tuple[Case, str, str]] = {
         "----+-+",
     ),
     "link code": (lambda w, tx, c: linking.new_link_code(tx, c, NOW), "-++++++", "-++++++"),
+    # The dashboard (web/): its sign-in link, and a cluster named in the URL.
+    "web sign-in link": (lambda w, tx, c: websignin.new_link(tx, c, NOW), "----+++", "----+++"),
+    "web: standings of cum1": (
+        lambda w, tx, c: dashboard.cluster_standings(tx, c, w.settings, "cum1", YEAR, NOW),
+        "-++++-+",
+        "+++++++",
+    ),
+    "web: standings of cum2": (
+        lambda w, tx, c: dashboard.cluster_standings(tx, c, w.settings, "cum2", YEAR, NOW),
+        "-----++",
+        "-------",
+    ),
+    "web: clusters to pick": (
+        lambda w, tx, c: dashboard.visible_clusters(tx, c, Action.EXPORT, 2026),
+        "----+++",
+        "----+++",
+    ),
+    "web: workbook of cum2": (
+        lambda w, tx, c: dashboard.export_cluster(tx, c, "cum2", 2026),
+        "-----++",
+        "-------",
+    ),
     "missing": (
         lambda w, tx, c: deadlines.missing(tx, c, w.settings, None, NOW),
         "----+++",
@@ -459,7 +484,19 @@ def test_every_use_case_that_takes_a_caller_has_a_row() -> None:
     import sys
 
     source = inspect.getsource(sys.modules[__name__]).split("def test_", 1)[0]
-    modules = (deadlines, exports, invites, linking, overview, people, reports, standings, targets)
+    modules = (
+        dashboard,
+        deadlines,
+        exports,
+        invites,
+        linking,
+        overview,
+        people,
+        reports,
+        standings,
+        targets,
+        websignin,
+    )
     untested = [
         f"{module.__name__}.{name}"
         for module in modules

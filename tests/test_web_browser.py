@@ -1,0 +1,40 @@
+"""The dashboard in a real browser (Debian's chromium through Playwright) against the real
+server and the demo's sample year: sign in by the link /web sends, see the standings, and
+as a cluster head try another cluster's URL. Screenshots at 390×844 and 1366×768 go to
+test-output/screenshots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.web_site import chromium, served, shoot
+
+
+async def test_a_cluster_head_signs_in_by_link_and_sees_the_standings(tmp_path: Path) -> None:
+    async with served(tmp_path) as site, chromium(tmp_path) as browser:
+        page = await browser.new_page()
+        await page.goto(await site.link("head"))
+        await page.click("#login")
+        await page.wait_for_url("**/app/standings")
+        assert "Cụm thi đua số 1" in await page.inner_text("h1")
+        table = await page.inner_text("table.standings")
+        assert "LĐLĐ quận Long Biên" in table and "Vì sao?" in table
+        await page.click("details.why summary")
+        assert "điểm" in await page.inner_text("details.why[open]")
+        chart = await page.wait_for_selector("img.chart")
+        assert chart is not None
+        assert await chart.evaluate("(img) => img.complete && img.naturalWidth > 0")
+        await shoot(page, "standings")
+
+        # another cluster's URL: refused, and nothing of that cluster shown
+        response = await page.goto(f"{site.url}/app/standings?cluster=cum2&period=2026")
+        assert response is not None and response.status == 403
+        body = await page.inner_text("body")
+        assert "Tây Hồ" not in body and "Cụm thi đua số 2" not in body
+        await shoot(page, "forbidden")
+
+        # the link is single use: a second sign-in with it is refused
+        await page.click("#logout")
+        assert "đã đăng xuất" in await page.inner_text("main")
+        response = await page.goto(f"{site.url}/app/standings")
+        assert response is not None and response.status == 401

@@ -1,0 +1,118 @@
+"""The dashboard served for real: the bot's HTTP server (bot.webhook.WebhookServer) with the
+/app sub-application on 127.0.0.1, over a Harness database with the demo's year of Cluster 1
+sample reports, and people of every role signed in by the links /web sends."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from playwright.async_api import BrowserContext, Page, async_playwright
+
+from bot.demo import seed
+from bot.webhook import WebhookServer
+from domain.models import Role
+from tests.harness import FakeClock, Harness, User
+from web.app import build
+from web.context import WebDeps
+
+BOT_TOKEN = "123456:TEST-token-for-the-dashboard"
+LINK = re.compile(r"(http://\S+/app/login\?t=[A-Za-z0-9_-]+)")
+
+# In 2026 (config.example.toml): cum1 = hoan_kiem (deputy), ba_dinh, dong_da, long_bien
+# (head), hai_ba_trung, hoang_mai; cum2 = thanh_xuan, tay_ho (head), … ha_dong (deputy).
+PEOPLE: dict[str, tuple[int, str, Role]] = {
+    "officer": (11, "ba_dinh", Role.OFFICER),
+    "chair": (12, "ba_dinh", Role.CHAIR),
+    "head": (13, "long_bien", Role.CLUSTER_HEAD),
+    "deputy": (14, "hoan_kiem", Role.CLUSTER_HEAD),
+    "other_head": (15, "tay_ho", Role.CLUSTER_HEAD),
+    "admin": (16, "hai_ba_trung", Role.ADMIN),
+}
+
+
+@dataclass
+class Site:
+    h: Harness
+    url: str
+    deps: WebDeps
+    users: dict[str, User] = field(default_factory=dict)
+
+    async def link(self, who: str) -> str:
+        """The sign-in link /web sends this person (None-safe: asserts it came)."""
+        replies = await self.users[who].send("/web")
+        found = LINK.search(replies[0].text)
+        assert found, replies[0].text
+        return found.group(1)
+
+
+@asynccontextmanager
+async def served(tmp_path: Path, *, sample: bool = True) -> AsyncIterator[Site]:
+    h = await Harness.create(tmp_path, clock=FakeClock())
+    if sample:
+        await seed(h, 2026)  # type: ignore[arg-type]  # needs only config, clock and db
+    deps = WebDeps(
+        transaction=h.db.transaction,
+        settings=h.dispatcher.settings,
+        translate=h.catalog,
+        clock=h.clock,
+        bot_token=BOT_TOKEN,
+        mini_app=True,
+    )
+    server = WebhookServer("127.0.0.1", 0, dashboard=lambda: build(deps))
+    await server.start()
+    try:
+        h.dispatcher.settings = dataclasses.replace(h.dispatcher.settings, web_url=server.url)
+        site = Site(h, server.url, deps)
+        for name, (uid, unit, role) in PEOPLE.items():
+            site.users[name] = await h.person(uid, unit, role)
+        yield site
+    finally:
+        await server.stop()
+        await h.close()
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+#: Screenshots are test output, not committed (.gitignore).
+SHOTS = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1366, "height": 768}
+
+
+@asynccontextmanager
+async def chromium(tmp_path: Path) -> AsyncIterator[BrowserContext]:
+    """Debian's chromium driven by Playwright, with a fresh profile (never `playwright
+    install`: the system browser is the one tested)."""
+    async with async_playwright() as p:
+        context = await p.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=CHROMIUM,
+            args=CHROMIUM_ARGS,
+            headless=True,
+            viewport=DESKTOP,  # type: ignore[arg-type]
+        )
+        try:
+            yield context
+        finally:
+            await context.close()
+
+
+async def shoot(page: Page, name: str) -> None:
+    """The page at phone and desktop width, saved under test-output/screenshots."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for label, size in (("390x844", PHONE), ("1366x768", DESKTOP)):
+        await page.set_viewport_size(size)  # type: ignore[arg-type]
+        await page.screenshot(path=str(SHOTS / f"{name}-{label}.png"), full_page=True)

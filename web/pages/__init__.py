@@ -1,0 +1,8 @@
+"""The dashboard's pages, in navigation order (see web/__init__.py: how a page is added)."""
+
+from __future__ import annotations
+
+from web.context import Page
+from web.pages import standings
+
+PAGES: tuple[Page, ...] = (standings.PAGE,)

@@ -1,0 +1,159 @@
+"""Standings: a cluster's ranking for a period (switchable), each criterion's done/target,
+the chart, "Vì sao?" per unit, and the workbook; the same use cases as /standings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from documents.chart import standings_chart
+from domain.access import Action
+from domain.numbers import format_percent
+from domain.periods import Period
+from domain.scoring import explain, format_points
+from runtime import workers
+from usecases import access, dashboard, exports
+from usecases import standings as ranking
+from web.context import BadInput, Nav, Page, Route, WebCtx
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    cluster: str
+    period: Period
+    periods: list[Period]
+
+
+async def _asked(w: WebCtx) -> Asked:
+    """The period (a key of the years that have clusters) and cluster in the query."""
+    async with w.tx() as tx:
+        years = await ranking.cluster_years(tx)
+    periods = ranking.valid_periods(years)
+    keys = {p.key: p for p in periods}
+    wanted = w.param("period")
+    if wanted and wanted not in keys:
+        raise BadInput("period")
+    default = next((p for p in periods if p.year == w.today.year), periods[0] if periods else None)
+    period = keys[wanted] if wanted else default
+    if period is None:
+        raise BadInput("period")
+    cluster = w.param("cluster", max_len=32)
+    return Asked(cluster, period, periods)
+
+
+def _percent(ratio: float | None, lang: str) -> str:
+    return format_percent(ratio, lang) if ratio is not None else "—"
+
+
+async def show(w: WebCtx) -> web.StreamResponse:
+    asked = await _asked(w)
+    async with w.tx() as tx:
+        caller = await w.caller(tx)
+        result, rates = await dashboard.cluster_standings(
+            tx, caller, w.settings, asked.cluster, asked.period, w.now
+        )
+        choices = await dashboard.visible_clusters(
+            tx, caller, Action.VIEW_CLUSTER_STANDINGS, asked.period.year
+        )
+        exportable = (
+            await dashboard.visible_clusters(tx, caller, Action.EXPORT, asked.period.year)
+            if access.can_ever(caller, Action.EXPORT)
+            else []
+        )
+    may_export = any(c.code == result.cluster.code for c in exportable)
+    t = w.t
+    rows = []
+    for row in result.standings.rows:
+        rate = rates.get(row.unit.code)
+        rows.append(
+            {
+                "rank": row.rank,
+                "unit": row.unit.name,
+                "code": row.unit.code,
+                "score": format_points(row.score, w.lang),
+                "rating": t(row.rating.label_key),
+                "rate": _percent(rate.completeness if rate else None, w.lang),
+                "criteria": [
+                    {
+                        "done": format_points(c.done, w.lang),
+                        "target": format_points(c.target, w.lang) if c.target is not None else "—",
+                        "ratio": _percent(c.ratio, w.lang),
+                    }
+                    for c in row.criteria
+                ],
+                "why": [
+                    t(p.key, **p.params, **({"label": p.label} if p.label else {}))
+                    for p in explain(row, w.lang)
+                ],
+            }
+        )
+    criteria = (
+        [c.criterion.label.get(w.lang) for c in result.standings.rows[0].criteria]
+        if result.standings.rows
+        else []
+    )
+    query = {"cluster": result.cluster.code, "period": asked.period.key}
+    return w.render(
+        "standings",
+        cluster=result.cluster,
+        clusters=choices,
+        period=asked.period,
+        periods=[(p.key, p.name(t)) for p in asked.periods],
+        period_name=asked.period.name(t),
+        rows=rows,
+        criteria=criteria,
+        query=query,
+        may_export=may_export,
+    )
+
+
+async def chart(w: WebCtx) -> web.StreamResponse:
+    """The chart as a PNG, drawn in the drawing process and kept until the standings change."""
+    asked = await _asked(w)
+    async with w.tx() as tx:
+        result, _ = await dashboard.cluster_standings(
+            tx, await w.caller(tx), w.settings, asked.cluster, asked.period, w.now
+        )
+    title = f"{result.cluster.name} — {result.period.name(w.t)}"
+    key = ("standings", result.cluster.code, result.period.key, w.lang)
+    png = await workers.draw_cached(
+        key, standings_chart, result.standings, title, w.lang, w.deps.translate
+    )
+    return web.Response(body=png, content_type="image/png")
+
+
+async def workbook(w: WebCtx) -> web.StreamResponse:
+    """The cluster's workbook (standings, reports, targets), made in the worker process."""
+    asked = await _asked(w)
+    async with w.tx() as tx:
+        caller = await w.caller(tx)
+        cluster = await dashboard.export_cluster(tx, caller, asked.cluster, asked.period.year)
+        data = await exports.gather(
+            tx,
+            caller,
+            w.settings,
+            w.deps.translate,
+            w.lang,
+            cluster,
+            asked.period,
+            w.now,
+            hold_reports=True,
+        )
+    xlsx = await workers.draw(exports.render, data, w.deps.translate)
+    return web.Response(
+        body=xlsx,
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{data.file_name}"'},
+    )
+
+
+PAGE = Page(
+    "standings",
+    routes=(
+        Route("GET", "/standings", show, Action.VIEW_CLUSTER_STANDINGS),
+        Route("GET", "/standings/chart.png", chart, Action.VIEW_CLUSTER_STANDINGS),
+        Route("GET", "/standings/workbook.xlsx", workbook, Action.EXPORT),
+    ),
+    nav=Nav("web.nav_standings", "/standings", Action.VIEW_CLUSTER_STANDINGS),
+)
