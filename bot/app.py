@@ -95,6 +95,7 @@ def handler_settings(config: AppConfig) -> HandlerSettings:
         indicators=config.indicators,
         units={u.code: u for u in config.units},
         federation_name=config.federation.name,
+        federation_place=config.federation.place,
         tz=config.federation.tz,
         default_language=config.federation.default_language,
         period_kind=PeriodKind(reporting.period),

@@ -706,6 +706,12 @@ async def _export(
         await asyncio.to_thread(out.write_bytes, xlsx)
     size = (await asyncio.to_thread(out.stat)).st_size
     print(say("export_done", path=out, kb=size // 1024, period=period))
+    for each in data.filed:  # a finalised cluster: its documents to file, beside the workbook
+        for kind in exports.FILED_KINDS:
+            name, made = await asyncio.to_thread(exports.filed_document, each, kind, app.catalog)
+            path = out.parent / name
+            await asyncio.to_thread(path.write_bytes, made)
+            print(say("export_filed", path=path))
     return 0
 
 

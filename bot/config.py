@@ -108,6 +108,7 @@ class FederationSection(_Section):
     code: str = Field(min_length=1, max_length=32, pattern=r"^[a-z0-9_]+$")
     timezone: str = "Asia/Ho_Chi_Minh"
     default_language: Language = Language.VI
+    place: str = Field(default="", max_length=100)  # the place on filed documents: "Hà Nội"
 
     @field_validator("timezone")
     @classmethod

@@ -28,6 +28,7 @@ class HandlerSettings:
     indicators: tuple[IndicatorDef, ...]
     units: Mapping[str, Unit]
     federation_name: str = ""
+    federation_place: str = ""  # [federation] place: "Hà Nội, ngày … tháng … năm …"
     tz: ZoneInfo = VIETNAM
     default_language: Language = Language.VI
     period_kind: PeriodKind = PeriodKind.HALF

@@ -376,6 +376,9 @@ async def export_cmd(ctx: Ctx) -> None:
     )
     ctx.reply(ctx.t("standings.export_caption", cluster=cluster.name, period=period))
     ctx.send_after_commit(partial(export_reply, ctx.translate, data))
+    for each in data.filed:  # a finalised period: the documents to file, too
+        for kind in exports.FILED_KINDS:
+            ctx.send_after_commit(partial(filed_reply, ctx.translate, data.lang, each, kind))
 
 
 async def export_reply(translate: Translator, data: exports.ExportData) -> Reply:
@@ -388,6 +391,16 @@ async def export_reply(translate: Translator, data: exports.ExportData) -> Reply
         return Reply(translate(data.lang, "export.failed"))
     attachment = Attachment("document", data.file_name, base64.b64encode(xlsx).decode())
     return Reply("", attachment=attachment)
+
+
+async def filed_reply(translate: Translator, lang: str, each: exports.Filed, kind: str) -> Reply:
+    """One .docx to file (the summary table or the minutes), made in the worker process."""
+    try:
+        name, made = await workers.draw(exports.filed_document, each, kind, translate)
+    except Exception:
+        log.exception("the document %s-%s could not be made", each.stem, kind)
+        return Reply(translate(lang, "export.failed"))
+    return Reply("", attachment=Attachment("document", name, base64.b64encode(made).decode()))
 
 
 async def target_cmd(ctx: Ctx) -> None:

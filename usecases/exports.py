@@ -22,6 +22,7 @@ from functools import partial
 from pathlib import Path
 from typing import IO
 
+from documents.filing import Filing, minutes_docx, summary_docx
 from documents.workbook import (
     ClusterSheet,
     ReportShape,
@@ -32,8 +33,9 @@ from documents.workbook import (
 from domain.access import Action
 from domain.errors import UserInputError
 from domain.exports import ReportLine
-from domain.models import Cluster, IndicatorDef
+from domain.models import Cluster, ClusterRole, IndicatorDef
 from domain.periods import Period
+from domain.scoring import Standings
 from domain.settings import HandlerSettings
 from domain.text import capitalized
 from storage import exports as rows
@@ -65,6 +67,58 @@ class ExportData:
     unit_codes: tuple[str, ...]
     file_name: str
     reports: tuple[ReportLine, ...] | None = None
+    filed: tuple[Filed, ...] = ()
+    """The documents of each finalised cluster (none while the period is provisional)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Filed:
+    """One finalised cluster's documents to file: what they show, and their names' stem."""
+
+    stem: str
+    filing: Filing
+
+
+def filed(
+    settings: HandlerSettings,
+    cluster: Cluster,
+    standings: Standings,
+    *,
+    period: Period,
+    period_label: str,
+    lang: str,
+    now: dt.datetime,
+    finalised_on: dt.date | None,
+) -> Filed:
+    """The summary table and minutes of a cluster's ranking: the cluster head's unit
+    beside "Chủ trì", the members as configured, dated today on the federation's clock."""
+    head = next((m.unit for m in cluster.members if m.role is ClusterRole.HEAD), None)
+    filing = Filing.of_standings(
+        standings,
+        federation=settings.federation_name,
+        cluster=cluster.name,
+        period_label=period_label,
+        place=settings.federation_place,
+        day=now.astimezone(settings.tz).date(),
+        lang=lang,
+        finalised_on=finalised_on,
+        head_unit=_name(settings, head) if head else "",
+        members=tuple(_name(settings, m.unit) for m in cluster.members),
+        generated_at=now,
+    )
+    return Filed(f"thidua-{cluster.code}-{period.key}", filing)
+
+
+FILED_KINDS = ("bang-tong-hop", "bien-ban")
+"""The documents a finalised cluster files, by the end of their file names."""
+
+
+def filed_document(each: Filed, kind: str, translate: Translate) -> tuple[str, bytes]:
+    """(file name, .docx bytes) of the summary table ("bang-tong-hop") or the minutes
+    ("bien-ban"); run it in the worker process or a thread (python-docx holds the
+    interpreter)."""
+    make = summary_docx if kind == "bang-tong-hop" else minutes_docx
+    return f"{each.stem}-{kind}.docx", make(each.filing, translate)
 
 
 async def gather(
@@ -209,4 +263,13 @@ def _name(settings: HandlerSettings, code: str) -> str:
     return unit.name if unit else code
 
 
-__all__ = ["ExportData", "gather", "render", "write_from_snapshot"]
+__all__ = [
+    "FILED_KINDS",
+    "ExportData",
+    "Filed",
+    "filed",
+    "filed_document",
+    "gather",
+    "render",
+    "write_from_snapshot",
+]
