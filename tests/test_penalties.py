@@ -24,6 +24,7 @@ from domain.scoring import (
 from storage import org, targets
 from tests.harness import EXAMPLE, FakeClock, Harness
 from usecases import standings as ranking
+from usecases.access import OPERATOR
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 LATE = PenaltyRule(
@@ -127,11 +128,11 @@ source = "late"
 
 
 @pytest.fixture
-async def h(tmp_path: Path) -> AsyncIterator[Harness]:
+async def h(tmp_path: Path, database: str) -> AsyncIterator[Harness]:
     path = tmp_path / "config.toml"
     path.write_text(EXAMPLE.read_text(encoding="utf-8") + LATE_RULE, encoding="utf-8")
     clock = FakeClock(dt.datetime(2025, 3, 12, 9, 0, tzinfo=VN))
-    harness = await Harness.create(tmp_path, clock, load_config(path))
+    harness = await Harness.create(tmp_path, clock, load_config(path), database=database)
     async with harness.db.transaction() as tx:
         await targets.sync_from_config(
             tx, [t.target() for t in harness.config.targets], harness.clock.now()
@@ -140,6 +141,7 @@ async def h(tmp_path: Path) -> AsyncIterator[Harness]:
     await harness.close()
 
 
+@pytest.mark.both_backends
 async def test_a_late_report_costs_points_and_why_says_so(h: Harness) -> None:
     lb = await h.person(1, "long_bien")
     hk = await h.person(2, "hoan_kiem")
@@ -173,3 +175,53 @@ async def test_a_late_report_costs_points_and_why_says_so(h: Harness) -> None:
     row = result.standings.of("hoan_kiem")
     assert row is not None and row.adjustment == -1.5
     assert [(a.rule.code, a.count) for a in row.adjusted] == [("late", 1)]
+
+
+RETURNED_RULE = """
+[[scoring.adjustments]]
+code = "returned"
+label = { vi = "Báo cáo bị trả lại", en = "Reports returned" }
+points = -0.5
+source = "returned"
+"""
+
+
+@pytest.mark.both_backends
+async def test_returns_cost_points_in_standings_and_why(tmp_path: Path, database: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(EXAMPLE.read_text(encoding="utf-8") + RETURNED_RULE, encoding="utf-8")
+    clock = FakeClock(dt.datetime(2025, 3, 12, 9, 0, tzinfo=VN))
+    h = await Harness.create(tmp_path, clock, load_config(path), database=database)
+    try:
+        async with h.db.transaction() as tx:
+            await targets.sync_from_config(
+                tx, [t.target() for t in h.config.targets], h.clock.now()
+            )
+        lb = await h.person(1, "long_bien")
+        for day in ("10/2", "11/2", "12/2"):
+            await lb.send(f"thành lập 2 công đoàn cơ sở ngày {day}")
+            await lb.press("Lưu")
+        async with h.db.transaction() as tx:  # a reviewer returned report 1 twice, 2 once
+            for report_id in (1, 1, 2):
+                await tx.execute(
+                    "INSERT INTO report_audit (report_id, person_id, action, at) "
+                    "VALUES (?, 1, 'returned', '2025-03-12T02:00:00+00:00')",
+                    (report_id,),
+                )
+        replies = await lb.send("/standings 6 tháng đầu 2025")
+        assert "LĐLĐ quận Long Biên · 13,5 điểm" in replies[0].text  # 15 − 3 × 0,5
+        button = next(b for b in replies[0].buttons if "Long Biên" in b.label)
+        why = (await lb.press_data(button.data, replies[0].message_id))[0].text
+        assert "• Báo cáo bị trả lại: 3 × -0,5 → -1,5 điểm" in " ".join(why.split())
+        async with h.db.transaction() as tx:
+            every = await ranking.every_cluster(
+                tx,
+                OPERATOR,
+                h.dispatcher.settings,
+                Period(PeriodKind.HALF, 2025, 1),
+                clock.current.date(),
+            )
+        row = next(r for c in every for r in c.standings.rows if r.unit.code == "long_bien")
+        assert row.adjustment == -1.5
+    finally:
+        await h.close()

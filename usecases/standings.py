@@ -32,7 +32,7 @@ from domain.scoring import (
 from domain.settings import HandlerSettings
 from domain.suggest import unit_code
 from domain.text import fold
-from storage import org, people
+from storage import org, penalties, people
 from storage import standings as standings_repo
 from storage import targets as targets_repo
 from storage.db import Tx
@@ -142,11 +142,17 @@ async def penalty_counts(
     reports from the obligations (the reporting rate's one query), reports returned in
     review. Nothing is read when no rule has a source."""
     sources = settings.scoring.sources if settings.scoring is not None else frozenset()
-    if not sources & _LATENESS:
-        return {}
+    counts: dict[PenaltySource, Mapping[str, float]] = {}
     refs = [UnitRef(u.code, c.code) for c in clusters for u in _members(settings, c)]
-    tallies = rates_by_unit(await gather_rates(tx, settings, refs, period, now))
-    return _lateness(tallies, sources)
+    if sources & _LATENESS:
+        tallies = rates_by_unit(await gather_rates(tx, settings, refs, period, now))
+        counts.update(_lateness(tallies, sources))
+    if PenaltySource.RETURNED in sources:
+        units = [ref.unit for ref in refs]
+        counts[PenaltySource.RETURNED] = await penalties.returned(
+            tx, units, period.start, period.end
+        )
+    return counts
 
 
 def _lateness(tallies: Mapping[str, Tally], sources: frozenset[PenaltySource]) -> Counts:
@@ -223,19 +229,27 @@ async def with_rates(
     if settings.scoring is None:
         raise UserInputError("standings.no_scoring")
     members = Members(code, period.year)
-    cluster, read, found = await tx.together(
+    sources = settings.scoring.sources
+    cluster, read, found, *returned = await tx.together(
         org.cluster(tx, code, period.year),
         standings_repo.totals_and_targets(
             tx, settings.measures, members, period.start, period.end, _target_keys(period)
         ),
         rates.submitted(tx, settings, members, period, now),
+        *(
+            [penalties.returned(tx, members, period.start, period.end)]
+            if PenaltySource.RETURNED in sources
+            else []
+        ),
     )
     if cluster is None:
         raise UserInputError("standings.no_cluster", year=period.year)
     today = now.astimezone(settings.tz).date()
     refs = [UnitRef(u.code, cluster.code) for u in _members(settings, cluster)]
     tallies = rates_by_unit(rates.judged(settings, refs, period, now, found))
-    counts = _lateness(tallies, settings.scoring.sources)
+    counts = dict(_lateness(tallies, sources))
+    if returned:
+        counts[PenaltySource.RETURNED] = returned[0]
     return _scored(settings, [cluster], period, today, *read, counts=counts)[0], tallies
 
 
