@@ -113,6 +113,7 @@ def handler_settings(config: AppConfig) -> HandlerSettings:
         reminders=config.reminders,
         standings_post_cron=config.standings.post_cron,
         web_url=config.web.public_url if config.web.enabled else None,
+        outliers=reporting.outliers,
     )
 
 

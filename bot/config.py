@@ -67,6 +67,7 @@ from domain.models import (
 from domain.obligations import Obligation, Scope, clamp_notes
 from domain.periods import Period as PeriodOfTime
 from domain.reminders import ReminderRules
+from domain.rules import OutlierRules, field_nodes
 from domain.scoring import ScoringDef, Target, check_scoring
 from domain.suggest import closest
 from domain.text import fold
@@ -274,6 +275,15 @@ class ReportingSection(_Section):
     start_attempts: int = Field(default=5, ge=1, le=100)
     start_lockout_minutes: int = Field(default=15, ge=1, le=7 * 24 * 60)
     myreports_limit: int = Field(default=10, ge=1, le=50)
+    #: A value more than this many times the unit's median of that field over the last
+    #: `outlier_days` asks "Bạn chắc chắn?" (0 = never); needs `outlier_min_reports` before.
+    outlier_factor: float = Field(default=10.0, ge=0, le=1_000_000)
+    outlier_days: int = Field(default=365, ge=1, le=3660)
+    outlier_min_reports: int = Field(default=5, ge=1, le=1000)
+
+    @property
+    def outliers(self) -> OutlierRules:
+        return OutlierRules(self.outlier_factor, self.outlier_days, self.outlier_min_reports)
 
 
 class TargetEntry(_Section):
@@ -618,7 +628,7 @@ def _check_field(where: str, fdef: FieldDef) -> list[Problem]:
             )
     numeric = fdef.type in _NUMERIC_TYPES
     if not numeric:
-        for bound in ("min", "max"):
+        for bound in ("min", "max", "soft_max"):
             if getattr(fdef, bound) is not None:
                 problems.append((f"{where}.{bound}", _say(f"config.only_numbers_{bound}")))
     problems += _check_default(f"{where}.default", fdef)
@@ -741,6 +751,38 @@ def cross_check(
                 )
         for f, fdef in enumerate(ind.fields):
             problems += _check_field(f"indicators[{i}].fields[{f}]", fdef)
+        problems += _check_rules(i, ind)
+    return problems
+
+
+def _check_rules(i: int, ind: IndicatorDef) -> list[Problem]:
+    """Each rule names only this indicator's numeric fields (the parser checked the rest)."""
+    problems: list[Problem] = []
+    codes = [f.code for f in ind.fields]
+    for r, rule in enumerate(ind.rules):
+        where = f"indicators[{i}].rules[{r}].expr"
+        for node in field_nodes(rule.tree):
+            fdef = ind.field(node.code)
+            if fdef is None:
+                message = _say("config.rule_unknown_field", code=repr(node.code), at=node.pos + 1)
+                suggestions = closest(node.code, codes)
+                if suggestions:
+                    message += ". " + _say(
+                        "config.did_you_mean", suggestions=", ".join(suggestions)
+                    )
+                problems.append((where, message))
+            elif fdef.type not in _NUMERIC_TYPES:
+                problems.append(
+                    (
+                        where,
+                        _say(
+                            "config.rule_not_number",
+                            code=repr(node.code),
+                            type=fdef.type.value,
+                            at=node.pos + 1,
+                        ),
+                    )
+                )
     return problems
 
 

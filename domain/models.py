@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from domain import rules as rule_language
 from domain.errors import ConfigRule
 
 
@@ -112,11 +113,15 @@ class FieldDef(_Frozen):
     unit: LocalText | None = None
     hints: tuple[str, ...] = ()
     max_length: int = Field(default=DEFAULT_MAX_LENGTH, ge=1, le=4000)
+    #: Above this the bot asks "Bạn chắc chắn?" instead of refusing (numeric fields).
+    soft_max: float | None = None
 
     @model_validator(mode="after")
     def _check(self) -> FieldDef:
         if self.min is not None and self.max is not None and self.max < self.min:
             raise ConfigRule("max_below_min", "must be ≥ min", path="max")
+        if self.soft_max is not None and self.min is not None and self.soft_max < self.min:
+            raise ConfigRule("soft_max_below_min", "must be ≥ min", path="soft_max")
         if self.type == FieldType.CHOICE and not self.choices:
             raise ConfigRule(
                 "choices_needed", "a choice field needs at least one choice", path="choices"
@@ -129,6 +134,36 @@ class FieldDef(_Frozen):
         return next((c for c in self.choices if c.code == code), None)
 
 
+class RuleDef(_Frozen):
+    """A check across an indicator's fields (`recipients <= count`), with what to say when
+    a report breaks it. The expression is parsed once, here (domain/rules.py)."""
+
+    expr: str
+    message: LocalText
+
+    _tree: rule_language.Expr = PrivateAttr()
+
+    @field_validator("expr")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        rule_language.parse(value)  # a ConfigRule naming the character, at `….expr`
+        return value
+
+    @model_validator(mode="after")
+    def _keep_tree(self) -> RuleDef:
+        self._tree = rule_language.parse(self.expr)
+        return self
+
+    @property
+    def tree(self) -> rule_language.Expr:
+        return self._tree
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The field codes the rule names, in order of first appearance."""
+        return rule_language.fields_of(self._tree)
+
+
 class IndicatorDef(_Frozen):
     """What gets reported (gifts, events, ...): a form definition from config."""
 
@@ -138,6 +173,9 @@ class IndicatorDef(_Frozen):
     icon: str = ""
     keywords: tuple[str, ...] = ()
     fields: tuple[FieldDef, ...] = Field(min_length=1)
+    #: Checks across fields (`recipients <= count`); their field codes are checked by the
+    #: configuration loader, which knows where each rule is in the file.
+    rules: tuple[RuleDef, ...] = ()
 
     @model_validator(mode="after")
     def _unique_fields(self) -> IndicatorDef:

@@ -16,6 +16,7 @@ from domain.models import IndicatorDef, Language, Unit
 from domain.obligations import Obligation
 from domain.periods import PeriodKind
 from domain.reminders import ReminderRules
+from domain.rules import OutlierRules
 from domain.scoring import ScoringDef
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -46,6 +47,7 @@ class HandlerSettings:
     reminders: ReminderRules = field(default_factory=ReminderRules)
     standings_post_cron: str = "0 8 * * mon"  # [standings] post_cron
     web_url: str | None = None  # [web] public_url when the dashboard is on: /web's links
+    outliers: OutlierRules = field(default_factory=OutlierRules)  # [reporting] outlier_*
 
     def indicator(self, code: str) -> IndicatorDef | None:
         return next((i for i in self.indicators if i.code == code), None)

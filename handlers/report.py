@@ -30,6 +30,7 @@ from domain.messages import Button, InboundKind
 from domain.models import FieldDef, FieldType, IndicatorDef, Photo, Report
 from domain.numbers import format_integer, format_number
 from domain.quick import Ambiguous, Loose, mentioned_indicators, number_for, parse_quick
+from domain.rules import Unusual, UnusualKind
 from domain.text import fold
 from runtime import access, drafts
 from runtime.callbacks import FlowCallback
@@ -64,6 +65,8 @@ EDIT_WORDS = {"sua", "edit", "chinh sua"}
 CANCEL_WORDS = {"huy", "cancel", "thoi", "khong"}
 SKIP_WORDS = {"bo qua", "skip", "-", "khong co"}
 DONE_WORDS = {"xong", "done", "het", "xong roi"}
+SURE_WORDS = {"dung", "dung roi", "chac chan", "yes", "co", "ok", "sure", "right"}
+FIX_WORDS = {"sua", "sua lai", "fix", "edit", "khong"}
 
 
 class Action(StrEnum):
@@ -79,6 +82,8 @@ class Action(StrEnum):
     AMBIGUOUS = "a"
     NUMBER_FIELD = "nf"
     PHOTOS_DONE = "pd"
+    FIX = "fx"  # a value to fix: of a broken rule, or an unusual one
+    SURE = "ys"  # "Bạn chắc chắn?" → Đúng
 
 
 @dataclass(frozen=True)
@@ -120,14 +125,23 @@ class ReportDraft:
     number: Loose | None = None
     #: The saved report being edited (mode edit).
     report_id: int | None = None
+    #: A broken rule (its index in the indicator's rules; `failed`: could not be computed)
+    #: and the fields offered to fix it.
+    rule: int | None = None
+    rule_failed: bool = False
+    fix: tuple[str, ...] = ()
+    #: Unusual values asked about ("Bạn chắc chắn?"), and those the person confirmed.
+    unusual: tuple[Unusual, ...] = ()
+    sure: tuple[str, ...] = ()
 
     @property
     def value_map(self) -> dict[str, Value]:
         return dict(self.values)
 
     def answered(self, code: str, value: Value | None) -> ReportDraft:
-        """This draft with `code` answered (None: left empty)."""
-        return replace(self, values=with_value(self.values, code, value))
+        """This draft with `code` answered (None: left empty); a changed value is asked
+        about afresh if it is unusual."""
+        return replace(self, values=with_value(self.values, code, value), sure=())
 
 
 @dataclass(frozen=True, slots=True)
@@ -534,6 +548,141 @@ async def ask_again(ctx: Ctx) -> None:
         _show_card(ctx, data)
     elif step == Step.EDIT_PICK:
         _ask_edit_pick(ctx, data)
+    elif step == Step.FIX:
+        _ask_fix(ctx, data, said=False)
+    elif step == Step.SURE:
+        _ask_sure(ctx, data)
+
+
+# ---- checks beyond one field: a broken rule, an unusual value -----------------------------
+
+
+def _unusual_key(unusual: Unusual) -> str:
+    return f"{unusual.field}:{unusual.kind.value}"
+
+
+def _shown(f: FieldDef, value: float, lang: str) -> str:
+    number: Value = value if f.type == FieldType.NUMBER else round(value)
+    return format_value(f, number, lang)
+
+
+def _fix_rows(ctx: Ctx, data: ReportDraft, codes: tuple[str, ...]) -> list[tuple[Button, ...]]:
+    indicator = _indicator(ctx, data)
+    values = data.value_map
+    rows: list[tuple[Button, ...]] = []
+    for code in codes:
+        f = indicator.field(code)
+        if f is None:
+            continue
+        label = f.label.get(ctx.lang)
+        if code in values:
+            label = ctx.t(
+                "check.fix_button", label=label, value=format_value(f, values[code], ctx.lang)
+            )
+        rows.append((_cb(ctx, Action.FIX, code).button(label),))
+    return rows
+
+
+def _ask_fix(ctx: Ctx, data: ReportDraft, *, said: bool) -> None:
+    """The rule the report breaks, in the configuration's words, and which value to fix."""
+    indicator = _indicator(ctx, data)
+    lines = []
+    if said and data.rule is not None and data.rule < len(indicator.rules):
+        rule = indicator.rules[data.rule]
+        key = "check.failed" if data.rule_failed else "check.broken"
+        lines.append(ctx.t(key, message=rule.message.get(ctx.lang), rule=rule.expr))
+    lines.append(ctx.t("check.which_fix"))
+    rows = _fix_rows(ctx, data, data.fix)
+    rows.append(
+        (
+            _cb(ctx, Action.BACK).button(ctx.t("btn.back"), nav=True),
+            _cb(ctx, Action.CANCEL).button(ctx.t("btn.cancel"), nav=True),
+        )
+    )
+    ctx.reply("\n".join(lines), tuple(rows))
+
+
+def _ask_sure(ctx: Ctx, data: ReportDraft) -> None:
+    """ "Bạn chắc chắn?" with each unusual value and why, then ✅ Đúng / ✏️ Sửa lại."""
+    indicator = _indicator(ctx, data)
+    lines = [ctx.t("check.sure")]
+    for u in data.unusual:
+        f = indicator.field(u.field)
+        if f is None:
+            continue
+        params = {
+            "label": f.label.get(ctx.lang),
+            "value": _shown(f, u.value, ctx.lang),
+            "limit": _shown(f, u.limit, ctx.lang),
+        }
+        if u.kind == UnusualKind.USUAL:
+            lines.append(
+                ctx.t(
+                    "check.above_usual",
+                    times=format_number(round(u.times(), 1), ctx.lang),
+                    **params,
+                )
+            )
+        else:
+            lines.append(ctx.t("check.above_soft_max", **params))
+    lines.append(ctx.t("check.sure_question"))
+    rows: list[tuple[Button, ...]] = [(_cb(ctx, Action.SURE).button(ctx.t("check.yes")),)]
+    codes = tuple(dict.fromkeys(u.field for u in data.unusual))
+    for code in codes:
+        f = indicator.field(code)
+        if f is not None:
+            label = ctx.t("check.fix", label=f.label.get(ctx.lang))
+            rows.append((_cb(ctx, Action.FIX, code).button(label),))
+    rows.append((_cb(ctx, Action.CANCEL).button(ctx.t("btn.cancel"), nav=True),))
+    ctx.reply("\n".join(lines), tuple(rows))
+
+
+async def _checked_choice(ctx: Ctx, data: ReportDraft, step: Step, cb: ReportButton) -> None:
+    """A button under a broken rule (which value to fix) or "Bạn chắc chắn?"."""
+    offered = data.fix if step == Step.FIX else tuple(u.field for u in data.unusual)
+    if cb.action == Action.FIX and cb.arg in offered:
+        await _fix(ctx, data, cb.arg)
+    elif cb.action == Action.SURE and step == Step.SURE:
+        await _sure(ctx, data)
+    elif cb.action == Action.BACK:
+        await back(ctx)
+    else:
+        raise UserInputError("err.stale_button")
+
+
+async def _checked_text(ctx: Ctx, data: ReportDraft, step: Step) -> None:
+    """Typed words under a broken rule or "Bạn chắc chắn?" (numbers arrive as choices)."""
+    folded = fold(ctx.inbound.text)
+    indicator = _indicator(ctx, data)
+    offered = data.fix if step == Step.FIX else tuple(u.field for u in data.unusual)
+    fields = tuple(f for code in offered if (f := indicator.field(code)) is not None)
+    if step == Step.SURE and folded in SURE_WORDS:
+        await _sure(ctx, data)
+        return
+    if step == Step.SURE and folded in FIX_WORDS and fields:
+        await _fix(ctx, data, fields[0].code)
+        return
+    f = _match_field(fields, ctx.inbound.text, ctx.lang)
+    if f is None:
+        raise UserInputError("check.pick_fix" if step == Step.FIX else "check.pick_sure")
+    await _fix(ctx, data, f.code)
+
+
+async def _fix(ctx: Ctx, data: ReportDraft, code: str) -> None:
+    """Back to one field; its answer returns to the card, and ✅ Lưu checks again."""
+    f = _indicator(ctx, data).field(code)
+    if f is None:
+        raise UserInputError("err.stale_button")
+    data = replace(data, rule=None, rule_failed=False, fix=(), return_to_confirm=True)
+    _ask_field(ctx, data, f)
+
+
+async def _sure(ctx: Ctx, data: ReportDraft) -> None:
+    """ "Đúng": the unusual values stand as written; saved with them as warnings."""
+    confirmed = tuple(_unusual_key(u) for u in data.unusual)
+    data = replace(data, sure=tuple(dict.fromkeys(data.sure + confirmed)))
+    ctx.set_state(Flow.REPORT, Step.CONFIRM, data)
+    await _save(ctx, data)
 
 
 # ---- input while the report conversation is active ----------------------------------------
@@ -578,6 +727,9 @@ async def on_choice(ctx: Ctx, cb: ReportButton) -> None:
             _ask_edit_pick(ctx, data)
         else:
             raise UserInputError("err.stale_button")
+        return
+    if step in (Step.FIX, Step.SURE):
+        await _checked_choice(ctx, data, step, cb)
         return
     if step == Step.EDIT_PICK and cb.action == Action.EDIT_FIELD:
         f = _indicator(ctx, data).field(cb.arg)
@@ -678,6 +830,9 @@ async def on_message(ctx: Ctx) -> None:
             await cancel(ctx)
         else:
             raise UserInputError("err.confirm_choice")
+        return
+    if step in (Step.FIX, Step.SURE):
+        await _checked_text(ctx, data, step)
         return
     if step == Step.EDIT_PICK:
         f = _match_field(_indicator(ctx, data).fields, inbound.text, ctx.lang)
@@ -800,6 +955,11 @@ async def back(ctx: Ctx) -> None:
         raise UserInputError("err.nothing_to_go_back")
     indicator = _indicator(ctx, data)
     codes = [f.code for f in indicator.fields]
+    if step in (Step.FIX, Step.SURE):  # back to the card, nothing changed
+        data = replace(data, rule=None, rule_failed=False, fix=(), unusual=())
+        ctx.set_state(Flow.REPORT, Step.CONFIRM, data)
+        _show_card(ctx, data)
+        return
     if step in (Step.CONFIRM, Step.EDIT_PICK):
         _ask_field(ctx, data, indicator.fields[-1])
         return
@@ -842,6 +1002,27 @@ async def _save(ctx: Ctx, data: ReportDraft) -> None:
     photos = data.photos
     flow_id = ctx.conversation.flow_id
     caller = await access.caller(ctx)
+    checked = await reports.check(
+        ctx.tx,
+        caller,
+        ctx.settings,
+        unit=data.unit,
+        indicator=indicator,
+        values=values,
+        now=ctx.now,
+        report_id=data.report_id if data.mode == EDIT else None,
+    )
+    if checked.broken:
+        first = checked.broken[0]
+        data = replace(data, rule=first.index, rule_failed=first.failed, fix=first.fields)
+        ctx.set_state(Flow.REPORT, Step.FIX, data)
+        _ask_fix(ctx, data, said=True)
+        return
+    if any(_unusual_key(u) not in data.sure for u in checked.warnings):
+        data = replace(data, unusual=checked.warnings)
+        ctx.set_state(Flow.REPORT, Step.SURE, data)
+        _ask_sure(ctx, data)
+        return
     if data.mode == EDIT:
         assert data.report_id is not None
         report, changed = await reports.update(
@@ -870,7 +1051,10 @@ async def _save(ctx: Ctx, data: ReportDraft) -> None:
         key = "report.saved"
     ctx.set_state(Flow.DONE, Step.FINISHED, Saved(report.id), flow_id=flow_id)
     line = summary_line(indicator, report.values, ctx.lang, len(report.photos))
-    ctx.reply(ctx.t(key, id=report.id, summary=line), edit=ctx.inbound.kind == InboundKind.CHOICE)
+    text = ctx.t(key, id=report.id, summary=line)
+    if checked.warnings:
+        text += "\n" + ctx.t("check.saved_with_warnings", count=len(checked.warnings))
+    ctx.reply(text, edit=ctx.inbound.kind == InboundKind.CHOICE)
     ctx.reply(ctx.t("report.next"), menu=True)
 
 

@@ -17,6 +17,8 @@ class Step(StrEnum):
     QUICK_NUMBER = "quick_number"  # which field a number of a quick line belongs to
     CONFIRM = "confirm"
     EDIT_PICK = "edit_pick"
+    FIX = "fix"  # a rule was broken: which value to fix
+    SURE = "sure"  # an unusual value: "Bạn chắc chắn?" Đúng / Sửa lại
     LIST = "list"
     RETRACT_CONFIRM = "retract_confirm"
     FINISHED = "finished"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from storage import totals
+from storage import report_checks, totals
 from storage._codec import fetch_one
 from storage.port import Tx
 
@@ -273,8 +273,9 @@ MIGRATIONS: tuple[str, ...] = (
     # 9: review states and the audit trail of reviews (issue 12, part 1). Placeholder
     # until it lands: each number below is reserved for one piece of work in flight.
     "",
-    # 10: warnings a report was saved with (cross-field rules, outliers; issue 12 part 2).
-    "",
+    # 10: warnings a report was saved with: unusual values the person confirmed
+    # ("Bạn chắc chắn?" → Đúng), per version of the report (storage/report_checks.py).
+    report_checks.SCHEMA,
     # 11: evidence: photos kept by content hash (issue 12 part 3).
     "",
     # 12: unlock requests, finalised periods and their snapshots (issue 12 part 4).

@@ -137,6 +137,38 @@ CASES: dict[str, tuple[Case, str, str]] = {
         "-++---+",
         "-------",
     ),
+    "report: check before saving, own unit": (
+        lambda w, tx, c: reports.check(
+            tx,
+            c,
+            w.settings,
+            unit=c.actor.unit or "ba_dinh",
+            indicator=w.settings.indicator("gifts"),
+            values={"count": 3, "occasion": "tet"},
+            now=NOW,
+        ),
+        "-++++++",
+        "-------",
+    ),
+    "report: check an edit of O's report": (
+        lambda w, tx, c: reports.check(
+            tx,
+            c,
+            w.settings,
+            unit="ba_dinh",
+            indicator=w.settings.indicator("gifts"),
+            values={"count": 4, "occasion": "tet"},
+            now=NOW,
+            report_id=w.report_of_o,
+        ),
+        "-+-----",
+        "-------",
+    ),
+    "report: warnings of O's report": (
+        lambda w, tx, c: reports.warnings(tx, c, w.report_of_o),
+        "-++++-+",  # as /unit: its cluster's people, its cluster head, admins
+        "-++++-+",
+    ),
     "report: change O's report": (
         lambda w, tx, c: reports.changeable(tx, c, w.settings, w.report_of_o, NOW),
         "-+-----",

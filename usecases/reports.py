@@ -16,10 +16,11 @@ from typing import Any
 from domain.access import Action
 from domain.errors import UserInputError
 from domain.fields import DateRules, check_date
-from domain.models import IndicatorDef, Photo, Report, ReportStatus
+from domain.models import FieldType, IndicatorDef, Photo, Report, ReportStatus
+from domain.rules import Broken, Unusual, broken, outliers
 from domain.settings import HandlerSettings
 from domain.suggest import unit_code
-from storage import people
+from storage import org, people, report_checks
 from storage import reports as reports_repo
 from storage.db import Tx
 from usecases.access import Caller, allowed, require
@@ -67,6 +68,107 @@ def _occurred(indicator: IndicatorDef, values: Mapping[str, Any], rules: DateRul
     return check_date(day, rules)
 
 
+_NUMERIC = (FieldType.INTEGER, FieldType.MONEY, FieldType.NUMBER)
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """What the checks beyond one field say of a report about to be saved: the rules it
+    breaks (refused), else its unusual values (asked "Bạn chắc chắn?", kept as warnings)."""
+
+    broken: tuple[Broken, ...] = ()
+    warnings: tuple[Unusual, ...] = ()
+
+
+async def _unusual(
+    tx: Tx,
+    settings: HandlerSettings,
+    *,
+    unit: str,
+    indicator: IndicatorDef,
+    values: Mapping[str, Any],
+    now: dt.datetime,
+    report_id: int | None,
+) -> tuple[Unusual, ...]:
+    numeric = {
+        f.code: f.soft_max for f in indicator.fields if f.type in _NUMERIC and f.code in values
+    }
+    rules = settings.outliers
+    usual: dict[str, float] = {}
+    if rules.enabled and numeric:
+        today = now.astimezone(settings.tz).date()
+        usual = await report_checks.medians(
+            tx,
+            unit_code=unit,
+            indicator=indicator.code,
+            fields=list(numeric),
+            since=today - dt.timedelta(days=rules.days),
+            min_reports=rules.min_reports,
+            leave_out=report_id,
+        )
+    return outliers(numeric, values, usual, rules)
+
+
+def _rules_broken(indicator: IndicatorDef, values: Mapping[str, Any]) -> tuple[Broken, ...]:
+    return broken([r.tree for r in indicator.rules], values)
+
+
+def _refuse_broken(
+    settings: HandlerSettings, indicator: IndicatorDef, values: Mapping[str, Any]
+) -> None:
+    """Saving a report that breaks a rule is refused here too, whoever calls."""
+    for found in _rules_broken(indicator, values):
+        message = indicator.rules[found.index].message.get(settings.default_language)
+        raise UserInputError("check.refused", message=message)
+
+
+async def check(
+    tx: Tx,
+    caller: Caller,
+    settings: HandlerSettings,
+    *,
+    unit: str,
+    indicator: IndicatorDef,
+    values: Mapping[str, Any],
+    now: dt.datetime,
+    report_id: int | None = None,
+) -> Checked:
+    """The checks beyond one field, before ✅ Lưu saves (`report_id`: an edit of that one)."""
+    if report_id is None:
+        _require_report(caller, unit)
+    else:
+        await changeable(tx, caller, settings, report_id, now)
+    found = _rules_broken(indicator, values)
+    if found:
+        return Checked(broken=found)
+    unusual = await _unusual(
+        tx,
+        settings,
+        unit=unit,
+        indicator=indicator,
+        values=values,
+        now=now,
+        report_id=report_id,
+    )
+    return Checked(warnings=unusual)
+
+
+async def warnings(tx: Tx, caller: Caller, report_id: int) -> tuple[Unusual, ...]:
+    """The unusual values a report's current version was confirmed with.
+
+    For whoever may see the report: its own unit, or who may look at that unit.
+    """
+    report = await reports_repo.get(tx, report_id)
+    if report is None:
+        raise UserInputError("err.no_such_report", id=report_id)
+    about = caller.target(unit=report.unit_code)
+    if not allowed(caller, Action.REPORT, about):
+        cluster = await org.cluster_of(tx, report.unit_code, report.occurred_on.year)
+        about = caller.target(unit=report.unit_code, cluster=cluster.code if cluster else None)
+        require(caller, Action.VIEW_UNIT, about, id=report_id)
+    return await report_checks.of_report(tx, report.id, report.version)
+
+
 async def create(
     tx: Tx,
     caller: Caller,
@@ -79,10 +181,18 @@ async def create(
     source_key: str,
     now: dt.datetime,
 ) -> Report:
-    """Save a new report, once per `source_key` (a redelivered confirmation finds it)."""
+    """Save a new report, once per `source_key` (a redelivered confirmation finds it).
+
+    A report breaking a rule of its indicator is refused; its unusual values (the
+    caller asked "Bạn chắc chắn?" first) are kept with it as warnings.
+    """
     person_id = _require_report(caller, unit)
     occurred = _occurred(indicator, values, date_rules(settings, now))
-    report, _created = await reports_repo.create(
+    _refuse_broken(settings, indicator, values)
+    unusual = await _unusual(
+        tx, settings, unit=unit, indicator=indicator, values=values, now=now, report_id=None
+    )
+    report, created = await reports_repo.create(
         tx,
         unit_code=unit,
         person_id=person_id,
@@ -93,6 +203,10 @@ async def create(
         source_key=source_key,
         now=now,
     )
+    if created:
+        await report_checks.save(
+            tx, report.id, report.version, unusual, person_id=person_id, now=now
+        )
     return report
 
 
@@ -135,7 +249,17 @@ async def update(
     report = await changeable(tx, caller, settings, report_id, now)
     assert caller.actor.person_id is not None  # CHANGE_REPORT: own reports only
     occurred = _occurred(indicator, values, date_rules(settings, now))
-    return await reports_repo.update_values(
+    _refuse_broken(settings, indicator, values)
+    unusual = await _unusual(
+        tx,
+        settings,
+        unit=report.unit_code,
+        indicator=indicator,
+        values=values,
+        now=now,
+        report_id=report.id,
+    )
+    updated, changed = await reports_repo.update_values(
         tx,
         report,
         person_id=caller.actor.person_id,
@@ -144,6 +268,11 @@ async def update(
         now=now,
         added_photos=added_photos,
     )
+    if changed:
+        await report_checks.save(
+            tx, updated.id, updated.version, unusual, person_id=caller.actor.person_id, now=now
+        )
+    return updated, changed
 
 
 async def retract(
