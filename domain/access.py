@@ -44,6 +44,8 @@ class Action(StrEnum):
     VIEW_PEOPLE = "view_people"  # the dashboard's people page: who reports for a cluster's units
     VIEW_TARGETS = "view_targets"  # the dashboard's targets page, read only
     WEB = "web"  # /web: a sign-in link to the dashboard (the roles that have pages)
+    VIEW_REPORTS = "view_reports"  # the dashboard's reports table and a report's page
+    REMIND = "remind"  # the dashboard's "Nhắc ngay": remind a unit that owes a report
 
 
 class ActorRole(StrEnum):
@@ -164,6 +166,8 @@ POLICY: Mapping[Action, Grants] = {
     Action.VIEW_PEOPLE: _LEADERS,
     Action.VIEW_TARGETS: _LEADERS,
     Action.WEB: ((_R.CLUSTER_HEAD, _S.SELF), (_R.CLUSTER_DEPUTY, _S.SELF), (_R.ADMIN, _S.SELF)),
+    Action.VIEW_REPORTS: _LEADERS,
+    Action.REMIND: _LEADERS,
 }
 
 # What a person without any role that could do it is told (a catalog key).
@@ -179,6 +183,8 @@ _ROLE_DENIED: Mapping[Action, str] = {
     Action.VIEW_TARGETS: "err.cluster_heads_only",
     Action.REPORT_FOR_UNIT: "standings.admins_only",
     Action.WEB: "web.no_pages",
+    Action.VIEW_REPORTS: "err.cluster_heads_only",
+    Action.REMIND: "err.cluster_heads_only",
 }
 _SCOPE_DENIED: Mapping[Action, str] = {
     Action.VIEW_UNIT: "standings.other_cluster",

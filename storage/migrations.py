@@ -284,6 +284,7 @@ MIGRATIONS: tuple[str, ...] = (
     "",
     # 14: web sign-in links and sessions (issue 13): only hashes of the tokens are kept;
     # a session signed out or expired is refused by the server whatever the cookie says.
+    # The reports table pages by (occurred_on, id) keyset: its index.
     """
     CREATE TABLE web_links (
         token_hash TEXT PRIMARY KEY,
@@ -299,7 +300,8 @@ MIGRATIONS: tuple[str, ...] = (
         expires_at TEXT NOT NULL,
         revoked_at TEXT
     );
-    CREATE INDEX web_sessions_person ON web_sessions (person_id)
+    CREATE INDEX web_sessions_person ON web_sessions (person_id);
+    CREATE INDEX reports_occurred_id ON reports (occurred_on, id)
     """,
 )
 

@@ -258,6 +258,35 @@ CASES: dict[str, tuple[Case, str, str]] = {
         "----+++",
         "----+++",
     ),
+    "web: report units": (
+        lambda w, tx, c: dashboard.report_units(tx, c, 2026),
+        "----+++",
+        "----+++",
+    ),
+    "web: reports of ba_dinh": (
+        lambda w, tx, c: dashboard.reports_page(tx, c, dashboard.ReportQuery(YEAR, unit="ba_dinh")),
+        "----+-+",
+        "----+-+",
+    ),
+    "web: O's report": (
+        lambda w, tx, c: dashboard.report_detail(tx, c, w.report_of_o),
+        "----+-+",
+        "----+-+",
+    ),
+    "web: completeness grid": (
+        lambda w, tx, c: dashboard.completeness_grid(
+            tx, c, w.settings, _obligation(w, "monthly"), 2026, NOW
+        ),
+        "----+++",
+        "----+-+",
+    ),
+    "web: remind ba_dinh now": (
+        lambda w, tx, c: dashboard.remind_now(
+            tx, c, w.settings, w.h.catalog, _obligation(w, "monthly"), FEBRUARY, "ba_dinh", NOW
+        ),
+        "----+-+",
+        "----+-+",
+    ),
     "web: workbook of cum2": (
         lambda w, tx, c: dashboard.export_cluster(tx, c, "cum2", 2026),
         "-----++",

@@ -8,18 +8,28 @@ to another cluster is refused (AccessDenied) exactly as in the chat.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import partial
 
 from domain.access import Action
-from domain.errors import UserInputError
-from domain.models import Cluster
-from domain.obligations import Tally
+from domain.dates import format_date
+from domain.errors import AccessDenied, UserInputError
+from domain.messages import OutboxItem, Reply
+from domain.models import Cluster, Report
+from domain.obligations import Met, Obligation, Tally, Timeliness, due_moment, periods_due_between
 from domain.periods import Period
+from domain.reminders import defer
 from domain.settings import HandlerSettings
-from storage import org
+from storage import org, people, report_list
+from storage import reports as reports_repo
 from storage.db import Tx
-from usecases import standings
+from usecases import deadlines, delivery, standings
 from usecases.access import Caller, allowed, in_year, require, require_role
 from usecases.standings import ClusterStandings
+
+Translator = Callable[..., str]
 
 
 async def visible_clusters(tx: Tx, caller: Caller, action: Action, year: int) -> list[Cluster]:
@@ -59,3 +69,200 @@ async def export_cluster(tx: Tx, caller: Caller, code: str, year: int) -> Cluste
     if found is None:
         raise UserInputError("standings.no_cluster", year=year)
     return found
+
+
+# ---- reports ------------------------------------------------------------------------------
+
+
+async def report_units(tx: Tx, caller: Caller, year: int) -> list[str] | None:
+    """The units whose reports of `year` the caller may see (None: every unit, admins)."""
+    require_role(caller, Action.VIEW_REPORTS)
+    if allowed(caller, Action.VIEW_REPORTS, caller.target(federation=True)):
+        return None
+    asked = await in_year(tx, caller, year)
+    members = await org.memberships(tx, year)
+    return sorted(
+        unit
+        for unit, (cluster, _) in members.items()
+        if allowed(asked, Action.VIEW_REPORTS, asked.target(unit=unit, cluster=cluster))
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ReportQuery:
+    """The reports table's filters, order and cursor (all already parsed)."""
+
+    period: Period
+    unit: str = ""
+    indicator: str = ""
+    status: str = ""
+    person: int | None = None
+    newest_first: bool = True
+    after: tuple[dt.date, int] | None = None
+    limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class ReportPage:
+    rows: list[report_list.Listed]
+    more: bool  # another page follows the last row
+    units: list[str] | None  # what the unit filter may offer (None: every unit)
+    authors: list[tuple[int, str]]
+
+
+async def reports_page(tx: Tx, caller: Caller, q: ReportQuery) -> ReportPage:
+    """One page of the reports the caller may see; asking for a unit they may not see is
+    refused (AccessDenied), not answered with an empty page."""
+    visible = await report_units(tx, caller, q.period.year)
+    if q.unit and visible is not None and q.unit not in visible:
+        raise AccessDenied("access.not_your_cluster")
+    units = [q.unit] if q.unit else visible
+    filters = report_list.Filters(
+        units=units,
+        start=q.period.start,
+        end=q.period.end,
+        indicator=q.indicator,
+        status=q.status,
+        person=q.person,
+        newest_first=q.newest_first,
+        after=q.after,
+    )
+    rows = await report_list.page(tx, filters, q.limit + 1)
+    return ReportPage(
+        rows[: q.limit], len(rows) > q.limit, visible, await report_list.authors(tx, visible)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ReportDetail:
+    report: Report
+    author: str
+    audit: list[report_list.AuditEntry]
+
+
+async def report_detail(tx: Tx, caller: Caller, report_id: int) -> ReportDetail:
+    """One report with its photos and audit trail. An unknown id and another cluster's
+    report get the same refusal, so probing ids tells nothing."""
+    require_role(caller, Action.VIEW_REPORTS)
+    report = await reports_repo.get(tx, report_id)
+    if report is None:
+        raise AccessDenied("access.not_your_cluster")
+    year = report.occurred_on.year
+    asked = await in_year(tx, caller, year)
+    found = (await org.memberships(tx, year)).get(report.unit_code)
+    target = asked.target(unit=report.unit_code, cluster=found[0] if found else None)
+    require(asked, Action.VIEW_REPORTS, target)
+    author = await people.get(tx, report.person_id)
+    return ReportDetail(
+        report, author.name if author else "—", await report_list.audit(tx, report_id)
+    )
+
+
+# ---- completeness -------------------------------------------------------------------------
+
+
+class Cell(StrEnum):
+    ON_TIME = "on_time"
+    LATE = "late"
+    MISSING = "missing"
+    NOTHING = "nothing"  # "Không có hoạt động" declared
+    NOT_DUE = "not_due"
+
+
+@dataclass(frozen=True, slots=True)
+class Grid:
+    obligation: Obligation
+    periods: list[Period]
+    units: list[str]
+    cells: dict[tuple[str, str], Cell]  # (unit, period key) → state
+
+
+def obligation_periods(obligation: Obligation, year: int) -> list[Period]:
+    """The periods of `year` the obligation asks for, in order."""
+    due = periods_due_between(obligation, dt.date(year, 1, 1), dt.date(year + 1, 12, 31))
+    return [p for p in due if p.year == year]
+
+
+async def completeness_grid(
+    tx: Tx,
+    caller: Caller,
+    settings: HandlerSettings,
+    obligation: Obligation,
+    year: int,
+    now: dt.datetime,
+) -> Grid:
+    """Units × periods of one obligation: on time, late, missing, nothing to report, not due
+    yet (cluster heads: their cluster; admins: every unit)."""
+    cluster = deadlines.cluster_scope(caller, Action.COMPLETENESS)
+    periods = obligation_periods(obligation, year)
+    cells: dict[tuple[str, str], Cell] = {}
+    units: set[str] = set()
+    for period in periods:
+        due = due_moment(obligation, period, settings.tz)
+        for s in await deadlines.standings_for(tx, settings, obligation, period):
+            if cluster is not None and s.unit.cluster != cluster:
+                continue
+            units.add(s.unit.unit)
+            cells[(s.unit.unit, period.key)] = _cell(s.met, due, now)
+    order = sorted(units, key=lambda u: settings.units[u].name if u in settings.units else u)
+    return Grid(obligation, periods, order, cells)
+
+
+def _cell(met: Met, due: dt.datetime, now: dt.datetime) -> Cell:
+    if met.declared:
+        return Cell.NOTHING
+    if met.status is Timeliness.ON_TIME:
+        return Cell.ON_TIME
+    if met.met:
+        return Cell.LATE
+    return Cell.MISSING if due <= now else Cell.NOT_DUE
+
+
+async def remind_now(
+    tx: Tx,
+    caller: Caller,
+    settings: HandlerSettings,
+    translate: Translator,
+    obligation: Obligation,
+    period: Period,
+    unit: str,
+    now: dt.datetime,
+) -> tuple[list[OutboxItem], dt.datetime]:
+    """ "Nhắc ngay": a reminder to each person of a unit that owes, through the outbox, at
+    the first moment outside quiet hours and holidays; once a day per person whatever is
+    pressed. Returns the rows queued and when they go."""
+    found = (await org.memberships(tx, period.year)).get(unit)
+    asked = await in_year(tx, caller, period.year)
+    require(asked, Action.REMIND, asked.target(unit=unit, cluster=found[0] if found else None))
+    standing = next(
+        (
+            s
+            for s in await deadlines.standings_for(tx, settings, obligation, period)
+            if s.unit.unit == unit
+        ),
+        None,
+    )
+    if standing is None or standing.met.met:
+        raise UserInputError("web.remind_not_owing")
+    rules = settings.reminders
+    at = defer(now, rules.quiet_hours, rules.holidays, settings.tz)
+    day = now.astimezone(settings.tz).date().isoformat()
+    items: list[OutboxItem] = []
+    for person in await people.in_units(tx, [unit]):
+        chat = await delivery.preferred_chat(tx, person.id)
+        if chat is None:
+            continue
+        lang = person.language.value
+        text = translate(
+            lang,
+            "web.remind_text",
+            obligation=obligation.label.get(lang) if obligation.label else obligation.code,
+            period=period.name(partial(translate, lang)),
+            unit=settings.units[unit].name if unit in settings.units else unit,
+            due=format_date(due_moment(obligation, period, settings.tz).date(), lang),
+        )
+        key = f"web-remind:{obligation.code}:{period.key}:{person.id}:{day}"
+        item = await delivery.enqueue(tx, chat[0], chat[1], Reply(text), at, key)
+        if item is not None:
+            items.append(item)
+    return items, at

@@ -135,6 +135,17 @@ class WebCtx:
             raise BadInput(name)
         return value.strip()
 
+    def int_param(self, name: str, default: int, lo: int, hi: int) -> int:
+        raw = self.request.query.get(name)
+        if raw is None or raw == "":
+            return default
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
+            raise BadInput(name)
+        value = int(raw)
+        if not lo <= value <= hi:
+            raise BadInput(name)
+        return value
+
     def choice(self, name: str, allowed: set[str] | frozenset[str], default: str = "") -> str:
         value = self.param(name, default)
         if value and value not in allowed:

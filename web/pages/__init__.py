@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from web.context import Page
-from web.pages import standings
+from web.pages import completeness, reports, standings
 
-PAGES: tuple[Page, ...] = (standings.PAGE,)
+PAGES: tuple[Page, ...] = (standings.PAGE, completeness.PAGE, reports.PAGE)

@@ -1,0 +1,197 @@
+"""Reports: everything the person may see, filtered (unit, indicator, period, state,
+person), sorted by date either way, paged by keyset (a cursor, never OFFSET: a page deep in
+a million reports costs what the first does); and one report with its values, photos and
+audit trail. Another cluster's unit or report id answers 403, the same for an unknown id."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from aiohttp import web
+
+from domain.access import Action
+from domain.dates import format_date
+from domain.fields import format_value
+from domain.models import FieldType, ReportStatus
+from domain.periods import Period, PeriodKind
+from runtime.render import indicator_title, summary_line
+from usecases import dashboard
+from web.context import BadInput, Nav, Page, Route, WebCtx
+
+_CURSOR = re.compile(r"(\d{4}-\d{2}-\d{2})~(\d{1,12})")
+#: What each state is called (a review state gets its words here when it lands).
+STATE_WORDS = {
+    ReportStatus.ACTIVE.value: "web.state_active",
+    ReportStatus.RETRACTED.value: "web.state_retracted",
+}
+STATES = frozenset(STATE_WORDS)
+SORTS = frozenset({"new", "old"})
+
+
+def _period(w: WebCtx) -> Period:
+    key = w.param("period", str(w.today.year), max_len=10)
+    try:
+        period = Period.from_key(key)
+    except ValueError:
+        raise BadInput("period") from None
+    if not 2000 <= period.year <= w.today.year + 1:
+        raise BadInput("period")
+    return period
+
+
+def _cursor(w: WebCtx) -> tuple[dt.date, int] | None:
+    raw = w.param("after", max_len=32)
+    if not raw:
+        return None
+    found = _CURSOR.fullmatch(raw)
+    if found is None:
+        raise BadInput("after")
+    try:
+        return dt.date.fromisoformat(found.group(1)), int(found.group(2))
+    except ValueError:
+        raise BadInput("after") from None
+
+
+def _query(w: WebCtx) -> dashboard.ReportQuery:
+    unit = w.param("unit", max_len=32)
+    if unit and unit not in w.settings.units:
+        raise BadInput("unit")
+    indicator = w.param("indicator", max_len=32)
+    if indicator and w.settings.indicator(indicator) is None:
+        raise BadInput("indicator")
+    person = w.int_param("person", 0, 0, 10**12)
+    return dashboard.ReportQuery(
+        period=_period(w),
+        unit=unit,
+        indicator=indicator,
+        status=w.choice("state", STATES),
+        person=person or None,
+        newest_first=w.choice("sort", SORTS, "new") == "new",
+        after=_cursor(w),
+        limit=w.int_param("per", 50, 10, 200),
+    )
+
+
+def _unit_name(w: WebCtx, code: str) -> str:
+    unit = w.settings.units.get(code)
+    return unit.name if unit else code
+
+
+async def listing(w: WebCtx) -> web.StreamResponse:
+    q = _query(w)
+    async with w.tx() as tx:
+        found = await dashboard.reports_page(tx, await w.caller(tx), q)
+    rows = []
+    for r in found.rows:
+        indicator = w.settings.indicator(r.indicator)
+        rows.append(
+            {
+                "id": r.id,
+                "date": format_date(r.occurred_on, w.lang),
+                "unit": _unit_name(w, r.unit_code),
+                "summary": summary_line(indicator, r.values, w.lang) if indicator else r.indicator,
+                "person": r.person_name,
+                "state": w.t(STATE_WORDS.get(r.status, "web.state_active")),
+            }
+        )
+    base: dict[str, Any] = {
+        "period": q.period.key,
+        "unit": q.unit,
+        "indicator": q.indicator,
+        "state": q.status,
+        "person": q.person or "",
+        "sort": "new" if q.newest_first else "old",
+        "per": q.limit,
+    }
+    more = None
+    if found.more and found.rows:
+        last = found.rows[-1]
+        more = {**base, "after": f"{last.occurred_on.isoformat()}~{last.id}"}
+    units = found.units if found.units is not None else sorted(w.settings.units)
+    return w.render(
+        "reports",
+        rows=rows,
+        filters=base,
+        more=more,
+        first=base if q.after else None,
+        units=[(code, _unit_name(w, code)) for code in units],
+        indicators=[(i.code, indicator_title(i, w.lang)) for i in w.settings.indicators],
+        states=[(state, w.t(key)) for state, key in STATE_WORDS.items()],
+        authors=found.authors,
+        periods=_period_choices(w, q.period),
+    )
+
+
+def _period_choices(w: WebCtx, chosen: Period) -> list[tuple[str, str]]:
+
+    years = sorted({w.today.year, w.today.year - 1, chosen.year}, reverse=True)
+    out: list[tuple[str, str]] = []
+    for year in years:
+        for period in (
+            Period(PeriodKind.YEAR, year, 1),
+            Period(PeriodKind.HALF, year, 1),
+            Period(PeriodKind.HALF, year, 2),
+        ):
+            out.append((period.key, period.name(w.t)))
+    if chosen.key not in {key for key, _ in out}:
+        out.insert(0, (chosen.key, chosen.name(w.t)))
+    return out
+
+
+async def one(w: WebCtx) -> web.StreamResponse:
+    raw = w.request.match_info["id"]
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
+        raise BadInput("id")
+    async with w.tx() as tx:
+        found = await dashboard.report_detail(tx, await w.caller(tx), int(raw))
+    report = found.report
+    indicator = w.settings.indicator(report.indicator)
+    values = []
+    if indicator is not None:
+        for f in indicator.fields:
+            if f.type == FieldType.PHOTO:
+                continue
+            value = report.values.get(f.code)
+            shown = format_value(f, value, w.lang) if value is not None else "—"
+            values.append((f.label.get(w.lang), shown))
+    tz = w.settings.tz
+    return w.render(
+        "report",
+        report=report,
+        title=indicator_title(indicator, w.lang) if indicator else report.indicator,
+        unit=_unit_name(w, report.unit_code),
+        author=found.author,
+        state=w.t(STATE_WORDS.get(report.status.value, "web.state_active")),
+        date=format_date(report.occurred_on, w.lang),
+        created=report.created_at.astimezone(tz).strftime("%H:%M %d/%m/%Y"),
+        values=values,
+        photos=len(report.photos),
+        audit=[
+            {
+                "at": entry.at.astimezone(tz).strftime("%H:%M %d/%m/%Y"),
+                "who": entry.person_name,
+                "action": entry.action,
+                "before": _changes(entry.before),
+                "after": _changes(entry.after),
+            }
+            for entry in found.audit
+        ],
+    )
+
+
+def _changes(values: dict[str, Any] | None) -> str:
+    if not values:
+        return ""
+    return ", ".join(f"{key}: {value}" for key, value in values.items())
+
+
+PAGE = Page(
+    "reports",
+    routes=(
+        Route("GET", "/reports", listing, Action.VIEW_REPORTS),
+        Route("GET", "/reports/{id}", one, Action.VIEW_REPORTS),
+    ),
+    nav=Nav("web.nav_reports", "/reports", Action.VIEW_REPORTS),
+)
