@@ -27,6 +27,8 @@ from bot.channels import registry
 from bot.channels.base import Channel, Receiver
 from bot.clock import SystemClock
 from bot.config import AppConfig, Secrets
+from bot.evidence import COMPONENT as EVIDENCE_COMPONENT
+from bot.evidence import EvidenceFetcher
 from bot.health import Health
 from bot.i18n import LANGUAGES, Catalog
 from bot.media import MediaStore
@@ -46,6 +48,7 @@ from storage import backup as backups
 from storage import health as health_repo
 from storage import org
 from storage import targets as targets_repo
+from storage.blobs import BlobStore
 from storage.db import Database
 from storage.lock import ProcessLock
 
@@ -157,6 +160,7 @@ class App:
         self.health = Health(self.clock)
         stale = dt.timedelta(seconds=self.config.health.stale_seconds)
         self.health.register("scheduler", stale)
+        self.evidence = self._evidence_fetcher()
         self.scheduler = Scheduler(self.db, self.clock, on_outbox=self._hand_over)
         self.scheduler.on_tick = partial(self.health.ok, "scheduler")
         settings = self.dispatcher.settings
@@ -214,8 +218,35 @@ class App:
         if removed:
             log.info("housekeeping: pruned %d delivered messages and handled updates", removed)
 
+    def _evidence_fetcher(self) -> EvidenceFetcher | None:
+        """Photos downloaded into the evidence store as they come ([evidence])."""
+        settings = self.config.evidence
+        if not settings.enabled:
+            return None
+        folder = settings.folder_for(self.db.path)
+        if folder is None:
+            log.warning("[evidence] folder is not set: photos are kept as platform references")
+            return None
+        fetcher = EvidenceFetcher(
+            self.db,
+            self.channels,
+            BlobStore(folder),
+            self.clock,
+            self.catalog,
+            max_bytes=settings.max_bytes,
+            thumbnail_px=settings.thumbnail_px,
+            max_attempts=settings.max_attempts,
+            on_outbox=self._hand_over,
+        )
+        fetcher.health = self.health
+        self.health.register(EVIDENCE_COMPONENT, dt.timedelta(seconds=300))
+        return fetcher
+
     def _hand_over(self, items: list[OutboxItem]) -> None:
-        """Replies just committed go straight to their channel's sender."""
+        """Replies just committed go straight to their channel's sender (and a saved report
+        may have brought photos to download)."""
+        if self.evidence is not None and items:
+            self.evidence.wake()
         for item in items:
             sender = self.senders.get(item.channel)
             if sender is not None:
@@ -383,6 +414,8 @@ class App:
             await self._start_channel(name)
         await self.scheduler.tick()  # catch up on firings missed while the bot was down
         self.scheduler.start(self.config.federation.tz)
+        if self.evidence is not None:
+            self.evidence.start()
 
     async def _start_channel(self, name: str) -> bool:
         """Start one messenger; if it fails (Zalo down), the others go on and it is retried."""
@@ -424,6 +457,8 @@ class App:
     async def stop(self, drain_seconds: float = 5.0) -> None:
         """Stop receiving, give replies already due a moment to go out, then close."""
         self.scheduler.stop()
+        if self.evidence is not None:
+            await self.evidence.stop()
         for retry in self._retries:
             retry.cancel()
         for receiver in self.receivers.values():

@@ -54,6 +54,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from bot.i18n import Catalog
 from domain.errors import ConfigError, ConfigRule
+from domain.evidence import MAX_SIMILAR_DISTANCE
 from domain.measures import MeasureDef, check_measures, default_measures
 from domain.models import (
     Cluster,
@@ -180,6 +181,43 @@ class BackupSection(_Section):
         except ValueError as exc:
             raise ValueError(_say("config.cron_line", error=exc)) from None
         return value
+
+
+class EvidenceSection(_Section):
+    """[evidence]: where evidence photos are kept once downloaded, and what is accepted."""
+
+    enabled: bool = True
+    folder: str | None = Field(default=None, min_length=1)
+    """Default: the folder `evidence` beside the SQLite database (PostgreSQL: set it)."""
+    max_photo_mb: float = Field(default=10.0, gt=0, le=200)
+    thumbnail_px: int = Field(default=320, ge=64, le=2048)
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    similar_distance: int = Field(default=3, ge=0, le=MAX_SIMILAR_DISTANCE)
+
+    @field_validator("folder")
+    @classmethod
+    def _resolve_folder(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Relative to the config file's folder, like the database."""
+        context = info.context if isinstance(info.context, Mapping) else {}
+        base = context.get("config_dir")
+        if value is None:
+            return None
+        path = Path(value).expanduser()
+        if path.is_absolute() or not isinstance(base, Path):
+            return value
+        return str((base / path).resolve())
+
+    def folder_for(self, database: str) -> str | None:
+        """Where photos go: `folder`, else beside a SQLite database file (None: nowhere)."""
+        if self.folder is not None:
+            return self.folder
+        if "://" in database or database == ":memory:":
+            return None
+        return str(Path(database).parent / "evidence")
+
+    @property
+    def max_bytes(self) -> int:
+        return int(self.max_photo_mb * 1024 * 1024)
 
 
 class HealthSection(_Section):
@@ -340,6 +378,7 @@ class AppConfig(_Section):
     webhook: WebhookSection = WebhookSection()
     web: WebSection = WebSection()
     backup: BackupSection = BackupSection()
+    evidence: EvidenceSection = EvidenceSection()
     health: HealthSection = HealthSection()
     reporting: ReportingSection = ReportingSection()
     units: tuple[Unit, ...] = Field(min_length=1)
@@ -370,6 +409,7 @@ class AppConfig(_Section):
                 "webhook",
                 "web",
                 "backup",
+                "evidence",
                 "health",
                 "reporting",
                 "standings",
@@ -508,9 +548,12 @@ class AppConfig(_Section):
         a deployment names its PostgreSQL database in THIDUA_DATABASE_URL)."""
         update: dict[str, Any] = {}
         if secrets.telegram_api_base_url is not None:
-            update["telegram"] = TelegramSection.model_validate(
-                self.telegram.model_dump() | {"api_base_url": secrets.telegram_api_base_url}
-            )
+            api = secrets.telegram_api_base_url
+            moved = {"api_base_url": api}
+            default_files = TelegramSection.model_fields["file_base_url"].default
+            if self.telegram.file_base_url == default_files and api.endswith("/bot"):
+                moved["file_base_url"] = f"{api.removesuffix('/bot')}/file/bot"  # same server
+            update["telegram"] = TelegramSection.model_validate(self.telegram.model_dump() | moved)
         if secrets.thidua_database_url is not None:
             update["bot"] = self.bot.model_copy(update={"database": secrets.thidua_database_url})
         if secrets.zalo_api_base_url is not None:

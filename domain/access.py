@@ -46,6 +46,7 @@ class Action(StrEnum):
     WEB = "web"  # /web: a sign-in link to the dashboard (the roles that have pages)
     VIEW_REPORTS = "view_reports"  # the dashboard's reports table and a report's page
     REMIND = "remind"  # the dashboard's "Nhắc ngay": remind a unit that owes a report
+    VIEW_EVIDENCE = "view_evidence"  # a report's photos (review card, dashboard)
 
 
 class ActorRole(StrEnum):
@@ -168,6 +169,7 @@ POLICY: Mapping[Action, Grants] = {
     Action.WEB: ((_R.CLUSTER_HEAD, _S.SELF), (_R.CLUSTER_DEPUTY, _S.SELF), (_R.ADMIN, _S.SELF)),
     Action.VIEW_REPORTS: _LEADERS,
     Action.REMIND: _LEADERS,
+    Action.VIEW_EVIDENCE: ((_R.OFFICER, _S.OWN_UNIT), (_R.CHAIR, _S.OWN_UNIT), *_LEADERS),
 }
 
 # What a person without any role that could do it is told (a catalog key).

@@ -148,6 +148,16 @@ class DeliveryError(ThiduaError):
         super().__init__(reason)
 
 
+class MediaTooLarge(ThiduaError):
+    """A photo to download is larger than the evidence store accepts (known from the
+    platform's stated size, or counted while downloading, which then stops)."""
+
+    def __init__(self, size: int | None, limit: int) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(f"{size if size is not None else 'more than ' + str(limit)} bytes")
+
+
 class ChannelStartError(ThiduaError):
     """A messenger could not be connected at start; `reason` is one of REASONS.
 

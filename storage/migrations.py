@@ -276,8 +276,37 @@ MIGRATIONS: tuple[str, ...] = (
     # 10: warnings a report was saved with: unusual values the person confirmed
     # ("Bạn chắc chắn?" → Đúng), per version of the report (storage/report_checks.py).
     report_checks.SCHEMA,
-    # 11: evidence: photos kept by content hash (issue 12 part 3).
-    "",
+    # 11: evidence: photos kept by content hash (issue 12 part 3). Each report_photos row
+    # is its own download job (state, attempts, next attempt, last error) and points at
+    # the stored file by SHA-256; evidence_blobs describes each file once, its 64-bit
+    # difference hash cut into four indexed 16-bit bands (near copies share a band).
+    # Photos saved before this migration are downloaded too (due at once).
+    """
+    CREATE TABLE evidence_blobs (
+        sha256 TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        content_type TEXT NOT NULL,
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL,
+        dhash TEXT NOT NULL,
+        band0 INTEGER NOT NULL,
+        band1 INTEGER NOT NULL,
+        band2 INTEGER NOT NULL,
+        band3 INTEGER NOT NULL,
+        stored_at TEXT NOT NULL
+    );
+    CREATE INDEX evidence_blobs_band0 ON evidence_blobs (band0);
+    CREATE INDEX evidence_blobs_band1 ON evidence_blobs (band1);
+    CREATE INDEX evidence_blobs_band2 ON evidence_blobs (band2);
+    CREATE INDEX evidence_blobs_band3 ON evidence_blobs (band3);
+    ALTER TABLE report_photos ADD COLUMN sha256 TEXT;
+    ALTER TABLE report_photos ADD COLUMN state TEXT NOT NULL DEFAULT 'pending';
+    ALTER TABLE report_photos ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE report_photos ADD COLUMN next_attempt_at TEXT;
+    ALTER TABLE report_photos ADD COLUMN last_error TEXT;
+    CREATE INDEX report_photos_due ON report_photos (state, next_attempt_at);
+    CREATE INDEX report_photos_sha256 ON report_photos (sha256);
+    """,
     # 12: unlock requests, finalised periods and their snapshots (issue 12 part 4).
     "",
     # 13: several processes on one PostgreSQL: inbox claims, outbox leases (issue 11).

@@ -189,7 +189,7 @@ class ZaloPerson(_Reader):
 
     async def send_photo(self, expect: str) -> str:
         self.photos += 1
-        self.user.send_image(f"https://photo.zalo.example/{self.photos}.jpg")
+        self.user.send_image(self.fake.host_image(f"{self.user.id}-{self.photos}.jpg"))
         return await self.expect(expect)
 
 

@@ -369,8 +369,12 @@ def test_api_base_url_override(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TELEGRAM_API_BASE_URL", "http://127.0.0.1:8081/bot")
     config = load_config(EXAMPLE).with_secrets(Secrets())
     assert config.telegram.api_base_url == "http://127.0.0.1:8081/bot"
-    assert config.telegram.file_base_url == "https://api.telegram.org/file/bot"
+    # photos are downloaded from the same server (a local Bot API server serves /file/bot)
+    assert config.telegram.file_base_url == "http://127.0.0.1:8081/file/bot"
     assert config.cluster_of("dong_da", 2025) is not None  # lookups survive the copy
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", "http://127.0.0.1:8081/custom")
+    config = load_config(EXAMPLE).with_secrets(Secrets())
+    assert config.telegram.file_base_url == "https://api.telegram.org/file/bot"
 
 
 def test_field_defaults_and_aliases_are_checked(tmp_path: Path) -> None:

@@ -90,6 +90,14 @@ async def test_registration_gifts_report_with_buttons_myreports_and_retract(tg) 
     assert "reply_markup" not in saved.params or not saved.params["reply_markup"]
     assert await count(app, "SELECT COUNT(*) FROM reports") == 1
     assert await count(app, "SELECT size FROM report_photos WHERE file_ref = 'AgACphoto1'") == 81234
+    assert app.evidence is not None  # the photo is downloaded in the background (getFile)
+    await app.evidence.run_due()  # whatever the loop has not done yet
+    stored = "SELECT COUNT(*) FROM report_photos WHERE state = 'stored' AND sha256 IS NOT NULL"
+    assert await count(app, stored) == 1
+    assert (
+        fake.calls_of("getFile")
+        and len(list(Path(app.db.path).parent.glob("evidence/??/??/*"))) == 1
+    )
     callbacks = fake.sent(method="answerCallbackQuery")
     assert len(callbacks) >= 5  # every button press stopped its spinner
 

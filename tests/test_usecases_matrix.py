@@ -34,6 +34,7 @@ from usecases import (
     access,
     dashboard,
     deadlines,
+    evidence,
     exports,
     invites,
     linking,
@@ -197,6 +198,11 @@ CASES: dict[str, tuple[Case, str, str]] = {
         lambda w, tx, c: reports.latest(tx, c, w.settings, NOW),
         "-++++++",
         "-------",
+    ),
+    "evidence: O's report photos": (
+        lambda w, tx, c: evidence.report_photos(tx, c, w.report_of_o),
+        "-++-+-+",
+        "-++-+-+",
     ),
     "standings: my cluster": (
         lambda w, tx, c: standings.of_cluster(tx, c, w.settings, YEAR, NOW),

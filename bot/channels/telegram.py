@@ -43,7 +43,7 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.channels.base import Received, ReceiveError, Webhook
 from bot.channels.registry import ChannelNotConfigured, ChannelSetup
 from bot.channels.telegram_map import to_inbound
-from domain.errors import ChannelStartError, DeliveryError
+from domain.errors import ChannelStartError, DeliveryError, MediaTooLarge
 from domain.messages import Reply
 from runtime.context import Clock
 
@@ -322,6 +322,31 @@ class TelegramChannel:
                 filename=reply.attachment.filename,
             )
         return str(message.message_id)
+
+    # ---- evidence -------------------------------------------------------------------------
+
+    async def fetch_media(self, file_ref: str, max_bytes: int) -> bytes:
+        """A photo's bytes: getFile, then the file download. A file Telegram says is larger
+        than `max_bytes` is not downloaded (MediaTooLarge); an unknown or expired file is a
+        permanent DeliveryError, a 429, 5xx or network failure a retryable one."""
+        try:
+            file = await self.app.bot.get_file(file_ref)
+            if file.file_size is not None and file.file_size > max_bytes:
+                raise MediaTooLarge(file.file_size, max_bytes)
+            data = bytes(await file.download_as_bytearray())
+        except RetryAfter as exc:
+            raise DeliveryError(
+                f"429: {exc.message}", permanent=False, retry_after=_retry_after(exc)
+            ) from exc
+        except (BadRequest, Forbidden, InvalidToken) as exc:  # the file download's 404 is
+            raise DeliveryError(f"file: {self._safe(exc)}", permanent=True) from exc  # "token"
+        except NetworkError as exc:
+            raise DeliveryError(f"network: {self._safe(exc)}", permanent=False) from exc
+        except TelegramError as exc:
+            raise DeliveryError(f"telegram: {self._safe(exc)}", permanent=False) from exc
+        if len(data) > max_bytes:
+            raise MediaTooLarge(len(data), max_bytes)
+        return data
 
 
 def _edit_impossible(exc: BadRequest) -> bool:

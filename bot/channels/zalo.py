@@ -29,6 +29,8 @@ from dataclasses import replace
 from functools import partial
 from typing import Any, Final, Literal
 
+import httpx
+
 from bot.channels import text_choices
 from bot.channels.base import Received, ReceiveError, Webhook
 from bot.channels.registry import ChannelNotConfigured, ChannelSetup
@@ -45,7 +47,7 @@ from bot.channels.zalo_api import (
 )
 from bot.i18n import Catalog
 from bot.media import MediaStore
-from domain.errors import ChannelStartError, DeliveryError
+from domain.errors import ChannelStartError, DeliveryError, MediaTooLarge
 from domain.messages import Attachment, Button, ChatType, Inbound, InboundKind, Reply
 from domain.models import Photo
 from runtime.context import Clock
@@ -216,6 +218,7 @@ class ZaloChannel:
         self.choices = text_choices.ChoiceMemory(partial(last_buttons_from_outbox, db), _MAX_CHATS)
         self._partial: OrderedDict[tuple[str, str], list[str]] = OrderedDict()
         self._in_hand: ZaloUpdate | None = None
+        self._files: httpx.AsyncClient | None = None  # image URLs: any host, not the API's
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -236,6 +239,9 @@ class ZaloChannel:
             await self.api.set_webhook(self.webhook_url, self.webhook_secret)
 
     async def stop(self) -> None:
+        if self._files is not None:
+            await self._files.aclose()
+            self._files = None
         if self.close_api:
             await self.api.aclose()
 
@@ -372,6 +378,39 @@ class ZaloChannel:
         token = self.media.put(data, content_type, attachment.filename)
         url = f"{self.public_base_url}/media/{token}"
         return await self.api.send_photo(chat_id, url, caption=caption or None)
+
+    # ---- evidence -------------------------------------------------------------------------
+
+    async def fetch_media(self, file_ref: str, max_bytes: int) -> bytes:
+        """A photo's bytes from the image URL Zalo gave (they expire: fetched at once).
+
+        Streamed, and stopped as soon as it passes `max_bytes` (MediaTooLarge). A URL that
+        answers 4xx is gone (permanent DeliveryError); 429, 5xx and network failures are
+        retried by the caller."""
+        if not file_ref.startswith(("https://", "http://")):
+            raise DeliveryError("not an image URL", permanent=True)
+        if self._files is None:
+            self._files = httpx.AsyncClient(follow_redirects=True, timeout=30.0)
+        chunks: list[bytes] = []
+        try:
+            async with self._files.stream("GET", file_ref) as response:
+                status = response.status_code
+                if status == 429 or status >= 500:
+                    raise DeliveryError(f"image URL: HTTP {status}", permanent=False)
+                if status >= 400:
+                    raise DeliveryError(f"image URL: HTTP {status}", permanent=True)
+                declared = response.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > max_bytes:
+                    raise MediaTooLarge(int(declared), max_bytes)
+                total = 0
+                async for chunk in response.aiter_bytes():
+                    total += len(chunk)
+                    if total > max_bytes:
+                        raise MediaTooLarge(None, max_bytes)
+                    chunks.append(chunk)
+        except httpx.HTTPError as exc:
+            raise DeliveryError(f"network: {exc!r}", permanent=False) from exc
+        return b"".join(chunks)
 
 
 def _delivery_error(exc: ZaloAPIError) -> DeliveryError:

@@ -8,6 +8,8 @@ unchanged. This base owns what does not depend on the platform:
 - recording every call (:class:`Call`) with indexes by chat and by method, and counters;
 - waiting for a condition (:meth:`FakeServer.wait_for`, :meth:`FakeServer.wait_calls`),
   woken by each recorded call, with a report of the latest calls on timeout;
+- files served by plain GET (``serve_file``; ``forget_file`` makes a URL go away;
+  ``fail_file_next`` fails the next downloads), as a platform's file storage;
 - injected faults: the next calls of a method fail (:meth:`FakeServer.fail_next` in each
   fake, through :meth:`FakeServer._add_failure`), a blocked chat answers 403, a dropped
   connection, extra latency.
@@ -167,6 +169,11 @@ class FakeServer(Generic[C]):
         self._updates_event = asyncio.Event()
         self._failures: dict[str, list[_Failure]] = {}
         self._blocked: set[ChatId] = set()
+        #: Files served by GET at their URL path (a platform's file downloads, image URLs).
+        self.files: dict[str, bytes] = {}
+        #: GET requests for files, by path, including refused ones.
+        self.file_requests: Counter[str] = Counter()
+        self._file_failures: list[int] = []  # HTTP statuses for the next file downloads
 
     # ---------------------------------------------------------------- to be provided
 
@@ -243,6 +250,21 @@ class FakeServer(Generic[C]):
         if count < 1 or after < 0:
             raise ValueError("count must be >= 1 and after >= 0")
         self._failures.setdefault(method, []).append(_Failure(error, chat_id, count, after))
+
+    def serve_file(self, path: str, data: bytes) -> str:
+        """Serve ``data`` at ``path`` (e.g. ``/images/1.jpg``); returns its full URL."""
+        if not path.startswith("/") or path.startswith("/bot"):
+            raise ValueError(f"a file path starts with / and not /bot: {path!r}")
+        self.files[path] = data
+        return f"{self.url}{path}"
+
+    def forget_file(self, path: str) -> None:
+        """The platform no longer has the file: its URL answers 404 from now on."""
+        self.files.pop(path, None)
+
+    def fail_file_next(self, http_status: int = 502, *, count: int = 1) -> None:
+        """The next ``count`` file downloads answer ``http_status`` (whatever the file)."""
+        self._file_failures.extend([http_status] * count)
 
     def block(self, chat_id: ChatId) -> None:
         """The user blocked the bot (or removed it from the group): calls to the chat get 403."""
@@ -420,6 +442,8 @@ class FakeServer(Generic[C]):
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path
+        if request.method == "GET" and not path.startswith("/bot"):
+            return self._file(path)
         if not path.startswith("/bot") or path.count("/") != 2:
             return self._error_response(ApiError(404))
         token, _, method = path[len("/bot") :].partition("/")
@@ -460,6 +484,17 @@ class FakeServer(Generic[C]):
         self.stats.statuses[200] += 1
         self._changed(call)
         return _json(200, self._ok_body(result))
+
+    def _file(self, path: str) -> web.Response:
+        self.file_requests[path] += 1
+        self._changed()
+        if self._file_failures:
+            status = self._file_failures.pop(0)
+            return web.Response(status=status, text=_DESCRIPTIONS.get(status, "error"))
+        data = self.files.get(path)
+        if data is None:
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=data, content_type="application/octet-stream")
 
     def _finish(self, call: C, err: ApiError) -> web.Response:
         call.status = err.http_status

@@ -6,9 +6,11 @@ Only Telegram itself is replaced (the shared scaffolding is in ``tests/fakes/bas
 
 It answers the methods the bot calls, no more: getMe, getUpdates (long poll, offsets,
 allowed_updates), setWebhook / deleteWebhook, setMyCommands, sendMessage, sendPhoto,
-sendDocument, sendChatAction, editMessageText, answerCallbackQuery. With ``strict`` (the
-default) it refuses what Telegram refuses there: over-long texts, >64-byte callback data,
-"message is not modified" edits, unknown chat actions, a callback query answered twice.
+sendDocument, sendChatAction, editMessageText, answerCallbackQuery, getFile (and the file
+download it points to: ``add_file``; a photo a simulated user sends can be downloaded).
+With ``strict`` (the default) it refuses what Telegram refuses there: over-long texts,
+>64-byte callback data, "message is not modified" edits, unknown chat actions, a callback
+query answered twice.
 
 Wire format (PTB 22, ``telegram.request.HTTPXRequest``): every call is a POST whose body is
 ``application/x-www-form-urlencoded`` -- or ``multipart/form-data`` when a file is uploaded --
@@ -118,6 +120,26 @@ class Outage:
 
     def applies_to(self, method: str) -> bool:
         return method in self.methods if self.methods is not None else method.startswith("send")
+
+
+def picture(seed: str, size: tuple[int, int] = (96, 72)) -> bytes:
+    """A small JPEG, the same for the same seed and different for another (its pattern
+    comes from the seed's hash), as a phone's photo would be."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    digest = hashlib.sha256(seed.encode()).digest()
+    image = Image.new("RGB", size, (digest[0], digest[1], digest[2]))
+    draw = ImageDraw.Draw(image)
+    width, height = size
+    for n in range(8):
+        x, y = digest[3 + n] * width // 256, digest[11 + n] * height // 256
+        shade = (digest[19 + n], 255 - digest[19 + n], digest[n])
+        draw.rectangle((x, y, x + width // 3, y + height // 3), fill=shade)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90)
+    return out.getvalue()
 
 
 def _norm_chat(value: Any) -> ChatId:
@@ -258,8 +280,15 @@ class FakeUser:
         caption: str | None = None,
         *,
         chat_id: int | None = None,
+        data: bytes | None = None,
     ) -> int:
-        """Send a photo; ``file_id`` is the largest size, a thumbnail is derived."""
+        """Send a photo; ``file_id`` is the largest size, a thumbnail is derived.
+
+        The bot can download it (getFile, then the file URL): ``data``, or else a small
+        JPEG drawn from ``file_unique_id`` (the same id, the same picture)."""
+        if data is None:
+            data = picture(file_unique_id)
+        self.fake.add_file(file_id, data, file_unique_id)
         sizes = [
             {
                 "file_id": f"{file_id}_s",
@@ -364,7 +393,9 @@ class FakeTelegramAPI(FakeServer[Call]):
             "sendPhoto": self._send_photo,
             "sendDocument": self._send_document,
             "sendChatAction": self._send_chat_action,
+            "getFile": self._get_file,
         }
+        self._downloads: dict[str, JSON] = {}  # file_id -> File object
 
     @property
     def base_url(self) -> str:
@@ -373,8 +404,22 @@ class FakeTelegramAPI(FakeServer[Call]):
 
     @property
     def base_file_url(self) -> str:
-        """What to pass to ``ApplicationBuilder.base_file_url`` (the bot downloads nothing)."""
+        """What to pass to ``ApplicationBuilder.base_file_url`` (files: ``add_file``)."""
         return f"{self.url}/file/bot"
+
+    def add_file(self, file_id: str, data: bytes, file_unique_id: str = "") -> str:
+        """Let the bot download ``data`` as ``file_id`` (getFile, then
+        ``/file/bot<token>/<file_path>``); returns the URL path (``forget_file`` it)."""
+        file_path = f"photos/file_{next(self._file_ids)}.jpg"
+        self._downloads[file_id] = {
+            "file_id": file_id,
+            "file_unique_id": file_unique_id or f"u{file_id[-12:]}",
+            "file_size": len(data),
+            "file_path": file_path,
+        }
+        path = f"/file/bot{self.token}/{file_path}"
+        self.serve_file(path, data)
+        return path
 
     # ---------------------------------------------------------------- simulated users & updates
 
@@ -835,6 +880,12 @@ class FakeTelegramAPI(FakeServer[Call]):
         new["edit_date"] = int(time.time())
         self._messages[(chat, int(old["message_id"]))] = new
         return new
+
+    def _get_file(self, call: Call) -> JSON:
+        found = self._downloads.get(str(call.params.get("file_id", "")))
+        if found is None:
+            raise _bad_request("invalid file_id")
+        return dict(found)
 
     def _answer_callback_query(self, call: Call) -> bool:
         query_id = str(call.params.get("callback_query_id", ""))

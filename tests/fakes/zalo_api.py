@@ -264,6 +264,13 @@ class FakeZaloAPI(FakeServer[Call]):
         self._wake_polls()
         self._changed()
 
+    def host_image(self, name: str, data: bytes | None = None) -> str:
+        """An image URL on this server, as Zalo's CDN gives for a photo a user sends: ``data``,
+        or a small JPEG drawn from ``name``. ``forget_file(urlsplit(url).path)`` expires it."""
+        from tests.fakes.telegram_api import picture
+
+        return self.serve_file(f"/images/{name}", picture(name) if data is None else data)
+
     @property
     def pending_updates(self) -> int:
         """Updates queued and not yet delivered."""
