@@ -383,6 +383,7 @@ class App:
                 secret=secret.get_secret_value().encode() if secret else None,
                 on_outbox=self._hand_over,
                 mini_app=settings.mini_app,
+                invite_link=self.config.telegram.deep_link,
             )
         )
 

@@ -126,6 +126,8 @@ class Dashboard:
 
     def _wrap(self, route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def handle(request: web.Request) -> web.StreamResponse:
+            if route.max_body is not None:
+                request = request.clone(client_max_size=route.max_body)
             w = await self.context(request)
             try:
                 if not route.public:
@@ -143,6 +145,8 @@ class Dashboard:
                 return await route.handler(w)
             except AccessDenied:
                 return _error(w, 403, "web.forbidden")
+            except web.HTTPRequestEntityTooLarge:
+                return _error(w, 413, "web.too_big")
             except BadInput as bad:
                 return _error(w, 400, "web.bad_input", name=bad.name)
             except UserInputError as exc:

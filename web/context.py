@@ -44,6 +44,7 @@ class Route:
     handler: Handler
     action: Action | None = None
     public: bool = False
+    max_body: int | None = None  # a larger request body than the server's 1 MiB (uploads)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +78,7 @@ class WebDeps:
     secret: bytes | None = None  # THIDUA_WEB_SECRET; else a key kept in the database
     on_outbox: Callable[[list[OutboxItem]], None] | None = None  # hand reminders to senders
     mini_app: bool = False
+    invite_link: Callable[[str], str | None] | None = None  # t.me/<bot>?start=CODE, if known
     navs: tuple[Nav, ...] = field(default_factory=tuple)
 
     @property

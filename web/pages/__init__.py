@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 from web.context import Page
-from web.pages import completeness, reports, standings
+from web.pages import completeness, overview, people, reports, standings, targets
 
-PAGES: tuple[Page, ...] = (standings.PAGE, completeness.PAGE, reports.PAGE)
+PAGES: tuple[Page, ...] = (
+    standings.PAGE,
+    completeness.PAGE,
+    reports.PAGE,
+    targets.PAGE,
+    people.PAGE,
+    overview.PAGE,
+)

@@ -31,7 +31,7 @@ async def show(w: WebCtx) -> web.StreamResponse:
     default = next((p for p in periods if p.year == w.today.year), periods[0] if periods else None)
     period = keys[wanted] if wanted else default
     if period is None:
-        return w.render("overview.html", seen=None, rows=[], periods=[], period=None)
+        return w.render("overview", seen=None, rows=[], periods=[], period=None)
     async with w.tx() as tx:
         seen = await overview.federation(tx, await w.caller(tx), w.settings, period, w.now)
     rows = [
@@ -48,7 +48,7 @@ async def show(w: WebCtx) -> web.StreamResponse:
         for c in seen.clusters
     ]
     return w.render(
-        "overview.html",
+        "overview",
         seen=seen,
         rows=rows,
         period=period,

@@ -18,8 +18,8 @@ from urllib.parse import urlencode
 
 import segno
 from aiohttp import web
-from multidict import MultiDictProxy
 from markupsafe import Markup
+from multidict import MultiDictProxy
 
 from domain.access import Action
 from domain.dates import format_date
@@ -29,6 +29,7 @@ from usecases import people as people_uc
 from usecases.invites import IssuedInvite
 from web.app import redirect
 from web.context import BadInput, Nav, Page, Route, WebCtx
+from web.pages.targets import year_of
 
 ROLE_WORDS = {
     Role.OFFICER: "role.officer",
@@ -39,12 +40,8 @@ ROLE_WORDS = {
 PLACE_WORDS = {ClusterRole.HEAD: "role.cluster_head", ClusterRole.DEPUTY: "role.cluster_deputy"}
 
 
-def _year(w: WebCtx) -> int:
-    return w.int_param("year", w.today.year, 2000, 2100)
-
-
 async def show(w: WebCtx) -> web.StreamResponse:
-    year = _year(w)
+    year = year_of(w)
     cluster = w.param("cluster", max_len=32) or None
     async with w.tx() as tx:
         caller = await w.caller(tx)
@@ -64,7 +61,7 @@ async def show(w: WebCtx) -> web.StreamResponse:
         for group in page.units
     ]
     return w.render(
-        "people.html",
+        "people",
         year=year,
         page=page,
         clusters=choices,
@@ -91,7 +88,7 @@ async def set_active(w: WebCtx) -> web.StreamResponse:
         person = await people_uc.set_active(tx, await w.caller(tx), int(raw_id), raw_active == "1")
     key = "people.reactivated" if person.active else "people.deactivated"
     said = w.t(key, id=person.id, name=person.name, unit=person.unit_code)
-    year, cluster = _year(w), w.param("cluster", max_len=32)
+    year, cluster = year_of(w), w.param("cluster", max_len=32)
     return redirect(f"{_here(year, cluster)}&{urlencode({'changed': said[:200]})}")
 
 
@@ -100,11 +97,12 @@ async def set_active(w: WebCtx) -> web.StreamResponse:
 
 async def invite_form(w: WebCtx) -> web.StreamResponse:
     """The bulk form: whole clusters or single units, role, uses, expiry (admins)."""
-    year = _year(w)
+    year = year_of(w)
     async with w.tx() as tx:
-        clusters = await dashboard.visible_clusters(tx, await w.caller(tx), Action.VIEW_PEOPLE, year)
+        caller = await w.caller(tx)
+        clusters = await dashboard.visible_clusters(tx, caller, Action.VIEW_PEOPLE, year)
     return w.render(
-        "invites.html",
+        "invites",
         year=year,
         clusters=clusters,
         units=list(w.settings.units.values()),
@@ -113,7 +111,10 @@ async def invite_form(w: WebCtx) -> web.StreamResponse:
     )
 
 
-def _number(form: MultiDictProxy[str | bytes | web.FileField], name: str, lo: int, hi: int, default: int) -> int:
+Form = MultiDictProxy[str | bytes | bytearray | web.FileField]
+
+
+def _number(form: Form, name: str, lo: int, hi: int, default: int) -> int:
     raw = form.get(name)
     if raw is None or raw == "":
         return default
@@ -124,7 +125,7 @@ def _number(form: MultiDictProxy[str | bytes | web.FileField], name: str, lo: in
 
 async def create(w: WebCtx) -> web.StreamResponse:
     """Make the invites and show them once: the printable page, or the CSV if asked."""
-    year = _year(w)
+    year = year_of(w)
     form = await w.request.post()
     try:
         role = Role(str(form.get("role", "")))
@@ -162,13 +163,11 @@ async def create(w: WebCtx) -> web.StreamResponse:
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
     return w.render(
-        "invites_made.html",
-        rows=rows,
+        "invites_made",
+        cards=[(row, _qr(row)) for row in rows],
         role=w.t(ROLE_WORDS[role]),
         uses=uses,
-        expires=format_date((w.now + dt.timedelta(days=days)).astimezone(w.settings.tz).date(), w.lang)
-        if days
-        else "",
+        expires=_until(w, days),
         csv_href="data:text/csv;charset=utf-8;base64," + base64.b64encode(table).decode(),
         csv_name=w.t("web.invites.csv_name", date=w.today.isoformat()),
     )
@@ -180,16 +179,26 @@ class InviteRow:
     code: str  # as shown: K7QM-3XHP-9RT2-WD4N
     link: str | None  # Telegram's deep link (None: no bot username configured)
     typed: str  # what to type in the chat, on Zalo too: /start CODE
-    qr: Markup  # an inline SVG of the link (or of what to type)
     expires: dt.datetime | None
+
+
+def _until(w: WebCtx, days: int) -> str:
+    """The day the invites expire, as people write it ("" when they never do)."""
+    if not days:
+        return ""
+    return format_date((w.now + dt.timedelta(days=days)).astimezone(w.settings.tz).date(), w.lang)
 
 
 def _row(w: WebCtx, issued: IssuedInvite) -> InviteRow:
     unit = w.settings.units[issued.invite.unit_code]
     link = w.deps.invite_link(issued.code) if w.deps.invite_link else None
     typed = f"/start {issued.shown}"
-    svg = segno.make(link or typed, error="m").svg_inline(scale=3, title=unit.name)
-    return InviteRow(unit, issued.shown, link, typed, Markup(svg), issued.invite.expires_at)
+    return InviteRow(unit, issued.shown, link, typed, issued.invite.expires_at)
+
+
+def _qr(row: InviteRow) -> Markup:
+    """An inline SVG QR code of the link (or of what to type): segno's own markup."""
+    return Markup(segno.make(row.link or row.typed, error="m").svg_inline(scale=3))
 
 
 def _csv(w: WebCtx, rows: Sequence[InviteRow]) -> bytes:

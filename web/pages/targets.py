@@ -25,8 +25,19 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SUFFIXES = frozenset({".xlsx", ".csv"})
 
 
-def _year(w: WebCtx) -> int:
-    return w.int_param("year", w.today.year, 2000, 2100)
+def whole(w: WebCtx, name: str, default: int, lo: int, hi: int) -> int:
+    """A whole number of the query in lo..hi (absent: `default`); 400 otherwise."""
+    raw = w.param(name, max_len=12)
+    if not raw:
+        return default
+    if not raw.isdigit() or not lo <= int(raw) <= hi:
+        raise BadInput(name)
+    return int(raw)
+
+
+def year_of(w: WebCtx) -> int:
+    """The year a page is about (?year=, default this year)."""
+    return whole(w, "year", w.today.year, 2000, 2100)
 
 
 def _period_key(raw: str, year: int | None = None) -> str:
@@ -48,7 +59,7 @@ async def show(
     summary: str = "",
     year: int | None = None,
 ) -> web.StreamResponse:
-    year = year if year is not None else _year(w)
+    year = year if year is not None else year_of(w)
     cluster = w.param("cluster", max_len=32) or None
     async with w.tx() as tx:
         caller = await w.caller(tx)
@@ -67,10 +78,10 @@ async def show(
         for unit in page.units
         for measure in page.measures
     ]
-    imported = w.int_param("imported", -1, 0, 1_000_000) if not problems else -1
+    imported = whole(w, "imported", -1, 0, 1_000_000) if not problems else -1
     edited = w.param("edited", max_len=120) if not problems else ""
     return w.render(
-        "targets.html",
+        "targets",
         status=status,
         year=year,
         page=page,
@@ -139,7 +150,7 @@ async def _uploaded(w: WebCtx) -> tuple[str, bytes]:
 async def upload(w: WebCtx) -> web.StreamResponse:
     """A filled targets file: every row good and all are set, or none is and every problem
     is shown with its row number (the reading `thidua targets import` does)."""
-    year = _year(w)
+    year = year_of(w)
     async with w.tx() as tx:
         caller = await w.caller(tx)
     try:
@@ -174,7 +185,7 @@ def _back(w: WebCtx, year: int, **extra: Any) -> str:
 
 async def edit(w: WebCtx) -> web.StreamResponse:
     """One target set (admins): unit, measure, period of the year shown, value."""
-    year = _year(w)
+    year = year_of(w)
     form = await w.request.post()
 
     def field(name: str, most: int = 64) -> str:
@@ -209,7 +220,7 @@ PAGE = Page(
     routes=(
         Route("GET", "/targets", view, Action.VIEW_TARGETS),
         Route("GET", "/targets/template.xlsx", template, Action.SET_TARGET),
-        Route("POST", "/targets/upload", upload, Action.SET_TARGET),
+        Route("POST", "/targets/upload", upload, Action.SET_TARGET, max_body=MAX_BYTES + 2**18),
         Route("POST", "/targets/edit", edit, Action.SET_TARGET),
     ),
     nav=Nav("web.targets.nav", "/targets", Action.VIEW_TARGETS),
