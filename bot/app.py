@@ -38,7 +38,16 @@ from domain.access import ActorRole
 from domain.errors import ChannelStartError, DatabaseLost, StorageError
 from domain.messages import OutboxItem, Outgoing
 from domain.periods import PeriodKind
-from handlers import dashboard, myreports, onboarding, people_admin, reminders, report, standings
+from handlers import (
+    dashboard,
+    finalize,
+    myreports,
+    onboarding,
+    people_admin,
+    reminders,
+    report,
+    standings,
+)
 from runtime.context import Clock, HandlerSettings
 from runtime.dispatcher import Dispatcher, prune
 from runtime.ingress import Ingress
@@ -70,6 +79,7 @@ FEATURES: tuple[Feature, ...] = (
     standings.FEATURE,
     people_admin.FEATURE,
     dashboard.FEATURE,
+    finalize.FEATURE,
 )
 
 
@@ -108,6 +118,7 @@ def handler_settings(config: AppConfig) -> HandlerSettings:
         start_attempts=reporting.start_attempts,
         start_lockout=dt.timedelta(minutes=reporting.start_lockout_minutes),
         myreports_limit=reporting.myreports_limit,
+        unlock_for=dt.timedelta(hours=reporting.unlock_hours),
         max_message_chars=config.bot.max_message_chars,
         obligations=config.obligations,
         measures=config.all_measures,

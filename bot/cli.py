@@ -715,6 +715,72 @@ async def _export(
     return 0
 
 
+async def _finalize(config: AppConfig, args: argparse.Namespace, say: Say) -> int:
+    """thidua finalize --period P --cluster C [--yes] | [--reopen REASON]: as the operator.
+
+    Without --yes, what is still open is printed and nothing is stored when anything is;
+    with nothing open the period is finalised at once.
+    """
+    from domain.errors import UserInputError
+    from domain.periods import PeriodKind, parse_period
+    from usecases import finalize
+    from usecases.access import OPERATOR
+
+    app = await _opened(config)
+    now = app.clock.now()
+    today = now.astimezone(config.federation.tz).date()
+    settings = app.dispatcher.settings
+
+    def t(key: str, **params: Any) -> str:
+        return app.catalog(say.lang, key, **params)
+
+    try:
+        period = parse_period(args.period, today, PeriodKind.YEAR)
+        async with app.db.transaction() as tx:
+            if args.reopen is not None:
+                reopened = await finalize.reopen(
+                    tx, OPERATOR, settings, period, args.reopen, now, args.cluster
+                )
+                print(say("finalize_reopened", cluster=reopened.cluster_name, period=period))
+                return 0
+            shown = await finalize.preview(tx, OPERATOR, settings, period, now, args.cluster)
+            print(t("finalize.preview_title", cluster=shown.cluster.name, period=period))
+            items = shown.open_items
+            if items.empty:
+                print(t("finalize.nothing_open"))
+            else:
+                print(t("finalize.open_title"))
+                if items.unreviewed:
+                    print(t("finalize.open_unreviewed", count=items.unreviewed))
+                for m in items.missing:
+                    print(t("finalize.open_missing", unit=m.name, met=m.met, expected=m.expected))
+                if items.unlocks:
+                    print(t("finalize.open_unlocks", units=", ".join(items.unlocks)))
+                if not args.yes:
+                    print(say("finalize_confirm"), file=sys.stderr)
+                    return 1
+            snapshot = await finalize.finalize(
+                tx,
+                OPERATOR,
+                settings,
+                period,
+                now,
+                confirmed=args.yes,
+                cluster_code=shown.cluster.code,
+            )
+    except UserInputError as exc:
+        print(app.catalog(say.lang, exc.key, **exc.params), file=sys.stderr)
+        return 1
+    finally:
+        await app.db.close()
+    for row in snapshot.rows:
+        rank = f"={row.rank}" if row.tied else str(row.rank)
+        score = row.format_score(say.lang)
+        print(t("finalize.row", rank=rank, unit=row.unit_name, score=score, rating=row.rating))
+    print(say("finalize_done", cluster=snapshot.cluster_name, period=period, id=snapshot.id))
+    return 0
+
+
 async def _targets(config: AppConfig, args: argparse.Namespace, say: Say) -> int:
     from documents.targets_file import TargetsFileError, targets_template
     from domain.periods import Period
@@ -807,6 +873,12 @@ def build_parser(say: Say) -> Parser:
     exp.add_argument("--cluster", help=say("cmd.cluster"))
     exp.add_argument("--out", required=True, type=Path, help=say("cmd.out"))
     exp.add_argument("--config", help=config_help)
+    fin = command("finalize")
+    fin.add_argument("--period", required=True, help=say("cmd.period"))
+    fin.add_argument("--cluster", help=say("cmd.finalize_cluster"))
+    fin.add_argument("--yes", action="store_true", help=say("cmd.yes"))
+    fin.add_argument("--reopen", metavar="REASON", help=say("cmd.reopen"))
+    fin.add_argument("--config", help=config_help)
     tgt = command("targets")
     tgt_sub = tgt.add_subparsers(dest="targets_command", required=True, metavar="template|import")
     tmpl = tgt_sub.add_parser("template", help=say("cmd.template"))
@@ -934,6 +1006,8 @@ def _dispatch(
         return asyncio.run(_export(config, args.period, args.cluster, args.out, say))
     elif command == "targets":
         return asyncio.run(_targets(config, args, say))
+    elif command == "finalize":
+        return asyncio.run(_finalize(config, args, say))
     elif command == "people":
         return asyncio.run(_people(config, args, say))
     elif command == "outbox":

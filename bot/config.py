@@ -318,6 +318,8 @@ class ReportingSection(_Section):
     outlier_factor: float = Field(default=10.0, ge=0, le=1_000_000)
     outlier_days: int = Field(default=365, ge=1, le=3660)
     outlier_min_reports: int = Field(default=5, ge=1, le=1000)
+    #: How long a granted unlock lets a unit report or edit in a closed period.
+    unlock_hours: int = Field(default=48, ge=1, le=24 * 60)
 
     @property
     def outliers(self) -> OutlierRules:

@@ -34,7 +34,7 @@ import re
 import struct
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -141,6 +141,8 @@ class ClusterSheet:
     name: str
     standings: Standings | None
     rates: Mapping[str, Tally] = dataclass_field(default_factory=dict)
+    #: The day the period was finalised for this cluster (None: provisional, "tạm tính").
+    finalised_on: dt.date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -417,6 +419,7 @@ class _Heading:
     period_label: str
     generated_at: dt.datetime | None
     tz: dt.tzinfo
+    finalised_on: dt.date | None = None
 
     @property
     def day(self) -> dt.date | None:
@@ -434,6 +437,8 @@ def _write_heading(sheet: _Sheet, heading: _Heading, cluster: str, width: int, t
     provisional = (
         t("provisional", date=f"{day:%d/%m/%Y}") if day is not None else t("provisional_undated")
     )
+    if heading.finalised_on is not None:
+        provisional = t("finalised", date=f"{heading.finalised_on:%d/%m/%Y}")
     left = min(_LEFT_BLOCK, width)
     rows: dict[int, tuple[str, dict[str, Any], int]] = {
         _FEDERATION_ROW: (heading.federation.upper(), _PLAIN, left),
@@ -483,6 +488,8 @@ def _write_standings(sheet: _Sheet, cluster: ClusterSheet, heading: _Heading, t:
     width = len(headers)
 
     _start(sheet, widths, header_row=_HEADER_ROW - 1, frozen_columns=_FROZEN_COLUMNS)
+    if cluster.finalised_on is not None:
+        heading = replace(heading, finalised_on=cluster.finalised_on)
     _write_heading(sheet, heading, cluster.name, width, t)
     _write_header(sheet, headers)
     first = sheet.row

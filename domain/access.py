@@ -47,6 +47,10 @@ class Action(StrEnum):
     VIEW_REPORTS = "view_reports"  # the dashboard's reports table and a report's page
     REMIND = "remind"  # the dashboard's "Nhắc ngay": remind a unit that owes a report
     VIEW_EVIDENCE = "view_evidence"  # a report's photos (review card, dashboard)
+    FINALIZE = "finalize"  # /finalize, thidua finalize: close a cluster's period for good
+    REOPEN_PERIOD = "reopen_period"  # /reopen, thidua finalize --reopen: undo a finalising
+    ASK_UNLOCK = "ask_unlock"  # "xin mở khóa": report or edit in a closed period
+    DECIDE_UNLOCK = "decide_unlock"  # grant or refuse an unlock request
 
 
 class ActorRole(StrEnum):
@@ -170,6 +174,14 @@ POLICY: Mapping[Action, Grants] = {
     Action.VIEW_REPORTS: _LEADERS,
     Action.REMIND: _LEADERS,
     Action.VIEW_EVIDENCE: ((_R.OFFICER, _S.OWN_UNIT), (_R.CHAIR, _S.OWN_UNIT), *_LEADERS),
+    Action.FINALIZE: ((_R.CLUSTER_HEAD, _S.LED_CLUSTER), (_R.ADMIN, _S.ANY)),
+    Action.REOPEN_PERIOD: ((_R.ADMIN, _S.ANY),),
+    Action.ASK_UNLOCK: (
+        (_R.OFFICER, _S.OWN_UNIT),
+        (_R.CHAIR, _S.OWN_UNIT),
+        (_R.ADMIN, _S.OWN_UNIT),
+    ),
+    Action.DECIDE_UNLOCK: ((_R.CLUSTER_HEAD, _S.LED_CLUSTER), (_R.ADMIN, _S.ANY)),
 }
 
 # What a person without any role that could do it is told (a catalog key).
@@ -187,6 +199,9 @@ _ROLE_DENIED: Mapping[Action, str] = {
     Action.WEB: "web.no_pages",
     Action.VIEW_REPORTS: "err.cluster_heads_only",
     Action.REMIND: "err.cluster_heads_only",
+    Action.FINALIZE: "finalize.heads_only",
+    Action.REOPEN_PERIOD: "standings.admins_only",
+    Action.DECIDE_UNLOCK: "finalize.heads_only",
 }
 _SCOPE_DENIED: Mapping[Action, str] = {
     Action.VIEW_UNIT: "standings.other_cluster",

@@ -33,6 +33,8 @@ class DateRules:
     today: dt.date
     period_kind: PeriodKind
     open_days: int
+    #: Closed periods (keys) the unit was granted an unlock for, still running.
+    unlocked: frozenset[str] = frozenset()
 
 
 def match_choice(field: FieldDef, text: str, lang: str) -> Choice | None:
@@ -148,12 +150,13 @@ def check_date(day: dt.date, rules: DateRules) -> dt.date:
     if day > rules.today:
         raise UserInputError("err.future_date", date=format_date(day, "vi"))
     period = period_of(day, rules.period_kind)
-    if is_closed(period, rules.today, rules.open_days):
+    if period.key not in rules.unlocked and is_closed(period, rules.today, rules.open_days):
         raise UserInputError(
             "err.period_closed",
             date=format_date(day, "vi"),
             period=period,
             closed=format_date(closes_on(period, rules.open_days), "vi"),
+            period_key=period.key,
         )
     return day
 

@@ -39,6 +39,7 @@ class HandlerSettings:
     start_attempts: int = 5
     start_lockout: dt.timedelta = dt.timedelta(minutes=15)
     myreports_limit: int = 10
+    unlock_for: dt.timedelta = dt.timedelta(hours=48)  # [reporting] unlock_hours
     max_message_chars: int = 4096
     obligations: tuple[Obligation, ...] = ()
     measures: tuple[MeasureDef, ...] = ()

@@ -19,6 +19,7 @@ from pydantic import ConfigDict
 from domain.access import Action as Can
 from domain.errors import AmbiguousNumber, UserInputError
 from domain.fields import (
+    DateRules,
     check_date,
     check_value,
     default_value,
@@ -47,7 +48,7 @@ from runtime.routes import (
     HelpEntry,
 )
 from runtime.states import Flow, Step
-from usecases import reports
+from usecases import reports, unlocks
 
 
 class Mode(StrEnum):
@@ -166,6 +167,11 @@ def _data(ctx: Ctx) -> ReportDraft:
     return draft
 
 
+async def _date_rules(ctx: Ctx, unit: str) -> DateRules:
+    """Today's date rules for `unit`: a closed period it holds a running unlock for is open."""
+    return await unlocks.open_rules(ctx.tx, ctx.settings, unit, ctx.now)
+
+
 def _indicator(ctx: Ctx, data: ReportDraft) -> IndicatorDef:
     indicator = ctx.settings.indicator(data.indicator or "")
     if indicator is None:  # config changed under a live conversation
@@ -261,7 +267,9 @@ async def _start_quick(
             continue
         try:
             if f.type == FieldType.DATE:
-                check_date(dt.date.fromisoformat(value), ctx.date_rules)
+                check_date(
+                    dt.date.fromisoformat(value), await _date_rules(ctx, ctx.person.unit_code)
+                )
             values[code] = check_value(f, value)
         except UserInputError as exc:
             ctx.reply(ctx.t(exc.key, **exc.params))
@@ -763,10 +771,12 @@ async def _field_choice(ctx: Ctx, data: ReportDraft, cb: ReportButton) -> None:
         return
     if cb.action == Action.DEFAULT:
         if f.type == FieldType.DATE and cb.arg == "preset" and data.preset_date is not None:
-            value: Value = check_date(data.preset_date, ctx.date_rules).isoformat()
+            value: Value = check_date(
+                data.preset_date, await _date_rules(ctx, data.unit)
+            ).isoformat()
         elif f.type == FieldType.DATE:
             day = ctx.today - dt.timedelta(days=1 if cb.arg == "yesterday" else 0)
-            value = check_date(day, ctx.date_rules).isoformat()
+            value = check_date(day, await _date_rules(ctx, data.unit)).isoformat()
         else:
             value = default_value(f, ctx.today)
         await _advance(ctx, data.answered(f.code, value), after=f.code)
@@ -900,7 +910,7 @@ async def _field_input(ctx: Ctx, data: ReportDraft) -> None:
         await _advance(ctx, data.answered(f.code, None), after=f.code)
         return
     try:
-        value = parse_field(f, inbound.text, ctx.lang, ctx.date_rules)
+        value = parse_field(f, inbound.text, ctx.lang, await _date_rules(ctx, data.unit))
     except AmbiguousNumber as exc:
         _ask_ambiguous(ctx, data, f, exc)
         return

@@ -32,6 +32,7 @@ from domain.scoring import (
     UnitStanding,
     explain,
 )
+from domain.snapshots import Snapshot
 from domain.text import capitalized, clip_words, fold, wrap, wrap_atoms
 from runtime import access, workers
 from runtime.callbacks import CallbackData
@@ -48,7 +49,7 @@ from runtime.routes import (
     ScheduledJob,
     Work,
 )
-from usecases import Tx, delivery, exports, linking, targets
+from usecases import Tx, delivery, exports, finalize, linking, targets
 from usecases import standings as ranking
 from usecases.standings import ClusterStandings, compute, reporting_rates
 
@@ -122,6 +123,7 @@ def render(
     lang: str,
     result: ClusterStandings,
     rates: dict[str, Tally] | None = None,
+    finalised: str | None = None,
 ) -> Reply:
     """The ranking on a phone: one compact entry per unit (≤ 40 characters a line,
     numbers never cut), the per-criterion details behind "Vì sao?" buttons; the
@@ -129,6 +131,7 @@ def render(
     lines = [
         *wrap(t("standings.title", cluster=result.cluster.name), LINE),
         capitalized(result.period.name(t)),
+        *(wrap(finalised, LINE) if finalised else ()),
         "",
     ]
     buttons: list[tuple[Button, ...]] = []
@@ -156,8 +159,20 @@ def render(
     lines.append("")
     for note in notes:
         lines += wrap(note, LINE, indent="")
-    lines.append(t("standings.advisory"))
+    if finalised is None:
+        lines.append(t("standings.advisory"))
+    else:
+        lines.append(t("standings.advisory_finalised"))
     return Reply("\n".join(lines), tuple(buttons))
+
+
+def finalised_note(ctx: Ctx, snapshot: Snapshot) -> str:
+    """ "🔒 Đã chốt ngày … (Nguyễn Văn A)" over a finalised period's standings."""
+    return ctx.t(
+        "finalize.note",
+        date=f"{snapshot.finalised_on(ctx.settings.tz):%d/%m/%Y}",
+        who=snapshot.finalised_by_name or ctx.t("finalize.operator"),
+    )
 
 
 def why_lines(
@@ -226,8 +241,13 @@ async def standings_cmd(ctx: Ctx) -> None:
         return
     period = await parse_standings_period(ctx, args)
     caller = await access.caller(ctx)
-    result, rates = await ranking.of_cluster(ctx.tx, caller, ctx.settings, period, ctx.now)
-    ctx.send(render(ctx.t, ctx.lang, result, rates))
+    final = await finalize.finalised(ctx.tx, caller, period)
+    if final is not None:  # the snapshot it was closed with, never the live figures
+        result, rates = final.result, final.snapshot.rates
+        ctx.send(render(ctx.t, ctx.lang, result, rates, finalised_note(ctx, final.snapshot)))
+    else:
+        result, rates = await ranking.of_cluster(ctx.tx, caller, ctx.settings, period, ctx.now)
+        ctx.send(render(ctx.t, ctx.lang, result, rates))
     if result.standings.rows:
         ctx.send_after_commit(partial(chart_reply, ctx.translate, ctx.lang, result))
 
@@ -318,7 +338,9 @@ async def on_button(ctx: Ctx, why: WhyButton) -> None:
     except ValueError:
         raise UserInputError("err.stale_button") from None
     caller = await access.caller(ctx)
-    row = await ranking.why(
+    final = await finalize.finalised(ctx.tx, caller, period, cluster_code)
+    found = final.result.standings.of(unit_code) if final is not None else None
+    row = found or await ranking.why(
         ctx.tx, caller, ctx.settings, cluster_code, period, unit_code, ctx.today, now=ctx.now
     )
     title = ctx.t("why.title", unit=row.unit.name, period=period)

@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
-from domain.fields import DateRules
 from domain.messages import Button, Conversation, Inbound, Outgoing, Reply
 from domain.models import Language, Person
 from domain.settings import VIETNAM, HandlerSettings
@@ -79,12 +78,6 @@ class Ctx:
     @property
     def today(self) -> dt.date:
         return self.now.astimezone(self.settings.tz).date()
-
-    @property
-    def date_rules(self) -> DateRules:
-        return DateRules(
-            self.today, self.settings.period_kind, self.settings.open_days_after_period
-        )
 
     @property
     def has_buttons(self) -> bool:

@@ -22,6 +22,7 @@ from typing import Any
 from domain.errors import DatabaseLost, DatabaseUnavailable, UserInputError
 from domain.invites import seal_inbound
 from domain.messages import (
+    Button,
     Conversation,
     DeliveryStatus,
     Inbound,
@@ -221,7 +222,8 @@ class Dispatcher:
                 if conv is not None:
                     ctx.conversation = replace(conv, updated_at=now)
                     ctx.state_changed = True
-                await _answer_error(self.router, ctx, answer)
+                offered = await self.router.offer(ctx, exc)
+                await _answer_error(self.router, ctx, answer, offered)
         writes: list[Awaitable[object]] = [tx.release_savepoint("handler")]
         if person is not None and person.unreachable:
             writes.append(people.mark_reachable(tx, person.id))
@@ -347,7 +349,9 @@ class Dispatcher:
         return len(idle)
 
 
-async def _answer_error(router: Router, ctx: Ctx, error: str) -> None:
+async def _answer_error(
+    router: Router, ctx: Ctx, error: str, offered: tuple[Button, ...] = ()
+) -> None:
     """Say what was wrong, followed by the open question and its buttons, in one message.
 
     The question is rendered again from the persisted conversation, so the
@@ -362,13 +366,17 @@ async def _answer_error(router: Router, ctx: Ctx, error: str) -> None:
         del ctx.outgoing[before:]
         ctx.conversation = conv
     question = ctx.outgoing[before:]
+    extra = (offered,) if offered else ()
     if not question:
         # Nothing to ask again: typed numbers still mean the choices shown before.
-        ctx.reply(error, keeps_choices=True)
+        ctx.reply(error, extra, keeps_choices=not extra)
         return
     first = question[0]
     text = f"{error}\n\n{first.reply.text}"
-    ctx.outgoing[before] = Outgoing(first.channel, first.chat_id, replace(first.reply, text=text))
+    buttons = first.reply.buttons + extra  # what the refusal offers, under the question's
+    ctx.outgoing[before] = Outgoing(
+        first.channel, first.chat_id, replace(first.reply, text=text, buttons=buttons)
+    )
 
 
 async def prune(db: Database, now: dt.datetime, keep: dt.timedelta = dt.timedelta(days=30)) -> int:

@@ -16,7 +16,7 @@ from typing import TypeVar
 from domain.access import Action as Can
 from domain.access import ActorRole
 from domain.errors import UserInputError
-from domain.messages import ChatAction, ChatType, Conversation, Inbound, InboundKind
+from domain.messages import Button, ChatAction, ChatType, Conversation, Inbound, InboundKind
 from domain.models import DEFAULT_MAX_LENGTH
 from domain.text import fold
 from runtime import access, drafts
@@ -29,6 +29,7 @@ from runtime.routes import (
     FlowRoute,
     FreeText,
     HelpEntry,
+    Offer,
     ScheduledJob,
 )
 
@@ -54,6 +55,7 @@ class Router:
         self.callbacks: dict[str, CallbackRoute] = {}
         self.flows: dict[str, FlowRoute] = {}
         self.words: dict[str, str] = {}
+        self.offers: dict[str, Offer] = {}
         for feature in self.features:
             _merge(self.commands, feature.commands, "command", feature.name)
             prefixes = {route.data.prefix: route for route in feature.callbacks}
@@ -62,6 +64,7 @@ class Router:
             _merge(self.callbacks, prefixes, "button prefix", feature.name)
             _merge(self.flows, feature.flows, "flow", feature.name)
             _merge(self.words, feature.words, "word", feature.name)
+            _merge(self.offers, feature.offers, "offer", feature.name)
         for key, command in self.words.items():
             if command not in self.commands:
                 raise RouteConflict(f"word {key} runs {command}, which nobody declares")
@@ -135,6 +138,11 @@ class Router:
         flow = self.flows.get(conv.flow)
         if flow is not None:
             await flow.ask_again(ctx)
+
+    async def offer(self, ctx: Ctx, refusal: UserInputError) -> tuple[Button, ...]:
+        """The buttons a feature offers under this refusal (none for most)."""
+        offer = self.offers.get(refusal.key)
+        return await offer(ctx, refusal) if offer is not None and ctx.person is not None else ()
 
     async def require_role(self, ctx: Ctx, action: Can) -> None:
         """The first gate: refuse people none of whose roles could ever do this."""

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from domain.access import Action as Can
 from domain.access import ActorRole
-from domain.messages import ChatAction, Conversation, OutboxItem
+from domain.errors import UserInputError
+from domain.messages import Button, ChatAction, Conversation, OutboxItem
 from runtime.callbacks import CallbackData
 
 if TYPE_CHECKING:
@@ -27,6 +28,10 @@ if TYPE_CHECKING:
     from storage.db import Tx
 
 Handler = Callable[["Ctx"], Awaitable[None]]
+
+Offer = Callable[["Ctx", UserInputError], Awaitable[tuple[Button, ...]]]
+"""Buttons a refusal offers (a row under the answer): e.g. 🔓 Xin mở khóa under a closed
+period's date, whichever flow refused it."""
 
 Audience = frozenset[ActorRole]
 """Who sees a command in the messenger's command menu, in the access policy's roles (this
@@ -151,3 +156,5 @@ class Feature:
     help: tuple[HelpEntry, ...] = ()
     free_text: FreeText | None = None
     jobs: tuple[ScheduledJob, ...] = ()
+    #: Catalog keys of refusals → the buttons offered under them (see `Offer`).
+    offers: Mapping[str, Offer] = field(default_factory=dict)

@@ -308,7 +308,47 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX report_photos_sha256 ON report_photos (sha256);
     """,
     # 12: unlock requests, finalised periods and their snapshots (issue 12 part 4).
-    "",
+    # A snapshot is written once and never updated; reopening marks the row (the
+    # partial index allows one standing snapshot per cluster and period).
+    """
+    CREATE TABLE period_unlocks (
+        id INTEGER PRIMARY KEY,
+        unit_code TEXT NOT NULL REFERENCES units (code),
+        period_key TEXT NOT NULL,
+        person_id INTEGER NOT NULL REFERENCES people (id),
+        reason TEXT NOT NULL,
+        status TEXT NOT NULL,
+        asked_at TEXT NOT NULL,
+        decided_by INTEGER REFERENCES people (id),
+        decided_at TEXT,
+        open_until TEXT
+    );
+    CREATE INDEX period_unlocks_unit ON period_unlocks (unit_code, period_key, status);
+    CREATE TABLE finalised_periods (
+        id INTEGER PRIMARY KEY,
+        cluster_code TEXT NOT NULL,
+        year INTEGER NOT NULL,
+        period_key TEXT NOT NULL,
+        finalised_at TEXT NOT NULL,
+        finalised_by INTEGER REFERENCES people (id),
+        snapshot_json TEXT NOT NULL,
+        reopened_at TEXT,
+        reopened_by INTEGER REFERENCES people (id),
+        reopen_reason TEXT
+    );
+    CREATE UNIQUE INDEX finalised_periods_standing
+        ON finalised_periods (cluster_code, period_key) WHERE reopened_at IS NULL;
+    CREATE TABLE period_audit (
+        id INTEGER PRIMARY KEY,
+        cluster_code TEXT NOT NULL,
+        period_key TEXT NOT NULL,
+        action TEXT NOT NULL,
+        person_id INTEGER REFERENCES people (id),
+        at TEXT NOT NULL,
+        reason TEXT
+    );
+    CREATE INDEX period_audit_period ON period_audit (cluster_code, period_key, at);
+    """,
     # 13: several processes on one PostgreSQL: inbox claims, outbox leases (issue 11).
     "",
     # 14: web sign-in links and sessions (issue 13): only hashes of the tokens are kept;

@@ -22,6 +22,14 @@ from domain.messages import ChatType
 from domain.models import Role
 from domain.periods import Period, PeriodKind
 from domain.signing import sign
+from handlers.finalize import (
+    Act,
+    AskUnlockButton,
+    DecideButton,
+    FinalizeButton,
+    ReasonButton,
+    Verdict,
+)
 from handlers.myreports import MyReportsButton
 from handlers.onboarding import MenuButton
 from handlers.reminders import PREFIX as REMINDER_PREFIX
@@ -30,7 +38,9 @@ from handlers.report import Action as FormAction
 from handlers.report import ReportButton
 from handlers.standings import PREFIX as STANDINGS_PREFIX
 from storage import keys
+from storage import people as people_repo
 from storage import targets as targets_repo
+from storage import unlocks as unlocks_repo
 from tests.harness import FakeClock, Harness, Sent, User
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -81,6 +91,9 @@ CASES: dict[str, tuple[str, str]] = {
     "subscribe": ("subscribe", ""),
     "unsubscribe": ("unsubscribe", ""),
     "web": ("web", ""),
+    "finalize": ("finalize", "2026"),
+    "reopen": ("reopen", "2026 cum1 số liệu sai"),
+    "unlock": ("unlock", "2025-H2"),
 }
 
 # + answered, - refused, p pointed to the private chat, . ignored (no reply).
@@ -116,6 +129,9 @@ EXPECTED_COMMANDS: dict[str, tuple[str, str]] = {
     "subscribe": ("-++++++", "ppppppp"),
     "unsubscribe": ("-++++++", "ppppppp"),
     "web": ("----+++", "ppppppp"),  # the dashboard is off here: "+" is told so
+    "finalize": ("----+++", "ppppppp"),  # Y: its own cluster, cum2
+    "reopen": ("------+", "ppppppp"),  # A: answered "not finalised"
+    "unlock": ("-++++++", "ppppppp"),
 }
 
 # Buttons, by the prefix of their data (the router's callbacks) and a form's own buttons.
@@ -128,6 +144,10 @@ EXPECTED_BUTTONS: dict[str, tuple[str, str]] = {
     "a form button of nobody's form": ("-------", "......."),
     # A main-menu choice runs its command under the command's own row.
     "menu: standings": ("-++++++", "......."),
+    "a finalize button of nobody's flow": ("-------", "......."),
+    "an unlock reason of nobody's flow": ("-------", "......."),
+    "ask to unlock 2025-H2": ("-++++++", "......."),
+    "grant O's unlock request": ("----+-+", "......."),
 }
 
 REFUSALS = (
@@ -145,6 +165,7 @@ REFUSALS = (
     "reminder.not_your_obligation",
     "people.you_are_deactivated",
     "web.no_pages",
+    "finalize.heads_only",
 )
 
 
@@ -207,6 +228,11 @@ async def _reset(w: World) -> None:
     async with w.h.db.transaction() as tx:
         await tx.execute("DELETE FROM conversations")
         await tx.execute("DELETE FROM snoozes")
+        await tx.execute("DELETE FROM period_unlocks")
+        o = w.private["O"]
+        officer = await people_repo.by_identity(tx, o.channel, o.id)
+        assert officer is not None
+        await unlocks_repo.ask(tx, "ba_dinh", "2025-H2", officer.id, "bổ sung", w.h.clock.now())
         await targets_repo.link_group(tx, "test", GROUP, "cum1", 1, w.h.clock.now())
 
 
@@ -230,6 +256,17 @@ async def _button_data(w: World, case: str, user: User) -> str:
         return f"{STANDINGS_PREFIX}:w:cum2:2026:tay_ho"
     if case == "menu: standings":
         return "menu:standings"
+    if case == "a finalize button of nobody's flow":
+        return FinalizeButton("zzzzzzzz", Act.CONFIRM).pack()
+    if case == "an unlock reason of nobody's flow":
+        return ReasonButton("zzzzzzzz", Act.REASON, "fix").pack()
+    if case == "ask to unlock 2025-H2":
+        return AskUnlockButton("2025-H2").pack()
+    if case == "grant O's unlock request":
+        async with w.h.db.transaction() as tx:
+            request = await unlocks_repo.pending(tx, "ba_dinh", "2025-H2")
+        assert request is not None
+        return DecideButton(request.id, Verdict.GRANT).pack()
     assert case == "a form button of nobody's form"
     return ReportButton("zzzzzzzz", FormAction.CANCEL).pack()
 
@@ -239,8 +276,11 @@ def test_every_command_and_button_kind_has_a_row() -> None:
     assert {command for command, _ in CASES.values()} == set(router.commands)
     assert set(CASES) == set(EXPECTED_COMMANDS)
     # every button kind has a row: reminders, "why?", the main menu, the forms' own
-    forms = {ReportButton.prefix, MyReportsButton.prefix}
-    assert {REMINDER_PREFIX, STANDINGS_PREFIX, MenuButton.prefix} | forms == set(router.callbacks)
+    forms = {ReportButton.prefix, MyReportsButton.prefix, FinalizeButton.prefix}
+    unlocking = {ReasonButton.prefix, AskUnlockButton.prefix, DecideButton.prefix}
+    assert {REMINDER_PREFIX, STANDINGS_PREFIX, MenuButton.prefix} | forms | unlocking == set(
+        router.callbacks
+    )
 
 
 async def test_the_whole_matrix(world: World) -> None:

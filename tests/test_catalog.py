@@ -16,6 +16,7 @@ from domain.errors import ChannelStartError
 from domain.models import FieldType, ReportStatus, Role
 from domain.reminders import NoticeReason
 from domain.scoring import MissingTarget, Rating, TieBreak
+from handlers.finalize import REASONS as UNLOCK_REASONS
 from tests.catalog_uses import Family, Uses, scan, scan_source
 
 CATALOGS = {lang: load_catalog(lang) for lang in LANGUAGES}
@@ -48,6 +49,7 @@ DECLARED: dict[str, Callable[[], Sequence[str | tuple[str, ...]]]] = {
     "period.short.half{}": lambda: ["1", "2"],
     "rating.{}": lambda: [r.value for r in Rating],
     "tie_break.{}": lambda: [t.value for t in TieBreak],
+    "unlock.reason.{}": lambda: list(UNLOCK_REASONS),
     # no target / a target of 0, then: left out, or the criterion's missing_target rule
     "why.target_{}_{}": lambda: list(
         itertools.product(

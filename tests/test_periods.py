@@ -260,9 +260,14 @@ def test_any_text_raises_only_user_errors(text: str) -> None:
 def test_a_period_passed_to_any_message_is_named_in_its_language() -> None:
     """Code anywhere passes a Period; the catalog names it ("6 tháng đầu năm 2026")."""
     closed = CATALOG(
-        "vi", "err.period_closed", date="01/06/2025", period=Period(H, 2025, 1), closed="15/07"
+        "vi",
+        "err.period_closed",
+        date="01/06/2025",
+        period=Period(H, 2025, 1),
+        closed="15/07",
+        period_key="2025-H1",
     )
     assert "6 tháng đầu năm 2025" in closed
     assert "first half of 2025" in CATALOG(
-        "en", "err.period_closed", date="x", period=Period(H, 2025, 1), closed="y"
+        "en", "err.period_closed", date="x", period=Period(H, 2025, 1), closed="y", period_key="k"
     )

@@ -58,7 +58,16 @@ def test_every_feature_module_is_assembled_once() -> None:
         if "FEATURE = Feature(" in path.read_text():
             declared.append(path.stem)
     assert sorted(f.name for f in FEATURES) == sorted(
-        {"onboarding", "report", "myreports", "reminders", "standings", "people", "dashboard"}
+        {
+            "onboarding",
+            "report",
+            "myreports",
+            "reminders",
+            "standings",
+            "people",
+            "dashboard",
+            "finalize",
+        }
     )
     assert len(declared) == len(FEATURES)
 

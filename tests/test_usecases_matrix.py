@@ -36,6 +36,7 @@ from usecases import (
     deadlines,
     evidence,
     exports,
+    finalize,
     invites,
     linking,
     overview,
@@ -43,9 +44,10 @@ from usecases import (
     reports,
     standings,
     targets,
+    unlocks,
     websignin,
 )
-from usecases.access import Caller
+from usecases.access import OPERATOR, Caller
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = dt.datetime(2026, 3, 10, 9, 0, tzinfo=VN)
@@ -101,6 +103,23 @@ async def _new_report(w: World, tx: Tx, c: Caller, unit: str | None) -> object:
 
 YEAR = Period(PeriodKind.YEAR, 2026, 1)
 FEBRUARY = Period(PeriodKind.MONTH, 2026, 2)
+CLOSED = Period(PeriodKind.HALF, 2025, 2)  # closed since 15/01/2026
+
+
+async def _reopen(w: World, tx: Tx, c: Caller) -> object:
+    """Reopen cum1's year, finalised first by the operator."""
+    await finalize.finalize(
+        tx, OPERATOR, w.settings, YEAR, NOW, confirmed=True, cluster_code="cum1"
+    )
+    return await finalize.reopen(tx, c, w.settings, YEAR, "số liệu sai", NOW, "cum1")
+
+
+async def _decide(w: World, tx: Tx, c: Caller) -> object:
+    """Grant the unlock O (ba_dinh, cum1) asked for."""
+    asked = await unlocks.ask(
+        tx, await w.caller(tx, "O", False), w.settings, CLOSED, "bổ sung", NOW
+    )
+    return await unlocks.decide(tx, c, w.settings, asked.request.id, True, NOW)
 
 
 def _cluster(w: World, code: str) -> Cluster:
@@ -413,6 +432,40 @@ CASES: dict[str, tuple[Case, str, str]] = {
         "-----++",
         "-------",
     ),
+    "finalize: preview cum1": (
+        lambda w, tx, c: finalize.preview(tx, c, w.settings, YEAR, NOW, "cum1"),
+        "----+-+",
+        "----+-+",
+    ),
+    "finalize: cum1, confirmed": (
+        lambda w, tx, c: finalize.finalize(
+            tx, c, w.settings, YEAR, NOW, confirmed=True, cluster_code="cum1"
+        ),
+        "----+-+",
+        "----+-+",
+    ),
+    "finalize: the snapshot of cum1": (
+        lambda w, tx, c: finalize.finalised(tx, c, YEAR, "cum1"),
+        "-++++-+",
+        "+++++++",
+    ),
+    "finalize: reopen cum1": (_reopen, "------+", "------+"),
+    "finalize: the trail of cum1": (
+        lambda w, tx, c: finalize.trail(tx, c, YEAR, "cum1"),
+        "----+-+",
+        "----+-+",
+    ),
+    "unlock: ask for my unit": (
+        lambda w, tx, c: unlocks.ask(tx, c, w.settings, CLOSED, "bổ sung báo cáo", NOW),
+        "-++++++",
+        "-------",
+    ),
+    "unlock: may I ask?": (
+        lambda w, tx, c: unlocks.check_may_ask(tx, c, w.settings, CLOSED, NOW),
+        "-++++++",
+        "-------",
+    ),
+    "unlock: decide O's request": (_decide, "----+-+", "----+-+"),
     "people: list": (lambda w, tx, c: people.listing(tx, c), "------+", "-------"),
     "people: by unit, of the led cluster": (
         lambda w, tx, c: people.by_unit(tx, c, w.settings, 2026),
@@ -558,11 +611,13 @@ def test_every_use_case_that_takes_a_caller_has_a_row() -> None:
         invites,
         linking,
         overview,
+        finalize,
         people,
         reports,
         standings,
         targets,
         websignin,
+        unlocks,
     )
     untested = [
         f"{module.__name__}.{name}"

@@ -39,6 +39,7 @@ from domain.scoring import Standings
 from domain.settings import HandlerSettings
 from domain.text import capitalized
 from storage import exports as rows
+from storage import finalised as finalised_repo
 from storage import org
 from storage import targets as targets_repo
 from storage.db import Tx
@@ -158,9 +159,28 @@ async def gather(
     if not await rows.count(tx, codes, period.start, period.end):
         raise UserInputError("export.no_data", scope=scope or "—", period=period)
     sheets: list[ClusterSheet] = []
+    documents: list[Filed] = []
+    label = capitalized(period.name(partial(translate, lang)))
     for each in clusters:
         if settings.scoring is None:
             sheets.append(ClusterSheet(each.name, None))
+            continue
+        final = await finalised_repo.standing(tx, each.code, period.key)
+        if final is not None:  # finalised: the snapshot, "đã chốt ngày …"
+            finalised_on = final.finalised_on(settings.tz)
+            sheets.append(ClusterSheet(each.name, final.standings, final.rates, finalised_on))
+            documents.append(
+                filed(
+                    settings,
+                    each,
+                    final.standings,
+                    period=period,
+                    period_label=label,
+                    lang=lang,
+                    now=now,
+                    finalised_on=finalised_on,
+                )
+            )
             continue
         result = await compute(tx, settings, each, period, today, now=now)
         rates = await reporting_rates(tx, settings, result, now)
@@ -182,7 +202,7 @@ async def gather(
         federation=settings.federation_name,
         scope=scope,
         period=period,
-        period_label=capitalized(period.name(partial(translate, lang))),
+        period_label=label,
         clusters=tuple(sheets),
         targets=tuple(targets),
         indicators=tuple(settings.indicators),
@@ -192,6 +212,7 @@ async def gather(
         unit_codes=tuple(codes),
         file_name=f"thidua-{cluster.code if cluster else 'all'}-{period.key}.xlsx",
         reports=held,
+        filed=tuple(documents),
     )
 
 

@@ -24,12 +24,7 @@ from storage import org, people, report_checks
 from storage import reports as reports_repo
 from storage.db import Tx
 from usecases.access import Caller, allowed, require
-
-
-def date_rules(settings: HandlerSettings, now: dt.datetime) -> DateRules:
-    """What makes a report's date acceptable today (not future, not a closed period)."""
-    today = now.astimezone(settings.tz).date()
-    return DateRules(today, settings.period_kind, settings.open_days_after_period)
+from usecases.unlocks import open_rules
 
 
 def may_report_for_others(caller: Caller) -> bool:
@@ -187,7 +182,7 @@ async def create(
     caller asked "Bạn chắc chắn?" first) are kept with it as warnings.
     """
     person_id = _require_report(caller, unit)
-    occurred = _occurred(indicator, values, date_rules(settings, now))
+    occurred = _occurred(indicator, values, await open_rules(tx, settings, unit, now))
     _refuse_broken(settings, indicator, values)
     unusual = await _unusual(
         tx, settings, unit=unit, indicator=indicator, values=values, now=now, report_id=None
@@ -248,7 +243,7 @@ async def update(
     """Edit a saved report in place; the second item says whether anything changed."""
     report = await changeable(tx, caller, settings, report_id, now)
     assert caller.actor.person_id is not None  # CHANGE_REPORT: own reports only
-    occurred = _occurred(indicator, values, date_rules(settings, now))
+    occurred = _occurred(indicator, values, await open_rules(tx, settings, report.unit_code, now))
     _refuse_broken(settings, indicator, values)
     unusual = await _unusual(
         tx,
