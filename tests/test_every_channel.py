@@ -108,6 +108,11 @@ async def test_a_gifts_report_with_a_photo(on: Rig) -> None:
     await save(person)
     assert await reports(on) == 1
     assert await on.count("SELECT COUNT(*) FROM report_photos") == 1
+    # downloaded in the background from the platform (the console's photos are placeholders)
+    assert on.app.evidence is not None
+    await on.app.evidence.run_due()
+    state = "failed" if on.channel == "console" else "stored"
+    assert await on.count(f"SELECT COUNT(*) FROM report_photos WHERE state = '{state}'") == 1
 
 
 async def test_quick_report(on: Rig) -> None:

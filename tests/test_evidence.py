@@ -152,9 +152,12 @@ async def _person_id(h: Harness, user_id: int) -> int:
     return found
 
 
+pytestmark = pytest.mark.both_backends
+
+
 @pytest.fixture
-async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    h = await Harness.create(tmp_path, FakeClock(NOW))
+async def rig(tmp_path: Path, database: str) -> AsyncIterator[Rig]:
+    h = await Harness.create(tmp_path, FakeClock(NOW), database=database)
     await h.person(1, "ba_dinh")
     await h.person(2, "tay_ho")
     await h.collect()
