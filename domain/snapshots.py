@@ -20,6 +20,7 @@ import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from domain.measures import MeasureDef
@@ -44,6 +45,17 @@ __all__ = [
     "Unfinished",
     "make_snapshot",
 ]
+
+
+class Finaliser(StrEnum):
+    """Who finalised, when it was nobody by name: the catalog says it (`label_key`)."""
+
+    OPERATOR = "operator"
+
+    @property
+    def label_key(self) -> str:
+        return f"finalize.{self.value}"
+
 
 FORMAT = 1
 """The JSON layout's version, stored with each snapshot (a later layout reads older ones)."""

@@ -16,6 +16,7 @@ from domain.errors import ChannelStartError
 from domain.models import FieldType, ReportStatus, Role
 from domain.reminders import NoticeReason
 from domain.scoring import MissingTarget, Rating, TieBreak
+from domain.snapshots import Finaliser
 from handlers.finalize import REASONS as UNLOCK_REASONS
 from tests.catalog_uses import Family, Uses, scan, scan_source
 
@@ -50,6 +51,7 @@ DECLARED: dict[str, Callable[[], Sequence[str | tuple[str, ...]]]] = {
     "rating.{}": lambda: [r.value for r in Rating],
     "tie_break.{}": lambda: [t.value for t in TieBreak],
     "unlock.reason.{}": lambda: list(UNLOCK_REASONS),
+    "finalize.{}": lambda: [f.value for f in Finaliser],
     # no target / a target of 0, then: left out, or the criterion's missing_target rule
     "why.target_{}_{}": lambda: list(
         itertools.product(

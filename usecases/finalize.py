@@ -19,7 +19,7 @@ from domain.errors import UserInputError
 from domain.models import Cluster
 from domain.periods import Period
 from domain.settings import HandlerSettings
-from domain.snapshots import OpenItems, Snapshot, Unfinished, make_snapshot
+from domain.snapshots import Finaliser, OpenItems, Snapshot, Unfinished, make_snapshot
 from domain.text import clean_text
 from storage import finalised as finalised_repo
 from storage import org, people
@@ -60,7 +60,7 @@ async def _cluster(
 
 async def _already(tx: Tx, snapshot: Snapshot, settings: HandlerSettings) -> UserInputError:
     """ "Already finalised on … by …", for the person who tried again."""
-    who = await _name(tx, snapshot.finalised_by)
+    who: str | Finaliser = await _name(tx, snapshot.finalised_by) or Finaliser.OPERATOR
     local = snapshot.finalised_at.astimezone(settings.tz)
     return UserInputError(
         "finalize.already",
