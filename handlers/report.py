@@ -652,6 +652,9 @@ async def _checked_choice(ctx: Ctx, data: ReportDraft, step: Step, cb: ReportBut
         await _fix(ctx, data, cb.arg)
     elif cb.action == Action.SURE and step == Step.SURE:
         await _sure(ctx, data)
+    elif cb.action == Action.SAVE:  # ✅ Lưu of the card above, again: checked again
+        ctx.set_state(Flow.REPORT, Step.CONFIRM, data)
+        await _save(ctx, data)
     elif cb.action == Action.BACK:
         await back(ctx)
     else:

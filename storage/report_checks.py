@@ -42,7 +42,9 @@ async def medians(
     One query: the unit's range of the (unit_code, occurred_on, status, indicator)
     index, each report's typed values by their primary key; retracted reports and
     `leave_out` (the report being edited) do not count. A field with fewer than
-    `min_reports` values has no usual value yet and is left out.
+    `min_reports` values has no usual value yet and is left out. The middle is found
+    in Python: ranking in SQL (window functions, or ORDER BY … LIMIT 1 OFFSET n/2 per
+    field) was 1.5–2.3× slower on SQLite for a unit with 5,000 reports (bench/outliers).
     """
     if not fields:
         return {}

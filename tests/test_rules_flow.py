@@ -57,6 +57,16 @@ async def test_a_broken_rule_refuses_and_asks_which_value_to_fix(h: Harness) -> 
     assert await count(h, "SELECT COUNT(*) FROM report_warnings") == 0
 
 
+async def test_the_cards_save_button_pressed_again_checks_again(h: Harness) -> None:
+    user = await officer(h)
+    await user.send(EVENTS)
+    card, save = user.button("Lưu")
+    await user.press_data(save.data, card.message_id)
+    again = await user.press_data(save.data, card.message_id)
+    assert again[0].text.startswith("⚠️ Chưa lưu được")
+    assert await count(h) == 0
+
+
 async def test_typed_answers_while_fixing_and_back_to_the_card(h: Harness) -> None:
     user = await officer(h)
     await user.send(EVENTS)
