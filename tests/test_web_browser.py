@@ -38,3 +38,38 @@ async def test_a_cluster_head_signs_in_by_link_and_sees_the_standings(tmp_path: 
         assert "đã đăng xuất" in await page.inner_text("main")
         response = await page.goto(f"{site.url}/app/standings")
         assert response is not None and response.status == 401
+
+
+async def test_an_admin_filters_the_reports_and_opens_one(tmp_path: Path) -> None:
+    async with served(tmp_path) as site, chromium(tmp_path) as browser:
+        page = await browser.new_page()
+        await page.goto(await site.link("admin"))
+        await page.click("#login")
+        await page.wait_for_url("**/app/standings")
+        await page.click("text=Báo cáo")
+        await page.wait_for_url("**/app/reports")
+        await page.select_option("select[name=unit]", "dong_da")
+        await page.select_option("select[name=indicator]", "events")
+        await page.select_option("select[name=sort]", "old")
+        await page.click("#report-filters button")
+        await page.wait_for_url("**unit=dong_da**")
+        rows = await page.locator("table.reports tbody tr").all_inner_texts()
+        assert rows and all("LĐLĐ quận Đống Đa" in row and "Tổ chức sự kiện" in row for row in rows)
+        dates = [row.split("\t")[1] for row in rows]
+        assert dates == sorted(dates, key=lambda d: tuple(reversed(d.split("/"))))
+        await shoot(page, "reports")
+        await page.click("table.reports tbody tr:first-child a")
+        await page.wait_for_url("**/app/reports/*")
+        assert "Lịch sử thay đổi" in await page.inner_text("main")
+        await shoot(page, "report")
+        await page.click("text=Tỷ lệ đầy đủ")
+        await page.wait_for_url("**/app/completeness")
+        assert "✓ đúng hạn" in await page.inner_text("table.completeness")
+        await shoot(page, "completeness")
+        # a page without images stays light on slow mobile data
+        size = await page.evaluate(
+            "() => performance.getEntriesByType('navigation')[0].transferSize"
+            " + performance.getEntriesByType('resource')"
+            ".reduce((sum, r) => sum + r.transferSize, 0)"
+        )
+        assert 0 < size < 150_000

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aiohttp
 from playwright.async_api import BrowserContext, Page, async_playwright
 
 from bot.demo import seed
@@ -116,3 +117,39 @@ async def shoot(page: Page, name: str) -> None:
     for label, size in (("390x844", PHONE), ("1366x768", DESKTOP)):
         await page.set_viewport_size(size)  # type: ignore[arg-type]
         await page.screenshot(path=str(SHOTS / f"{name}-{label}.png"), full_page=True)
+
+
+LOGIN_FORM = re.compile(r'name="t" value="([^"]+)"[\s\S]*?name="csrf" value="([^"]+)"')
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def client() -> aiohttp.ClientSession:
+    """A browser-like HTTP client: keeps cookies for 127.0.0.1, follows no redirect."""
+    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+
+async def sign_in(site: Site, session: aiohttp.ClientSession, link: str) -> int:
+    """Open a sign-in link and press its button; the status of the answer."""
+    async with session.get(link) as page:
+        form = LOGIN_FORM.search(await page.text())
+    assert form, "the sign-in page has its form"
+    token, csrf = form.groups()
+    async with session.post(
+        f"{site.url}/app/login", data={"t": token, "csrf": csrf}, allow_redirects=False
+    ) as answer:
+        return answer.status
+
+
+async def csrf_of(site: Site, session: aiohttp.ClientSession) -> str:
+    """The CSRF token of the session, read from a page's forms."""
+    async with session.get(f"{site.url}/app/standings") as page:
+        found = CSRF.search(await page.text())
+    assert found
+    return found.group(1)
+
+
+def session_cookie(session: aiohttp.ClientSession) -> str:
+    """The value of the dashboard's session cookie the client holds."""
+    found = [c.value for c in session.cookie_jar if c.key == "thidua_session"]
+    assert len(found) == 1
+    return found[0]

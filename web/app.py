@@ -30,6 +30,7 @@ from typing import Final
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from domain.access import Action
 from domain.errors import AccessDenied, UserInputError
 from usecases import access, websignin
 from web import initdata
@@ -140,8 +141,11 @@ class Dashboard:
                             return _error(w, 403, "web.csrf")
                     async with w.tx() as tx:
                         caller = await w.caller(tx)
-                    if route.action is not None:
-                        access.require_role(caller, route.action)
+                    if not route.any_session:
+                        if not access.can_ever(caller, Action.WEB):
+                            return _error(w, 403, "web.no_pages")
+                        if route.action is not None:
+                            access.require_role(caller, route.action)
                 return await route.handler(w)
             except AccessDenied:
                 return _error(w, 403, "web.forbidden")
@@ -316,7 +320,7 @@ _SIGN_IN: tuple[Route, ...] = (
     Route("POST", "/login", login, public=True),
     Route("GET", "/tg", mini_app_page, public=True),
     Route("POST", "/tg", mini_app_login, public=True),
-    Route("POST", "/logout", logout),
+    Route("POST", "/logout", logout, any_session=True),
     Route("POST", "/lang", choose_language),
     Route("GET", "/", home),
 )

@@ -36,8 +36,10 @@ class BadInput(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """One URL of a page, relative to /app. `action` is the policy's first gate (None: any
-    signed-in person; `public`: no session needed, the sign-in pages)."""
+    """One URL of a page, relative to /app. Every route but the `public` ones (the sign-in
+    pages) needs a live session of a person whose roles have pages (Action.WEB, asked on
+    every request: a head who is no longer one loses the pages at once); `action` is the
+    policy's first gate for the page itself. `any_session`: signing out needs no role."""
 
     method: str
     path: str
@@ -45,6 +47,7 @@ class Route:
     action: Action | None = None
     public: bool = False
     max_body: int | None = None  # a larger request body than the server's 1 MiB (uploads)
+    any_session: bool = False
 
 
 @dataclass(frozen=True, slots=True)

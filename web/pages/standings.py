@@ -9,7 +9,7 @@ from aiohttp import web
 
 from documents.chart import standings_chart
 from domain.access import Action
-from domain.numbers import format_percent
+from domain.numbers import format_number, format_percent
 from domain.periods import Period
 from domain.scoring import explain, format_points
 from runtime import workers
@@ -76,8 +76,8 @@ async def show(w: WebCtx) -> web.StreamResponse:
                 "rate": _percent(rate.completeness if rate else None, w.lang),
                 "criteria": [
                     {
-                        "done": format_points(c.done, w.lang),
-                        "target": format_points(c.target, w.lang) if c.target is not None else "—",
+                        "done": format_number(c.done, w.lang),
+                        "target": format_number(c.target, w.lang) if c.target is not None else "—",
                         "ratio": _percent(c.ratio, w.lang),
                     }
                     for c in row.criteria
