@@ -95,6 +95,36 @@ MATRIX: list[tuple[str, str, str, tuple[int, ...]]] = [
         "/app/completeness/remind?unit=tay_ho",
         (401, 403, 403, 403, 403, 200, 200),
     ),
+    ("GET", "/targets", "/app/targets", (401, 403, 403, 200, 200, 200, 200)),
+    (
+        "GET",
+        "/targets/template.xlsx",
+        "/app/targets/template.xlsx",
+        (401, 403, 403, 403, 403, 403, 200),
+    ),
+    # no file sent: the admin is told so on the page (400); everyone else is refused first
+    ("POST", "/targets/upload", "/app/targets/upload", (401, 403, 403, 403, 403, 403, 400)),
+    (
+        "POST",
+        "/targets/edit",
+        "/app/targets/edit?unit=ba_dinh&measure=new_unions&period=2026&value=25",
+        (401, 403, 403, 403, 403, 403, 303),
+    ),
+    ("GET", "/people", "/app/people", (401, 403, 403, 200, 200, 200, 200)),
+    (
+        "POST",
+        "/people/active",
+        "/app/people/active?person=1&active=1",  # a sample reporter, reactivated
+        (401, 403, 403, 403, 403, 403, 303),
+    ),
+    ("GET", "/invites", "/app/invites", (401, 403, 403, 403, 403, 403, 200)),
+    (
+        "POST",
+        "/invites",
+        "/app/invites?role=officer&unit=ba_dinh",
+        (401, 403, 403, 403, 403, 403, 200),
+    ),
+    ("GET", "/overview", "/app/overview", (401, 403, 403, 403, 403, 403, 200)),
     ("POST", "/lang", "/app/lang", (401, 403, 403, 303, 303, 303, 303)),
     ("POST", "/logout", "/app/logout", (401, 200, 200, 200, 200, 200, 200)),
     ("GET", "/login", "/app/login?t=%3Cnot-a-token%3E", (400,) * 7),
@@ -167,8 +197,8 @@ async def _ask(w: World, role: str, method: str, url: str) -> int:
             async with browser.get(f"{w.site.url}{url}", allow_redirects=False) as answer:
                 return answer.status
         path, _, query = url.partition("?")
-        form = dict(part.split("=") for part in query.split("&") if part)
-        form.update({"obligation": "monthly", "period": "2026-04", "lang": "en"})
+        form = {"obligation": "monthly", "period": "2026-04", "lang": "en"}
+        form.update(part.split("=") for part in query.split("&") if part)
         if role != "A":
             form["csrf"] = await _csrf(browser, w.site.url)
         async with browser.post(f"{w.site.url}{path}", data=form, allow_redirects=False) as answer:
