@@ -340,6 +340,7 @@ class App:
             catalog=self.catalog,
             db=self.db,
             media=self._media,
+            evidence=self.evidence.store if self.evidence is not None else None,
             guest_menu=guest_commands(
                 self.catalog, self.config.federation.default_language.value, self.router
             ),

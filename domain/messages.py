@@ -129,6 +129,9 @@ class Reply:
     private_link: str | None = None
     """A link to a private chat with the bot, opening with this start code ("": none), where
     the messenger has such links: the channel renders it (a t.me link on Telegram)."""
+    album: tuple[str, ...] = ()
+    """Stored evidence photos (SHA-256 of each) shown before the text: an album on Telegram,
+    one photo each by URL on Zalo, a line each where photos cannot be shown."""
 
     @property
     def choice_buttons(self) -> list[Button]:
@@ -145,6 +148,7 @@ class Reply:
             "keeps_choices": self.keeps_choices,
             "action": self.action.value if self.action else None,
             "private_link": self.private_link,
+            "album": list(self.album),
         }
         return json.dumps(data, ensure_ascii=False)
 
@@ -154,6 +158,7 @@ class Reply:
         data["buttons"] = tuple(tuple(Button(*b) for b in row) for row in data["buttons"])
         data["menu"] = tuple(data["menu"])
         data["commands"] = tuple((c[0], c[1]) for c in data.get("commands", ()))
+        data["album"] = tuple(data.get("album", ()))
         if data.get("attachment"):
             data["attachment"] = Attachment(**data["attachment"])
         if data.get("action"):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from PIL import Image
 
@@ -21,9 +22,12 @@ from bot.channels.telegram import TelegramChannel
 from bot.channels.zalo import ZaloChannel
 from bot.channels.zalo_api import ZaloBotAPI
 from bot.evidence import EvidenceFetcher
+from bot.media import MediaStore
+from bot.webhook import WebhookServer
 from documents import images
-from domain.errors import AccessDenied
+from domain.errors import AccessDenied, DeliveryError
 from domain.evidence import Likeness, PhotoState, hamming
+from domain.messages import Reply
 from domain.models import Photo, Role
 from storage import reports as reports_repo
 from storage.blobs import BlobStore, sha256
@@ -369,3 +373,75 @@ async def test_photos_are_shown_to_the_unit_and_its_cluster_leaders_only(rig: Ri
     head = await rig.h.person(3, "long_bien", Role.CLUSTER_HEAD)  # heads cum1 in 2026
     assert head is not None
     assert len(await rig.photos(report, await rig.caller(await _person_id(rig.h, 3)))) == 1
+
+
+# ---- showing the photos: an album on Telegram, photos by URL on Zalo, lines elsewhere ----
+
+
+async def _stored(rig: Rig, *seeds: str) -> tuple[list[bytes], tuple[str, ...]]:
+    datas = [jpeg(seed) for seed in seeds]
+    for seed, data in zip(seeds, datas, strict=True):
+        rig.tg.add_file(f"AgAC{seed}", data)
+    report = await rig.report(*(Photo("telegram", f"AgAC{seed}") for seed in seeds))
+    await rig.fetcher().run_due()
+    photos = await rig.photos(report)
+    return datas, tuple(p.sha256 for p in photos if p.sha256)
+
+
+def test_an_album_survives_the_outbox() -> None:
+    reply = Reply("Thẻ duyệt", album=("a" * 64, "b" * 64))
+    assert Reply.from_json(reply.to_json()) == reply
+    assert Reply.from_json(Reply("cũ").to_json()).album == ()  # rows queued before albums
+
+
+async def test_telegram_sends_the_photos_as_an_album_then_the_card_once(rig: Rig) -> None:
+    datas, album = await _stored(rig, "a1", "a2", "a3")
+    rig.tg.user(1001, "An")
+    rig.telegram.evidence = rig.store
+    card = Reply("Báo cáo #1 — chờ duyệt", album=album)
+    rig.tg.fail_next("sendMessage", 502)
+
+    with pytest.raises(DeliveryError) as failed:
+        await rig.telegram.deliver("1001", card)
+    assert not failed.value.permanent
+    await rig.telegram.deliver("1001", card)  # the outbox's retry: the text only
+
+    [group] = rig.tg.calls_of("sendMediaGroup")
+    assert group.ok and len(group.result) == 3
+    assert sorted(content for _, content in group.files.values()) == sorted(datas)
+    assert [c.ok for c in rig.tg.calls_of("sendMessage")] == [False, True]
+
+    rig.tg.calls.clear()
+    await rig.telegram.deliver("1001", Reply("Một ảnh", album=album[:1]))
+    [single] = rig.tg.calls_of("sendPhoto")
+    assert single.files["photo"][1] == datas[0]
+
+
+async def test_zalo_sends_each_photo_by_url_or_a_line_each(rig: Rig) -> None:
+    datas, album = await _stored(rig, "z1", "z2")
+    user = rig.zalo.user("u1", "An")
+    user.text_update("/review")  # the chat exists for the strict fake
+    media = MediaStore(clock=rig.h.clock)
+    async with WebhookServer("127.0.0.1", 0, media=media) as server:
+        channel = ZaloChannel(
+            rig.zalo_channel.api,
+            rig.h.db,
+            rig.h.clock,
+            media=media,
+            public_base_url=server.url,
+            evidence=rig.store,
+        )
+        await channel.deliver(user.id, Reply("Báo cáo #1 — chờ duyệt", album=album))
+        photos = rig.zalo.calls_of("sendPhoto")
+        assert len(photos) == 2
+        async with httpx.AsyncClient() as client:  # what Zalo does with each URL
+            got = [(await client.get(str(c.params["photo"]))).content for c in photos]
+        assert got == datas
+        assert rig.zalo.texts(user.id)[-1] == "Báo cáo #1 — chờ duyệt"
+
+    without = ZaloChannel(rig.zalo_channel.api, rig.h.db, rig.h.clock, evidence=rig.store)
+    await without.deliver(user.id, Reply("Thẻ", album=album))
+    assert rig.zalo.texts(user.id)[-1] == (
+        f"📷 1/2 · {album[0][:12]}\n📷 2/2 · {album[1][:12]}\n\nThẻ"
+    )
+    assert len(rig.zalo.calls_of("sendPhoto")) == 2  # no more photos

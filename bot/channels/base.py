@@ -46,6 +46,11 @@ class Received:
     be recorded is dropped and fetched again; otherwise it is kept in hand and recorded again."""
 
 
+def album_lines(album: Sequence[str]) -> str:
+    """Evidence photos where a channel cannot show them: a line each, by short hash."""
+    return "\n".join(f"📷 {n}/{len(album)} · {digest[:12]}" for n, digest in enumerate(album, 1))
+
+
 class ReceiveError(Exception):
     """A poll the platform refused; `retry_after` seconds when it said how long to wait."""
 

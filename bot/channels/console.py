@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bot.channels import text_choices
-from bot.channels.base import Received, Webhook
+from bot.channels.base import Received, Webhook, album_lines
 from domain.messages import Button, ChatType, Inbound, InboundKind, Reply
 from domain.models import Photo
 from runtime.context import Clock
@@ -116,6 +116,8 @@ class ConsoleChannel:
             return ""  # the terminal answers at once; nothing to show while it works
         self.choices.shown(chat_id, reply)
         shown: list[str] = []  # one write per message
+        if reply.album:
+            shown.append(album_lines(reply.album))
         if reply.attachment is not None:
             shown.append(self._save(reply.attachment.filename, reply.attachment.data_b64))
         if reply.text:

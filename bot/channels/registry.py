@@ -20,6 +20,7 @@ from bot.config import AppConfig, Secrets
 from bot.i18n import Catalog
 from bot.media import MediaStore
 from runtime.context import Clock
+from storage.blobs import BlobStore
 from storage.db import Database
 
 
@@ -40,6 +41,8 @@ class ChannelSetup:
     """The app's store of generated files served under expiring URLs, made on first use."""
     guest_menu: Mapping[str, Sequence[tuple[str, str]]]
     """The command menu before registration, per app language ("" = any other language)."""
+    evidence: BlobStore | None = None
+    """Where stored evidence photos are read from, for replies that show them (`album`)."""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import base64
 import contextlib
 import logging
 import warnings
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -24,6 +25,7 @@ from telegram import (
     BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputMediaPhoto,
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
@@ -40,12 +42,13 @@ from telegram.error import (
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.channels.base import Received, ReceiveError, Webhook
+from bot.channels.base import Received, ReceiveError, Webhook, album_lines
 from bot.channels.registry import ChannelNotConfigured, ChannelSetup
 from bot.channels.telegram_map import to_inbound
 from domain.errors import ChannelStartError, DeliveryError, MediaTooLarge
 from domain.messages import Reply
 from runtime.context import Clock
+from storage.blobs import BlobStore
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +81,7 @@ def build(setup: ChannelSetup) -> TelegramChannel:
             else None
         ),
         webhook_secret=secret.get_secret_value() if secret else None,
+        evidence=setup.evidence,
     )
 
 
@@ -98,8 +102,12 @@ class TelegramChannel:
         max_group_per_minute: float = 20,
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
+        evidence: BlobStore | None = None,
     ) -> None:
         self.clock = clock
+        self.evidence = evidence
+        # Albums that went out for a reply whose text then failed: its retry sends the text only.
+        self._albums_sent: OrderedDict[tuple[str, tuple[str, ...], str], None] = OrderedDict()
         self.commands = commands
         self.poll_timeout = poll_timeout
         builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
@@ -279,9 +287,16 @@ class TelegramChannel:
                     if not _edit_impossible(exc):
                         raise
                     # the card is gone or too old to edit: send the text as a new message
+            album_key = (chat_id, reply.album, reply.text)
+            if reply.album and not reply.edit_ref and album_key not in self._albums_sent:
+                reply = await self._send_album(chat_id, reply)
+                self._albums_sent[album_key] = None
+                while len(self._albums_sent) > 1000:
+                    self._albums_sent.popitem(last=False)
             if reply.attachment is not None:
                 return await self._send_attachment(chat_id, reply, markup)
             message = await self.app.bot.send_message(int(chat_id), reply.text, reply_markup=markup)
+            self._albums_sent.pop(album_key, None)
             return str(message.message_id)
         except RetryAfter as exc:
             raise DeliveryError(
@@ -294,6 +309,23 @@ class TelegramChannel:
             raise DeliveryError(f"400: {exc.message}", permanent=True, unreachable=gone) from exc
         except NetworkError as exc:  # includes 5xx answers and timeouts
             raise DeliveryError(f"network: {exc.message}", permanent=False) from exc
+
+    async def _send_album(self, chat_id: str, reply: Reply) -> Reply:
+        """The reply's evidence photos from the store, as albums of at most ten (a single
+        photo as itself); the reply to send after them (a line each when there is no store)."""
+        if self.evidence is None:
+            return replace(reply, text=f"{album_lines(reply.album)}\n\n{reply.text}")
+        store = self.evidence
+        found = [await asyncio.to_thread(store.read, digest) for digest in reply.album]
+        photos = [data for data in found if data is not None]
+        for start in range(0, len(photos), 10):
+            chunk = photos[start : start + 10]
+            if len(chunk) == 1:
+                await self.app.bot.send_photo(int(chat_id), chunk[0])
+            else:
+                media = [InputMediaPhoto(data) for data in chunk]
+                await self.app.bot.send_media_group(int(chat_id), media)
+        return reply
 
     def _linked(self, reply: Reply) -> Reply:
         """The text with the link a reply asks for (`private_link`): t.me/<this bot>."""

@@ -19,6 +19,7 @@ A webhook delivery is answered 200 only once recorded (``bot.webhook``).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import datetime as dt
@@ -32,7 +33,7 @@ from typing import Any, Final, Literal
 import httpx
 
 from bot.channels import text_choices
-from bot.channels.base import Received, ReceiveError, Webhook
+from bot.channels.base import Received, ReceiveError, Webhook, album_lines
 from bot.channels.registry import ChannelNotConfigured, ChannelSetup
 from bot.channels.zalo_api import (
     EVENT_IMAGE,
@@ -52,6 +53,7 @@ from domain.messages import Attachment, Button, ChatType, Inbound, InboundKind, 
 from domain.models import Photo
 from runtime.context import Clock
 from storage import outbox
+from storage.blobs import BlobStore
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -171,6 +173,7 @@ def build(setup: ChannelSetup) -> ZaloChannel:
         attachment_text=partial(
             attachment_note, lang=setup.config.federation.default_language.value
         ),
+        evidence=setup.evidence,
     )
 
 
@@ -194,6 +197,7 @@ class ZaloChannel:
         attachment_text: Callable[[Attachment], str] = attachment_note,
         media: MediaStore | None = None,
         public_base_url: str | None = None,
+        evidence: BlobStore | None = None,
     ) -> None:
         """``mode="webhook"`` means updates come through ``bot.webhook`` (the route needs
         ``webhook_secret``); with ``webhook_url`` too, the webhook is registered at start.
@@ -219,6 +223,9 @@ class ZaloChannel:
         self._partial: OrderedDict[tuple[str, str], list[str]] = OrderedDict()
         self._in_hand: ZaloUpdate | None = None
         self._files: httpx.AsyncClient | None = None  # image URLs: any host, not the API's
+        self.evidence = evidence
+        # Photos of an album already sent for a reply whose text then failed (by reply).
+        self._album_sent: OrderedDict[tuple[str, tuple[str, ...], str], int] = OrderedDict()
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -307,10 +314,16 @@ class ZaloChannel:
             and bool(self.public_base_url)
         )
 
+    def can_send_album(self) -> bool:
+        """Evidence photos go out as photos by URL (else as a line each in the text)."""
+        return self.media is not None and bool(self.public_base_url) and self.evidence is not None
+
     def render(self, reply: Reply) -> str:
         """The text the person reads: numbered choices, and a note for an attachment that
         cannot be sent as a photo."""
         text = text_choices.render(reply) if reply.text else ""
+        if reply.album and not self.can_send_album():
+            text = f"{album_lines(reply.album)}\n\n{text}" if text else album_lines(reply.album)
         if reply.attachment is not None and not self.can_send_photo(reply):
             note = self.attachment_text(reply.attachment)
             text = f"{text}\n\n{note}" if text.strip() else note
@@ -336,6 +349,11 @@ class ZaloChannel:
         # sending: the person may answer the moment the message shows, and the row is
         # committed, so it will be on screen even if this attempt fails.
         self.choices.shown(chat_id, reply)
+        if reply.album and self.can_send_album():
+            try:
+                await self._send_album(chat_id, reply)
+            except ZaloAPIError as exc:
+                raise _delivery_error(exc) from exc
         # Steps: with a photo, step 0 is the photo carrying parts[0]; then one text per part.
         texts = parts[1:] if photo else parts
         offset = 1 if photo else 0
@@ -355,6 +373,7 @@ class ZaloChannel:
             raise _delivery_error(exc) from exc
         except ValueError as exc:  # the client refused the text itself
             raise DeliveryError(f"invalid message: {exc}", permanent=True) from exc
+        self._album_sent.pop((chat_id, reply.album, reply.text), None)
         return sent[-1] if sent else ""
 
     async def _chat_action(self, chat_id: str) -> None:
@@ -364,6 +383,24 @@ class ZaloChannel:
             await self.api.send_chat_action(chat_id, "typing")
         except ZaloAPIError as exc:
             raise _delivery_error(exc) from exc
+
+    async def _send_album(self, chat_id: str, reply: Reply) -> None:
+        """Each stored evidence photo by an expiring URL, once even if the text fails after."""
+        assert self.evidence is not None and self.media is not None
+        key = (chat_id, reply.album, reply.text)
+        done = self._album_sent.pop(key, 0)
+        try:
+            for digest in reply.album[done:]:
+                data = await asyncio.to_thread(self.evidence.read, digest)
+                if data is not None:
+                    kind = "image/png" if data.startswith(b"\x89PNG") else "image/jpeg"
+                    token = self.media.put(data, kind, f"{digest[:16]}.jpg")
+                    await self.api.send_photo(chat_id, f"{self.public_base_url}/media/{token}")
+                done += 1
+        finally:  # what went out is not sent again by the row's retry
+            self._album_sent[key] = done
+            while len(self._album_sent) > _MAX_PARTIAL:
+                self._album_sent.popitem(last=False)
 
     async def _send_photo(self, chat_id: str, reply: Reply, caption: str | None) -> str:
         """Put the image in the media store and have Zalo fetch it from its public URL."""

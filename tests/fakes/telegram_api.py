@@ -6,8 +6,9 @@ Only Telegram itself is replaced (the shared scaffolding is in ``tests/fakes/bas
 
 It answers the methods the bot calls, no more: getMe, getUpdates (long poll, offsets,
 allowed_updates), setWebhook / deleteWebhook, setMyCommands, sendMessage, sendPhoto,
-sendDocument, sendChatAction, editMessageText, answerCallbackQuery, getFile (and the file
-download it points to: ``add_file``; a photo a simulated user sends can be downloaded).
+sendDocument, sendMediaGroup, sendChatAction, editMessageText, answerCallbackQuery, getFile
+(and the file download it points to: ``add_file``; a photo a simulated user sends can be
+downloaded).
 With ``strict`` (the default) it refuses what Telegram refuses there: over-long texts,
 >64-byte callback data, "message is not modified" edits, unknown chat actions, a callback
 query answered twice.
@@ -50,7 +51,13 @@ DEFAULT_TOKEN: Final = "123456:TEST-token"
 BOT_USERNAME: Final = "thidua_test_bot"
 BOT_FIRST_NAME: Final = "Thidua Test Bot"
 
-MESSAGE_METHODS: Final = ("sendMessage", "editMessageText", "sendPhoto", "sendDocument")
+MESSAGE_METHODS: Final = (
+    "sendMessage",
+    "editMessageText",
+    "sendPhoto",
+    "sendDocument",
+    "sendMediaGroup",
+)
 TEXT_METHODS: Final = ("sendMessage", "editMessageText")
 
 #: Parameters whose values are strings in the Bot API. PTB sends ``str`` values un-encoded, so
@@ -394,6 +401,7 @@ class FakeTelegramAPI(FakeServer[Call]):
             "sendDocument": self._send_document,
             "sendChatAction": self._send_chat_action,
             "getFile": self._get_file,
+            "sendMediaGroup": self._send_media_group,
         }
         self._downloads: dict[str, JSON] = {}  # file_id -> File object
 
@@ -843,6 +851,33 @@ class FakeTelegramAPI(FakeServer[Call]):
             }
         ]
         return self._send_common(call, chat, content)
+
+    def _send_media_group(self, call: Call) -> list[JSON]:
+        """An album: 2 to 10 photos, each uploaded (attach://name) or by file_id; one
+        message per photo, as Telegram answers."""
+        chat = self._target_chat(call)
+        media = call.params.get("media")
+        if not isinstance(media, list) or not 2 <= len(media) <= 10:
+            raise _bad_request("wrong number of media in the album")
+        messages = []
+        for item in media:
+            ref = str(item.get("media", ""))
+            if item.get("type") != "photo" or not ref:
+                raise _bad_request("only photos are sent in albums here")
+            name = ref.removeprefix("attach://")
+            content = call.files[name][1] if name in call.files else b""
+            if ref.startswith("attach://") and name not in call.files:
+                raise _bad_request(f"file {name} not found in the request")
+            n = next(self._file_ids)
+            photo = {
+                "file_id": f"AgACAgIAAxkBAAI{n:08d}album",
+                "file_unique_id": f"AQAD{n:08d}",
+                "file_size": len(content),
+                "width": 1280,
+                "height": 960,
+            }
+            messages.append(self._new_message(chat, self.bot_user, {"photo": [photo]}))
+        return messages
 
     def _send_document(self, call: Call) -> JSON:
         chat = self._target_chat(call)
