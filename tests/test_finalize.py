@@ -34,9 +34,13 @@ VN = ZoneInfo("Asia/Ho_Chi_Minh")
 YEAR = Period(PeriodKind.YEAR, 2026, 1)
 
 
+pytestmark = pytest.mark.both_backends
+
+
 @pytest.fixture
-async def h(tmp_path: Path) -> AsyncIterator[Harness]:
-    harness = await Harness.create(tmp_path, FakeClock(dt.datetime(2026, 3, 10, 9, 0, tzinfo=VN)))
+async def h(tmp_path: Path, database: str) -> AsyncIterator[Harness]:
+    clock = FakeClock(dt.datetime(2026, 3, 10, 9, 0, tzinfo=VN))
+    harness = await Harness.create(tmp_path, clock, database=database)
     async with harness.db.transaction() as tx:
         await targets.sync_from_config(
             tx, [t.target() for t in harness.config.targets], harness.clock.now()
@@ -348,3 +352,30 @@ async def test_unlock_of_an_open_period_is_not_needed(h: Harness) -> None:
     assert (
         await h.scalar("SELECT reason FROM period_unlocks") == "số liệu tháng 12 còn thiếu 2 CĐCS"
     )
+
+
+async def test_an_edit_after_the_period_closed_goes_through_unlock(h: Harness) -> None:
+    """A report of December corrected on 16/01 (within its edit window, the period closed on
+    15/01) — the returned report fixed late is this same path — is refused with 🔓, and
+    saved once the unlock is granted."""
+    h.clock.current = dt.datetime(2026, 1, 15, 20, 0, tzinfo=VN)
+    officer = await h.person(1, "ba_dinh")
+    head = await h.person(2, "long_bien", Role.CLUSTER_HEAD)
+    assert "Đã lưu báo cáo #1" in (await founded_on(officer, 3, "10/12/2025"))[0]
+    h.clock.current = dt.datetime(2026, 1, 16, 9, 0, tzinfo=VN)
+
+    async def edit_to(unions: str) -> str:
+        await officer.send("/edit 1")
+        await officer.press("Sửa")
+        await officer.press("Số CĐCS")
+        await officer.send(unions)
+        return (await officer.press("Lưu"))[0].text
+
+    refused = await edit_to("5")
+    assert "kỳ này đã khóa sổ từ 15/01/2026" in refused
+    await officer.press("Xin mở khóa")
+    await officer.press("Sửa số liệu đã gửi")
+    assert "Lý do: Sửa số liệu đã gửi" in last_to(h, head).text
+    await press_in(h, head, "Đồng ý mở khóa")
+    assert "Đã cập nhật báo cáo #1" in await edit_to("5")
+    assert '"unions": 5' in str(await h.scalar("SELECT values_json FROM reports"))
