@@ -93,3 +93,14 @@ async def test_warnings_are_kept_per_version(h: Harness) -> None:
         assert await report_checks.of_report(tx, report_id, 1) == (first,)
         assert await report_checks.of_report(tx, report_id, 2) == (second, first)
         assert await report_checks.of_report(tx, report_id, 3) == ()
+
+
+async def test_only_the_latest_reports_make_the_usual_value(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A unit reporting thousands of times a year costs no more than SAMPLE reports."""
+    monkeypatch.setattr(report_checks, "SAMPLE", 3)
+    await h.person(1, "hoan_kiem")
+    for n, count in enumerate([1000, 1000, 5, 7, 9]):  # the two oldest fall out
+        await _report(h, 1, "hoan_kiem", "gifts", dt.date(2025, 6, 1 + n), count=count)
+    assert (await _medians(h))["count"] == 7.0
