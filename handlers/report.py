@@ -31,13 +31,13 @@ from domain.messages import Button, InboundKind
 from domain.models import FieldDef, FieldType, IndicatorDef, Photo, Report
 from domain.numbers import format_integer, format_number
 from domain.quick import Ambiguous, Loose, mentioned_indicators, number_for, parse_quick
-from domain.rules import Unusual, UnusualKind
+from domain.rules import Unusual
 from domain.text import fold
 from runtime import access, drafts
 from runtime.callbacks import FlowCallback
 from runtime.context import Ctx, new_flow_id
 from runtime.drafts import Value, Values, with_value
-from runtime.render import card, indicator_title, summary_line
+from runtime.render import card, indicator_title, summary_line, unusual_lines
 from runtime.routes import (
     REGISTERED,
     CallbackRoute,
@@ -569,11 +569,6 @@ def _unusual_key(unusual: Unusual) -> str:
     return f"{unusual.field}:{unusual.kind.value}"
 
 
-def _shown(f: FieldDef, value: float, lang: str) -> str:
-    number: Value = value if f.type == FieldType.NUMBER else round(value)
-    return format_value(f, number, lang)
-
-
 def _fix_rows(ctx: Ctx, data: ReportDraft, codes: tuple[str, ...]) -> list[tuple[Button, ...]]:
     indicator = _indicator(ctx, data)
     values = data.value_map
@@ -614,25 +609,7 @@ def _ask_sure(ctx: Ctx, data: ReportDraft) -> None:
     """ "Bạn chắc chắn?" with each unusual value and why, then ✅ Đúng / ✏️ Sửa lại."""
     indicator = _indicator(ctx, data)
     lines = [ctx.t("check.sure")]
-    for u in data.unusual:
-        f = indicator.field(u.field)
-        if f is None:
-            continue
-        params = {
-            "label": f.label.get(ctx.lang),
-            "value": _shown(f, u.value, ctx.lang),
-            "limit": _shown(f, u.limit, ctx.lang),
-        }
-        if u.kind == UnusualKind.USUAL:
-            lines.append(
-                ctx.t(
-                    "check.above_usual",
-                    times=format_number(round(u.times(), 1), ctx.lang),
-                    **params,
-                )
-            )
-        else:
-            lines.append(ctx.t("check.above_soft_max", **params))
+    lines += unusual_lines(ctx.t, indicator, data.unusual, ctx.lang)
     lines.append(ctx.t("check.sure_question"))
     rows: list[tuple[Button, ...]] = [(_cb(ctx, Action.SURE).button(ctx.t("check.yes")),)]
     codes = tuple(dict.fromkeys(u.field for u in data.unusual))

@@ -3,13 +3,42 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from domain.fields import format_value
-from domain.models import FieldType, IndicatorDef, Report, ReportStatus
+from domain.models import FieldDef, FieldType, IndicatorDef, Report, ReportStatus
+from domain.numbers import format_number
+from domain.rules import Unusual, UnusualKind
 from domain.text import truncate
 from runtime.context import Ctx
+
+
+def _figure(f: FieldDef, value: float, lang: str) -> str:
+    return format_value(f, value if f.type == FieldType.NUMBER else round(value), lang)
+
+
+def unusual_lines(
+    t: Callable[..., str], indicator: IndicatorDef, found: Sequence[Unusual], lang: str
+) -> list[str]:
+    """One line per unusual value, saying why: "• Giá trị mỗi suất: 50.000.000 đ — cao hơn
+    mức thường gặp (5.000.000 đ)". For "Bạn chắc chắn?", the review card and the web."""
+    lines: list[str] = []
+    for u in found:
+        f = indicator.field(u.field)
+        if f is None:
+            continue
+        params = {
+            "label": f.label.get(lang),
+            "value": _figure(f, u.value, lang),
+            "limit": _figure(f, u.limit, lang),
+        }
+        if u.kind == UnusualKind.USUAL:
+            times = format_number(round(u.times(), 1), lang)
+            lines.append(t("check.above_usual", times=times, **params))
+        else:
+            lines.append(t("check.above_soft_max", **params))
+    return lines
 
 
 def indicator_title(indicator: IndicatorDef, lang: str) -> str:

@@ -13,11 +13,12 @@ from aiohttp import web
 
 from domain.access import Action
 from domain.dates import format_date
+from domain.errors import AccessDenied
 from domain.fields import format_value
 from domain.models import FieldType, ReportStatus
 from domain.periods import Period, PeriodKind
-from runtime.render import indicator_title, summary_line
-from usecases import dashboard
+from runtime.render import indicator_title, summary_line, unusual_lines
+from usecases import dashboard, reports
 from web.context import BadInput, Nav, Page, Route, WebCtx
 
 _CURSOR = re.compile(r"(\d{4}-\d{2}-\d{2})~(\d{1,12})")
@@ -145,7 +146,12 @@ async def one(w: WebCtx) -> web.StreamResponse:
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
         raise BadInput("id")
     async with w.tx() as tx:
-        found = await dashboard.report_detail(tx, await w.caller(tx), int(raw))
+        caller = await w.caller(tx)
+        found = await dashboard.report_detail(tx, caller, int(raw))
+        try:
+            unusual = await reports.warnings(tx, caller, int(raw))
+        except AccessDenied:
+            unusual = ()
     report = found.report
     indicator = w.settings.indicator(report.indicator)
     values = []
@@ -168,6 +174,7 @@ async def one(w: WebCtx) -> web.StreamResponse:
         created=report.created_at.astimezone(tz).strftime("%H:%M %d/%m/%Y"),
         values=values,
         photos=len(report.photos),
+        warnings=unusual_lines(w.t, indicator, unusual, w.lang) if indicator else [],
         audit=[
             {
                 "at": entry.at.astimezone(tz).strftime("%H:%M %d/%m/%Y"),
