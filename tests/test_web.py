@@ -15,8 +15,12 @@ from urllib.parse import urlencode
 
 import pytest
 
+from bot.app import App
+from bot.config import Secrets, WebSection, load_config
 from domain.models import Role
 from storage import people as people_repo
+from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.harness import EXAMPLE
 from tests.web_site import (
     BOT_TOKEN,
     LOGIN_FORM,
@@ -388,3 +392,30 @@ async def test_the_mini_app_signs_in_a_registered_telegram_account(site: Site) -
                 assert answer.status == 403
             async with app.get(f"{site.url}/app/standings") as page:
                 assert page.status == 401
+
+
+async def test_the_chat_menu_button_opens_the_dashboard_as_a_mini_app(tmp_path: Path) -> None:
+    config = load_config(EXAMPLE)
+    for public, expected in (
+        ("https://thidua.example.org", "https://thidua.example.org/app/tg"),
+        ("http://10.0.0.5:8080", None),  # Telegram opens https Mini Apps only: no button
+    ):
+        web = WebSection(enabled=True, public_url=public)
+        async with FakeTelegramAPI() as fake:
+            secrets_ = Secrets(telegram_bot_token=fake.token, telegram_api_base_url=fake.base_url)
+            app = App(
+                config.model_copy(update={"web": web}).with_secrets(secrets_),
+                secrets_,
+                database=str(tmp_path / "menu.sqlite3"),
+            )
+            channel = app.build_channel("telegram")
+            await channel.start()
+            await channel.stop()
+        if expected is None:
+            assert fake.menu_button is None
+        else:
+            assert fake.menu_button == {
+                "type": "web_app",
+                "text": "Trang quản lý",
+                "web_app": {"url": expected},
+            }

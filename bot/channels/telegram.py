@@ -27,9 +27,11 @@ from telegram import (
     InlineKeyboardMarkup,
     InputMediaPhoto,
     KeyboardButton,
+    MenuButtonWebApp,
     Message,
     ReplyKeyboardMarkup,
     Update,
+    WebAppInfo,
 )
 from telegram.error import (
     BadRequest,
@@ -82,7 +84,20 @@ def build(setup: ChannelSetup) -> TelegramChannel:
         ),
         webhook_secret=secret.get_secret_value() if secret else None,
         evidence=setup.evidence,
+        mini_app=_mini_app(setup),
     )
+
+
+def _mini_app(setup: ChannelSetup) -> tuple[str, str] | None:
+    """(label, URL) of the chat's menu button opening the dashboard as a Mini App: when the
+    dashboard is on with a public https URL (Telegram opens only https Mini Apps)."""
+    web = setup.config.web
+    if not (web.enabled and web.mini_app and web.public_url):
+        return None
+    if not web.public_url.startswith("https://"):
+        return None
+    label = setup.catalog(setup.config.federation.default_language.value, "web.menu_button")
+    return label, f"{web.public_url}/app/tg"
 
 
 class TelegramChannel:
@@ -103,8 +118,10 @@ class TelegramChannel:
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
         evidence: BlobStore | None = None,
+        mini_app: tuple[str, str] | None = None,
     ) -> None:
         self.clock = clock
+        self.mini_app = mini_app
         self.evidence = evidence
         # Albums that went out for a reply whose text then failed: its retry sends the text only.
         self._albums_sent: OrderedDict[tuple[str, tuple[str, ...], str], None] = OrderedDict()
@@ -171,6 +188,19 @@ class TelegramChannel:
         else:
             await self.app.bot.delete_webhook()
         await self._set_default_commands()
+        await self._set_menu_button()
+
+    async def _set_menu_button(self) -> None:
+        """The chat's menu button opens the dashboard as a Mini App ([web] mini_app)."""
+        if self.mini_app is None:
+            return
+        label, url = self.mini_app
+        try:
+            await self.app.bot.set_chat_menu_button(
+                menu_button=MenuButtonWebApp(label, WebAppInfo(url))
+            )
+        except TelegramError as exc:
+            log.warning("telegram setChatMenuButton failed: %s", self._safe(exc))
 
     async def _set_default_commands(self) -> None:
         """The menu of people not registered yet, per app language ("" = any other)."""

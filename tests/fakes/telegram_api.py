@@ -381,6 +381,7 @@ class FakeTelegramAPI(FakeServer[Call]):
         self._callback_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
         self._commands: dict[str, list[JSON]] = {}
+        self.menu_button: JSON | None = None  # setChatMenuButton's, as Telegram keeps it
 
         self._outage: Outage | None = None
         self._rate: float | None = None
@@ -394,6 +395,7 @@ class FakeTelegramAPI(FakeServer[Call]):
             "deleteWebhook": self._delete_webhook,
             "setWebhook": self._set_webhook,
             "setMyCommands": self._set_my_commands,
+            "setChatMenuButton": self._set_chat_menu_button,
             "sendMessage": self._send_message,
             "editMessageText": self._edit_message_text,
             "answerCallbackQuery": self._answer_callback_query,
@@ -752,6 +754,20 @@ class FakeTelegramAPI(FakeServer[Call]):
             raise _bad_request("bad webhook: An HTTPS URL must be provided for webhook")
         self._webhook_url = url
         self._drop_pending(call)
+        return True
+
+    def _set_chat_menu_button(self, call: Call) -> bool:
+        """The default menu button (no chat_id): a web_app one needs an https URL."""
+        button = call.params.get("menu_button")
+        if isinstance(button, str):
+            button = json.loads(button)
+        if not isinstance(button, dict):
+            raise _bad_request("can't parse menu button")
+        if button.get("type") == "web_app":
+            url = (button.get("web_app") or {}).get("url", "")
+            if not str(url).startswith("https://"):
+                raise _bad_request("WEB_APP_URL_INVALID")
+        self.menu_button = button
         return True
 
     def _set_my_commands(self, call: Call) -> bool:
