@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from secrets import token_hex
 from typing import TYPE_CHECKING
 
 from apscheduler.triggers.cron import CronTrigger
@@ -27,6 +28,7 @@ from bot.channels import registry
 from bot.channels.base import Channel, Receiver
 from bot.clock import SystemClock
 from bot.config import AppConfig, Secrets
+from bot.elections import Elections, Role
 from bot.evidence import COMPONENT as EVIDENCE_COMPONENT
 from bot.evidence import EvidenceFetcher
 from bot.health import Health
@@ -34,6 +36,7 @@ from bot.i18n import LANGUAGES, Catalog
 from bot.media import MediaStore
 from bot.outbox_sender import OutboxSender
 from bot.scheduler import Job, Scheduler
+from bot.supervisor import supervise
 from domain.access import ActorRole
 from domain.errors import ChannelStartError, DatabaseLost, StorageError
 from domain.messages import OutboxItem, Outgoing
@@ -67,6 +70,9 @@ if TYPE_CHECKING:  # aiohttp is imported only when a channel receives by webhook
     from bot.webhook import WebhookServer
 
 log = logging.getLogger(__name__)
+
+SCHEDULER = "scheduler"
+"""The role of the process that runs scheduled firings (bot.elections)."""
 
 
 #: The features the bot is built with; each declares its commands, buttons, flows, help
@@ -169,11 +175,20 @@ class App:
         self._retries: set[asyncio.Task[None]] = set()
         self.senders: dict[str, OutboxSender] = {}
         self.health = Health(self.clock)
+        self.who = (
+            f"thidua run, pid {os.getpid()} on {socket.gethostname()}, "
+            f"{self.clock.now().isoformat(timespec='seconds')}"
+        )
+        # Several processes on one database: this one's name on the outbox rows it leases.
+        self.owner = f"{self.who} #{token_hex(4)}" if self.db.shared else None
+        self.elections = Elections(self.db, self.config.bot.standby_check_seconds, self.health)
+        self._electing: asyncio.Task[None] | None = None
         stale = dt.timedelta(seconds=self.config.health.stale_seconds)
         self.health.register("scheduler", stale)
         self.evidence = self._evidence_fetcher()
         self.scheduler = Scheduler(self.db, self.clock, on_outbox=self._hand_over)
         self.scheduler.on_tick = partial(self.health.ok, "scheduler")
+        self.scheduler.leads = self._leads_scheduler
         settings = self.dispatcher.settings
         for job in self.router.jobs:  # every feature's scheduled work
             trigger = CronTrigger.from_crontab(job.cron(settings), timezone=settings.tz)
@@ -224,7 +239,12 @@ class App:
         if handled:
             log.info("caught up on pending updates in %d conversations", handled)
 
+    def _leads_scheduler(self) -> bool:
+        return SCHEDULER in self.elections.held
+
     async def _prune(self) -> None:
+        if not self._leads_scheduler():  # the leader prunes for everyone
+            return
         removed = await prune(self.db, self.clock.now())
         if removed:
             log.info("housekeeping: pruned %d delivered messages and handled updates", removed)
@@ -282,7 +302,8 @@ class App:
         """Wire a channel: its updates into the ingress, its replies out through a sender."""
         self.channels[channel.name] = channel
         stale = dt.timedelta(seconds=self.config.health.stale_seconds)
-        sender = OutboxSender(self.db, channel, self.clock)
+        lease = dt.timedelta(seconds=self.config.bot.outbox_lease_seconds)
+        sender = OutboxSender(self.db, channel, self.clock, owner=self.owner, lease=lease)
         self.senders[channel.name] = sender
         sender.health = self.health
         self.health.register(f"{channel.name}.send", stale)
@@ -404,10 +425,7 @@ class App:
         if self.lock is not None:
             self.lock.acquire(self.clock.now())
         try:
-            await self.db.hold_process(
-                f"thidua run, pid {os.getpid()} on {socket.gethostname()}, "
-                f"{self.clock.now().isoformat(timespec='seconds')}"
-            )
+            await self.db.hold_process(self.who)
             await self.open()
         except BaseException:
             if self.lock is not None:
@@ -425,10 +443,36 @@ class App:
             await self.server.start()  # before the channels: early deliveries get 503, resent
         for name in self.channels:
             await self._start_channel(name)
-        await self.scheduler.tick()  # catch up on firings missed while the bot was down
+        # Its first tick catches up on firings missed while the bot was down.
+        self.elections.add(SCHEDULER, Role(self._tick, self._no_work))
+        await self.elections.check()
         self.scheduler.start(self.config.federation.tz)
         if self.evidence is not None:
             self.evidence.start()
+        if self.db.shared:  # the others' roles are taken over when their process dies
+            self._electing = asyncio.create_task(
+                supervise("elections", self.elections.run, self.health), name="elections"
+            )
+
+    async def _tick(self) -> None:
+        await self.scheduler.tick()
+
+    async def _no_work(self) -> None:
+        """The scheduler's work stops by itself: every tick asks whether it still leads."""
+
+    async def _receive(self, name: str) -> None:
+        """Take the channel's updates: webhooks on every process; a poll loop in the one
+        process elected for it (the others take over when it dies)."""
+        receiver = self.receivers[name]
+        if not receiver.channel.polling:
+            receiver.start()
+            return
+
+        async def start() -> None:
+            receiver.start()
+
+        self.elections.add(f"{name}.poll", Role(start, receiver.stop, receiver.component))
+        await self.elections.check()
 
     async def _start_channel(self, name: str) -> bool:
         """Start one messenger; if it fails (Zalo down), the others go on and it is retried."""
@@ -444,7 +488,7 @@ class App:
                 self.on_channel(name, exc)
             self._retries.add(asyncio.create_task(self._keep_trying(name)))
             return False
-        self.receivers[name].start()
+        await self._receive(name)
         if self.on_channel is not None:
             self.on_channel(name, None)
         self.senders[name].wake()
@@ -461,7 +505,7 @@ class App:
                 log.warning("%s still failing to start (%s); next try in %.0f s", name, exc, delay)
                 continue
             log.info("%s started", name)
-            self.receivers[name].start()
+            await self._receive(name)
             if self.on_channel is not None:
                 self.on_channel(name, None)
             self.senders[name].wake()
@@ -474,6 +518,10 @@ class App:
             await self.evidence.stop()
         for retry in self._retries:
             retry.cancel()
+        if self._electing is not None:
+            self._electing.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._electing
         for receiver in self.receivers.values():
             await receiver.stop()
         if self.server is not None:

@@ -133,6 +133,12 @@ class BotSection(_Section):
     database: str = Field(default="thidua.sqlite3", min_length=1, validate_default=True)
     conversation_timeout_minutes: int = Field(default=30, ge=1, le=1440)
     max_message_chars: int = Field(default=4096, ge=200, le=4096)
+    # Several `thidua run` on one PostgreSQL database (README "Triển khai / Deploying"):
+    outbox_lease_seconds: float = Field(default=60, ge=1, le=3600)
+    """How long a process holds the messages it is sending; a dead one's go to another
+    process after this long."""
+    standby_check_seconds: float = Field(default=5, ge=0.2, le=300)
+    """How often a standing-by process asks whether the poller or scheduler is free."""
 
     @field_validator("database")
     @classmethod

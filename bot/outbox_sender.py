@@ -5,6 +5,14 @@ reply goes out at once without re-reading the table. The table is what makes
 delivery survive a crash or an outage: at start, on a timer and after every
 retry, a scan loads rows still pending (`due`) into the same per-chat queues.
 
+When several processes serve one PostgreSQL database, a process sends a row only
+while it holds a lease on it: leases are taken a whole chat at a time (all its
+pending rows, or none while another process holds one), renewed while the rows
+wait here, given back at a clean stop, and taken over by the others once they
+expire when a process dies. A lease is trusted only for three quarters of its
+length, so two processes never both send a row; what the dead process had handed
+to the platform but not yet recorded as sent (the in-flight window) goes again.
+
 A row is marked sent only after the platform accepted it. Acknowledgements are
 written as soon as they come, in whatever batch has gathered meanwhile, ahead
 of every transaction that waits: a crash re-sends only what was delivered in
@@ -52,8 +60,18 @@ class OutboxSender:
         per_chat_interval: float = 1.0,
         per_chat_burst: int = 3,
         max_in_flight: int = 32,
+        owner: str | None = None,
+        lease: dt.timedelta = dt.timedelta(seconds=60),
     ) -> None:
+        """`owner` names this process when several share the database (PostgreSQL): a row
+        is then sent only under this process's `lease` on its chat (module docstring)."""
         self.db = db
+        self.owner = owner
+        self.lease = lease
+        self._leased_at: dict[int, dt.datetime] = {}  # row → when its lease was taken
+        self._renewed_at: dt.datetime | None = None  # start of the last renewal that held
+        self._to_lease: dict[str, list[OutboxItem]] = {}  # chats submitted, not yet leased
+        self._lease_ready = asyncio.Event()
         self.channel = channel
         self.clock = clock
         self.max_chats = max_chats
@@ -93,6 +111,17 @@ class OutboxSender:
                 name=f"outbox-ack-{name}",
             ),
         ]
+        if self.owner is not None:
+            self._tasks += [
+                asyncio.create_task(
+                    supervise(f"{name}.lease", self._leaser, self.health),
+                    name=f"outbox-lease-{name}",
+                ),
+                asyncio.create_task(
+                    supervise(f"{name}.renew", self._renewer, self.health),
+                    name=f"outbox-renew-{name}",
+                ),
+            ]
 
     async def stop(self, grace: float = 5.0) -> None:
         """No new deliveries; those under way finish (up to `grace` s) and are recorded.
@@ -113,6 +142,10 @@ class OutboxSender:
         await asyncio.gather(*self._tasks, *workers, return_exceptions=True)
         self._workers.clear()
         await self._flush_acks()
+        if self.owner is not None:  # what is left goes to the other processes at once
+            with contextlib.suppress(Exception):
+                async with self.db.transaction(urgent=True, inline=True) as tx:
+                    await outbox.release_leases(tx, self.channel.name, self.owner)
 
     def wake(self) -> None:
         """Look at the table now (used after a restart, and by tests)."""
@@ -127,7 +160,12 @@ class OutboxSender:
         for item in items:
             if item.chat_id in self._held:
                 self._scan_now.set()
-            elif item.id not in self._known:
+            elif item.id in self._known:
+                continue
+            elif self.owner is not None:  # leased first (`_leaser`), then queued
+                self._to_lease.setdefault(item.chat_id, []).append(item)
+                self._lease_ready.set()
+            else:
                 self._enqueue(item)
 
     def indicate(self, chat_id: str, reply: Reply) -> None:
@@ -181,6 +219,7 @@ class OutboxSender:
                 if not await self._send(item):
                     for held in queue:  # back to the table, behind the row that must wait
                         self._known.discard(held.id)
+                        self._leased_at.pop(held.id, None)
                     queue.clear()
         except _Stopping:
             pass
@@ -204,12 +243,19 @@ class OutboxSender:
             async with self._in_flight:
                 if self._stopping:  # the row stays pending for the next start
                     raise _Stopping
+                if not self._lease_holds(item.id):  # another process may take it now
+                    self._held.add(item.chat_id)
+                    self._known.discard(item.id)
+                    self._leased_at.pop(item.id, None)
+                    self._scan_now.set()
+                    return False
                 message_id = await self.channel.deliver(item.chat_id, item.reply)
         except DeliveryError as exc:
             if not exc.permanent:
                 self._held.add(item.chat_id)
             await self._record_failure(item, exc)
             self._known.discard(item.id)
+            self._leased_at.pop(item.id, None)
             self._scan_now.set()
             return exc.permanent
         self._acks.append((item.id, self.clock.now(), message_id))
@@ -258,6 +304,7 @@ class OutboxSender:
             raise
         for item_id, _, _ in batch:
             self._known.discard(item_id)
+            self._leased_at.pop(item_id, None)
         self._changed.set()
 
     async def _write_acks(self, batch: list[Ack]) -> None:
@@ -292,9 +339,79 @@ class OutboxSender:
                 if item.id in self._known:
                     break
                 self._enqueue(item)
+        poll = self.idle_poll
+        if self.owner is not None:  # a dead process's leases are looked at once they expire
+            poll = min(poll, self.lease.total_seconds() / 2)
         if due_at is None:
-            return self.idle_poll
-        return min(self.idle_poll, max(0.01, (due_at - self.clock.now()).total_seconds()))
+            return poll
+        return min(poll, max(0.01, (due_at - self.clock.now()).total_seconds()))
+
+    # ---- leases: several processes on one database ----------------------------------------
+
+    def _lease_holds(self, item_id: int) -> bool:
+        """This process's lease on the row is good for a while yet (always, alone).
+
+        A quarter of the lease is kept in hand: the other processes' clocks and a renewal
+        that committed a moment after it began do not make two senders of one row.
+        """
+        if self.owner is None:
+            return True
+        leased = self._leased_at.get(item_id)
+        if leased is None:
+            return False
+        since = max(leased, self._renewed_at) if self._renewed_at else leased
+        return self.clock.now() < since + self.lease * 0.75
+
+    async def _leaser(self) -> None:
+        """Rows this process just wrote are sent by it only once it leases their chats:
+        the chat's earlier rows another process may hold go first, and no one else sends
+        these. Chats come in batches, one short transaction each."""
+        while True:
+            await self._lease_ready.wait()
+            self._lease_ready.clear()
+            chats, self._to_lease = self._to_lease, {}
+            try:
+                backlogs = await self._lease(set(chats))
+            except Exception:
+                log.exception("outbox %s: could not lease rows", self.channel.name)
+                backlogs = {}
+            for chat in chats:
+                if chat not in backlogs:  # another process has the chat; the table keeps it
+                    self._held.add(chat)
+                    self._scan_now.set()
+            self._queue_backlogs(list(backlogs.values()))
+
+    async def _lease(self, chats: set[str]) -> dict[str, list[OutboxItem]]:
+        assert self.owner is not None
+        async with self.db.transaction(urgent=True, inline=True) as tx:
+            now = self.clock.now()
+            backlogs = await outbox.lease_chats(
+                tx, self.channel.name, chats, self.owner, now, now + self.lease
+            )
+        for backlog in backlogs.values():
+            for item in backlog:
+                self._leased_at[item.id] = now
+        return backlogs
+
+    def _queue_backlogs(self, backlogs: list[list[OutboxItem]]) -> None:
+        for backlog in backlogs:
+            if backlog:
+                self._held.discard(backlog[0].chat_id)
+            for item in backlog:
+                if item.id not in self._known:
+                    self._enqueue(item)
+
+    async def _renewer(self) -> None:
+        """Keep the leases on rows still queued here alive (every third of the lease)."""
+        assert self.owner is not None
+        while True:
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+            if not self._leased_at:
+                continue
+            began = self.clock.now()
+            async with self.db.transaction(urgent=True, inline=True) as tx:
+                await outbox.renew_leases(tx, self.channel.name, self.owner, began + self.lease)
+            self._renewed_at = began
 
     async def _pending_chats(self) -> set[str]:
         async with self.db.transaction() as tx:
@@ -302,21 +419,34 @@ class OutboxSender:
 
     async def _any_due(self) -> bool:
         async with self.db.transaction() as tx:
-            return bool(await outbox.due(tx, self.channel.name, self.clock.now(), limit=1))
+            return bool(
+                await outbox.due(tx, self.channel.name, self.clock.now(), limit=1, owner=self.owner)
+            )
 
     async def _read_due(
         self, room: int, busy: set[str], known: set[int]
     ) -> tuple[list[list[OutboxItem]], dt.datetime | None]:
         """Backlogs of chats whose oldest pending row is due, and when the next row is due."""
         now = self.clock.now()
+        name = self.channel.name
         async with self.db.transaction() as tx:
             heads = (
-                await outbox.due(tx, self.channel.name, now, busy_chats=busy, limit=room)
+                await outbox.due(tx, name, now, busy_chats=busy, limit=room, owner=self.owner)
                 if room > 0
                 else []
             )
-            backlogs = [await outbox.chat_backlog(tx, self.channel.name, h.chat_id) for h in heads]
-            due_at = await outbox.next_due_at(tx, self.channel.name, exclude=known)
+            if self.owner is None:
+                backlogs = [await outbox.chat_backlog(tx, name, h.chat_id) for h in heads]
+            else:
+                chats = {h.chat_id for h in heads}
+                leased = await outbox.lease_chats(
+                    tx, name, chats, self.owner, now, now + self.lease
+                )
+                for backlog in leased.values():
+                    for item in backlog:
+                        self._leased_at[item.id] = now
+                backlogs = list(leased.values())
+            due_at = await outbox.next_due_at(tx, name, exclude=known)
         return backlogs, due_at
 
 

@@ -67,6 +67,9 @@ class Scheduler:
     """Work outside any transaction at a trigger's times (backups); not claimed per firing."""
     on_tick: Callable[[], None] = lambda: None
     """Told after every tick that ran to its end (the health report's "scheduler")."""
+    leads: Callable[[], bool] = lambda: True
+    """Whether this process runs the firings (bot.elections: one of several processes on
+    one database does; the claims below make each firing once-only even so)."""
     _aps: AsyncIOScheduler | None = None
 
     def due_times(self, job: Job, after: dt.datetime, until: dt.datetime) -> Iterable[dt.datetime]:
@@ -77,6 +80,9 @@ class Scheduler:
 
     async def tick(self) -> list[Firing]:
         """Run every firing due by now that nobody has run yet."""
+        if not self.leads():  # standing by: another process runs them
+            self.on_tick()
+            return []
         now = self.clock.now()
         done: list[Firing] = []
         for job in self.jobs:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import enum
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -63,6 +64,8 @@ class Dispatcher:
         self.on_outbox = on_outbox
         self.on_action = on_action
         self._locks: dict[Key, _KeyLock] = {}
+        self.claim_patience = 30.0
+        """Seconds to keep trying a conversation another process is handling."""
 
     async def receive(self, inbound: Inbound) -> bool:
         """Record one update; False when it was delivered before."""
@@ -83,10 +86,22 @@ class Dispatcher:
         return [item for item, row_id in zip(inbounds, ids, strict=True) if row_id is not None]
 
     async def process(self, key: Key) -> None:
-        """Handle every pending update of one conversation, oldest first."""
+        """Handle every pending update of one conversation, oldest first.
+
+        Another process serving the same database may be handling one of its updates
+        right now (webhook replicas): then this one tries again shortly, until the
+        conversation has nothing pending or `claim_patience` runs out (the periodic
+        `recover` picks up whatever is left).
+        """
         async with self._lock(key):
-            while await self._handle_next(key):
-                pass
+            delay, waited = 0.005, 0.0
+            while (step := await self._handle_next(key)) is not _Step.DONE:
+                if step is _Step.BUSY:
+                    if waited >= self.claim_patience:
+                        return
+                    await asyncio.sleep(delay)
+                    waited += delay
+                    delay = min(delay * 2, 0.5)
 
     @contextlib.asynccontextmanager
     async def _lock(self, key: Key) -> AsyncIterator[None]:
@@ -113,8 +128,13 @@ class Dispatcher:
             await self.process(key)
         return len(keys)
 
-    async def _handle_next(self, key: Key) -> bool:
-        """Handle the oldest pending update of `key`; True while more may be waiting.
+    async def _handle_next(self, key: Key) -> _Step:
+        """Handle the oldest pending update of `key`; MORE while more may be waiting, BUSY
+        when another process is handling this conversation now.
+
+        The conversation is claimed first, for the transaction (`Tx.try_lock`: an advisory
+        lock on PostgreSQL, nothing to do on SQLite's one process), so each update is handled
+        once and a conversation's updates in order, whichever process received them.
 
         The transaction is `inline` (storage.db): a person waits on it and its
         statements are small. Those that do not depend on each other go
@@ -129,14 +149,17 @@ class Dispatcher:
                 item: tuple[int, Inbound] | None
                 person: Person | None
                 conv: Conversation | None
-                item, person, conv, _ = await tx.together(
+                claimed, item, person, conv, _ = await tx.together(
+                    tx.try_lock(claim_name(key)),
                     inbox.next_pending(tx, key),
                     people.by_identity(tx, key[0], key[2]),
                     conversations.get(tx, key),
                     tx.set_savepoint("handler"),
                 )
                 if item is None:
-                    return False
+                    return _Step.DONE
+                if not claimed:
+                    return _Step.BUSY
                 inbox_id, inbound = item
                 action = self.router.chat_action(inbound, self.translate)
                 if action is not None:  # a slow answer: "typing…" while it is made
@@ -157,18 +180,18 @@ class Dispatcher:
             # Nothing was kept, nobody was told anything: the update stays pending and is
             # handled again by `recover` once the database takes writes (or never, if lost).
             log.warning("update of %s left pending: %s", key, exc)
-            return False
+            return _Step.DONE
         except Exception as exc:  # the top-level error handler: log, apologise, go on
             try:
                 sent = await self._fail(key, exc)
             except (DatabaseUnavailable, DatabaseLost):
-                return False
+                return _Step.DONE
             more = True
         if sent:
             self.on_outbox(sent)
         if later:
             await self._after_commit(inbound, inbox_id, later)
-        return more
+        return _Step.MORE if more else _Step.DONE
 
     async def _handle(
         self,
@@ -309,8 +332,10 @@ class Dispatcher:
     async def _fail(self, key: Key, exc: Exception) -> list[OutboxItem]:
         """Mark the update failed and apologise, so one bad update never blocks the chat."""
         async with self.db.transaction(inline=True) as tx:
-            item = await inbox.next_pending(tx, key)
-            if item is None:
+            claimed, item = await tx.together(
+                tx.try_lock(claim_name(key)), inbox.next_pending(tx, key)
+            )
+            if item is None or not claimed:
                 return []
             inbox_id, inbound = item
             person = await people.by_identity(tx, inbound.channel, inbound.sender_id)
@@ -334,9 +359,11 @@ class Dispatcher:
         sent: list[OutboxItem] = []
         for key, conv in idle:
             async with self._lock(key), self.db.transaction() as tx:
-                current = await conversations.get(tx, key)
-                if current is None or current.updated_at != conv.updated_at:
-                    continue  # the person answered meanwhile
+                claimed, current = await tx.together(
+                    tx.try_lock(claim_name(key)), conversations.get(tx, key)
+                )
+                if not claimed or current is None or current.updated_at != conv.updated_at:
+                    continue  # the person answered meanwhile (here or in another process)
                 await conversations.clear(tx, key)
                 if conv.flow == Flow.DONE:
                     continue
@@ -426,6 +453,17 @@ def _items(
         )
         for row_id, o in zip(ids, replies, strict=True)
     ]
+
+
+class _Step(enum.Enum):
+    DONE = "done"
+    MORE = "more"
+    BUSY = "busy"
+
+
+def claim_name(key: Key) -> str:
+    """The lock that makes one process at a time handle a conversation."""
+    return "conversation:" + ":".join(key)
 
 
 @dataclass

@@ -67,16 +67,25 @@ class Database:
         await self.backend.release_process()
         await self.backend.close()
 
+    @property
+    def shared(self) -> bool:
+        """Several `thidua run` processes may serve this database together (PostgreSQL)."""
+        return self.backend.shared
+
+    async def lead(self, role: str) -> bool:
+        """This process holds `role` (taken now, or still held); False while another does."""
+        return await self.backend.lead(role)
+
     async def hold_process(self, who: str) -> None:
-        """One `thidua run` per database: DatabaseInUse names the process that has it.
-        (An SQLite file is held by storage.lock.ProcessLock before it is opened.)"""
+        """Register this `thidua run` (`thidua status` names it). An SQLite file is held by
+        storage.lock.ProcessLock before it is opened: one process per file."""
         await self.backend.hold_process(who)
 
     async def release_process(self) -> None:
         await self.backend.release_process()
 
     async def process_holder(self) -> str | None:
-        """Who holds the database for a `thidua run` (checked, not taken), or None."""
+        """The `thidua run` processes serving the database (checked, not taken), or None."""
         return await self.backend.process_holder()
 
     async def __aenter__(self) -> Database:

@@ -350,7 +350,13 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX period_audit_period ON period_audit (cluster_code, period_key, at);
     """,
     # 13: several processes on one PostgreSQL: inbox claims, outbox leases (issue 11).
-    "",
+    # A pending row is sent only by the process whose lease on it has not expired; a
+    # process that died leaves leases that others take over once they expire.
+    """
+    ALTER TABLE outbox ADD COLUMN lease_owner TEXT;
+    ALTER TABLE outbox ADD COLUMN lease_until TEXT;
+    CREATE INDEX outbox_lease ON outbox (lease_owner, status);
+    """,
     # 14: web sign-in links and sessions (issue 13): only hashes of the tokens are kept;
     # a session signed out or expired is refused by the server whatever the cookie says.
     # The reports table pages by (occurred_on, id) keyset: its index.

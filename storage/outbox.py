@@ -67,24 +67,108 @@ async def enqueue(
 
 
 async def due(
-    tx: Tx, channel: str, now: dt.datetime, *, busy_chats: Collection[str] = (), limit: int = 500
+    tx: Tx,
+    channel: str,
+    now: dt.datetime,
+    *,
+    busy_chats: Collection[str] = (),
+    limit: int = 500,
+    owner: str | None = None,
 ) -> list[OutboxItem]:
     """Pending rows whose chat has nothing earlier still waiting, oldest first.
 
     A chat whose oldest pending row is not yet due is held back entirely, so a
-    retry never lets a later message overtake an earlier one.
+    retry never lets a later message overtake an earlier one. With `owner` (several
+    processes share the database), a chat another process holds a live lease on is
+    left to that process.
     """
+    leased = (
+        ""
+        if owner is None
+        else " AND (o.lease_until IS NULL OR o.lease_owner = ? OR o.lease_until <= ?)"
+    )
+    params: tuple[object, ...] = (channel, channel, ts(now))
+    if owner is not None:
+        params += (owner, ts(now))
     heads = [
         _item(r)
         for r in await fetch_all(
             tx,
             "SELECT o.* FROM outbox o WHERE o.status = 'pending' AND o.channel = ? AND o.id IN ("
             " SELECT MIN(id) FROM outbox WHERE status = 'pending' AND channel = ? GROUP BY chat_id"
-            ") AND o.next_attempt_at <= ? ORDER BY o.id LIMIT ?",
-            (channel, channel, ts(now), limit),
+            f") AND o.next_attempt_at <= ?{leased} ORDER BY o.id LIMIT ?",
+            (*params, limit),
         )
     ]
     return [h for h in heads if h.chat_id not in busy_chats]
+
+
+async def lease_chats(
+    tx: Tx, channel: str, chats: Collection[str], owner: str, now: dt.datetime, until: dt.datetime
+) -> dict[str, list[OutboxItem]]:
+    """Lease every pending row of these chats to `owner` until `until`; returns each chat
+    leased with its pending rows, oldest first.
+
+    A chat is all or nothing: one with a row another process holds a live lease on is
+    left out, and so is one another process is leasing right now (a lock per chat for
+    the transaction), so two processes never both hold rows of one chat and its
+    messages keep their order.
+    """
+    if not chats:
+        return {}
+    wanted = sorted(set(chats))
+    taken = await tx.together(*(tx.try_lock(f"outbox:{channel}:{chat}") for chat in wanted))
+    free = [chat for chat, ok in zip(wanted, taken, strict=True) if ok]
+    if not free:
+        return {}
+    marks = ",".join("?" * len(free))
+    held = await fetch_all(
+        tx,
+        "SELECT DISTINCT chat_id FROM outbox WHERE status = 'pending' AND channel = ? "
+        f"AND chat_id IN ({marks}) AND lease_owner IS NOT NULL AND lease_owner <> ? "
+        "AND lease_until > ?",
+        (channel, *free, owner, ts(now)),
+    )
+    others = {r[0] for r in held}
+    mine = [chat for chat in free if chat not in others]
+    if not mine:
+        return {}
+    marks = ",".join("?" * len(mine))
+    _, rows = await tx.together(
+        tx.execute(
+            "UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE status = 'pending' "
+            f"AND channel = ? AND chat_id IN ({marks})",
+            (owner, ts(until), channel, *mine),
+        ),
+        fetch_all(
+            tx,
+            "SELECT * FROM outbox WHERE status = 'pending' AND channel = ? "
+            f"AND chat_id IN ({marks}) ORDER BY id",
+            (channel, *mine),
+        ),
+    )
+    backlogs: dict[str, list[OutboxItem]] = {chat: [] for chat in mine}
+    for row in rows:
+        backlogs[row["chat_id"]].append(_item(row))
+    return backlogs
+
+
+async def renew_leases(tx: Tx, channel: str, owner: str, until: dt.datetime) -> int:
+    """Keep `owner`'s leases on its pending rows alive until `until`."""
+    return await tx.execute(
+        "UPDATE outbox SET lease_until = ? WHERE lease_owner = ? AND status = 'pending' "
+        "AND channel = ?",
+        (ts(until), owner, channel),
+    )
+
+
+async def release_leases(tx: Tx, channel: str, owner: str) -> int:
+    """Give `owner`'s pending rows back at once (a clean stop): others need not wait."""
+    return await tx.execute(
+        "UPDATE outbox SET lease_owner = NULL, lease_until = NULL "
+        "WHERE lease_owner = ? AND status = 'pending' AND channel = ?",
+        (owner, channel),
+    )
 
 
 async def pending_chats(tx: Tx, channel: str) -> set[str]:

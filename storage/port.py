@@ -72,6 +72,12 @@ class Tx(abc.ABC):
         """Hold `name` until the transaction ends, against every other process: work that
         must run once at a time across processes (migrations) takes it first."""
 
+    async def try_lock(self, name: str) -> bool:
+        """Hold `name` until the transaction ends if no other process holds it now; False
+        when one does (never waits). A backend that one process owns (SQLite, whose
+        transactions run one at a time) always has it."""
+        return True
+
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
         """The first row of a query (None if there is none)."""
         return next(iter(await self.fetch_all(sql, params)), None)
@@ -129,17 +135,29 @@ class Backend(Protocol):
         """The database for messages and logs (a URL without its password)."""
         ...
 
+    @property
+    def shared(self) -> bool:
+        """Several `thidua run` processes may serve this database together (PostgreSQL):
+        updates are claimed, outbox rows leased, the scheduler and pollers elected."""
+        ...
+
+    async def lead(self, role: str) -> bool:
+        """Hold `role` (the scheduler, a channel's poll loop) for this process, or say
+        it still does; False while another process holds it or the database is away.
+        A backend one process owns always leads."""
+        ...
+
     async def connect(self) -> None: ...
 
     async def hold_process(self, who: str) -> None:
-        """Take the database for this process (one `thidua run` per database), or raise
-        DatabaseInUse naming who has it; `who` is what another process is told."""
+        """Register this `thidua run` as serving the database; `who` names it to `thidua
+        status`. A backend one process owns raises DatabaseInUse naming who has it."""
         ...
 
     async def release_process(self) -> None: ...
 
     async def process_holder(self) -> str | None:
-        """Who holds the database (`hold_process`), or None: checked, not taken."""
+        """The processes serving the database (`hold_process`), or None: checked, not taken."""
         ...
 
     def transaction(

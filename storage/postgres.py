@@ -5,6 +5,9 @@ them into PostgreSQL's (`$1`, identity keys, 64-bit integers) once per statement
 Transactions run one at a time per process, as on SQLite, on one connection that is
 opened again after PostgreSQL went away (a restart): the transaction that met the
 failure raises DatabaseUnavailable and its work is done again later, as on a full disk.
+
+Several processes may serve one database (`shared`): a second connection per process
+holds its session-level advisory locks (who is running, which roles it leads).
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ from typing import Any
 import asyncpg
 
 from domain.errors import (
-    DatabaseInUse,
     DatabaseLost,
     DatabaseUnavailable,
     DatabaseUnreachable,
@@ -32,12 +34,16 @@ from storage.port import Params, Row, Tx
 log = logging.getLogger(__name__)
 
 _PROCESS_LOCK = "thidua run"
-_TRY_LOCK = "SELECT pg_try_advisory_lock(hashtext($1))"
-_HOLDER = (
+# Advisory locks are per database; the schema is part of the key, so deployments (and
+# tests) in schemas of one database never meet.
+_KEY = "hashtext(current_schema() || ':' || $1)"
+_REGISTER = f"SELECT pg_advisory_lock_shared({_KEY})"
+_TRY_LEAD = f"SELECT pg_try_advisory_lock({_KEY})"
+_HOLDERS = (
     "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
     "WHERE l.locktype = 'advisory' AND l.granted AND l.database = "
     "(SELECT oid FROM pg_database WHERE datname = current_database()) "
-    "AND l.objid::bigint = (hashtext($1)::bigint & 4294967295) LIMIT 1"
+    f"AND l.objid::bigint = ({_KEY}::bigint & 4294967295) ORDER BY a.backend_start"
 )
 
 
@@ -128,7 +134,11 @@ class PgTx(Tx):
 
     async def lock(self, name: str) -> None:
         async with self._turn:
-            await self.conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", name)
+            await self.conn.execute(f"SELECT pg_advisory_xact_lock({_KEY})", name)
+
+    async def try_lock(self, name: str) -> bool:
+        async with self._turn:
+            return bool(await self.conn.fetchval(f"SELECT pg_try_advisory_xact_lock({_KEY})", name))
 
 
 # Errors after which the same work succeeds once the server is back or the conflict gone.
@@ -146,6 +156,8 @@ _TRANSIENT: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
 )
+
+_LOST_SESSION: tuple[type[BaseException], ...] = (DatabaseUnavailable, *_TRANSIENT)
 
 # Errors at connect that no retry mends: say what is wrong, once.
 _FATAL: tuple[type[BaseException], ...] = (
@@ -168,6 +180,8 @@ class PostgresBackend:
         self._identity: int | None = None
         self._who: str | None = None
         self._holder: asyncpg.Connection | None = None
+        self._holder_turn = asyncio.Lock()  # one call at a time on the holder connection
+        self._roles: set[str] = set()  # held through the holder connection's session
         self.lost = asyncio.Event()
         """Set when the database was dropped and made again under the process."""
 
@@ -214,55 +228,82 @@ class PostgresBackend:
         except DatabaseUnavailable as exc:
             raise DatabaseUnreachable(self.where, str(exc.__cause__ or exc)) from exc
 
-    async def hold_process(self, who: str) -> None:
-        """A session advisory lock on a connection of its own, named `who` for the others.
+    @property
+    def shared(self) -> bool:
+        return True
 
-        PostgreSQL drops it with the connection, however the process dies. When the
-        connection is lost (a server restart) it is taken again at the next transaction;
-        if another process took it meanwhile, this one stops serving (`lost`).
-        """
+    async def hold_process(self, who: str) -> None:
+        """A connection of the process's own, named `who`, holding a shared advisory lock:
+        every `thidua run` on the database holds it at once, so `thidua status` can name
+        them all. The roles one process at a time holds (`lead`) are session locks on this
+        connection: PostgreSQL drops them with it, however the process dies."""
         self._who = who
-        conn = await self._connect(application_name=who[:63])
+        async with self._holder_turn:
+            await self._register()
+
+    async def _register(self) -> None:
+        assert self._who is not None
+        conn = await self._connect(application_name=self._who[:63])
         try:
-            taken = await conn.fetchval(_TRY_LOCK, _PROCESS_LOCK)
-            if not taken:
-                holder = await conn.fetchval(_HOLDER, _PROCESS_LOCK)
-                raise DatabaseInUse(self.where, str(holder or ""))
+            await conn.execute(_REGISTER, _PROCESS_LOCK)
         except BaseException:
             await conn.close()
             raise
         self._holder = conn
 
-    async def _hold_again(self) -> None:
-        if self._who is None or (self._holder is not None and not self._holder.is_closed()):
-            return
-        self._holder = None
-        try:
-            await self.hold_process(self._who)
-        except DatabaseInUse as exc:
-            log.critical(
-                "another process (%s) took %s while the connection was lost; this one stops",
-                exc.holder,
-                self.where,
-            )
-            self.lost.set()
-            raise DatabaseLost(self.where) from exc
+    async def lead(self, role: str) -> bool:
+        """Take `role` if free, or check that the session holding it is still alive.
+
+        While the server cannot be reached the roles are kept (nobody else can take them
+        either, and the work they stand for waits on the database anyway). Once it can,
+        a new session takes them again; one another process took meanwhile is lost, and
+        the caller stops the work it stands for.
+        """
+        if self._who is None:
+            return False
+        async with self._holder_turn:
+            try:
+                if self._holder is None or self._holder.is_closed():
+                    self._holder = None
+                    await self._register()
+                    assert self._holder is not None
+                    kept = {r for r in self._roles if await self._holder.fetchval(_TRY_LEAD, r)}
+                    if kept != self._roles:
+                        log.warning("roles taken by another process: %s", self._roles - kept)
+                    self._roles = kept
+                assert self._holder is not None
+                if role in self._roles:
+                    await self._holder.execute("SELECT 1")
+                    return True
+                if await self._holder.fetchval(_TRY_LEAD, role):
+                    self._roles.add(role)
+                    return True
+                return False
+            except _LOST_SESSION as exc:
+                log.warning("the session holding %s is lost: %s", sorted(self._roles), _reason(exc))
+                if self._holder is not None:
+                    self._holder.terminate()
+                    self._holder = None
+                return role in self._roles
 
     async def process_holder(self) -> str | None:
         async with self._lock:
             conn = await self._connection()
             try:
-                holder = await conn.fetchval(_HOLDER, _PROCESS_LOCK)
+                names = await conn.fetch(_HOLDERS, _PROCESS_LOCK)
             except _TRANSIENT as exc:
                 self._drop()
                 raise _unavailable(exc) from exc
-        return None if holder is None else str(holder)
+        found = [str(r[0]) for r in names if r[0]]
+        return "; ".join(found) if found else None
 
     async def release_process(self) -> None:
-        holder, self._holder, self._who = self._holder, None, None
-        if holder is not None and not holder.is_closed():
-            with contextlib.suppress(*_TRANSIENT):
-                await holder.close(timeout=5)
+        async with self._holder_turn:
+            holder, self._holder, self._who = self._holder, None, None
+            self._roles.clear()
+            if holder is not None and not holder.is_closed():
+                with contextlib.suppress(*_TRANSIENT):
+                    await holder.close(timeout=5)
 
     async def close(self) -> None:
         if self._conn is not None:
@@ -275,7 +316,6 @@ class PostgresBackend:
     async def _connection(self) -> asyncpg.Connection:
         if self._conn is None or self._conn.is_closed():
             self._conn = await self._connect()
-            await self._hold_again()
         return self._conn
 
     def _drop(self) -> None:

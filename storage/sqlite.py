@@ -223,6 +223,14 @@ class SqliteBackend:
             self._identity = self._file_identity()
             _mark(self.path)
 
+    @property
+    def shared(self) -> bool:
+        return False
+
+    async def lead(self, role: str) -> bool:
+        """One process per file (storage.lock): it leads everything."""
+        return True
+
     async def hold_process(self, who: str) -> None:
         """The file lock (storage.lock.ProcessLock) is taken before the file is opened."""
 

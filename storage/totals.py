@@ -194,6 +194,9 @@ async def refresh(tx: Tx, unit_code: str, indicator: str, days: Iterable[dt.date
     day before and the day after the change (its unit and indicator never change).
     """
     wanted = set(days)
+    # Forget-then-recount is one step for every process: two processes serving one
+    # PostgreSQL database would otherwise both insert the bucket (a unique violation).
+    await tx.lock(f"totals:{unit_code}:{indicator}")
     for month in sorted({_month(day) for day in wanted}):
         # '-31' bounds every month as text: ISO days compare as text.
         bucket = (unit_code, indicator, f"{month}-01", f"{month}-31")

@@ -13,7 +13,6 @@ from pydantic import SecretStr
 
 from bot.app import App
 from bot.config import Secrets, load_config
-from domain.errors import DatabaseInUse
 from storage.postgres import dialect, schema
 from tests import pg
 from tests.fakes.telegram_api import FakeTelegramAPI
@@ -137,35 +136,33 @@ async def test_the_bot_rides_out_a_postgresql_restart(tmp_path: Path) -> None:
             await app.stop()
 
 
-async def test_a_second_thidua_run_on_one_postgresql_database_refuses_and_names_the_first(
+async def test_two_apps_on_one_postgresql_database_run_side_by_side_and_status_names_both(
     tmp_path: Path,
 ) -> None:
-    """Until processes share the work, a second `thidua run` on the same database would
-    poll and deliver everything twice: it refuses to start, naming the first."""
+    """Several `thidua run` share a PostgreSQL database (tests/test_replicas.py starts real
+    ones): the second starts, stands by for the poller and the scheduler the first leads,
+    and `thidua status` names both processes."""
     url = await pg.fresh_url()
     config = load_config(config_file(tmp_path))
     first = App(config, Secrets(), clock=FakeClock(), database=url)
     await first.start()
+    second = App(config, Secrets(), clock=FakeClock(), database=url)
     try:
-        second = App(config, Secrets(), clock=FakeClock(), database=url)
-        with pytest.raises(DatabaseInUse) as refused:
-            await second.start()
-        assert f"pid {os.getpid()}" in refused.value.holder
-        env = {"THIDUA_DATABASE_URL": url, "TELEGRAM_BOT_TOKEN": "1:unused"}
-        result = await asyncio.to_thread(
-            thidua, "run", "--config", str(config_file(tmp_path)), env=env
-        )
-        assert result.returncode == 1
-        assert "đang được một tiến trình thidua khác dùng" in result.stderr
-        assert f"pid {os.getpid()}" in result.stderr and "Traceback" not in result.stderr
+        await second.start()
+        assert "scheduler" in first.elections.held
+        assert "scheduler" not in second.elections.held
+        assert first.owner and second.owner and first.owner != second.owner
+        env = {"THIDUA_DATABASE_URL": url}
         status = await asyncio.to_thread(
             thidua, "status", "--config", str(config_file(tmp_path)), env=env
         )
-        assert f"pid {os.getpid()}" in status.stdout, status.stdout + status.stderr
+        assert status.stdout.count(f"pid {os.getpid()}") >= 2, status.stdout + status.stderr
+        await first.stop()  # the leader goes: the other one takes over at its next check
+        await second.elections.check()
+        assert "scheduler" in second.elections.held
     finally:
         await first.stop()
-    await second.start()  # released at stop: the next one takes it
-    await second.stop()
+        await second.stop()
 
 
 async def _with_reports(tmp_path: Path, database: str, n: int) -> Harness:

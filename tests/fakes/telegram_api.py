@@ -37,6 +37,7 @@ import json
 import re
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -373,6 +374,9 @@ class FakeTelegramAPI(FakeServer[Call]):
         self._allowed_updates: frozenset[str] | None = None
         self._poll_token: object | None = None
         self._webhook_url = ""
+        #: When set, every new update goes here instead of the getUpdates queue: the test
+        #: delivers it by webhook (to one of several bot processes, as a load balancer).
+        self.webhook_sink: Callable[[JSON], None] | None = None
 
         self._users: dict[int, FakeUser] = {}
         self._message_ids: dict[ChatId, int] = {}
@@ -463,6 +467,10 @@ class FakeTelegramAPI(FakeServer[Call]):
         if update_id in self._all_updates:
             raise ValueError(f"update_id {update_id} already used; see push_update_again")
         self._all_updates[update_id] = update
+        self._last_update_id = max(self._last_update_id, update_id)
+        if self.webhook_sink is not None:  # pushed to the bot instead of polled
+            self.webhook_sink(update)
+            return update_id
         if not self._pending or update_id > self._pending[-1]["update_id"]:
             self._pending.append(update)
         else:
