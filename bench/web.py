@@ -41,6 +41,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import hashlib
 import os
 import sqlite3
 import statistics
@@ -62,6 +63,7 @@ from domain.models import Role
 from storage import people as people_repo
 from storage._codec import fetch_all
 from storage.db import Database
+from storage.migrations import MIGRATIONS
 from usecases import access, websignin
 from web.app import COOKIE, build, sign
 from web.context import WebDeps
@@ -360,7 +362,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="thidua-web-bench-") as tmp:
         folder = Path(args.keep) if args.keep else Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        path = str(folder / f"web-{reports}.sqlite3")
+        # named after the migrations it was made with: a kept file made before one of them was
+        # filled in (an empty reserved number is applied as nothing) is never reused
+        schema = hashlib.sha256("\n".join(MIGRATIONS).encode()).hexdigest()[:10]
+        path = str(folder / f"web-{reports}-{schema}.sqlite3")
         started = time.perf_counter()
         if not Path(path).exists():
             world.generate(path, reports)

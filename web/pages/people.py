@@ -29,7 +29,7 @@ from usecases import people as people_uc
 from usecases.invites import IssuedInvite
 from web.app import redirect
 from web.context import BadInput, Nav, Page, Route, WebCtx
-from web.pages.targets import year_of
+from web.pages.targets import EVERY, asked_cluster, year_of
 
 ROLE_WORDS = {
     Role.OFFICER: "role.officer",
@@ -42,11 +42,11 @@ PLACE_WORDS = {ClusterRole.HEAD: "role.cluster_head", ClusterRole.DEPUTY: "role.
 
 async def show(w: WebCtx) -> web.StreamResponse:
     year = year_of(w)
-    cluster = w.param("cluster", max_len=32) or None
     async with w.tx() as tx:
         caller = await w.caller(tx)
-        page = await people_uc.by_unit(tx, caller, w.settings, year, cluster)
         choices = await dashboard.visible_clusters(tx, caller, Action.VIEW_PEOPLE, year)
+        cluster = asked_cluster(w, choices)
+        page = await people_uc.by_unit(tx, caller, w.settings, year, cluster)
     units = [
         {
             "unit": group.unit,
@@ -66,13 +66,13 @@ async def show(w: WebCtx) -> web.StreamResponse:
         page=page,
         clusters=choices,
         units=units,
-        back=_here(year, page.cluster.code if page.cluster else ""),
+        every=EVERY,
         changed=w.param("changed", max_len=200),
     )
 
 
 def _here(year: int, cluster: str) -> str:
-    query = {"year": str(year), **({"cluster": cluster} if cluster else {})}
+    query = {"year": str(year), "cluster": cluster or EVERY}
     return f"/app/people?{urlencode(query)}"
 
 

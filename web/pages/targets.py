@@ -5,6 +5,7 @@ reading and row-numbered problems as `thidua targets import`; one target edited.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import PurePath
 from typing import Any
 from urllib.parse import urlencode
@@ -14,6 +15,7 @@ from aiohttp import web
 from documents.targets_file import MAX_BYTES, TargetsFileError, targets_template
 from domain.access import Action
 from domain.errors import UserInputError
+from domain.models import Cluster
 from domain.numbers import format_number, parse_number
 from domain.periods import Period
 from usecases import dashboard
@@ -33,6 +35,18 @@ def whole(w: WebCtx, name: str, default: int, lo: int, hi: int) -> int:
     if not raw.isdigit() or not lo <= int(raw) <= hi:
         raise BadInput(name)
     return int(raw)
+
+
+EVERY = "*"  # ?cluster=* : every unit (admins); no cluster: the first one the person may see
+
+
+def asked_cluster(w: WebCtx, choices: Sequence[Cluster]) -> str | None:
+    """The cluster in the query; `*` every unit (None); none: the first of `choices`, so a
+    federation's page stays one cluster long unless every unit is asked for."""
+    asked = w.param("cluster", max_len=32)
+    if asked == EVERY:
+        return None
+    return asked or (choices[0].code if choices else None)
 
 
 def year_of(w: WebCtx) -> int:
@@ -60,11 +74,11 @@ async def show(
     year: int | None = None,
 ) -> web.StreamResponse:
     year = year if year is not None else year_of(w)
-    cluster = w.param("cluster", max_len=32) or None
     async with w.tx() as tx:
         caller = await w.caller(tx)
-        page = await targets_uc.of_year(tx, caller, w.settings, year, cluster)
         choices = await dashboard.visible_clusters(tx, caller, Action.VIEW_TARGETS, year)
+        cluster = asked_cluster(w, choices)
+        page = await targets_uc.of_year(tx, caller, w.settings, year, cluster)
     lang = w.lang
     rows = [
         {
@@ -97,6 +111,7 @@ async def show(
         imported=imported,
         edited=edited,
         max_mb=format_number(MAX_BYTES / 1e6, lang),
+        every=EVERY,
     )
 
 
