@@ -96,6 +96,9 @@ MATRIX: list[tuple[str, str, str, tuple[int, ...]]] = [
         (401, 403, 403, 403, 403, 200, 200),
     ),
     ("GET", "/targets", "/app/targets", (401, 403, 403, 200, 200, 200, 200)),
+    ("GET", "/targets", "/app/targets?cluster=cum1", (401, 403, 403, 200, 200, 403, 200)),
+    ("GET", "/targets", "/app/targets?cluster=cum2", (401, 403, 403, 403, 403, 200, 200)),
+    ("GET", "/targets", "/app/targets?cluster=*", (401, 403, 403, 200, 200, 200, 200)),
     (
         "GET",
         "/targets/template.xlsx",
@@ -111,6 +114,10 @@ MATRIX: list[tuple[str, str, str, tuple[int, ...]]] = [
         (401, 403, 403, 403, 403, 403, 303),
     ),
     ("GET", "/people", "/app/people", (401, 403, 403, 200, 200, 200, 200)),
+    ("GET", "/people", "/app/people?cluster=cum1", (401, 403, 403, 200, 200, 403, 200)),
+    ("GET", "/people", "/app/people?cluster=cum2", (401, 403, 403, 403, 403, 200, 200)),
+    ("GET", "/people", "/app/people?cluster=*", (401, 403, 403, 200, 200, 200, 200)),
+    ("GET", "/overview", "/app/overview?period=2026-H1", (401, 403, 403, 403, 403, 403, 200)),
     (
         "POST",
         "/people/active",
