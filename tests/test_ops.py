@@ -241,3 +241,52 @@ async def test_restore_puts_a_backup_back_and_keeps_the_current_copy(tmp_path: P
     assert len(kept) == 1
     with sqlite3.connect(kept[0]) as conn:
         assert [r[0] for r in conn.execute("SELECT name FROM people ORDER BY id")] == ["An", "Bình"]
+
+
+def test_a_backup_killed_midway_leaves_the_earlier_ones_intact_and_the_next_succeeds(
+    tmp_path: Path,
+) -> None:
+    """SIGKILL while `thidua backup` copies: the copy was only ever a `.partial` file, so
+    the earlier backup is untouched and still verifies, no half file is listed as a
+    backup, the database itself is whole, and the next backup succeeds and sweeps the
+    leftover away. (The database is made big, about 200 MB, so the copy takes a while;
+    the kill waits for the partial file to appear, whatever the machine's speed.)"""
+    import hashlib
+    import signal
+    import time
+
+    config = config_file(tmp_path)
+    assert thidua("migrate", "--config", str(config)).returncode == 0
+    db = tmp_path / "db.sqlite3"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE filler (b BLOB)")
+        conn.executemany("INSERT INTO filler VALUES (randomblob(1048576))", [()] * 200)
+    folder = tmp_path / "backups"
+    first = thidua("backup", "--config", str(config))
+    assert first.returncode == 0, first.stderr
+    [(_, earlier)] = backups.backups_in(folder, db)
+    digest = hashlib.sha256(earlier.read_bytes()).hexdigest()
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "backup", "--config", str(config)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    while not list(folder.glob("*.partial")):  # polled: the copy has begun
+        assert proc.poll() is None, "the backup ended before the kill could land"
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait(timeout=60) == -signal.SIGKILL
+    assert list(folder.glob("*.partial"))  # killed midway: the half copy is there …
+    assert [path for _, path in backups.backups_in(folder, db)] == [earlier]
+    assert hashlib.sha256(earlier.read_bytes()).hexdigest() == digest  # … the earlier is not
+    assert backups.verify(earlier)["filler"] == 200
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    after = thidua("backup", "--config", str(config))
+    assert after.returncode == 0, after.stderr
+    assert not list(folder.glob("*.partial"))  # the leftover swept away
+    listed = backups.backups_in(folder, db)
+    assert listed and all(backups.verify(path)["filler"] == 200 for _, path in listed)
