@@ -208,6 +208,7 @@ _SCOPE_DENIED: Mapping[Action, str] = {
     Action.VIEW_CLUSTER_STANDINGS: "standings.other_cluster",
     Action.ANSWER_REMINDER: "reminder.not_your_obligation",
     Action.CHANGE_REPORT: "err.not_your_report",
+    Action.VIEW_EVIDENCE: "access.denied",
 }
 # Actions about something other than a cluster's data, which a group may ask about freely.
 _NOT_ABOUT_A_CLUSTER = frozenset({Action.LINKGROUP, Action.HELP})

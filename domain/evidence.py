@@ -73,3 +73,17 @@ class EvidencePhoto:
     @property
     def flagged(self) -> bool:
         return bool(self.duplicates)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportEvidence:
+    """A report's photos, in the order sent, and the unit it is of."""
+
+    report_id: int
+    unit_code: str
+    photos: tuple[EvidencePhoto, ...]
+
+    @property
+    def album(self) -> tuple[str, ...]:
+        """The hashes of the photos kept, to show them (`Reply.album`)."""
+        return tuple(p.sha256 for p in self.photos if p.state is PhotoState.STORED and p.sha256)

@@ -10,6 +10,7 @@ from pydantic import ConfigDict
 
 from domain.access import Action as Can
 from domain.errors import UserInputError
+from domain.evidence import EvidencePhoto, Likeness, PhotoState
 from domain.messages import Button
 from domain.models import Report
 from handlers import report as report_flow
@@ -17,9 +18,9 @@ from runtime import access, drafts
 from runtime.callbacks import FlowCallback
 from runtime.context import Ctx, new_flow_id
 from runtime.render import local_time, report_line
-from runtime.routes import REGISTERED, CallbackRoute, Command, Feature, FlowRoute
+from runtime.routes import REGISTERED, CallbackRoute, Command, Feature, FlowRoute, HelpEntry
 from runtime.states import Flow, Step
-from usecases import reports
+from usecases import evidence, reports
 
 
 class Action(StrEnum):
@@ -151,6 +152,50 @@ async def on_choice(ctx: Ctx, cb: MyReportsButton) -> None:
         raise UserInputError("err.stale_button")
 
 
+# ---- /photos N: a report's evidence photos ------------------------------------------------
+
+_STATE_LINES = {
+    PhotoState.PENDING: "evidence.line_pending",
+    PhotoState.TOO_LARGE: "evidence.line_too_large",
+    PhotoState.NOT_IMAGE: "evidence.line_not_image",
+    PhotoState.FAILED: "evidence.line_failed",
+}
+
+
+def _photo_lines(ctx: Ctx, unit: str, photo: EvidencePhoto) -> list[str]:
+    if photo.state is PhotoState.STORED:
+        size = ctx.t(
+            "evidence.line_stored",
+            n=photo.position,
+            width=photo.width,
+            height=photo.height,
+            kb=max(1, (photo.size or 0) // 1024),
+        )
+    else:
+        size = ctx.t(_STATE_LINES[photo.state], n=photo.position)
+    lines = [size]
+    for other in photo.duplicates:
+        where = ctx.t("evidence.same_unit" if other.unit_code == unit else "evidence.other_unit")
+        key = "evidence.same" if other.likeness is Likeness.SAME else "evidence.similar"
+        lines.append(ctx.t(key, id=other.report_id, where=where))
+    return lines
+
+
+async def photos(ctx: Ctx) -> None:
+    """/photos N: which photos of report N are kept, and which appear on other reports; the
+    kept ones are sent with it (an album on Telegram)."""
+    report_id = _report_id(ctx.inbound.args)
+    caller = await access.caller(ctx)
+    found = await evidence.report_photos(ctx.tx, caller, report_id)
+    if not found.photos:
+        ctx.reply(ctx.t("evidence.none", id=report_id))
+        return
+    lines = [ctx.t("evidence.title", id=report_id, count=len(found.photos))]
+    for photo in found.photos:
+        lines.extend(_photo_lines(ctx, found.unit_code, photo))
+    ctx.reply("\n".join(lines), album=found.album)
+
+
 # ---- routes -------------------------------------------------------------------------------
 
 
@@ -168,7 +213,9 @@ FEATURE = Feature(
         "myreports": Command(show, Can.REPORT, starts_flow=True, menu=REGISTERED),
         "retract": Command(_retract_cmd, Can.REPORT, starts_flow=True),
         "edit": Command(_edit_cmd, Can.REPORT, starts_flow=True),
+        "photos": Command(photos, Can.VIEW_EVIDENCE),
     },
+    help=(HelpEntry("evidence.help", 15, Can.VIEW_EVIDENCE),),
     callbacks=(
         CallbackRoute(MyReportsButton, Can.REPORT, on_choice, flows=frozenset({Flow.MYREPORTS})),
     ),

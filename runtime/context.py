@@ -104,11 +104,13 @@ class Ctx:
         after_delivery: str | None = None,
         keeps_choices: bool = False,
         private_link: str | None = None,
+        album: tuple[str, ...] = (),
     ) -> None:
         """Answer in the same chat; `edit` replaces the card whose button was pressed;
         `after_delivery` is the text kept once it is delivered (a secret shown once);
         `keeps_choices`: typed numbers still mean the choices shown before (see Reply);
-        `private_link`: the channel adds a link to the bot's private chat (Reply)."""
+        `private_link`: the channel adds a link to the bot's private chat (Reply);
+        `album`: stored evidence photos shown with it (Reply)."""
         edit_ref = self.inbound.message_ref if edit else ""
         reply = Reply(
             text=text,
@@ -117,6 +119,7 @@ class Ctx:
             edit_ref=edit_ref,
             keeps_choices=keeps_choices,
             private_link=private_link,
+            album=album,
         )
         out = Outgoing(self.inbound.channel, self.inbound.chat_id, reply)
         if after_delivery is not None:

@@ -74,6 +74,7 @@ CASES: dict[str, tuple[str, str]] = {
     "myreports": ("myreports", ""),
     "retract": ("retract", "1"),  # report #1 is O's
     "edit": ("edit", "1"),
+    "photos": ("photos", "1"),
     "deadlines": ("deadlines", ""),
     "missing": ("missing", ""),
     "completeness": ("completeness", ""),
@@ -112,6 +113,7 @@ EXPECTED_COMMANDS: dict[str, tuple[str, str]] = {
     "myreports": ("-++++++", "ppppppp"),
     "retract": ("-+-----", "ppppppp"),
     "edit": ("-+-----", "ppppppp"),
+    "photos": ("-++-+-+", "ppppppp"),
     "deadlines": ("-++++++", "ppppppp"),
     "missing": ("----+++", "----+-+"),
     "completeness": ("----+++", "----+-+"),

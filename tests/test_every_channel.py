@@ -113,6 +113,8 @@ async def test_a_gifts_report_with_a_photo(on: Rig) -> None:
     await on.app.evidence.run_due()
     state = "failed" if on.channel == "console" else "stored"
     assert await on.count(f"SELECT COUNT(*) FROM report_photos WHERE state = '{state}'") == 1
+    shown = await person.say("/photos 1", "Ảnh minh chứng của báo cáo #1 (1 ảnh)")
+    assert ("⚠️ Không tải được" if on.channel == "console" else "✅ Đã lưu") in shown
 
 
 async def test_quick_report(on: Rig) -> None:

@@ -140,7 +140,7 @@ class Rig:
 
     async def photos(self, report_id: int, caller: Caller = OPERATOR) -> list:  # type: ignore[type-arg]
         async with self.h.db.transaction() as tx:
-            return await evidence.report_photos(tx, caller, report_id)
+            return list((await evidence.report_photos(tx, caller, report_id)).photos)
 
     async def caller(self, person_id: int) -> Caller:
         from storage import people
@@ -445,3 +445,23 @@ async def test_zalo_sends_each_photo_by_url_or_a_line_each(rig: Rig) -> None:
         f"📷 1/2 · {album[0][:12]}\n📷 2/2 · {album[1][:12]}\n\nThẻ"
     )
     assert len(rig.zalo.calls_of("sendPhoto")) == 2  # no more photos
+
+
+async def test_photos_command_lists_the_kept_photos_and_their_flags(rig: Rig) -> None:
+    datas, album = await _stored(rig, "c1", "c2")
+    rig.tg.add_file("AgACdup", datas[0])
+    elsewhere = await rig.report(Photo("telegram", "AgACdup"), person=rig.other)
+    await rig.fetcher().run_due()
+    officer = rig.h.user(1, "Người 1")
+
+    [shown] = await officer.send("/photos 1")
+
+    assert shown.text.startswith("📷 Ảnh minh chứng của báo cáo #1 (2 ảnh):")
+    assert "1. ✅ Đã lưu · 640×480" in shown.text and "2. ✅ Đã lưu" in shown.text
+    assert f"⚠️ Trùng ảnh của báo cáo #{elsewhere} (đơn vị khác)" in shown.text
+    assert "Tây Hồ" not in shown.text  # another cluster's unit is not named
+    assert shown.reply.album == album
+    [refused] = await rig.h.user(2, "Người 2").send("/photos 1")  # tay_ho: another cluster
+    assert refused.text.startswith("Bạn không có quyền") and not refused.reply.album
+    [none] = await officer.send(f"/photos {await rig.report()}")
+    assert "không có ảnh minh chứng" in none.text

@@ -14,7 +14,7 @@ from typing import Final
 
 from domain.access import Action
 from domain.errors import UserInputError
-from domain.evidence import MAX_SIMILAR_DISTANCE, EvidencePhoto, PhotoState
+from domain.evidence import MAX_SIMILAR_DISTANCE, EvidencePhoto, PhotoState, ReportEvidence
 from domain.messages import OutboxItem, Reply
 from storage import evidence as evidence_repo
 from storage import org, people
@@ -37,7 +37,7 @@ _TOLD: Final = {
 
 async def report_photos(
     tx: Tx, caller: Caller, report_id: int, *, similar_distance: int = MAX_SIMILAR_DISTANCE
-) -> list[EvidencePhoto]:
+) -> ReportEvidence:
     """A report's photos (state, hash, size, and other reports carrying the same picture)."""
     report = await reports_repo.get(tx, report_id)
     if report is None:
@@ -49,7 +49,8 @@ async def report_photos(
         author=report.person_id,
     )
     require(caller, Action.VIEW_EVIDENCE, about, id=report_id)
-    return await evidence_repo.of_report(tx, report_id, similar_distance)
+    found = await evidence_repo.of_report(tx, report_id, similar_distance)
+    return ReportEvidence(report_id, report.unit_code, tuple(found))
 
 
 def thumbnail(store: BlobStore, photo: EvidencePhoto) -> bytes | None:
