@@ -134,6 +134,7 @@ def handler_settings(config: AppConfig) -> HandlerSettings:
         standings_post_cron=config.standings.post_cron,
         web_url=config.web.public_url if config.web.enabled else None,
         outliers=reporting.outliers,
+        review=config.review,
     )
 
 

@@ -69,6 +69,7 @@ from domain.obligations import Obligation, Scope, clamp_notes
 from domain.periods import Period as PeriodOfTime
 from domain.reminders import ReminderRules
 from domain.rules import OutlierRules, field_nodes
+from domain.review import ReviewRules
 from domain.scoring import ScoringDef, Target, check_scoring
 from domain.suggest import closest
 from domain.text import fold
@@ -397,6 +398,7 @@ class AppConfig(_Section):
     targets: tuple[TargetEntry, ...] = ()
     standings: StandingsSection = StandingsSection()
     reminders: ReminderRules = ReminderRules()
+    review: ReviewRules = ReviewRules()
     obligations: tuple[Obligation, ...] = ()
 
     _units: dict[str, Unit] = PrivateAttr(default_factory=dict)

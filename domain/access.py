@@ -51,6 +51,9 @@ class Action(StrEnum):
     REOPEN_PERIOD = "reopen_period"  # /reopen, thidua finalize --reopen: undo a finalising
     ASK_UNLOCK = "ask_unlock"  # "xin mở khóa": report or edit in a closed period
     DECIDE_UNLOCK = "decide_unlock"  # grant or refuse an unlock request
+    REVIEW = "review"  # /review: whoever could review under some [review] configuration
+    REVIEW_LED = "review_led"  # accept/return a unit's report, [review] by = "cluster"
+    REVIEW_FEDERATION = "review_federation"  # the same, [review] by = "reviewer"
 
 
 class ActorRole(StrEnum):
@@ -60,6 +63,7 @@ class ActorRole(StrEnum):
     CLUSTER_HEAD = "cluster_head"  # this year, from the cluster membership
     CLUSTER_DEPUTY = "cluster_deputy"  # this year, from the cluster membership
     ADMIN = "admin"
+    REVIEWER = "reviewer"  # the federation's reviewers (stored role)
 
 
 class Scope(StrEnum):
@@ -122,7 +126,12 @@ Grants = tuple[tuple[ActorRole, Scope], ...]
 _R = ActorRole
 _S = Scope
 _EVERYONE: Grants = tuple((r, _S.SELF) for r in ActorRole)
-_REGISTERED: Grants = ((_R.OFFICER, _S.SELF), (_R.CHAIR, _S.SELF), (_R.ADMIN, _S.SELF))
+_REGISTERED: Grants = (
+    (_R.OFFICER, _S.SELF),
+    (_R.CHAIR, _S.SELF),
+    (_R.ADMIN, _S.SELF),
+    (_R.REVIEWER, _S.SELF),
+)
 _LEADERS: Grants = (
     (_R.CLUSTER_HEAD, _S.LED_CLUSTER),
     (_R.CLUSTER_DEPUTY, _S.LED_CLUSTER),
@@ -182,6 +191,14 @@ POLICY: Mapping[Action, Grants] = {
         (_R.ADMIN, _S.OWN_UNIT),
     ),
     Action.DECIDE_UNLOCK: ((_R.CLUSTER_HEAD, _S.LED_CLUSTER), (_R.ADMIN, _S.ANY)),
+    Action.REVIEW: (
+        (_R.CLUSTER_HEAD, _S.LED_CLUSTER),
+        (_R.CLUSTER_DEPUTY, _S.LED_CLUSTER),
+        (_R.REVIEWER, _S.ANY),
+        (_R.ADMIN, _S.ANY),
+    ),
+    Action.REVIEW_LED: ((_R.CLUSTER_HEAD, _S.LED_CLUSTER), (_R.CLUSTER_DEPUTY, _S.LED_CLUSTER)),
+    Action.REVIEW_FEDERATION: ((_R.REVIEWER, _S.ANY), (_R.ADMIN, _S.ANY)),
 }
 
 # What a person without any role that could do it is told (a catalog key).
@@ -202,6 +219,9 @@ _ROLE_DENIED: Mapping[Action, str] = {
     Action.FINALIZE: "finalize.heads_only",
     Action.REOPEN_PERIOD: "standings.admins_only",
     Action.DECIDE_UNLOCK: "finalize.heads_only",
+    Action.REVIEW: "review.reviewers_only",
+    Action.REVIEW_LED: "review.reviewers_only",
+    Action.REVIEW_FEDERATION: "review.reviewers_only",
 }
 _SCOPE_DENIED: Mapping[Action, str] = {
     Action.VIEW_UNIT: "standings.other_cluster",
@@ -285,6 +305,7 @@ def actor_for(
         Role.CLUSTER_HEAD: ActorRole.OFFICER,
         Role.CHAIR: ActorRole.CHAIR,
         Role.ADMIN: ActorRole.ADMIN,
+        Role.REVIEWER: ActorRole.REVIEWER,
     }[stored_role]
     found = memberships.get(unit)
     member_of = (asked_year if asked_year is not None else memberships).get(unit)

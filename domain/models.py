@@ -23,6 +23,7 @@ class Role(StrEnum):
     CHAIR = "chair"
     CLUSTER_HEAD = "cluster_head"
     ADMIN = "admin"
+    REVIEWER = "reviewer"  # the federation's reviewers ([review] by = "reviewer")
 
 
 class Language(StrEnum):
@@ -43,6 +44,14 @@ class FieldType(StrEnum):
 class ReportStatus(StrEnum):
     ACTIVE = "active"
     RETRACTED = "retracted"
+
+
+class ReviewState(StrEnum):
+    """Where a report is in review (domain.review): a lifecycle beside `ReportStatus`."""
+
+    SUBMITTED = "submitted"  # chờ duyệt
+    ACCEPTED = "accepted"  # đã duyệt
+    RETURNED = "returned"  # trả lại
 
 
 class ClusterRole(StrEnum):
@@ -256,6 +265,8 @@ class Report:
     version: int = 1
     updated_at: dt.datetime | None = None
     photos: tuple[Photo, ...] = field(default=())
+    review: ReviewState = ReviewState.ACCEPTED
+    review_at: dt.datetime | None = None  # since when it is in that state (None: saved so)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from domain.obligations import Obligation
 from domain.periods import PeriodKind
 from domain.reminders import ReminderRules
 from domain.rules import OutlierRules
+from domain.review import ReviewRules
 from domain.scoring import ScoringDef
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -49,6 +50,7 @@ class HandlerSettings:
     standings_post_cron: str = "0 8 * * mon"  # [standings] post_cron
     web_url: str | None = None  # [web] public_url when the dashboard is on: /web's links
     outliers: OutlierRules = field(default_factory=OutlierRules)  # [reporting] outlier_*
+    review: ReviewRules = field(default_factory=ReviewRules)  # [review]
 
     def indicator(self, code: str) -> IndicatorDef | None:
         return next((i for i in self.indicators if i.code == code), None)

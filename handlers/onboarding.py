@@ -23,6 +23,7 @@ ROLE_KEYS = {
     Role.CHAIR: "role.chair",
     Role.CLUSTER_HEAD: "role.cluster_head",
     Role.ADMIN: "role.admin",
+    Role.REVIEWER: "role.reviewer",
 }
 
 

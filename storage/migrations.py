@@ -269,10 +269,16 @@ MIGRATIONS: tuple[str, ...] = (
     # 8: per-unit, per-month totals of the reports (storage/totals.py), kept in each
     # report's own transaction so standings and rates never read every report;
     # existing reports are counted in here, once.
-    ";\n".join((totals.SCHEMA, *totals.REBUILD)),
-    # 9: review states and the audit trail of reviews (issue 12, part 1). Placeholder
-    # until it lands: each number below is reserved for one piece of work in flight.
-    "",
+    ";\n".join((totals.SCHEMA, *totals.REBUILD_BEFORE_REVIEW)),
+    # 9: review states (issue 12, part 1): where each report is in review and since when
+    # (the queue, oldest first, reads the index). Existing reports were accepted as saved,
+    # so their totals buckets stay what they are (storage.totals._STATUS). Review actions
+    # go into report_audit (who, when, from, to, reason).
+    """
+    ALTER TABLE reports ADD COLUMN review TEXT NOT NULL DEFAULT 'accepted';
+    ALTER TABLE reports ADD COLUMN review_at TEXT;
+    CREATE INDEX reports_review ON reports (review, review_at, unit_code)
+    """,
     # 10: warnings a report was saved with: unusual values the person confirmed
     # ("Bạn chắc chắn?" → Đúng), per version of the report (storage/report_checks.py).
     report_checks.SCHEMA,

@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from domain.models import Photo, Report, ReportStatus
+from domain.models import Photo, Report, ReportStatus, ReviewState
 from storage import totals
 from storage._codec import fetch_all, fetch_one, opt_ts, parse_ts, ts
 from storage.db import Tx
@@ -27,6 +27,8 @@ def _report(row: Any, photos: tuple[Photo, ...]) -> Report:
         version=row["version"],
         updated_at=opt_ts(row["updated_at"]),
         photos=photos,
+        review=ReviewState(row["review"]),
+        review_at=opt_ts(row["review_at"]),
     )
 
 
@@ -88,8 +90,10 @@ async def create(
     photos: tuple[Photo, ...],
     source_key: str,
     now: dt.datetime,
+    review: ReviewState = ReviewState.ACCEPTED,
 ) -> tuple[Report, bool]:
-    """Save a report once per source key; returns (report, created).
+    """Save a report once per source key, in the review state `review` (accepted when
+    nobody reviews); returns (report, created).
 
     The source key is the inbox key of the update that confirmed the report,
     so a redelivered confirmation finds the first report instead of a twin.
@@ -100,7 +104,8 @@ async def create(
     values_json = json.dumps(dict(values), ensure_ascii=False, sort_keys=True)
     report_id = await tx.insert(
         "INSERT INTO reports (unit_code, person_id, indicator, values_json, occurred_on, "
-        "created_at, status, version, source_key) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)",
+        "created_at, status, version, source_key, review, review_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
         (
             unit_code,
             person_id,
@@ -110,6 +115,8 @@ async def create(
             ts(now),
             ReportStatus.ACTIVE.value,
             source_key,
+            review.value,
+            ts(now),
         ),
     )
     assert report_id is not None
@@ -138,6 +145,8 @@ async def create(
         1,
         None,
         photos,
+        review,
+        now,
     )
     return report, True
 
@@ -173,22 +182,28 @@ async def update_values(
     occurred_on: dt.date,
     now: dt.datetime,
     added_photos: tuple[Photo, ...] = (),
+    review: ReviewState | None = None,
 ) -> tuple[Report, bool]:
     """Edit in place, bump the version, and keep the old values in the audit trail.
 
     Values equal to the current version (and no photo added) change nothing:
     no new version, no audit entry; the second item says whether anything changed.
+    `review`: the review state the edited report takes (None: unchanged); a change of
+    state is in the audit trail too ("resubmitted", from and to).
     """
     same = dict(values) == dict(report.values) and occurred_on == report.occurred_on
     if same and not added_photos:
         return report, False
+    moves = review is not None and review != report.review
     await tx.execute(
         "UPDATE reports SET values_json = ?, occurred_on = ?, updated_at = ?, "
-        "version = version + 1 WHERE id = ?",
+        "version = version + 1, review = ?, review_at = ? WHERE id = ?",
         (
             json.dumps(dict(values), ensure_ascii=False, sort_keys=True),
             occurred_on.isoformat(),
             ts(now),
+            (review if moves and review else report.review).value,
+            ts(now) if moves else (ts(report.review_at) if report.review_at else None),
             report.id,
         ),
     )
@@ -211,6 +226,10 @@ async def update_values(
     if added_photos:
         after["photos_added"] = len(added_photos)
     await _audit(tx, report.id, person_id, "edited", now, before, after)
+    if moves and review is not None:
+        await review_audit(
+            tx, report.id, person_id, "resubmitted", now, report.review, review, None
+        )
     updated = await get(tx, report.id)
     assert updated is not None
     return updated, True
@@ -255,3 +274,20 @@ async def _audit(
             json.dumps(after, ensure_ascii=False) if after is not None else None,
         ),
     )
+
+
+async def review_audit(
+    tx: Tx,
+    report_id: int,
+    person_id: int,
+    action: str,
+    now: dt.datetime,
+    before: ReviewState,
+    after: ReviewState,
+    reason: str | None,
+) -> None:
+    """One review action in the trail: who, when, from which state to which, and why."""
+    to: dict[str, Any] = {"review": after.value}
+    if reason is not None:
+        to["reason"] = reason
+    await _audit(tx, report_id, person_id, action, now, {"review": before.value}, to)

@@ -22,8 +22,10 @@ rows per unit, whatever the size:
   cluster-year has reports below a few million.
 
 Status is a dimension, never a filter: a retracted report moves from the
-'active' bucket to the 'retracted' one, and a review state later is one more
-value. Readers choose the statuses that count.
+'active' bucket to the 'retracted' one; a report not (yet) accepted in review is
+in the bucket of its review state, 'submitted' or 'returned' ('active' holds the
+accepted ones: `_STATUS`). Readers choose the statuses that count: standings of
+all reports everything but 'retracted', accepted-only standings 'active'.
 
 Kept exact, not approximate: every write to a report (`refresh`, called by
 storage.reports on create, edit and retract, and by any future status change)
@@ -48,7 +50,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from domain.models import ReportStatus
+from domain.models import ReportStatus, ReviewState
 from domain.obligations import FirstReport, NothingToReport, Obligation
 from domain.periods import PeriodKind
 from domain.scoring import Target
@@ -73,6 +75,7 @@ __all__ = [
     "submissions",
     "term_of",
     "unit_filters",
+    "waiting",
 ]
 
 SCHEMA = """
@@ -103,19 +106,34 @@ _HALF = (
     "substr(r.occurred_on, 1, 4) || "
     "CASE WHEN substr(r.occurred_on, 6, 2) <= '06' THEN '-H1' ELSE '-H2' END"
 )
-_BY_MONTH = f"r.unit_code, {_MONTH}, r.indicator, r.status"
-_BY_HALF = f"r.unit_code, {_HALF}, r.indicator, r.status"
+_STATUS = "CASE WHEN r.status = 'active' AND r.review <> 'accepted' THEN r.review ELSE r.status END"
+"""A report's status bucket (domain.review.bucket): 'retracted', 'active' (accepted), or
+its review state while not accepted ('submitted', 'returned'). Migration 8 ran before
+reports had a review state: its buckets were `r.status`, the same for accepted reports."""
+_BEFORE_REVIEW = "r.status"
+
+
+def _by_month(status: str) -> str:
+    return f"r.unit_code, {_MONTH}, r.indicator, {status}"
+
+
+def _by_half(status: str) -> str:
+    return f"r.unit_code, {_HALF}, r.indicator, {status}"
+
+
 _FINITE = "BETWEEN -1.7976931348623157e+308 AND 1.7976931348623157e+308"
 """±sys.float_info.max: a figure `BETWEEN` them is finite (the reference skips ±inf)."""
 
-_COUNTS = (
-    "INSERT INTO month_counts (unit_code, month, indicator, status, reports, first_at) "
-    f"SELECT {_BY_MONTH}, COUNT(*), MIN(r.created_at) FROM reports r WHERE {{where}} "
-    f"GROUP BY {_BY_MONTH}"
-)
+
+def _counts(where: str, status: str = _STATUS) -> str:
+    by = _by_month(status)
+    return (
+        "INSERT INTO month_counts (unit_code, month, indicator, status, reports, first_at) "
+        f"SELECT {by}, COUNT(*), MIN(r.created_at) FROM reports r WHERE {where} GROUP BY {by}"
+    )
 
 
-def _sums(where: str, *, whole: bool) -> str:
+def _sums(where: str, *, whole: bool, status: str = _STATUS) -> str:
     """The reports, figures and pair products under `where`, per half-year bucket and term.
 
     `whole`: every report, read in the order the values are stored (each value, then its
@@ -134,33 +152,40 @@ def _sums(where: str, *, whole: bool) -> str:
             "JOIN report_values b ON b.report_id = r.id AND a.field <= b.field"
         )
         on_one = on_two = ""
+    by_half = _by_half(status)
     return (
         "INSERT INTO half_sums (unit_code, half, indicator, status, term, total) "
-        f"SELECT {_BY_HALF}, '', COUNT(*) FROM reports r WHERE {where} "
-        f"GROUP BY {_BY_HALF} "
+        f"SELECT {by_half}, '', COUNT(*) FROM reports r WHERE {where} "
+        f"GROUP BY {by_half} "
         "UNION ALL "
-        f"SELECT {_BY_HALF}, v.field, SUM(v.num) FROM {one} "
+        f"SELECT {by_half}, v.field, SUM(v.num) FROM {one} "
         f"WHERE {on_one}{where} AND v.num {_FINITE} "
-        f"GROUP BY {_BY_HALF}, v.field "
+        f"GROUP BY {by_half}, v.field "
         "UNION ALL "
-        f"SELECT {_BY_HALF}, a.field || '*' || b.field, SUM(a.num * b.num) FROM {two} "
+        f"SELECT {by_half}, a.field || '*' || b.field, SUM(a.num * b.num) FROM {two} "
         f"WHERE {on_two}{where} AND a.num {_FINITE} AND b.num {_FINITE} "
-        f"GROUP BY {_BY_HALF}, a.field, b.field"
+        f"GROUP BY {by_half}, a.field, b.field"
     )
 
 
-REBUILD: tuple[str, ...] = (
-    "DELETE FROM month_counts",
-    "DELETE FROM half_sums",
-    _COUNTS.format(where="r.id >= 0"),  # in the order reports are stored, not by an index
-    _sums("r.id >= 0", whole=True),
-)
-"""Every bucket recomputed from the reports (migration 8 runs these after SCHEMA)."""
+def _rebuild(status: str) -> tuple[str, ...]:
+    return (
+        "DELETE FROM month_counts",
+        "DELETE FROM half_sums",
+        _counts("r.id >= 0", status),  # in the order reports are stored, not by an index
+        _sums("r.id >= 0", whole=True, status=status),
+    )
+
+
+REBUILD: tuple[str, ...] = _rebuild(_STATUS)
+"""Every bucket recomputed from the reports."""
+REBUILD_BEFORE_REVIEW: tuple[str, ...] = _rebuild(_BEFORE_REVIEW)
+"""Migration 8's backfill, as it ran before reports had a review state (migration 9)."""
 
 _ONE = "r.unit_code = ? AND r.indicator = ? AND r.occurred_on BETWEEN ? AND ?"
 _FORGET_MONTH = "DELETE FROM month_counts WHERE unit_code = ? AND month = ? AND indicator = ?"
 _FORGET_HALF = "DELETE FROM half_sums WHERE unit_code = ? AND half = ? AND indicator = ?"
-_RECOUNT = _COUNTS.format(where=_ONE)
+_RECOUNT = _counts(_ONE)
 _RESUM = _sums(_ONE, whole=False)  # the report filter three times (each part of the UNION)
 
 
@@ -267,9 +292,12 @@ async def half_sums(
     last: dt.date,
     terms: dict[str, set[str]],
     target_keys: Sequence[str] = (),
+    *,
+    accepted_only: bool = False,
 ) -> tuple[list[tuple[str, str, str, float]], list[Target]]:
     """(unit, indicator, term, total) over the half-years of `first`..`last`, reports not
-    retracted; and these units' targets of the periods `target_keys`, in the same query.
+    retracted (`accepted_only`: accepted ones only); and these units' targets of the
+    periods `target_keys`, in the same query.
 
     `terms` maps each indicator asked about to the terms wanted; term "" (always
     given) is the number of reports, present exactly when the unit has a counted
@@ -284,7 +312,7 @@ async def half_sums(
         if indicators:
             selects.append(
                 "SELECT 's', unit_code, indicator, term, SUM(total) FROM half_sums "
-                f"WHERE {units}half BETWEEN ? AND ? AND status <> ? "
+                f"WHERE {units}half BETWEEN ? AND ? AND status {'=' if accepted_only else '<>'} ? "
                 f"AND indicator IN ({_marks(len(indicators))}) "
                 f"AND term IN ({_marks(len(wanted))}) GROUP BY unit_code, indicator, term"
             )
@@ -292,7 +320,7 @@ async def half_sums(
                 *chosen,
                 _half(first),
                 _half(last),
-                ReportStatus.RETRACTED.value,
+                ReportStatus.ACTIVE.value if accepted_only else ReportStatus.RETRACTED.value,
                 *indicators,
                 *wanted,
             ]
@@ -379,7 +407,7 @@ async def submissions(
                 which = f" AND indicator IN ({_marks(len(obligation.indicators))})"
             selects.append(
                 f"SELECT 'r', ?, unit_code, {start}, MIN(indicator), MIN(first_at) "
-                f"FROM month_counts WHERE {units}month BETWEEN ? AND ? AND status = ?"
+                f"FROM month_counts WHERE {units}month BETWEEN ? AND ? AND status <> ?"
                 f"{which} GROUP BY unit_code, {start}"
             )
             params += [
@@ -387,7 +415,7 @@ async def submissions(
                 *chosen,
                 _month(first),
                 _month(last),
-                ReportStatus.ACTIVE.value,
+                ReportStatus.RETRACTED.value,  # a report waiting for review was submitted
                 *obligation.indicators,
             ]
         owed = [(code, list(keys)) for code, keys in declared.items() if keys]
@@ -412,6 +440,23 @@ async def submissions(
             declarations.append(NothingToReport(r[2], r[1], r[3], parse_ts(r[5])))
     return firsts, declarations
 
+
+async def waiting(tx: Tx, unit_codes: Units, first: dt.date, last: dt.date) -> int:
+    """How many reports of these units over the half-years of `first`..`last` are not
+    accepted (waiting for review, or returned): what "tạm tính" standings say."""
+    count = 0
+    for units, chosen in unit_filters(unit_codes):
+        rows = await fetch_all(
+            tx,
+            "SELECT SUM(total) FROM half_sums "
+            f"WHERE {units}half BETWEEN ? AND ? AND status IN (?, ?) AND term = ''",
+            [*chosen, _half(first), _half(last), *_NOT_ACCEPTED],
+        )
+        count += int(rows[0][0] or 0)
+    return count
+
+
+_NOT_ACCEPTED = (ReviewState.SUBMITTED.value, ReviewState.RETURNED.value)
 
 _MONTHS = {PeriodKind.MONTH: 1, PeriodKind.QUARTER: 3, PeriodKind.HALF: 6, PeriodKind.YEAR: 12}
 

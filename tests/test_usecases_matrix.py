@@ -10,6 +10,7 @@ written out by hand below, not computed from the policy.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from domain.errors import AccessDenied, UserInputError
 from domain.models import Cluster, Language, Role
 from domain.obligations import Obligation
 from domain.periods import Period, PeriodKind
+from domain.review import Reviewers, ReviewRules
 from domain.scoring import Target
 from domain.suggest import unit_code
 from storage import people as people_repo
@@ -42,6 +44,7 @@ from usecases import (
     overview,
     people,
     reports,
+    review,
     standings,
     targets,
     unlocks,
@@ -120,6 +123,10 @@ async def _decide(w: World, tx: Tx, c: Caller) -> object:
         tx, await w.caller(tx, "O", False), w.settings, CLOSED, "bổ sung", NOW
     )
     return await unlocks.decide(tx, c, w.settings, asked.request.id, True, NOW)
+
+
+def _review(w: World, by: Reviewers) -> Any:
+    return dataclasses.replace(w.settings, review=ReviewRules(by=by))
 
 
 def _cluster(w: World, code: str) -> Cluster:
@@ -495,6 +502,45 @@ CASES: dict[str, tuple[Case, str, str]] = {
         "------+",
         "-------",
     ),
+    "review: queue, by the cluster": (
+        lambda w, tx, c: review.next_card(tx, c, _review(w, Reviewers.CLUSTER)),
+        "----++-",
+        "----+--",
+    ),
+    "review: summary, by reviewers": (
+        lambda w, tx, c: review.summary(tx, c, _review(w, Reviewers.REVIEWER)),
+        "------+",
+        "-------",
+    ),
+    "review: queue, nobody reviews": (
+        lambda w, tx, c: review.next_card(tx, c, w.settings),
+        "xxxxxxx",
+        "xxxxxxx",
+    ),
+    "review: accept O's report, by the cluster": (
+        lambda w, tx, c: review.accept(tx, c, _review(w, Reviewers.CLUSTER), w.report_of_o, 1, NOW),
+        "----+--",
+        "----+--",
+    ),
+    "review: return O's report, by reviewers": (
+        lambda w, tx, c: review.give_back(
+            tx, c, _review(w, Reviewers.REVIEWER), w.report_of_o, 1, "Thiếu ảnh", NOW
+        ),
+        "------+",
+        "------+",
+    ),
+    "review: accept all of ba_dinh, by the cluster": (
+        lambda w, tx, c: review.accept_unit(
+            tx, c, _review(w, Reviewers.CLUSTER), "ba_dinh", NOW, NOW
+        ),
+        "----+--",
+        "----+--",
+    ),
+    "review: the trail of O's report": (
+        lambda w, tx, c: review.trail(tx, c, w.report_of_o),
+        "-++---+",
+        "-------",
+    ),
     "people: reactivate O": (
         lambda w, tx, c: people.set_active(tx, c, w.persons["O"], True),
         "------+",
@@ -614,6 +660,7 @@ def test_every_use_case_that_takes_a_caller_has_a_row() -> None:
         finalize,
         people,
         reports,
+        review,
         standings,
         targets,
         websignin,

@@ -16,7 +16,7 @@ from typing import Any
 from domain.access import Action
 from domain.errors import UserInputError
 from domain.fields import DateRules, check_date
-from domain.models import FieldType, IndicatorDef, Photo, Report, ReportStatus
+from domain.models import FieldType, IndicatorDef, Photo, Report, ReportStatus, ReviewState
 from domain.rules import Broken, Unusual, broken, outliers
 from domain.settings import HandlerSettings
 from domain.suggest import unit_code
@@ -197,6 +197,7 @@ async def create(
         photos=photos,
         source_key=source_key,
         now=now,
+        review=settings.review.on_save(),
     )
     if created:
         await report_checks.save(
@@ -213,6 +214,14 @@ def check_may_change(
     require(caller, Action.CHANGE_REPORT, about, id=report.id)
     if report.status != ReportStatus.ACTIVE:
         raise UserInputError("err.report_retracted", id=report.id)
+    if report.review == ReviewState.RETURNED:
+        # A returned report is to be fixed whatever its age, while its period is open.
+        # Hook: once periods can be unlocked (issue 12 §4), an unlock lets it through.
+        try:
+            check_date(report.occurred_on, date_rules(settings, now))
+        except UserInputError as closed:
+            raise UserInputError("review.fix_period_closed", id=report.id) from closed
+        return
     if now - report.created_at > settings.edit_window:
         hours = int(settings.edit_window.total_seconds() // 3600)
         raise UserInputError("err.edit_window_over", id=report.id, hours=hours)
@@ -262,6 +271,7 @@ async def update(
         occurred_on=occurred,
         now=now,
         added_photos=added_photos,
+        review=settings.review.on_save(),
     )
     if changed:
         await report_checks.save(
