@@ -68,8 +68,8 @@ from domain.models import (
 from domain.obligations import Obligation, Scope, clamp_notes
 from domain.periods import Period as PeriodOfTime
 from domain.reminders import ReminderRules
-from domain.rules import OutlierRules, field_nodes
 from domain.review import ReviewRules
+from domain.rules import OutlierRules, field_nodes
 from domain.scoring import ScoringDef, Target, check_scoring
 from domain.suggest import closest
 from domain.text import fold

@@ -16,8 +16,8 @@ from domain.models import IndicatorDef, Language, Unit
 from domain.obligations import Obligation
 from domain.periods import PeriodKind
 from domain.reminders import ReminderRules
-from domain.rules import OutlierRules
 from domain.review import ReviewRules
+from domain.rules import OutlierRules
 from domain.scoring import ScoringDef
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")

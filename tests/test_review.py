@@ -226,7 +226,7 @@ async def test_a_returned_report_in_a_closed_period_is_refused_politely(rh: Harn
             await reports_uc.changeable(
                 tx, await caller_of(h, tx, officer), settings, 1, h.clock.now()
             )
-        assert closed.value.key == "review.fix_period_closed"
+        assert closed.value.key == "err.period_closed"  # offers "xin mở khóa"
 
 
 async def test_reviewers_role_and_bulk_accept_and_reminders(tmp_path: Path, database: str) -> None:

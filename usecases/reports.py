@@ -215,13 +215,7 @@ def check_may_change(
     if report.status != ReportStatus.ACTIVE:
         raise UserInputError("err.report_retracted", id=report.id)
     if report.review == ReviewState.RETURNED:
-        # A returned report is to be fixed whatever its age, while its period is open.
-        # Hook: once periods can be unlocked (issue 12 §4), an unlock lets it through.
-        try:
-            check_date(report.occurred_on, date_rules(settings, now))
-        except UserInputError as closed:
-            raise UserInputError("review.fix_period_closed", id=report.id) from closed
-        return
+        return  # to be fixed whatever its age (its period must be open: `changeable`)
     if now - report.created_at > settings.edit_window:
         hours = int(settings.edit_window.total_seconds() // 3600)
         raise UserInputError("err.edit_window_over", id=report.id, hours=hours)
@@ -235,6 +229,10 @@ async def changeable(
     if report is None:
         raise UserInputError("err.no_such_report", id=report_id)
     check_may_change(caller, settings, report, now)
+    if report.review == ReviewState.RETURNED:
+        # A returned report of a closed period goes through "xin mở khóa" (err.period_closed
+        # offers it) like any date of a closed period.
+        check_date(report.occurred_on, await open_rules(tx, settings, report.unit_code, now))
     return report
 
 
