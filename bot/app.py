@@ -39,6 +39,7 @@ from bot.scheduler import Job, Scheduler
 from bot.supervisor import supervise
 from domain.access import ActorRole
 from domain.errors import ChannelStartError, DatabaseLost, StorageError
+from domain.evidence import EvidencePhoto
 from domain.messages import OutboxItem, Outgoing
 from domain.periods import PeriodKind
 from handlers import (
@@ -63,6 +64,7 @@ from storage import targets as targets_repo
 from storage.blobs import BlobStore
 from storage.db import Database
 from storage.lock import ProcessLock
+from usecases import evidence as evidence_uc
 
 if TYPE_CHECKING:  # aiohttp is imported only when a channel receives by webhook
     from aiohttp import web
@@ -418,8 +420,15 @@ class App:
                 on_outbox=self._hand_over,
                 mini_app=settings.mini_app,
                 invite_link=self.config.telegram.deep_link,
+                photo=self._evidence_photo if self.evidence is not None else None,
             )
         )
+
+    def _evidence_photo(self, photo: EvidencePhoto, full: bool) -> bytes | None:
+        """A stored evidence photo for the dashboard: its thumbnail, or the original."""
+        assert self.evidence is not None
+        store = self.evidence.store
+        return evidence_uc.original(store, photo) if full else evidence_uc.thumbnail(store, photo)
 
     async def start(self) -> None:
         """Take the database for this process (DatabaseInUse if another has it), then serve."""

@@ -17,8 +17,10 @@ import pytest
 
 from bot.app import App
 from bot.config import Secrets, WebSection, load_config
-from domain.models import Role
+from domain.models import Photo, Role
+from domain.periods import Period, PeriodKind
 from storage import people as people_repo
+from storage.blobs import BlobStore
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.harness import EXAMPLE
 from tests.web_site import (
@@ -31,7 +33,7 @@ from tests.web_site import (
     session_cookie,
     sign_in,
 )
-from usecases import access, reports
+from usecases import access, evidence, finalize, reports
 from web import initdata
 from web.app import COOKIE
 
@@ -102,7 +104,11 @@ async def test_a_forged_or_tampered_cookie_is_no_session(site: Site) -> None:
         await sign_in(site, browser, await site.link("head"))
         cookie = session_cookie(browser)
     token, mac = cookie.split(".")
-    for forged in (f"{token}.{mac[:-2]}AA", f"{token[:-1]}A.{mac}", token, "a.b.c", ""):
+
+    def flip(text: str) -> str:
+        return text[:-1] + ("B" if text[-1] == "A" else "A")
+
+    for forged in (f"{token}.{flip(mac)}", f"{flip(token)}.{mac}", token, "a.b.c", ""):
         async with client() as other:
             other.cookie_jar.update_cookies({COOKIE: forged})
             async with other.get(f"{site.url}/app/standings") as page:
@@ -192,7 +198,7 @@ async def test_a_cluster_head_editing_urls_sees_nothing_of_another_cluster(site:
     assert await site.h.scalar("SELECT COUNT(*) FROM outbox WHERE dedupe_key LIKE 'web-%'") == 0
 
 
-async def _report_of(site: Site, who: str, unit: str, recipients: str) -> int:
+async def _report_of(site: Site, who: str, unit: str, recipients: str, photos: int = 0) -> int:
     uid = site.users[who].id
     async with site.h.db.transaction() as tx:
         person = await people_repo.by_identity(tx, site.h.channel, uid)
@@ -206,7 +212,10 @@ async def _report_of(site: Site, who: str, unit: str, recipients: str) -> int:
             unit=unit,
             indicator=indicator,
             values={"count": 3, "occasion": "tet", "recipients": recipients},
-            photos=(),
+            photos=tuple(
+                Photo("test", f"file-{recipients}-{n}", f"u-{recipients}-{n}", 1000 + n)
+                for n in range(1, photos + 1)
+            ),
             source_key=f"web-test-{who}-{recipients}",
             now=site.h.clock.now(),
         )
@@ -419,3 +428,75 @@ async def test_the_chat_menu_button_opens_the_dashboard_as_a_mini_app(tmp_path: 
                 "text": "Trang quản lý",
                 "web_app": {"url": expected},
             }
+
+
+async def test_a_finalised_period_shows_its_snapshot_and_says_so(site: Site) -> None:
+    period = Period(PeriodKind.HALF, 2026, 1)
+    async with site.h.db.transaction() as tx:
+        await finalize.finalize(
+            tx,
+            access.OPERATOR,
+            site.h.dispatcher.settings,
+            period,
+            site.h.clock.now(),
+            confirmed=True,
+            cluster_code="cum1",
+        )
+    async with client() as browser:
+        await sign_in(site, browser, await site.link("head"))
+        async with browser.get(f"{site.url}/app/standings?period=2026-H1") as page:
+            body = await page.text()
+        assert page.status == 200 and "🔒 Đã chốt ngày 10/03/2026" in body
+        assert "Số liệu đã chốt, không thay đổi theo báo cáo mới" in body
+        async with browser.get(f"{site.url}/app/standings?period=2026") as page:
+            assert "Đã chốt" not in await page.text()  # the year is not finalised
+        async with browser.get(
+            f"{site.url}/app/standings/chart.png?cluster=cum1&period=2026-H1"
+        ) as chart:
+            assert chart.status == 200 and chart.content_type == "image/png"
+
+
+async def test_a_report_shows_its_evidence_photos_to_those_who_may_see_it(
+    site: Site, tmp_path: Path
+) -> None:
+    store = BlobStore(tmp_path / "evidence")
+    site.deps.photo = lambda photo, full: (
+        evidence.original(store, photo) if full else evidence.thumbnail(store, photo)
+    )
+    report_id = await _report_of(site, "head", "long_bien", "ảnh", photos=2)
+    async with site.h.db.transaction() as tx:
+        first = next(
+            p
+            for p in await evidence.due(tx, frozenset({"test"}), site.h.clock.now())
+            if p.report_id == report_id and p.position == 1
+        )
+        digest = store.put(b"original-bytes", b"thumbnail-bytes")
+        await evidence.stored(
+            tx,
+            first,
+            digest=digest,
+            size=14,
+            content_type="image/png",
+            width=4,
+            height=3,
+            dhash=0,
+            now=site.h.clock.now(),
+        )
+    async with client() as browser:
+        await sign_in(site, browser, await site.link("head"))
+        async with browser.get(f"{site.url}/app/reports/{report_id}") as page:
+            body = await page.text()
+        assert f'src="/app/reports/{report_id}/photos/1"' in body
+        assert "2. đang tải về" in body
+        base = f"{site.url}/app/reports/{report_id}/photos"
+        async with browser.get(f"{base}/1") as thumb:
+            assert thumb.status == 200 and await thumb.read() == b"thumbnail-bytes"
+        async with browser.get(f"{base}/1?full=1") as full:
+            assert await full.read() == b"original-bytes" and full.content_type == "image/png"
+        for missing in (f"{base}/2", f"{base}/9", f"{base}/1?full=2"):
+            async with browser.get(missing) as page:
+                assert page.status in (404, 400), missing
+    async with client() as other:
+        await sign_in(site, other, await site.link("other_head"))
+        async with other.get(f"{base}/1") as page:
+            assert page.status == 403 and await page.read() != b"thumbnail-bytes"

@@ -17,6 +17,7 @@ from jinja2 import Environment
 from markupsafe import Markup
 
 from domain.access import Action
+from domain.evidence import EvidencePhoto
 from domain.messages import OutboxItem
 from runtime.context import Clock, HandlerSettings, Translator, Tx
 from usecases import access
@@ -81,6 +82,9 @@ class WebDeps:
     secret: bytes | None = None  # THIDUA_WEB_SECRET; else a key kept in the database
     on_outbox: Callable[[list[OutboxItem]], None] | None = None  # hand reminders to senders
     mini_app: bool = False
+    #: A stored evidence photo's bytes (thumbnail, or the original when `full`): the
+    #: evidence store's reader when [evidence] keeps photos, else None.
+    photo: Callable[[EvidencePhoto, bool], bytes | None] | None = None
     invite_link: Callable[[str], str | None] | None = None  # t.me/<bot>?start=CODE, if known
     navs: tuple[Nav, ...] = field(default_factory=tuple)
 

@@ -14,13 +14,21 @@ from aiohttp import web
 from domain.access import Action
 from domain.dates import format_date
 from domain.errors import AccessDenied
+from domain.evidence import PhotoState
 from domain.fields import format_value
 from domain.models import FieldType, ReportStatus
 from domain.periods import Period, PeriodKind
 from runtime.render import indicator_title, summary_line, unusual_lines
-from usecases import dashboard, reports
+from usecases import dashboard, evidence, reports
 from web.context import BadInput, Nav, Page, Route, WebCtx
 
+PHOTO_WORDS = {
+    PhotoState.PENDING: "web.photo_pending",
+    PhotoState.STORED: "web.photo_stored",
+    PhotoState.TOO_LARGE: "web.photo_refused",
+    PhotoState.NOT_IMAGE: "web.photo_refused",
+    PhotoState.FAILED: "web.photo_failed",
+}
 _CURSOR = re.compile(r"(\d{4}-\d{2}-\d{2})~(\d{1,12})")
 #: What each state is called (a review state gets its words here when it lands).
 STATE_WORDS = {
@@ -141,15 +149,20 @@ def _period_choices(w: WebCtx, chosen: Period) -> list[tuple[str, str]]:
     return out
 
 
-async def one(w: WebCtx) -> web.StreamResponse:
-    raw = w.request.match_info["id"]
+def _id(w: WebCtx, name: str) -> int:
+    raw = w.request.match_info[name]
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
-        raise BadInput("id")
+        raise BadInput(name)
+    return int(raw)
+
+
+async def one(w: WebCtx) -> web.StreamResponse:
     async with w.tx() as tx:
         caller = await w.caller(tx)
-        found = await dashboard.report_detail(tx, caller, int(raw))
+        found = await dashboard.report_detail(tx, caller, _id(w, "id"))
+        photos = await evidence.report_photos(tx, caller, found.report.id)
         try:
-            unusual = await reports.warnings(tx, caller, int(raw))
+            unusual = await reports.warnings(tx, caller, found.report.id)
         except AccessDenied:
             unusual = ()
     report = found.report
@@ -173,7 +186,16 @@ async def one(w: WebCtx) -> web.StreamResponse:
         date=format_date(report.occurred_on, w.lang),
         created=report.created_at.astimezone(tz).strftime("%H:%M %d/%m/%Y"),
         values=values,
-        photos=len(report.photos),
+        photos=[
+            {
+                "n": p.position,
+                "stored": p.state is PhotoState.STORED and w.deps.photo is not None,
+                "state": w.t(PHOTO_WORDS.get(p.state, "web.photo_pending")),
+                "duplicates": [d.report_id for d in p.duplicates],
+            }
+            for p in photos
+        ],
+        platform_photos=len(report.photos),
         warnings=unusual_lines(w.t, indicator, unusual, w.lang) if indicator else [],
         audit=[
             {
@@ -188,6 +210,26 @@ async def one(w: WebCtx) -> web.StreamResponse:
     )
 
 
+async def photo(w: WebCtx) -> web.StreamResponse:
+    """One evidence photo of a report (its thumbnail; `?full=1` the original), for people
+    who may see both the report and its evidence."""
+    position = _id(w, "n")
+    full = w.choice("full", frozenset({"1"})) == "1"
+    async with w.tx() as tx:
+        caller = await w.caller(tx)
+        found = await dashboard.report_detail(tx, caller, _id(w, "id"))
+        photos = await evidence.report_photos(tx, caller, found.report.id)
+    chosen = next((p for p in photos if p.position == position), None)
+    data = w.deps.photo(chosen, full) if chosen is not None and w.deps.photo else None
+    if chosen is None or data is None:
+        raise web.HTTPNotFound()
+    return web.Response(
+        body=data,
+        content_type=(chosen.content_type or "image/jpeg") if full else "image/jpeg",
+        headers={"Cache-Control": "private, max-age=3600"},
+    )
+
+
 def _changes(values: dict[str, Any] | None) -> str:
     if not values:
         return ""
@@ -199,6 +241,7 @@ PAGE = Page(
     routes=(
         Route("GET", "/reports", listing, Action.VIEW_REPORTS),
         Route("GET", "/reports/{id}", one, Action.VIEW_REPORTS),
+        Route("GET", "/reports/{id}/photos/{n}", photo, Action.VIEW_REPORTS),
     ),
     nav=Nav("web.nav_reports", "/reports", Action.VIEW_REPORTS),
 )

@@ -10,11 +10,15 @@ from aiohttp import web
 from documents.chart import standings_chart
 from domain.access import Action
 from domain.numbers import format_number, format_percent
+from domain.obligations import Tally
 from domain.periods import Period
 from domain.scoring import explain, format_points
 from runtime import workers
-from usecases import access, dashboard, exports
+from runtime.context import Tx
+from usecases import access, dashboard, exports, finalize
 from usecases import standings as ranking
+from usecases.access import Caller
+from usecases.standings import ClusterStandings
 from web.context import BadInput, Nav, Page, Route, WebCtx
 
 
@@ -46,13 +50,31 @@ def _percent(ratio: float | None, lang: str) -> str:
     return format_percent(ratio, lang) if ratio is not None else "—"
 
 
+async def _ranking(
+    w: WebCtx, tx: Tx, caller: Caller, asked: Asked
+) -> tuple[ClusterStandings, dict[str, Tally], str | None]:
+    """The ranking shown: a finalised period's snapshot (never the live figures) with its
+    "đã chốt" note, else the live standings."""
+    final = await finalize.finalised(tx, caller, asked.period, asked.cluster or None)
+    if final is not None:
+        snapshot = final.snapshot
+        note = w.t(
+            "finalize.note",
+            date=f"{snapshot.finalised_on(w.settings.tz):%d/%m/%Y}",
+            who=snapshot.finalised_by_name or w.t("finalize.operator"),
+        )
+        return final.result, snapshot.rates, note
+    result, rates = await dashboard.cluster_standings(
+        tx, caller, w.settings, asked.cluster, asked.period, w.now
+    )
+    return result, rates, None
+
+
 async def show(w: WebCtx) -> web.StreamResponse:
     asked = await _asked(w)
     async with w.tx() as tx:
         caller = await w.caller(tx)
-        result, rates = await dashboard.cluster_standings(
-            tx, caller, w.settings, asked.cluster, asked.period, w.now
-        )
+        result, rates, note = await _ranking(w, tx, caller, asked)
         choices = await dashboard.visible_clusters(
             tx, caller, Action.VIEW_CLUSTER_STANDINGS, asked.period.year
         )
@@ -105,6 +127,8 @@ async def show(w: WebCtx) -> web.StreamResponse:
         criteria=criteria,
         query=query,
         may_export=may_export,
+        finalised=note,
+        advisory=w.t("standings.advisory_finalised" if note else "standings.advisory"),
     )
 
 
@@ -112,11 +136,9 @@ async def chart(w: WebCtx) -> web.StreamResponse:
     """The chart as a PNG, drawn in the drawing process and kept until the standings change."""
     asked = await _asked(w)
     async with w.tx() as tx:
-        result, _ = await dashboard.cluster_standings(
-            tx, await w.caller(tx), w.settings, asked.cluster, asked.period, w.now
-        )
+        result, _, note = await _ranking(w, tx, await w.caller(tx), asked)
     title = f"{result.cluster.name} — {result.period.name(w.t)}"
-    key = ("standings", result.cluster.code, result.period.key, w.lang)
+    key = ("standings", result.cluster.code, result.period.key, w.lang, note is not None)
     png = await workers.draw_cached(
         key, standings_chart, result.standings, title, w.lang, w.deps.translate
     )
