@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.config import load_config
-from domain.models import LocalText, Unit
+from domain.models import LocalText, Role, Unit
 from domain.obligations import Tally
 from domain.periods import Period, PeriodKind
 from domain.scoring import (
@@ -21,10 +21,11 @@ from domain.scoring import (
     explain,
     score_cluster,
 )
-from storage import org, targets
+from storage import org, people, reports, targets
 from tests.harness import EXAMPLE, FakeClock, Harness
+from usecases import review
 from usecases import standings as ranking
-from usecases.access import OPERATOR
+from usecases.access import OPERATOR, Caller, actor_of
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 LATE = PenaltyRule(
@@ -189,7 +190,10 @@ source = "returned"
 @pytest.mark.both_backends
 async def test_returns_cost_points_in_standings_and_why(tmp_path: Path, database: str) -> None:
     path = tmp_path / "config.toml"
-    path.write_text(EXAMPLE.read_text(encoding="utf-8") + RETURNED_RULE, encoding="utf-8")
+    text = EXAMPLE.read_text(encoding="utf-8").replace(
+        '[review]\nby = "nobody"', '[review]\nby = "cluster"'
+    )
+    path.write_text(text + RETURNED_RULE, encoding="utf-8")
     clock = FakeClock(dt.datetime(2025, 3, 12, 9, 0, tzinfo=VN))
     h = await Harness.create(tmp_path, clock, load_config(path), database=database)
     try:
@@ -198,30 +202,30 @@ async def test_returns_cost_points_in_standings_and_why(tmp_path: Path, database
                 tx, [t.target() for t in h.config.targets], h.clock.now()
             )
         lb = await h.person(1, "long_bien")
+        await h.person(9, "dong_da", Role.CLUSTER_HEAD)  # heads Cụm thi đua số 1 in 2025
         for day in ("10/2", "11/2", "12/2"):
             await lb.send(f"thành lập 2 công đoàn cơ sở ngày {day}")
             await lb.press("Lưu")
-        async with h.db.transaction() as tx:  # a reviewer returned report 1 twice, 2 once
-            for report_id in (1, 1, 2):
-                await tx.execute(
-                    "INSERT INTO report_audit (report_id, person_id, action, at) "
-                    "VALUES (?, 1, 'returned', '2025-03-12T02:00:00+00:00')",
-                    (report_id,),
+        settings = h.dispatcher.settings
+        async with h.db.transaction() as tx:  # the head returns two of them
+            found = await tx.fetch_all("SELECT id FROM people WHERE unit_code = 'dong_da'")
+            head = Caller(await actor_of(tx, await people.get(tx, found[0][0]), 2025), 2025)
+            for report_id in (1, 2):
+                report = await reports.get(tx, report_id)
+                assert report is not None
+                done = await review.give_back(
+                    tx, head, settings, report_id, report.version, "Thiếu ảnh", clock.now()
                 )
+                assert done.result is review.Result.DONE
         replies = await lb.send("/standings 6 tháng đầu 2025")
-        assert "LĐLĐ quận Long Biên · 13,5 điểm" in replies[0].text  # 15 − 3 × 0,5
+        assert "LĐLĐ quận Long Biên · 14,0 điểm" in replies[0].text  # 15 − 2 × 0,5
         button = next(b for b in replies[0].buttons if "Long Biên" in b.label)
         why = (await lb.press_data(button.data, replies[0].message_id))[0].text
-        assert "• Báo cáo bị trả lại: 3 × -0,5 → -1,5 điểm" in " ".join(why.split())
+        assert "• Báo cáo bị trả lại: 2 × -0,5 → -1,0 điểm" in " ".join(why.split())
         async with h.db.transaction() as tx:
-            every = await ranking.every_cluster(
-                tx,
-                OPERATOR,
-                h.dispatcher.settings,
-                Period(PeriodKind.HALF, 2025, 1),
-                clock.current.date(),
-            )
+            half = Period(PeriodKind.HALF, 2025, 1)
+            every = await ranking.every_cluster(tx, OPERATOR, settings, half, clock.current.date())
         row = next(r for c in every for r in c.standings.rows if r.unit.code == "long_bien")
-        assert row.adjustment == -1.5
+        assert row.adjustment == -1.0
     finally:
         await h.close()
