@@ -21,12 +21,14 @@ from domain.models import Person
 from domain.periods import Period, parse_period
 from domain.snapshots import OpenItems
 from domain.text import fold
+from handlers.report import ReportDraft
 from handlers.standings import parse_standings_period
 from runtime import access, drafts
 from runtime.callbacks import CallbackData, FlowCallback
 from runtime.context import Ctx, new_flow_id
 from runtime.render import local_time
 from runtime.routes import ADMINS, CallbackRoute, Command, Feature, FlowRoute, HelpEntry
+from runtime.states import Flow
 from usecases import delivery, finalize, unlocks
 from usecases.access import allowed
 from usecases.unlocks import UnlockStatus
@@ -290,6 +292,10 @@ async def offer_unlock(ctx: Ctx, refusal: UserInputError) -> tuple[Button, ...]:
     period = refusal.params.get("period")
     if not isinstance(period, Period) or ctx.person is None:
         return ()
+    conv = ctx.conversation
+    draft = drafts.load(ReportDraft, conv.data) if conv and conv.flow == Flow.REPORT else None
+    if draft is not None and draft.unit != ctx.person.unit_code:
+        return ()  # an admin reporting for another unit: the unlock would be for their own
     caller = await access.caller(ctx)
     if not allowed(caller, Can.ASK_UNLOCK, caller.target(unit=caller.actor.unit)):
         return ()

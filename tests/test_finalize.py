@@ -325,6 +325,10 @@ async def test_unlock_refused_and_two_deciders_at_once(h: Harness) -> None:
     admin = await h.person(3, "hai_ba_trung", Role.ADMIN)
     await ask_unlock(officer)
     request = last_to(h, head)
+    # a request waiting is an open item of the periods it overlaps
+    preview = (await head.send("/finalize 2025"))[0].text
+    assert "• Yêu cầu mở khóa đang chờ: LĐLĐ quận Ba Đình" in preview
+    await head.send("/cancel")
     refuse = next(b for b in request.buttons if "Từ chối" in b.label)
     assert "❌ Đã từ chối mở khóa" in (await head.press_data(refuse.data))[0].text
     told = [s.text for s in h.delivered if s.chat_id == officer.chat_id][-1]
@@ -379,3 +383,15 @@ async def test_an_edit_after_the_period_closed_goes_through_unlock(h: Harness) -
     await press_in(h, head, "Đồng ý mở khóa")
     assert "Đã cập nhật báo cáo #1" in await edit_to("5")
     assert '"unions": 5' in str(await h.scalar("SELECT values_json FROM reports"))
+
+
+async def test_no_unlock_is_offered_to_an_admin_reporting_for_another_unit(h: Harness) -> None:
+    """The unlock would be for the admin's own unit, not the one reported for."""
+    admin = await h.person(3, "hai_ba_trung", Role.ADMIN)
+    await admin.send("/report tay_ho")
+    await admin.press("Thành lập CĐCS")
+    await admin.send("3")
+    await admin.press("Bỏ qua")
+    refused = (await admin.send("10/12/2025"))[0]
+    assert "đã khóa sổ" in refused.text
+    assert not any("mở khóa" in b.label for b in refused.buttons)
