@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from domain.models import ReportStatus
+from domain.models import ReportStatus, ReviewState
 from domain.snapshots import Snapshot
 from storage._codec import fetch_all, fetch_one, parse_ts, ts
 from storage.db import Tx
@@ -139,25 +139,54 @@ async def _audit(
 
 
 async def report_ids(
-    tx: Tx, unit_codes: Sequence[str], start: dt.date, end: dt.date
+    tx: Tx, unit_codes: Sequence[str], start: dt.date, end: dt.date, *, accepted_only: bool
 ) -> dict[tuple[str, str], list[int]]:
-    """(unit, indicator) → the ids of the reports standings count in [start, end]."""
+    """(unit, indicator) → the ids of the reports standings count in [start, end]: every
+    report not retracted, or (`accepted_only`, [review] standings) the accepted ones."""
     out: dict[tuple[str, str], list[int]] = {}
+    accepted = "review = ? AND " if accepted_only else ""
     for units, chosen in unit_filters(list(unit_codes), "unit_code"):
         rows = await fetch_all(
             tx,
-            f"SELECT id, unit_code, indicator FROM reports WHERE status <> ? AND {units}"
-            "occurred_on BETWEEN ? AND ? ORDER BY id",
-            (ReportStatus.RETRACTED.value, *chosen, start.isoformat(), end.isoformat()),
+            f"SELECT id, unit_code, indicator FROM reports WHERE status <> ? AND {accepted}"
+            f"{units}occurred_on BETWEEN ? AND ? ORDER BY id",
+            (
+                ReportStatus.RETRACTED.value,
+                *([ReviewState.ACCEPTED.value] if accepted_only else []),
+                *chosen,
+                start.isoformat(),
+                end.isoformat(),
+            ),
         )
         for r in rows:
             out.setdefault((r["unit_code"], r["indicator"]), []).append(int(r["id"]))
     return out
 
 
+async def not_accepted(tx: Tx, unit_codes: Sequence[str], start: dt.date, end: dt.date) -> int:
+    """How many reports of these units in [start, end] are not accepted in review yet
+    (waiting, or returned to their officer), retracted ones aside."""
+    count = 0
+    for units, chosen in unit_filters(list(unit_codes), "unit_code"):
+        found = await tx.fetch_value(
+            f"SELECT COUNT(*) FROM reports WHERE status <> ? AND review <> ? AND {units}"
+            "occurred_on BETWEEN ? AND ?",
+            (
+                ReportStatus.RETRACTED.value,
+                ReviewState.ACCEPTED.value,
+                *chosen,
+                start.isoformat(),
+                end.isoformat(),
+            ),
+        )
+        count += int(found or 0)
+    return count
+
+
 __all__ = [
     "AuditEntry",
     "Reopened",
+    "not_accepted",
     "reopen",
     "reopened",
     "report_ids",

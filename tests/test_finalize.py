@@ -17,10 +17,12 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 
+from bot.config import load_config
 from domain.access import Action
 from domain.errors import UserInputError
 from domain.models import Role
 from domain.periods import Period, PeriodKind
+from domain.review import Counted, Reviewers, ReviewRules
 from domain.snapshots import Snapshot
 from storage import finalised as finalised_repo
 from storage import targets
@@ -395,3 +397,30 @@ async def test_no_unlock_is_offered_to_an_admin_reporting_for_another_unit(h: Ha
     refused = (await admin.send("10/12/2025"))[0]
     assert "đã khóa sổ" in refused.text
     assert not any("mở khóa" in b.label for b in refused.buttons)
+
+
+async def test_reports_waiting_for_review_are_open_and_not_in_an_accepted_only_snapshot(
+    tmp_path: Path, database: str
+) -> None:
+    """[review] by the cluster, standings of accepted reports only: a report waiting for
+    review is listed before finalising, and the snapshot names only accepted reports."""
+    config = load_config(EXAMPLE).model_copy(
+        update={"review": ReviewRules(by=Reviewers.CLUSTER, standings=Counted.ACCEPTED)}
+    )
+    clock = FakeClock(dt.datetime(2026, 3, 10, 9, 0, tzinfo=VN))
+    h = await Harness.create(tmp_path, clock, config=config, database=database)
+    try:
+        lb = await h.person(1, "long_bien")
+        head = await h.person(2, "long_bien", Role.CLUSTER_HEAD)
+        await founded_on(lb, 10)
+        await founded_on(lb, 4, "2/3")
+        async with h.db.transaction() as tx:
+            await tx.execute("UPDATE reports SET review = 'accepted' WHERE id = 2")
+        preview = (await head.send("/finalize 2026"))[0].text
+        assert "• 1 báo cáo chưa được duyệt" in preview
+        await head.press("Chốt số liệu")
+        row = (await standing(h)).row("long_bien")
+        assert row is not None and row.report_ids == (2,)
+        assert (await standing(h)).open_items.unreviewed == 1
+    finally:
+        await h.close()

@@ -18,6 +18,7 @@ from domain.access import Action
 from domain.errors import UserInputError
 from domain.models import Cluster
 from domain.periods import Period
+from domain.review import Counted
 from domain.settings import HandlerSettings
 from domain.snapshots import Finaliser, OpenItems, Snapshot, Unfinished, make_snapshot
 from domain.text import clean_text
@@ -96,7 +97,8 @@ async def _open_items(
         if _overlaps(Period.from_key(r.period_key), period)
     ]
     names = tuple(dict.fromkeys(_unit_name(settings, r.unit) for r in waiting))
-    return OpenItems(unreviewed=0, missing=behind, unlocks=names)
+    unreviewed = await finalised_repo.not_accepted(tx, units, period.start, period.end)
+    return OpenItems(unreviewed=unreviewed, missing=behind, unlocks=names)
 
 
 def _overlaps(a: Period, b: Period) -> bool:
@@ -143,7 +145,10 @@ async def finalize(
     cluster = shown.cluster
     result, rates = await standings.with_rates(tx, settings, cluster.code, period, now)
     units = [u.code for u in result.units]
-    report_ids = await finalised_repo.report_ids(tx, units, period.start, period.end)
+    accepted_only = settings.review.standings is Counted.ACCEPTED
+    report_ids = await finalised_repo.report_ids(
+        tx, units, period.start, period.end, accepted_only=accepted_only
+    )
     by = caller.actor.person_id
     snapshot = make_snapshot(
         cluster=cluster.code,
