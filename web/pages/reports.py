@@ -160,7 +160,7 @@ async def one(w: WebCtx) -> web.StreamResponse:
     async with w.tx() as tx:
         caller = await w.caller(tx)
         found = await dashboard.report_detail(tx, caller, _id(w, "id"))
-        photos = await evidence.report_photos(tx, caller, found.report.id)
+        photos = (await evidence.report_photos(tx, caller, found.report.id)).photos
         try:
             unusual = await reports.warnings(tx, caller, found.report.id)
         except AccessDenied:
@@ -218,7 +218,7 @@ async def photo(w: WebCtx) -> web.StreamResponse:
     async with w.tx() as tx:
         caller = await w.caller(tx)
         found = await dashboard.report_detail(tx, caller, _id(w, "id"))
-        photos = await evidence.report_photos(tx, caller, found.report.id)
+        photos = (await evidence.report_photos(tx, caller, found.report.id)).photos
     chosen = next((p for p in photos if p.position == position), None)
     data = w.deps.photo(chosen, full) if chosen is not None and w.deps.photo else None
     if chosen is None or data is None:
