@@ -50,6 +50,7 @@ from handlers import (
     people_admin,
     reminders,
     report,
+    review,
     standings,
 )
 from runtime.context import Clock, HandlerSettings
@@ -88,6 +89,7 @@ FEATURES: tuple[Feature, ...] = (
     people_admin.FEATURE,
     dashboard.FEATURE,
     finalize.FEATURE,
+    review.FEATURE,
 )
 
 

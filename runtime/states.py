@@ -8,6 +8,7 @@ from enum import StrEnum
 class Flow(StrEnum):
     REPORT = "report"
     MYREPORTS = "myreports"
+    REVIEW = "review"  # a reviewer says why a report goes back
     DONE = "done"
 
 
@@ -22,3 +23,4 @@ class Step(StrEnum):
     LIST = "list"
     RETRACT_CONFIRM = "retract_confirm"
     FINISHED = "finished"
+    REASON = "reason"  # review: the reason a report is returned

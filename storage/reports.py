@@ -192,9 +192,22 @@ async def update_values(
     state is in the audit trail too ("resubmitted", from and to).
     """
     same = dict(values) == dict(report.values) and occurred_on == report.occurred_on
-    if same and not added_photos:
-        return report, False
     moves = review is not None and review != report.review
+    if same and not added_photos:
+        if not moves or review is None:
+            return report, False
+        # sent again unchanged (a returned report the officer stands by): only its state moves
+        await tx.execute(
+            "UPDATE reports SET review = ?, review_at = ? WHERE id = ?",
+            (review.value, ts(now), report.id),
+        )
+        await totals.refresh(tx, report.unit_code, report.indicator, [report.occurred_on])
+        await review_audit(
+            tx, report.id, person_id, "resubmitted", now, report.review, review, None
+        )
+        resent = await get(tx, report.id)
+        assert resent is not None
+        return resent, True
     await tx.execute(
         "UPDATE reports SET values_json = ?, occurred_on = ?, updated_at = ?, "
         "version = version + 1, review = ?, review_at = ? WHERE id = ?",

@@ -28,7 +28,7 @@ from pydantic import SecretStr
 
 from bot.app import App
 from bot.channels.console import ConsoleChannel
-from bot.config import Secrets, load_config
+from bot.config import AppConfig, Secrets, load_config
 from tests.fakes.telegram_api import Call as TgCall
 from tests.fakes.telegram_api import FakeTelegramAPI, FakeUser
 from tests.fakes.zalo_api import FakeZaloAPI, FakeZaloUser
@@ -294,8 +294,18 @@ class Rig:
         return issued.shown
 
 
-def _app(tmp_path: Path, secrets: Secrets, clock: FakeClock | None = None) -> App:
+Configure = Callable[[AppConfig], AppConfig]
+
+
+def _app(
+    tmp_path: Path,
+    secrets: Secrets,
+    clock: FakeClock | None = None,
+    configure: Configure | None = None,
+) -> App:
     config = load_config(EXAMPLE).with_secrets(secrets)
+    if configure is not None:
+        config = configure(config)
     return App(config, secrets, clock=clock or FakeClock(), database=str(tmp_path / "bot.sqlite3"))
 
 
@@ -323,14 +333,14 @@ async def _running(
 
 
 @asynccontextmanager
-async def _telegram(tmp_path: Path) -> AsyncIterator[Rig]:
+async def _telegram(tmp_path: Path, configure: Configure | None = None) -> AsyncIterator[Rig]:
     async with FakeTelegramAPI() as fake:
         secrets = Secrets(
             telegram_bot_token=SecretStr(fake.token), telegram_api_base_url=fake.base_url
         )
 
         def make(clock: FakeClock | None) -> App:
-            app = _app(tmp_path, secrets, clock)
+            app = _app(tmp_path, secrets, clock, configure)
             app.add_channel(app.build_channel("telegram"))
             return app
 
@@ -342,14 +352,14 @@ async def _telegram(tmp_path: Path) -> AsyncIterator[Rig]:
 
 
 @asynccontextmanager
-async def _zalo(tmp_path: Path) -> AsyncIterator[Rig]:
+async def _zalo(tmp_path: Path, configure: Configure | None = None) -> AsyncIterator[Rig]:
     from bot.channels.zalo import ZaloChannel
     from bot.channels.zalo_api import ZaloBotAPI
 
     async with FakeZaloAPI() as fake, ZaloBotAPI(fake.token, base_url=fake.base_url) as api:
 
         def make(clock: FakeClock | None) -> App:
-            app = _app(tmp_path, Secrets(), clock)
+            app = _app(tmp_path, Secrets(), clock, configure)
             app.add_channel(ZaloChannel(api, app.db, app.clock, poll_timeout=1))
             return app
 
@@ -362,12 +372,12 @@ async def _zalo(tmp_path: Path) -> AsyncIterator[Rig]:
 
 
 @asynccontextmanager
-async def _console(tmp_path: Path) -> AsyncIterator[Rig]:
+async def _console(tmp_path: Path, configure: Configure | None = None) -> AsyncIterator[Rig]:
     lines: list[str] = []
     people: list[ConsolePerson] = []
 
     def make(clock: FakeClock | None) -> App:
-        app = _app(tmp_path, Secrets(), clock)
+        app = _app(tmp_path, Secrets(), clock, configure)
         console = ConsoleChannel(app.clock, write=lines.append, db=app.db)
         app.add_channel(console)
         for someone in people:  # the same terminal, now talking to the new process
@@ -391,6 +401,9 @@ RIGS = {"telegram": _telegram, "zalo": _zalo, "console": _console}
 
 
 @asynccontextmanager
-async def rig(channel: str, tmp_path: Path) -> AsyncIterator[Rig]:
-    async with RIGS[channel](tmp_path) as running:
+async def rig(
+    channel: str, tmp_path: Path, configure: Configure | None = None
+) -> AsyncIterator[Rig]:
+    """A running App on `channel`; `configure` changes the example configuration first."""
+    async with RIGS[channel](tmp_path, configure) as running:
         yield running

@@ -36,6 +36,9 @@ from handlers.reminders import PREFIX as REMINDER_PREFIX
 from handlers.reminders import ReminderAction, pack
 from handlers.report import Action as FormAction
 from handlers.report import ReportButton
+from handlers.review import AcceptAllButton, FixButton, ReviewButton
+from handlers.review import Act as ReviewAct
+from handlers.review import ReasonButton as ReviewReason
 from handlers.standings import PREFIX as STANDINGS_PREFIX
 from storage import keys
 from storage import people as people_repo
@@ -89,6 +92,7 @@ CASES: dict[str, tuple[str, str]] = {
     "target": ("target", "long_bien new_unions 2026 25"),
     "people": ("people", ""),
     "menu": ("menu", ""),
+    "review": ("review", ""),
     "subscribe": ("subscribe", ""),
     "unsubscribe": ("unsubscribe", ""),
     "web": ("web", ""),
@@ -128,6 +132,7 @@ EXPECTED_COMMANDS: dict[str, tuple[str, str]] = {
     "target": ("------+", "ppppppp"),
     "people": ("------+", "ppppppp"),
     "menu": ("+++++++", "ppppppp"),
+    "review": ("----+++", "ppppppp"),  # review is off by default: heads are told so
     "subscribe": ("-++++++", "ppppppp"),
     "unsubscribe": ("-++++++", "ppppppp"),
     "web": ("----+++", "ppppppp"),  # the dashboard is off here: "+" is told so
@@ -150,9 +155,14 @@ EXPECTED_BUTTONS: dict[str, tuple[str, str]] = {
     "an unlock reason of nobody's flow": ("-------", "......."),
     "ask to unlock 2025-H2": ("-++++++", "......."),
     "grant O's unlock request": ("----+-+", "......."),
+    "review: accept report #1": ("----+++", "......."),
+    "review: accept all of ba_dinh": ("----+++", "......."),
+    "review: a reason of nobody's flow": ("-------", "......."),
+    "review: fix O's report #1": ("-+-----", "......."),
 }
 
 REFUSALS = (
+    "review.reviewers_only",
     "err.not_registered",
     "err.cluster_heads_only",
     "err.not_your_report",
@@ -269,6 +279,14 @@ async def _button_data(w: World, case: str, user: User) -> str:
             request = await unlocks_repo.pending(tx, "ba_dinh", "2025-H2")
         assert request is not None
         return DecideButton(request.id, Verdict.GRANT).pack()
+    if case == "review: accept report #1":
+        return ReviewButton(ReviewAct.ACCEPT, 1, 1).pack()
+    if case == "review: accept all of ba_dinh":
+        return AcceptAllButton(0, "ba_dinh").pack()
+    if case == "review: a reason of nobody's flow":
+        return ReviewReason("zzzzzzzz", "photo").pack()
+    if case == "review: fix O's report #1":
+        return FixButton(1).pack()
     assert case == "a form button of nobody's form"
     return ReportButton("zzzzzzzz", FormAction.CANCEL).pack()
 
@@ -280,9 +298,13 @@ def test_every_command_and_button_kind_has_a_row() -> None:
     # every button kind has a row: reminders, "why?", the main menu, the forms' own
     forms = {ReportButton.prefix, MyReportsButton.prefix, FinalizeButton.prefix}
     unlocking = {ReasonButton.prefix, AskUnlockButton.prefix, DecideButton.prefix}
-    assert {REMINDER_PREFIX, STANDINGS_PREFIX, MenuButton.prefix} | forms | unlocking == set(
-        router.callbacks
-    )
+    reviewing = {ReviewButton.prefix, AcceptAllButton.prefix, ReviewReason.prefix}
+    reviewing |= {FixButton.prefix}
+    assert {
+        REMINDER_PREFIX,
+        STANDINGS_PREFIX,
+        MenuButton.prefix,
+    } | forms | unlocking | reviewing == set(router.callbacks)
 
 
 async def test_the_whole_matrix(world: World) -> None:

@@ -15,6 +15,7 @@ from domain.access import ActorRole
 from domain.errors import ChannelStartError
 from domain.models import FieldType, ReportStatus, Role
 from domain.reminders import NoticeReason
+from domain.review import QUICK_REASONS
 from domain.scoring import MissingTarget, Rating, TieBreak
 from domain.snapshots import Finaliser
 from handlers.finalize import REASONS as UNLOCK_REASONS
@@ -52,6 +53,7 @@ DECLARED: dict[str, Callable[[], Sequence[str | tuple[str, ...]]]] = {
     "tie_break.{}": lambda: [t.value for t in TieBreak],
     "unlock.reason.{}": lambda: list(UNLOCK_REASONS),
     "finalize.{}": lambda: [f.value for f in Finaliser],
+    "review.reason.{}": lambda: list(QUICK_REASONS),
     # no target / a target of 0, then: left out, or the criterion's missing_target rule
     "why.target_{}_{}": lambda: list(
         itertools.product(

@@ -67,6 +67,7 @@ def test_every_feature_module_is_assembled_once() -> None:
             "people",
             "dashboard",
             "finalize",
+            "review",
         }
     )
     assert len(declared) == len(FEATURES)

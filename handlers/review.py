@@ -1,0 +1,331 @@
+"""/review: the reviewer's queue, one card at a time, oldest first (issue 12 §1).
+
+Each card shows the unit, who sent it and when, every value, the photos and the warnings
+the report was saved with, with ✅ Duyệt, ↩️ Trả lại (a quick reason or one typed) and
+⏭ Để sau. At the end of the queue a summary offers "Duyệt tất cả N báo cáo của đơn vị X"
+for what was left for later. Where there are no buttons the same choices are numbered.
+A returned report's officer is told (through the outbox) with the reason and one tap (or
+a number) to fix it; the fixed report waits in the queue again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import ConfigDict
+
+from domain.access import Action as Can
+from domain.access import ActorRole
+from domain.errors import AccessDenied, UserInputError
+from domain.fields import format_value
+from domain.messages import Button, Outgoing, Reply
+from domain.models import FieldType, Report, ReviewState
+from domain.review import QUICK_REASONS
+from domain.rules import Unusual
+from handlers import myreports
+from runtime import access, drafts
+from runtime.callbacks import CallbackData, FlowCallback
+from runtime.context import Ctx, new_flow_id
+from runtime.render import indicator_title, local_time, report_line, unusual_lines
+from runtime.routes import LEADERS, CallbackRoute, Command, Feature, FlowRoute, HelpEntry
+from runtime.states import Flow, Step
+from usecases import delivery, review
+from usecases import reports as reports_uc
+from usecases.review import Card, Outcome, Result
+
+
+class Act(StrEnum):
+    ACCEPT = "a"
+    RETURN = "r"
+    LATER = "s"
+
+
+@dataclass(frozen=True)
+class ReviewButton(CallbackData):
+    """A button of a review card: `rv:<act>:<report id>:<version seen>`."""
+
+    prefix: ClassVar[str] = "rv"
+    act: Act
+    report_id: int
+    version: int
+
+
+@dataclass(frozen=True)
+class AcceptAllButton(CallbackData):
+    """ "Duyệt tất cả" of one unit in the summary: those waiting since `until` (epoch s)."""
+
+    prefix: ClassVar[str] = "ra"
+    until: int
+    unit: str
+
+
+@dataclass(frozen=True)
+class ReasonButton(FlowCallback):
+    """A quick reason (or cancel, code "-") while a return waits for its reason."""
+
+    prefix: ClassVar[str] = "rr"
+    code: str
+
+
+@dataclass(frozen=True)
+class FixButton(CallbackData):
+    """The officer's one tap on a returned report: open it to fix (`rf:<report id>`)."""
+
+    prefix: ClassVar[str] = "rf"
+    report_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Returning:
+    """The draft while a reviewer says why a report goes back."""
+
+    __pydantic_config__: ClassVar[ConfigDict] = ConfigDict(extra="forbid")
+
+    report_id: int
+    version: int
+
+
+CANCEL = "-"
+
+
+# ---- the card -----------------------------------------------------------------------------
+
+
+async def _card_text(ctx: Ctx, card: Card) -> str:
+    report = card.report
+    unit = ctx.settings.units.get(report.unit_code)
+    indicator = ctx.settings.indicator(report.indicator)
+    lines = [
+        ctx.t("review.card_title", id=report.id, waiting=card.waiting),
+        ctx.t("review.card_unit", unit=unit.name if unit else report.unit_code),
+        ctx.t("review.card_who", who=card.author, when=local_time(ctx, report.created_at)),
+    ]
+    if indicator is None:
+        lines.append(report_line(ctx, report))
+    else:
+        lines.append(indicator_title(indicator, ctx.lang))
+        for f in indicator.fields:
+            if f.type == FieldType.PHOTO:
+                continue
+            value = report.values.get(f.code)
+            shown = (
+                format_value(f, value, ctx.lang)
+                if value is not None
+                else ctx.t("report.empty_value")
+            )
+            lines.append(f"• {f.label.get(ctx.lang)}: {shown}")
+    # Photos: the platform references the report keeps (the evidence album comes here).
+    lines.append(
+        ctx.t("review.card_photos", count=len(report.photos))
+        if report.photos
+        else ctx.t("review.card_no_photos")
+    )
+    # Warnings the report was saved with (unusual values the officer confirmed).
+    warnings = await _warnings(ctx, report)
+    if warnings and indicator is not None:
+        lines.append(ctx.t("review.card_warnings"))
+        lines += unusual_lines(ctx.t, indicator, warnings, ctx.lang)
+    lines.append("")
+    lines.append(ctx.t("review.card_question"))
+    return "\n".join(lines)
+
+
+async def _warnings(ctx: Ctx, report: Report) -> tuple[Unusual, ...]:
+    try:
+        return await reports_uc.warnings(ctx.tx, await access.caller(ctx), report.id)
+    except AccessDenied:  # a federation reviewer sees the values, the warnings come later
+        return ()
+
+
+def _card_buttons(ctx: Ctx, report: Report) -> tuple[tuple[Button, ...], ...]:
+    def b(act: Act, key: str) -> Button:
+        return ReviewButton(act, report.id, report.version).button(ctx.t(key))
+
+    return (
+        (b(Act.ACCEPT, "btn.review_accept"), b(Act.RETURN, "btn.review_return")),
+        (b(Act.LATER, "btn.review_later"),),
+    )
+
+
+async def _show_next(ctx: Ctx, after: int | None = None, *, edit: bool = False) -> None:
+    """The next card (after `after`'s place), or the summary at the end of the queue."""
+    caller = await access.caller(ctx)
+    card = await review.next_card(ctx.tx, caller, ctx.settings, after)
+    if card is not None:
+        ctx.reply(await _card_text(ctx, card), _card_buttons(ctx, card.report), edit=edit)
+        return
+    left = await review.summary(ctx.tx, caller, ctx.settings)
+    if not left:
+        ctx.reply(ctx.t("review.queue_empty"), edit=edit)
+        return
+    until = int(ctx.now.timestamp())
+    lines = [ctx.t("review.summary_title", count=sum(n for _, n, _ in left))]
+    rows: list[tuple[Button, ...]] = []
+    for unit_code, count, oldest in left:
+        unit = ctx.settings.units.get(unit_code)
+        name = unit.name if unit else unit_code
+        lines.append(
+            ctx.t("review.summary_line", unit=name, count=count, since=local_time(ctx, oldest))
+        )
+        label = ctx.t("btn.review_accept_all", count=count, unit=name)
+        rows.append((AcceptAllButton(until, unit_code).button(label),))
+    lines.append("")
+    lines.append(ctx.t("review.summary_hint"))
+    ctx.reply("\n".join(lines), tuple(rows), edit=edit)
+
+
+async def show(ctx: Ctx) -> None:
+    """/review: the oldest report waiting in the caller's queue."""
+    await _show_next(ctx)
+
+
+# ---- decisions ----------------------------------------------------------------------------
+
+
+async def _after(ctx: Ctx, outcome: Outcome) -> None:
+    """Say what became of the decision, then show the next card."""
+    report = outcome.report
+    if outcome.result is Result.TAKEN:
+        key = (
+            "review.taken_accepted"
+            if report.review == ReviewState.ACCEPTED
+            else ("review.taken_returned")
+        )
+        ctx.reply(ctx.t(key, id=report.id, who=outcome.by or "?"))
+    elif outcome.result is Result.EDITED:
+        ctx.reply(ctx.t("review.edited", id=report.id))
+        caller = await access.caller(ctx)
+        card = await review.next_card(ctx.tx, caller, ctx.settings)
+        if card is not None and card.report.id == report.id:
+            ctx.reply(await _card_text(ctx, card), _card_buttons(ctx, card.report))
+            return
+    elif outcome.result is Result.RETRACTED:
+        ctx.reply(ctx.t("review.retracted", id=report.id))
+    await _show_next(ctx, report.id)
+
+
+async def on_card(ctx: Ctx, cb: ReviewButton) -> None:
+    caller = await access.caller(ctx)
+    if cb.act is Act.LATER:
+        await _show_next(ctx, cb.report_id, edit=True)
+    elif cb.act is Act.ACCEPT:
+        outcome = await review.accept(
+            ctx.tx, caller, ctx.settings, cb.report_id, cb.version, ctx.now
+        )
+        if outcome.result is Result.DONE:
+            ctx.reply(ctx.t("review.accepted", id=cb.report_id), edit=True)
+        await _after(ctx, outcome)
+    else:
+        # A card gone stale meanwhile is said once the reason is given (`_after`).
+        fid = ctx.set_state(
+            Flow.REVIEW, Step.REASON, Returning(cb.report_id, cb.version), flow_id=new_flow_id()
+        )
+        _ask_reason(ctx, cb.report_id, fid)
+
+
+def _ask_reason(ctx: Ctx, report_id: int, flow_id: str) -> None:
+    rows = tuple(
+        (ReasonButton(flow_id, code).button(ctx.t(f"review.reason.{code}")),)
+        for code in QUICK_REASONS
+    )
+    cancel = ReasonButton(flow_id, CANCEL).button(ctx.t("btn.review_cancel"))
+    ctx.reply(ctx.t("review.ask_reason", id=report_id), (*rows, (cancel,)))
+
+
+def _returning(ctx: Ctx) -> Returning:
+    conv = ctx.conversation
+    draft = drafts.load(Returning, conv.data) if conv is not None else None
+    if draft is None:
+        raise UserInputError("err.stale_button")
+    return draft
+
+
+async def _give_back(ctx: Ctx, reason: str) -> None:
+    draft = _returning(ctx)
+    caller = await access.caller(ctx)
+    outcome = await review.give_back(
+        ctx.tx, caller, ctx.settings, draft.report_id, draft.version, reason, ctx.now
+    )
+    ctx.end_state()
+    if outcome.result is Result.DONE:
+        ctx.reply(ctx.t("review.returned", id=draft.report_id, reason=reason.strip()))
+        await _tell_officer(ctx, outcome, reason)
+    await _after(ctx, outcome)
+
+
+async def on_reason(ctx: Ctx, cb: ReasonButton) -> None:
+    if cb.code == CANCEL:
+        ctx.end_state()
+        ctx.reply(ctx.t("review.return_cancelled"), edit=True)
+        return
+    if cb.code not in QUICK_REASONS:
+        raise UserInputError("err.stale_button")
+    await _give_back(ctx, ctx.t(f"review.reason.{cb.code}"))
+
+
+async def on_reason_text(ctx: Ctx) -> None:
+    await _give_back(ctx, ctx.inbound.text or "")
+
+
+async def ask_again(ctx: Ctx) -> None:
+    conv = ctx.conversation
+    if conv is None or conv.step != Step.REASON:
+        return
+    draft = drafts.load(Returning, conv.data)
+    if draft is not None:
+        _ask_reason(ctx, draft.report_id, conv.flow_id)
+
+
+async def _tell_officer(ctx: Ctx, outcome: Outcome, reason: str) -> None:
+    """The officer who wrote it is told, in their language, with one tap to fix it."""
+    officer = outcome.author
+    if officer is None:
+        return
+    chat = await delivery.preferred_chat(ctx.tx, officer.id)
+    if chat is None:
+        return
+    lang = officer.language.value
+    text = ctx.translate(
+        lang,
+        "review.told_returned",
+        line=report_line(ctx, outcome.report),
+        reason=" ".join(reason.split()),
+        id=outcome.report.id,
+    )
+    fix = FixButton(outcome.report.id).button(
+        ctx.translate(lang, "btn.review_fix", id=outcome.report.id)
+    )
+    ctx.outgoing.append(Outgoing(chat[0], chat[1], Reply(text, ((fix,),))))
+
+
+async def on_accept_all(ctx: Ctx, cb: AcceptAllButton) -> None:
+    caller = await access.caller(ctx)
+    until = dt.datetime.fromtimestamp(cb.until, dt.UTC)
+    done = await review.accept_unit(ctx.tx, caller, ctx.settings, cb.unit, until, ctx.now)
+    unit = ctx.settings.units.get(cb.unit)
+    ctx.reply(ctx.t("review.accepted_all", count=done, unit=unit.name if unit else cb.unit))
+    await _show_next(ctx)
+
+
+async def on_fix(ctx: Ctx, cb: FixButton) -> None:
+    """✏️ on the "returned" message: the report's card, prefilled, to fix and send again."""
+    await myreports.edit(ctx, str(cb.report_id))
+
+
+FEATURE = Feature(
+    name="review",
+    commands={
+        "review": Command(show, Can.REVIEW, menu=LEADERS | {ActorRole.REVIEWER}),
+    },
+    callbacks=(
+        CallbackRoute(ReviewButton, Can.REVIEW, on_card),
+        CallbackRoute(AcceptAllButton, Can.REVIEW, on_accept_all),
+        CallbackRoute(ReasonButton, Can.REVIEW, on_reason, flows=frozenset({Flow.REVIEW})),
+        CallbackRoute(FixButton, Can.REPORT, on_fix),
+    ),
+    flows={Flow.REVIEW: FlowRoute(on_reason_text, ask_again, Can.REVIEW, draft=Returning)},
+    help=(HelpEntry("help.review", 45, Can.REVIEW),),
+)
