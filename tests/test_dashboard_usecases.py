@@ -20,14 +20,17 @@ from tests.harness import FakeClock, Harness, User
 from usecases import access, invites, overview, people, standings, targets
 from usecases.access import OPERATOR, Caller
 
+pytestmark = pytest.mark.both_backends
+
+
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = dt.datetime(2026, 12, 16, 9, 0, tzinfo=VN)  # a Wednesday
 YEAR = Period(PeriodKind.YEAR, 2026, 1)
 
 
 @pytest.fixture
-async def h(tmp_path) -> AsyncIterator[Harness]:
-    harness = await Harness.create(tmp_path, FakeClock(NOW))
+async def h(tmp_path, database) -> AsyncIterator[Harness]:
+    harness = await Harness.create(tmp_path, FakeClock(NOW), database=database)
     yield harness
     await harness.close()
 

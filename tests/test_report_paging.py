@@ -13,12 +13,15 @@ from storage import report_list
 from storage.db import Database
 from tests.harness import FakeClock, Harness, User
 
+pytestmark = pytest.mark.both_backends
+
+
 START, END = dt.date(2026, 1, 1), dt.date(2026, 12, 31)
 
 
 @pytest.fixture
-async def h(tmp_path) -> AsyncIterator[Harness]:
-    harness = await Harness.create(tmp_path, FakeClock())
+async def h(tmp_path, database) -> AsyncIterator[Harness]:
+    harness = await Harness.create(tmp_path, FakeClock(), database=database)
     yield harness
     await harness.close()
 

@@ -5,6 +5,7 @@ Screenshots at 390×844 and 1366×768 go to test-output/screenshots (not committ
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import re
@@ -124,6 +125,17 @@ async def test_invites_in_bulk_printable_with_qr_codes_and_csv_shown_once(
         await page.goto(f"{site.url}/app/people?cluster=cum1")
         assert "LĐLĐ quận Long Biên" in await page.inner_text("main")
         await shoot(page, "people")
+
+        # deactivate someone (asked first), then reactivate them
+        page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+        row = page.locator("tr", has_text="Người 11")
+        await row.locator("button", has_text="Khóa").click()
+        await page.wait_for_selector(".ok")
+        assert "Đã khóa" in await page.inner_text(".ok")
+        assert "đã khóa" in await page.locator("tr", has_text="Người 11").inner_text()
+        await page.locator("tr", has_text="Người 11").locator("button", has_text="Mở lại").click()
+        await page.wait_for_selector(".ok")
+        assert "Đã mở lại" in await page.inner_text(".ok")
         await page.click("#new-invites")
         await page.check("input[name=cluster][value=cum1]")
         await page.select_option("select[name=role]", "chair")
@@ -151,6 +163,19 @@ async def test_invites_in_bulk_printable_with_qr_codes_and_csv_shown_once(
         # a code works in the chat: the unit's chair is registered
         welcome = await site.h.user(99, "Chủ tịch mới").register(codes[0])
         assert "Chào mừng" in welcome[0].text
+
+        # the same form as a CSV file straight away
+        await page.goto(f"{site.url}/app/invites")
+        await page.click("details summary")  # single units
+        await page.check("input[name=unit][value=tay_ho]")
+        await page.select_option("select[name=format]", "csv")
+        async with page.expect_download() as download:
+            await page.click("#make")
+        saved = tmp_path / "invites.csv"
+        await (await download.value).save_as(saved)
+        rows = saved.read_text(encoding="utf-8-sig").splitlines()
+        assert len(rows) == 2 and rows[1].startswith("tay_ho,LĐLĐ quận Tây Hồ,")
+        codes += CODE.findall(rows[1])
 
         # the codes were never logged
         logged = "\n".join(r.getMessage() for r in caplog.records)
