@@ -7,20 +7,22 @@ about what the database needs to read its rows anyway, at a million reports as a
 
 The federation is bench/standings.py's (2,000 units in 350 clusters, 2023–2025, 2 %
 retracted, targets, a few declarations), generated straight into a migrated SQLite file,
-plus an admin. The dashboard runs as the bot serves it: `bot.webhook.WebhookServer` with
-the /app sub-application (web.app.build), its own process (`--serve`), on 127.0.0.1, the
-clock at 30/9/2025. The driver (this process) asks each page over HTTP with a keep-alive
-connection and a signed-in admin's session cookie, one request at a time, timing each from
-sending it to its body read whole. The floors run in the driver on its own connection to
-the same file (`storage.db.Database`, the bot's pragmas, one inline transaction each):
+plus an admin and cum1's head. The dashboard runs as the bot serves it:
+`bot.webhook.WebhookServer` with the /app sub-application (web.app.build), its own process
+(`--serve`), on 127.0.0.1, the clock at 30/9/2025. The driver (this process) asks each page
+over HTTP with a keep-alive connection and a signed-in person's session cookie (the admin,
+then cum1's head), one request at a time, timing each from sending it to its body read
+whole. The floors run in the driver on its own connection to the same file
+(`storage.db.Database`, the bot's pragmas, one inline transaction each):
 
 - standings (`/app/standings?cluster=…&period=2025`, the whole page: session, policy,
   every cluster's name for the switch, totals and targets, scoring, reporting rates, the
   HTML) against bench/standings.py's floor: the cluster's active reports of the year
   counted per unit and indicator from the covering index alone;
-- reports, first page (`/app/reports?period=2025`, every unit: what an admin sees first,
-  50 rows newest first, with their values and authors) against the same rows read by the
-  plain SQL (the join with people, ORDER BY occurred_on DESC, id DESC LIMIT 51);
+- reports, first page (`/app/reports?period=2025`: every unit for the admin, cum1's six
+  for its head; 50 rows newest first, with their values and authors) against the same
+  rows read by plain SQL (the join with people, ORDER BY occurred_on DESC, id DESC
+  LIMIT 51);
 - reports, deep (`…&after=DATE~ID`, a cursor about 60 % of the way into the year's
   reports) against the same SQL after that cursor; for reference, the OFFSET that would
   reach the same rows is timed once too.
@@ -71,14 +73,15 @@ from web.context import WebDeps
 NOW = world.NOW
 PERIOD = world.PERIOD
 ADMIN_ID = 900_001
-ADMIN_UNIT = "u0000"
+HEAD_ID = 900_002
+HEAD_UNIT = world.cluster_members()[0][0]  # the generator makes each cluster's first unit head
 LIMIT = 50  # the reports table's page (web/pages/reports.py's default)
 DEEP_SHARE = 0.6
 _LISTED = (
     "SELECT r.id, r.unit_code, r.person_id, p.name AS person_name, r.indicator, "
     "r.values_json, r.occurred_on, r.created_at, r.status "
     "FROM reports r JOIN people p ON p.id = r.person_id "
-    "WHERE r.occurred_on >= ? AND r.occurred_on <= ? {after}"
+    "WHERE r.occurred_on >= ? AND r.occurred_on <= ? {units}{after}"
     "ORDER BY r.occurred_on DESC, r.id DESC LIMIT ?"
 )
 _AFTER = "AND (r.occurred_on < ? OR (r.occurred_on = ? AND r.id < ?)) "
@@ -114,22 +117,25 @@ async def serve(path: str) -> None:
 # --- the driver --------------------------------------------------------------------------
 
 
-def add_admin(path: str) -> None:
-    """An admin person (the generated federation has officers only)."""
+def add_people(path: str) -> None:
+    """An admin and cum1's head (the generated federation has officers only)."""
     conn = sqlite3.connect(path)
     with conn:
-        conn.execute(
+        conn.executemany(
             "INSERT OR IGNORE INTO people (id, name, unit_code, role, language, active, "
-            "created_at) VALUES (?, 'Quản trị viên', ?, ?, 'vi', 1, ?)",
-            (ADMIN_ID, ADMIN_UNIT, Role.ADMIN.value, "2023-01-01T00:00:00+00:00"),
+            "created_at) VALUES (?, ?, ?, ?, 'vi', 1, '2023-01-01T00:00:00+00:00')",
+            [
+                (ADMIN_ID, "Quản trị viên", HEAD_UNIT, Role.ADMIN.value),
+                (HEAD_ID, "Cụm trưởng", HEAD_UNIT, Role.CLUSTER_HEAD.value),
+            ],
         )
     conn.close()
 
 
-async def session_cookie(db: Database) -> str:
-    """A signed-in admin's cookie: a sign-in link made and redeemed as /web's would be."""
+async def session_cookie(db: Database, person_id: int) -> str:
+    """A signed-in person's cookie: a sign-in link made and redeemed as /web's would be."""
     async with db.transaction() as tx:
-        person = await people_repo.get(tx, ADMIN_ID)
+        person = await people_repo.get(tx, person_id)
         caller = access.Caller(await access.actor_of(tx, person, NOW.year), NOW.year)
         token = await websignin.new_link(tx, caller, NOW)
         session = await websignin.redeem_link(tx, token, NOW, dt.timedelta(hours=12))
@@ -208,11 +214,22 @@ async def rounds(
 
 
 class Driver:
-    def __init__(self, db: Database, http: aiohttp.ClientSession, url: str) -> None:
+    """One signed-in person's requests; `units` the units their reports table shows (None:
+    every unit), so the floor reads the same rows."""
+
+    def __init__(
+        self, db: Database, http: aiohttp.ClientSession, url: str, units: list[str] | None
+    ) -> None:
         self.db = db
         self.http = http
         self.url = url
+        self.units = units
         self.bench = world.Bench(db)
+
+    def _units(self) -> tuple[str, list[str]]:
+        if self.units is None:
+            return "", []
+        return f"AND r.unit_code IN ({','.join('?' * len(self.units))}) ", self.units
 
     async def get(self, path: str, *needles: str) -> None:
         async with self.http.get(self.url + path, allow_redirects=False) as answer:
@@ -238,9 +255,11 @@ class Driver:
             PERIOD.start.isoformat(),
             after[0] if after else PERIOD.end.isoformat(),
         ]
+        units, chosen = self._units()
+        params += chosen
         if after:
             params += [after[0], after[0], after[1]]
-        sql = _LISTED.format(after=_AFTER if after else "")
+        sql = _LISTED.format(units=units, after=_AFTER if after else "")
         async with self.db.transaction(inline=True) as tx:
             return await fetch_all(tx, sql, [*params, LIMIT + 1])
 
@@ -255,25 +274,30 @@ class Driver:
     async def cursors(self, picks: int) -> tuple[list[tuple[str, int]], float]:
         """Cursors around DEEP_SHARE of the year's reports (newest first), and how long the
         OFFSET reaching the first of them takes."""
+        units, chosen = self._units()
+        units = units.replace("r.", "")
+        span = (PERIOD.start.isoformat(), PERIOD.end.isoformat(), *chosen)
         async with self.db.transaction(inline=True) as tx:
             total = (
                 await fetch_all(
                     tx,
-                    "SELECT COUNT(*) FROM reports WHERE occurred_on >= ? AND occurred_on <= ?",
-                    (PERIOD.start.isoformat(), PERIOD.end.isoformat()),
+                    "SELECT COUNT(*) FROM reports WHERE occurred_on >= ? AND occurred_on <= ? "
+                    + units,
+                    span,
                 )
             )[0][0]
             found: list[tuple[str, int]] = []
             offset_seconds = 0.0
             for n in range(picks):
-                skip = int(total * DEEP_SHARE) + n * 997
+                skip = int(total * DEEP_SHARE) + n * max(1, total // (20 * picks))
                 started = time.perf_counter()
                 row = (
                     await fetch_all(
                         tx,
                         "SELECT occurred_on, id FROM reports WHERE occurred_on >= ? AND "
-                        "occurred_on <= ? ORDER BY occurred_on DESC, id DESC LIMIT 1 OFFSET ?",
-                        (PERIOD.start.isoformat(), PERIOD.end.isoformat(), skip),
+                        f"occurred_on <= ? {units}ORDER BY occurred_on DESC, id DESC "
+                        "LIMIT 1 OFFSET ?",
+                        (*span, skip),
                     )
                 )[0]
                 if n == 0:
@@ -283,30 +307,60 @@ class Driver:
 
 
 @dataclass(frozen=True)
-class Result:
+class Seen:
+    """One person's figures."""
+
     standings: Figure
     first: Figure
     deep: Figure
+    offset: float  # seconds the OFFSET to the deep page's rows took, once
+    deep_at: str  # the deep page's cursor day
+    rows: int  # the year's reports in their table
+
+
+@dataclass(frozen=True)
+class Result:
+    admin: Seen
+    head: Seen
     http: Figure
-    offset: float
-    deep_at: str
+
+
+async def _as(
+    db: Database, url: str, person_id: int, units: list[str] | None, quick: bool
+) -> tuple[Seen, Figure]:
+    count, width = (3, 10) if quick else (7, 25)
+    cookie = await session_cookie(db, person_id)
+    connector = aiohttp.TCPConnector(limit=1)
+    headers = {"Cookie": f"{COOKIE}={cookie}"}
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as http:
+        d = Driver(db, http, url, units)
+        if units is None:
+            clusters = [d.bench.clusters[(i * 37) % world.CLUSTERS] for i in range(width)]
+        else:
+            clusters = ["cum1"] * width  # the head's own
+        cursors, offset = await d.cursors(width)
+        standings = await rounds(count, clusters, d.standings, d.standings_floor)
+        first = await rounds(count, [None] * width, d.reports, d.reports_floor)
+        deep = await rounds(count, cursors, d.reports, d.reports_floor)
+        http_floor = await rounds(count, [None] * width, d.health, d.nothing)
+        async with db.transaction(inline=True) as tx:
+            units_sql, chosen = d._units()
+            rows = (
+                await fetch_all(
+                    tx,
+                    "SELECT COUNT(*) FROM reports r WHERE r.occurred_on >= ? AND "
+                    f"r.occurred_on <= ? {units_sql}",
+                    (PERIOD.start.isoformat(), PERIOD.end.isoformat(), *chosen),
+                )
+            )[0][0]
+    return Seen(standings, first, deep, offset, cursors[0][0], int(rows)), http_floor
 
 
 async def measure(path: str, url: str, quick: bool) -> Result:
-    count, width = (3, 10) if quick else (7, 25)
     async with Database(path) as db:
-        cookie = await session_cookie(db)
-        connector = aiohttp.TCPConnector(limit=1)
-        headers = {"Cookie": f"{COOKIE}={cookie}"}
-        async with aiohttp.ClientSession(connector=connector, headers=headers) as http:
-            d = Driver(db, http, url)
-            clusters = [d.bench.clusters[(i * 37) % world.CLUSTERS] for i in range(width)]
-            cursors, offset = await d.cursors(width)
-            standings = await rounds(count, clusters, d.standings, d.standings_floor)
-            first = await rounds(count, [None] * width, d.reports, d.reports_floor)
-            deep = await rounds(count, cursors, d.reports, d.reports_floor)
-            http_floor = await rounds(count, [None] * width, d.health, d.nothing)
-    return Result(standings, first, deep, http_floor, offset, cursors[0][0])
+        admin, http_floor = await _as(db, url, ADMIN_ID, None, quick)
+        head, _ = await _as(db, url, HEAD_ID, world.cluster_members()[0], quick)
+    return Result(admin, head, http_floor)
 
 
 @contextlib.asynccontextmanager
@@ -335,7 +389,7 @@ async def server(path: str) -> Any:
 async def run(path: str, quick: bool) -> Result:
     async with Database(path):  # the migrations of today's code, before the server opens it
         pass
-    add_admin(path)
+    add_people(path)
     async with server(path) as url:
         return await measure(path, url, quick)
 
@@ -371,14 +425,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             world.generate(path, reports)
         print(f"{world._describe(path)}; ready in {time.perf_counter() - started:.1f} s")
         result = asyncio.run(run(path, args.quick))
-    for line in (
-        *result.standings.lines("standings page (one cluster)"),
-        *result.first.lines("reports, first page"),
-        *result.deep.lines(f"reports, deep (keyset, {DEEP_SHARE:.0%} in: {result.deep_at})"),
-        *result.http.lines("GET /healthz vs SELECT 1 (what HTTP alone costs)"),
-    ):
+    for who, seen in (("an admin", result.admin), ("cum1's head", result.head)):
+        print(f"as {who} ({seen.rows:,} reports of {PERIOD.key} in the table):")
+        for line in (
+            *seen.standings.lines("standings page (one cluster)"),
+            *seen.first.lines("reports, first page"),
+            *seen.deep.lines(f"reports, deep (keyset, {DEEP_SHARE:.0%} in: {seen.deep_at})"),
+        ):
+            print("  " + line)
+        print(f"  for reference: OFFSET to the deep page's rows took {_ms(seen.offset)} once")
+    for line in result.http.lines("GET /healthz vs SELECT 1 (what HTTP alone costs)"):
         print(line)
-    print(f"for reference: OFFSET to the deep page's rows took {_ms(result.offset)} once")
     load = os.getloadavg()
     print(f"load average after: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
     return 0
