@@ -36,10 +36,16 @@ async def visible_clusters(tx: Tx, caller: Caller, action: Action, year: int) ->
     """The clusters of `year` the caller may do `action` on (the period switch's choices)."""
     require_role(caller, action)
     asked = await in_year(tx, caller, year)
-    every = await org.clusters(tx, year)
     if allowed(asked, action, asked.target(federation=True)):
-        return every  # admins: all of them, without asking once per cluster (350 at a city's)
-    return [c for c in every if allowed(asked, action, asked.target(cluster=c.code))]
+        return await org.clusters(tx, year)  # admins: all, without asking once per cluster
+    # a leader: their one or two clusters read, not all of a city's 350 with their members
+    codes = [
+        code
+        for code in await org.cluster_codes(tx, year)
+        if allowed(asked, action, asked.target(cluster=code))
+    ]
+    found = [await org.cluster(tx, code, year) for code in codes]
+    return [c for c in found if c is not None]
 
 
 async def cluster_standings(
