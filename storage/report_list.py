@@ -24,6 +24,7 @@ class Listed:
     occurred_on: dt.date
     created_at: dt.datetime
     status: str
+    review: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,7 @@ class Filters:
     indicator: str = ""
     status: str = ""
     person: int | None = None
+    review: str = ""
     newest_first: bool = True
     after: tuple[dt.date, int] | None = None
 
@@ -66,6 +68,9 @@ async def page(tx: Tx, f: Filters, limit: int) -> list[Listed]:
     if f.person is not None:
         where.append("r.person_id = ?")
         params.append(f.person)
+    if f.review:
+        where.append("r.review = ?")
+        params.append(f.review)
     order = "DESC" if f.newest_first else "ASC"
     if f.after is not None:
         beyond = "<" if f.newest_first else ">"
@@ -75,7 +80,7 @@ async def page(tx: Tx, f: Filters, limit: int) -> list[Listed]:
     rows = await fetch_all(
         tx,
         "SELECT r.id, r.unit_code, r.person_id, p.name AS person_name, r.indicator, "
-        "r.values_json, r.occurred_on, r.created_at, r.status "
+        "r.values_json, r.occurred_on, r.created_at, r.status, r.review "
         "FROM reports r JOIN people p ON p.id = r.person_id "
         f"WHERE {' AND '.join(where)} "
         f"ORDER BY r.occurred_on {order}, r.id {order} LIMIT ?",
@@ -92,6 +97,7 @@ async def page(tx: Tx, f: Filters, limit: int) -> list[Listed]:
             occurred_on=dt.date.fromisoformat(r["occurred_on"]),
             created_at=parse_ts(r["created_at"]),
             status=r["status"],
+            review=r["review"],
         )
         for r in rows
     ]

@@ -319,6 +319,14 @@ CASES: dict[str, tuple[Case, str, str]] = {
         "----+-+",
         "----+-+",
     ),
+    # nobody reviews in the example configuration: the review use cases say so to all
+    "web: accept O's report": (
+        lambda w, tx, c: dashboard.decide_review(
+            tx, c, w.settings, w.h.catalog, w.report_of_o, 1, None, NOW
+        ),
+        "xxxxxxx",
+        "xxxxxxx",
+    ),
     "web: workbook of cum2": (
         lambda w, tx, c: dashboard.export_cluster(tx, c, "cum2", 2026),
         "-----++",

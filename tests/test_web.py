@@ -19,6 +19,7 @@ from bot.app import App
 from bot.config import Secrets, WebSection, load_config
 from domain.models import Photo, Role
 from domain.periods import Period, PeriodKind
+from domain.review import Reviewers, ReviewRules
 from storage import people as people_repo
 from storage.blobs import BlobStore
 from tests.fakes.telegram_api import FakeTelegramAPI
@@ -500,3 +501,46 @@ async def test_a_report_shows_its_evidence_photos_to_those_who_may_see_it(
         await sign_in(site, other, await site.link("other_head"))
         async with other.get(f"{base}/1") as page:
             assert page.status == 403 and await page.read() != b"thumbnail-bytes"
+
+
+async def test_a_cluster_head_reviews_reports_from_the_dashboard(tmp_path: Path) -> None:
+    config = load_config(EXAMPLE)
+    config = config.model_copy(update={"review": ReviewRules(by=Reviewers.CLUSTER)})
+    async with served(tmp_path, sample=False, config=config) as site:
+        officer = site.users["officer"]
+        ids = []
+        for n in (3, 4):
+            await officer.send(f"tặng {n} suất quà nhân dịp tết ngày 1/3")
+            saved = await officer.press("Lưu")
+            ids.append(int(re.search(r"#(\d+)", saved[0].text).group(1)))  # type: ignore[union-attr]
+        async with client() as browser:
+            await sign_in(site, browser, await site.link("head"))
+            async with browser.get(f"{site.url}/app/reports?review=submitted") as page:
+                listed = await page.text()
+            assert all(f'href="/app/reports/{i}"' in listed for i in ids)
+            async with browser.get(f"{site.url}/app/reports/{ids[0]}") as page:
+                body = await page.text()
+            assert 'id="accept"' in body and "⏳ chờ duyệt" in body
+            token = await csrf_of(site, browser)
+            url = f"{site.url}/app/reports/{ids[0]}/review"
+            empty = {"csrf": token, "version": "1", "decision": "return", "reason": "  "}
+            async with browser.post(url, data=empty) as answer:
+                assert answer.status == 400
+            returned = {**empty, "reason": "Thiếu ảnh <b>minh chứng</b>"}
+            async with browser.post(url, data=returned) as answer:
+                body = await answer.text()
+            assert answer.status == 200 and "Đã ghi nhận." in body and "↩️ trả lại" in body
+            async with browser.post(url, data=returned) as again:  # decided already
+                assert "đã xử lý báo cáo này trước bạn" in await again.text()
+            accept = {"csrf": token, "version": "1", "decision": "accept"}
+            async with browser.post(f"{site.url}/app/reports/{ids[1]}/review", data=accept) as a:
+                assert "✅ đã duyệt" in await a.text()
+        told = [s for s in await site.h.collect() if s.chat_id == officer.chat_id]
+        assert any(f"Báo cáo #{ids[0]} được trả lại" in s.text for s in told)
+        assert any("Thiếu ảnh <b>minh chứng</b>" in s.text for s in told)
+        async with client() as other:  # the head of another cluster may not
+            await sign_in(site, other, await site.link("other_head"))
+            token = await csrf_of(site, other)
+            form = {"csrf": token, "version": "1", "decision": "accept"}
+            async with other.post(f"{site.url}/app/reports/{ids[0]}/review", data=form) as no:
+                assert no.status == 403

@@ -83,6 +83,13 @@ MATRIX: list[tuple[str, str, str, tuple[int, ...]]] = [
     ("GET", "/reports/{id}", "/app/reports/{cum1}", (401, 403, 403, 200, 200, 403, 200)),
     ("GET", "/reports/{id}", "/app/reports/{cum2}", (401, 403, 403, 403, 403, 200, 200)),
     ("GET", "/reports/{id}", "/app/reports/99999999", (401, 403, 403, 403, 403, 403, 403)),
+    # nobody reviews in this configuration ([review] by = "nobody"): said so, 400
+    (
+        "POST",
+        "/reports/{id}/review",
+        "/app/reports/{cum1}/review?version=1&decision=accept",
+        (401, 403, 403, 400, 400, 403, 400),
+    ),
     # no photo stored here: those who may see the report get 404, the others 403 first
     (
         "GET",

@@ -14,6 +14,7 @@ from pathlib import Path
 import aiohttp
 from playwright.async_api import BrowserContext, Page, async_playwright
 
+from bot.config import AppConfig
 from bot.demo import seed
 from bot.webhook import WebhookServer
 from domain.models import Role
@@ -52,8 +53,10 @@ class Site:
 
 
 @asynccontextmanager
-async def served(tmp_path: Path, *, sample: bool = True) -> AsyncIterator[Site]:
-    h = await Harness.create(tmp_path, clock=FakeClock())
+async def served(
+    tmp_path: Path, *, sample: bool = True, config: AppConfig | None = None
+) -> AsyncIterator[Site]:
+    h = await Harness.create(tmp_path, clock=FakeClock(), config=config)
     if sample:
         await seed(h, 2026)  # type: ignore[arg-type]  # needs only config, clock and db
     deps = WebDeps(

@@ -25,7 +25,7 @@ from domain.settings import HandlerSettings
 from storage import org, people, report_list
 from storage import reports as reports_repo
 from storage.db import Tx
-from usecases import deadlines, delivery, standings
+from usecases import deadlines, delivery, review, standings
 from usecases.access import Caller, allowed, in_year, require, require_role
 from usecases.standings import ClusterStandings
 
@@ -102,6 +102,7 @@ class ReportQuery:
     indicator: str = ""
     status: str = ""
     person: int | None = None
+    review: str = ""
     newest_first: bool = True
     after: tuple[dt.date, int] | None = None
     limit: int = 50
@@ -129,6 +130,7 @@ async def reports_page(tx: Tx, caller: Caller, q: ReportQuery) -> ReportPage:
         indicator=q.indicator,
         status=q.status,
         person=q.person,
+        review=q.review,
         newest_first=q.newest_first,
         after=q.after,
     )
@@ -271,3 +273,40 @@ async def remind_now(
         if item is not None:
             items.append(item)
     return items, at
+
+
+# ---- review -------------------------------------------------------------------------------
+
+
+async def decide_review(
+    tx: Tx,
+    caller: Caller,
+    settings: HandlerSettings,
+    translate: Translator,
+    report_id: int,
+    version: int,
+    reason: str | None,
+    now: dt.datetime,
+) -> tuple[review.Outcome, list[OutboxItem]]:
+    """Accept (`reason` None) or return a report from the dashboard, through the review use
+    cases (the same checks as the chat); a returned report's officer is told why, in their
+    language, through the outbox."""
+    if reason is None:
+        outcome = await review.accept(tx, caller, settings, report_id, version, now)
+        return outcome, []
+    outcome = await review.give_back(tx, caller, settings, report_id, version, reason, now)
+    author = outcome.author
+    if outcome.result is not review.Result.DONE or author is None:
+        return outcome, []
+    chat = await delivery.preferred_chat(tx, author.id)
+    if chat is None:
+        return outcome, []
+    said = translate(
+        author.language.value,
+        "web.returned_notice",
+        id=report_id,
+        reason=" ".join(reason.split()),
+    )
+    key = f"web-return:{report_id}:{outcome.report.version}:{now.isoformat()}"
+    item = await delivery.enqueue(tx, chat[0], chat[1], Reply(said), now, key)
+    return outcome, [item] if item is not None else []

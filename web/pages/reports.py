@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -16,10 +17,12 @@ from domain.dates import format_date
 from domain.errors import AccessDenied
 from domain.evidence import PhotoState
 from domain.fields import format_value
-from domain.models import FieldType, ReportStatus
+from domain.models import FieldType, ReportStatus, ReviewState
 from domain.periods import Period, PeriodKind
+from domain.review import Reviewers
 from runtime.render import indicator_title, summary_line, unusual_lines
-from usecases import dashboard, evidence, reports
+from usecases import access, dashboard, evidence, reports
+from web.app import redirect
 from web.context import BadInput, Nav, Page, Route, WebCtx
 
 PHOTO_WORDS = {
@@ -36,6 +39,12 @@ STATE_WORDS = {
     ReportStatus.RETRACTED.value: "web.state_retracted",
 }
 STATES = frozenset(STATE_WORDS)
+REVIEW_WORDS = {
+    ReviewState.SUBMITTED.value: "web.review_submitted",
+    ReviewState.ACCEPTED.value: "web.review_accepted",
+    ReviewState.RETURNED.value: "web.review_returned",
+}
+REVIEWS = frozenset(REVIEW_WORDS)
 SORTS = frozenset({"new", "old"})
 
 
@@ -77,6 +86,7 @@ def _query(w: WebCtx) -> dashboard.ReportQuery:
         indicator=indicator,
         status=w.choice("state", STATES),
         person=person or None,
+        review=w.choice("review", REVIEWS),
         newest_first=w.choice("sort", SORTS, "new") == "new",
         after=_cursor(w),
         limit=w.int_param("per", 50, 10, 200),
@@ -103,6 +113,7 @@ async def listing(w: WebCtx) -> web.StreamResponse:
                 "summary": summary_line(indicator, r.values, w.lang) if indicator else r.indicator,
                 "person": r.person_name,
                 "state": w.t(STATE_WORDS.get(r.status, "web.state_active")),
+                "review": w.t(REVIEW_WORDS.get(r.review, "web.review_accepted")),
             }
         )
     base: dict[str, Any] = {
@@ -111,6 +122,7 @@ async def listing(w: WebCtx) -> web.StreamResponse:
         "indicator": q.indicator,
         "state": q.status,
         "person": q.person or "",
+        "review": q.review,
         "sort": "new" if q.newest_first else "old",
         "per": q.limit,
     }
@@ -128,6 +140,7 @@ async def listing(w: WebCtx) -> web.StreamResponse:
         units=[(code, _unit_name(w, code)) for code in units],
         indicators=[(i.code, indicator_title(i, w.lang)) for i in w.settings.indicators],
         states=[(state, w.t(key)) for state, key in STATE_WORDS.items()],
+        reviews=[(state, w.t(key)) for state, key in REVIEW_WORDS.items()],
         authors=found.authors,
         periods=_period_choices(w, q.period),
     )
@@ -183,6 +196,9 @@ async def one(w: WebCtx) -> web.StreamResponse:
         unit=_unit_name(w, report.unit_code),
         author=found.author,
         state=w.t(STATE_WORDS.get(report.status.value, "web.state_active")),
+        review=w.t(REVIEW_WORDS[report.review.value]),
+        may_review=_may_review(w, caller) and report.review is ReviewState.SUBMITTED,
+        reason_max=w.settings.review.reason_max_chars,
         date=format_date(report.occurred_on, w.lang),
         created=report.created_at.astimezone(tz).strftime("%H:%M %d/%m/%Y"),
         values=values,
@@ -196,6 +212,7 @@ async def one(w: WebCtx) -> web.StreamResponse:
             for p in photos
         ],
         platform_photos=len(report.photos),
+        said=w.param("said", max_len=200),
         warnings=unusual_lines(w.t, indicator, unusual, w.lang) if indicator else [],
         audit=[
             {
@@ -230,6 +247,48 @@ async def photo(w: WebCtx) -> web.StreamResponse:
     )
 
 
+def _may_review(w: WebCtx, caller: access.Caller) -> bool:
+    """Whether to offer ✅ / ↩️ (the use case decides for this very report)."""
+    rules = w.settings.review
+    if rules.by is Reviewers.NOBODY:
+        return False
+    action = Action.REVIEW_LED if rules.by is Reviewers.CLUSTER else Action.REVIEW_FEDERATION
+    return access.can_ever(caller, action)
+
+
+async def decide(w: WebCtx) -> web.StreamResponse:
+    """POST ✅ Duyệt or ↩️ Trả lại (with a reason) of the report as it was shown."""
+    report_id = _id(w, "id")
+    form = await w.request.post()
+    version = str(form.get("version", ""))
+    if not (version.isascii() and version.isdigit()) or len(version) > 9:
+        raise BadInput("version")
+    decision = form.get("decision")
+    if decision not in ("accept", "return"):
+        raise BadInput("decision")
+    reason = str(form.get("reason", "")) if decision == "return" else None
+    if reason is not None and len(reason) > 4 * w.settings.review.reason_max_chars:
+        raise BadInput("reason")
+    async with w.tx() as tx:
+        caller = await w.caller(tx)
+        await dashboard.report_detail(tx, caller, report_id)  # seen by them at all
+        outcome, items = await dashboard.decide_review(
+            tx, caller, w.settings, w.deps.translate, report_id, int(version), reason, w.now
+        )
+    if w.deps.on_outbox is not None and items:
+        w.deps.on_outbox(items)
+    said = w.t(RESULT_WORDS[outcome.result.value], by=outcome.by or "—")
+    return redirect(f"/app/reports/{report_id}?{urlencode({'said': said[:200]})}")
+
+
+RESULT_WORDS = {
+    "done": "web.review_done",
+    "taken": "web.review_taken",
+    "edited": "web.review_edited",
+    "retracted": "web.review_retracted",
+}
+
+
 def _changes(values: dict[str, Any] | None) -> str:
     if not values:
         return ""
@@ -242,6 +301,7 @@ PAGE = Page(
         Route("GET", "/reports", listing, Action.VIEW_REPORTS),
         Route("GET", "/reports/{id}", one, Action.VIEW_REPORTS),
         Route("GET", "/reports/{id}/photos/{n}", photo, Action.VIEW_REPORTS),
+        Route("POST", "/reports/{id}/review", decide, Action.REVIEW),
     ),
     nav=Nav("web.nav_reports", "/reports", Action.VIEW_REPORTS),
 )

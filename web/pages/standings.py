@@ -128,6 +128,7 @@ async def show(w: WebCtx) -> web.StreamResponse:
         query=query,
         may_export=may_export,
         finalised=note,
+        provisional=None if note else w.t("web.provisional", date=f"{w.today:%d/%m/%Y}"),
         advisory=w.t("standings.advisory_finalised" if note else "standings.advisory"),
     )
 
