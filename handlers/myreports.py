@@ -12,7 +12,7 @@ from domain.access import Action as Can
 from domain.errors import UserInputError
 from domain.evidence import EvidencePhoto, Likeness, PhotoState
 from domain.messages import Button
-from domain.models import Report
+from domain.models import Report, ReportStatus, ReviewState
 from handlers import report as report_flow
 from runtime import access, drafts
 from runtime.callbacks import FlowCallback
@@ -20,7 +20,7 @@ from runtime.context import Ctx, new_flow_id
 from runtime.render import local_time, report_line
 from runtime.routes import REGISTERED, CallbackRoute, Command, Feature, FlowRoute, HelpEntry
 from runtime.states import Flow, Step
-from usecases import evidence, reports
+from usecases import evidence, reports, review
 
 
 class Action(StrEnum):
@@ -65,6 +65,9 @@ async def show(ctx: Ctx) -> None:
         lines.append(
             "   " + ctx.t("myreports.meta", when=local_time(ctx, r.created_at), who=listed.author)
         )
+        state = await _review_state(ctx, r)
+        if state:
+            lines.append("   " + state)
         if not listed.may_change:
             continue
         rows.append(
@@ -77,6 +80,20 @@ async def show(ctx: Ctx) -> None:
         lines.append("")
         lines.append(ctx.t("myreports.actions_hint"))
     ctx.reply("\n".join(lines), tuple(rows))
+
+
+async def _review_state(ctx: Ctx, report: Report) -> str:
+    """Where the report is in review ("" when nobody reviews and it was accepted as saved);
+    a returned one says why."""
+    if report.status == ReportStatus.RETRACTED:
+        return ""
+    if report.review == ReviewState.RETURNED:
+        found = await review.trail(ctx.tx, await access.caller(ctx), report.id)
+        reasons = [e.reason for e in found if e.action == "returned" and e.reason]
+        return ctx.t("myreports.state_returned", reason=reasons[-1] if reasons else "—")
+    if report.review == ReviewState.SUBMITTED:
+        return ctx.t("myreports.state_submitted")
+    return ctx.t("myreports.state_accepted") if ctx.settings.review.enabled else ""
 
 
 def _report_id(raw_id: str) -> int:

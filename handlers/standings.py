@@ -156,6 +156,9 @@ def render(
         notes.append(t("standings.rate_legend"))
     if any(row.tied for row in result.standings.rows):
         notes.append(t("standings.tie_rule", rule=result.standings.tie_rule))
+    if result.unreviewed and finalised is None:
+        key = "standings.accepted_only" if result.accepted_only else "standings.provisional"
+        notes.append(t(key, count=result.unreviewed))
     lines.append("")
     for note in notes:
         lines += wrap(note, LINE, indent="")

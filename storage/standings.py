@@ -103,16 +103,18 @@ async def _from_reports(
     start: date,
     end: date,
     out: dict[tuple[str, str], float],
+    accepted_only: bool = False,
 ) -> None:
     """Add the reports of [start, end] themselves (absent SUMs are 0): for ragged days."""
+    counted = "r.status = ? AND r.review = 'accepted'" if accepted_only else "r.status <> ?"
     for units, chosen in unit_filters(unit_codes, "r.unit_code"):
         rows = await fetch_all(
             tx,
-            f"{plan.sql} WHERE r.status <> ? AND {units}r.occurred_on BETWEEN ? AND ? "
+            f"{plan.sql} WHERE {counted} AND {units}r.occurred_on BETWEEN ? AND ? "
             "GROUP BY r.unit_code, r.indicator",
             (
                 *plan.params,
-                ReportStatus.RETRACTED.value,
+                ReportStatus.ACTIVE.value if accepted_only else ReportStatus.RETRACTED.value,
                 *chosen,
                 start.isoformat(),
                 end.isoformat(),
@@ -152,6 +154,7 @@ async def _from_totals(
     last: date,
     out: dict[tuple[str, str], float],
     target_keys: Sequence[str],
+    accepted_only: bool = False,
 ) -> list[Target]:
     """Add the whole half-years `first`..`last` from the kept totals (storage.totals); the
     targets of `target_keys` come in the same query."""
@@ -161,7 +164,9 @@ async def _from_totals(
         term = term_of(m.inputs) if m.inputs else ""
         terms.setdefault(m.indicator, set()).add(term)
         by_term.setdefault((m.indicator, term), []).append(m.code)
-    sums, targets = await totals.half_sums(tx, unit_codes, first, last, terms, target_keys)
+    sums, targets = await totals.half_sums(
+        tx, unit_codes, first, last, terms, target_keys, accepted_only=accepted_only
+    )
     counted: list[tuple[str, str]] = []
     for unit, indicator, term, total in sums:
         if term == "":
@@ -182,6 +187,7 @@ async def _totals(
     start: date,
     end: date,
     target_keys: Sequence[str] = (),
+    accepted_only: bool = False,
 ) -> tuple[dict[tuple[str, str], float], list[Target]]:
     out: dict[tuple[str, str], float] = {}
     if unit_codes == []:
@@ -192,12 +198,34 @@ async def _totals(
         found = await totals.half_sums(tx, unit_codes, first, last, {}, target_keys)
         targets = found[1]
     else:
-        targets = await _from_totals(tx, measures, unit_codes, *whole, out, target_keys)
+        targets = await _from_totals(
+            tx, measures, unit_codes, *whole, out, target_keys, accepted_only
+        )
     if edges and measures:
         plan = _plan(measures)
         for first, last in edges:
-            await _from_reports(tx, plan, unit_codes, first, last, out)
+            await _from_reports(tx, plan, unit_codes, first, last, out, accepted_only)
     return out, targets
+
+
+async def unreviewed(tx: Tx, units: Sequence[str] | Members, start: date, end: date) -> int:
+    """How many of these units' reports of [start, end] are not (yet) accepted in review:
+    what "tạm tính" standings say. Whole half-years from the kept totals."""
+    chosen: Units = units if isinstance(units, Members) else list(units)
+    if chosen == []:
+        return 0
+    whole, edges = _whole_halves(start, end)
+    count = await totals.waiting(tx, chosen, *whole) if whole is not None else 0
+    for first, last in edges:
+        for cond, params in unit_filters(chosen, "unit_code"):
+            count += int(
+                await tx.fetch_value(
+                    f"SELECT COUNT(*) FROM reports WHERE {cond}occurred_on BETWEEN ? AND ? "
+                    "AND status = ? AND review <> 'accepted'",
+                    (*params, first.isoformat(), last.isoformat(), ReportStatus.ACTIVE.value),
+                )
+            )
+    return count
 
 
 async def totals_and_targets(
@@ -207,11 +235,14 @@ async def totals_and_targets(
     start: date,
     end: date,
     target_keys: Sequence[str],
+    *,
+    accepted_only: bool = False,
 ) -> tuple[dict[tuple[str, str], float], list[Target]]:
     """`measure_totals`, and these units' (or a cluster's members') targets of the periods
-    `target_keys`: for a standings period (whole half-years) both come in one query."""
+    `target_keys`: for a standings period (whole half-years) both come in one query.
+    `accepted_only`: only reports accepted in review count."""
     chosen = units if isinstance(units, Members) else list(units)
-    return await _totals(tx, measures, chosen, start, end, target_keys)
+    return await _totals(tx, measures, chosen, start, end, target_keys, accepted_only)
 
 
 async def measure_totals(
@@ -220,6 +251,8 @@ async def measure_totals(
     unit_codes: Sequence[str],
     start: date,
     end: date,
+    *,
+    accepted_only: bool = False,
 ) -> dict[tuple[str, str], float]:
     """Totals per (unit code, measure code) of these units' reports in [start, end].
 
@@ -230,7 +263,7 @@ async def measure_totals(
     what standings ask) come from the kept totals, a few rows per unit whatever
     the number of reports; any other days from the reports themselves.
     """
-    return (await _totals(tx, measures, list(unit_codes), start, end))[0]
+    return (await _totals(tx, measures, list(unit_codes), start, end, (), accepted_only))[0]
 
 
 async def all_unit_totals(

@@ -17,12 +17,14 @@ import pytest
 from bot.config import AppConfig, load_config
 from domain.errors import AccessDenied, UserInputError
 from domain.models import ReportStatus, ReviewState, Role
+from domain.periods import Period, PeriodKind
 from domain.review import Counted, Reviewers, ReviewEvent, ReviewRules, bucket, next_state
+from domain.scoring import UnitStanding
 from storage import people as people_repo
 from storage import totals
 from storage.db import Tx
 from tests.harness import EXAMPLE, FakeClock, Harness, User
-from usecases import access, review
+from usecases import access, review, standings
 from usecases import reports as reports_uc
 from usecases.access import Caller
 
@@ -262,3 +264,46 @@ async def test_reviewers_role_and_bulk_accept_and_reminders(tmp_path: Path, data
             assert await totals.differences(tx) == []
     finally:
         await h.close()
+
+
+def done(row: UnitStanding) -> float:
+    """What a unit did on the grassroots-unions criterion."""
+    return sum(c.done for c in row.criteria if c.criterion.measure == "new_unions")
+
+
+async def test_standings_say_provisional_or_count_accepted_only(
+    tmp_path: Path, database: str
+) -> None:
+    """All reports (the default) are counted and the text says how many wait; accepted
+    only leaves them out and says so. The figure moves when the report is accepted."""
+    for counted in (Counted.ALL, Counted.ACCEPTED):
+        folder = tmp_path / counted.value
+        folder.mkdir()
+        h = await make(folder, database if counted is Counted.ALL else "", standings=counted)
+        try:
+            settings = h.dispatcher.settings
+            officer = await h.person(1, "ba_dinh")
+            head = await h.person(2, "long_bien", Role.CLUSTER_HEAD)
+            await saved(officer, "thành lập 3 công đoàn cơ sở ngày 1/3")
+            text = (await head.send("/standings"))[0].text
+            period = Period(PeriodKind.YEAR, 2026, 1)
+            async with h.db.transaction() as tx:
+                before, _ = await standings.with_rates(tx, settings, "cum1", period, h.clock.now())
+            row = next(r for r in before.standings.rows if r.unit.code == "ba_dinh")
+            assert before.unreviewed == 1
+            if counted is Counted.ALL:
+                assert "Tạm tính: gồm 1 báo cáo chưa duyệt" in text
+                assert done(row) == 3
+            else:
+                assert "Chỉ tính báo cáo đã duyệt; 1 báo cáo" in text
+                assert done(row) == 0
+            async with h.db.transaction() as tx:
+                await review.accept(tx, await caller_of(h, tx, head), settings, 1, 1, h.clock.now())
+            text = (await head.send("/standings"))[0].text
+            assert "Tạm tính" not in text and "Chỉ tính báo cáo đã duyệt" not in text
+            async with h.db.transaction() as tx:
+                after, _ = await standings.with_rates(tx, settings, "cum1", period, h.clock.now())
+            moved = next(r for r in after.standings.rows if r.unit.code == "ba_dinh")
+            assert after.unreviewed == 0 and done(moved) == 3
+        finally:
+            await h.close()

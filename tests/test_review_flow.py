@@ -106,3 +106,6 @@ async def test_a_typed_reason_later_and_accept_all_on_every_channel(on: Rig) -> 
     await person.expect("Không còn báo cáo nào chờ bạn duyệt")
     rows = [await on.scalar(f"SELECT review FROM reports WHERE id = {i}") for i in (1, 2)]
     assert rows == ["accepted", "returned"]
+    mine = await person.say("/myreports", "Báo cáo gần nhất")
+    assert "↩️ Bị trả lại: Ngày trao quà chưa khớp biên bản" in mine
+    assert "✅ Đã duyệt" in mine

@@ -10,6 +10,7 @@ the arithmetic is `domain.scoring`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from domain.measures import MeasureDef
 from domain.models import Cluster, Unit
 from domain.obligations import Tally, UnitRef, rates_by_unit
 from domain.periods import Period, PeriodKind
+from domain.review import Counted
 from domain.scoring import (
     PenaltySource,
     PeriodTargets,
@@ -49,6 +51,10 @@ class ClusterStandings:
     standings: Standings
     units: tuple[Unit, ...]
     targets: PeriodTargets | None = None
+    #: Reports of the period not (yet) accepted in review ([review] on), and whether they
+    #: are left out ([review] standings = "accepted") or counted ("tạm tính").
+    unreviewed: int = 0
+    accepted_only: bool = False
 
 
 def progress(period: Period, today: dt.date) -> float | None:
@@ -114,11 +120,33 @@ async def compute_clusters(
         raise UserInputError("standings.no_scoring")
     codes = [u.code for cluster in clusters for u in _members(settings, cluster)]
     read = await standings_repo.totals_and_targets(  # one query
-        tx, settings.measures, codes, period.start, period.end, _target_keys(period)
+        tx,
+        settings.measures,
+        codes,
+        period.start,
+        period.end,
+        _target_keys(period),
+        accepted_only=_accepted_only(settings),
     )
     at = now if now is not None else _end_of(today, settings)
     counts = await penalty_counts(tx, settings, clusters, period, at)
-    return _scored(settings, clusters, period, today, *read, counts=counts)
+    scored = _scored(settings, clusters, period, today, *read, counts=counts)
+    return [await _with_review(tx, settings, s) for s in scored]
+
+
+def _accepted_only(settings: HandlerSettings) -> bool:
+    return settings.review.standings is Counted.ACCEPTED
+
+
+async def _with_review(
+    tx: Tx, settings: HandlerSettings, result: ClusterStandings
+) -> ClusterStandings:
+    """The ranking with what it says of review: how many reports still wait (review on)."""
+    if not settings.review.enabled and not _accepted_only(settings):
+        return result
+    units = [u.code for u in result.units]
+    waiting = await standings_repo.unreviewed(tx, units, result.period.start, result.period.end)
+    return dataclasses.replace(result, unreviewed=waiting, accepted_only=_accepted_only(settings))
 
 
 def _end_of(today: dt.date, settings: HandlerSettings) -> dt.datetime:
@@ -233,7 +261,13 @@ async def with_rates(
     cluster, read, found, *returned = await tx.together(
         org.cluster(tx, code, period.year),
         standings_repo.totals_and_targets(
-            tx, settings.measures, members, period.start, period.end, _target_keys(period)
+            tx,
+            settings.measures,
+            members,
+            period.start,
+            period.end,
+            _target_keys(period),
+            accepted_only=_accepted_only(settings),
         ),
         rates.submitted(tx, settings, members, period, now),
         *(
@@ -250,7 +284,8 @@ async def with_rates(
     counts = dict(_lateness(tallies, sources))
     if returned:
         counts[PenaltySource.RETURNED] = returned[0]
-    return _scored(settings, [cluster], period, today, *read, counts=counts)[0], tallies
+    scored = _scored(settings, [cluster], period, today, *read, counts=counts)[0]
+    return await _with_review(tx, settings, scored), tallies
 
 
 async def _asked_code(tx: Tx, caller: Caller, action: Action, year: int) -> str:
@@ -318,7 +353,9 @@ async def of_indicator(
     cluster = await asked_cluster(tx, caller, Action.VIEW_CLUSTER_STANDINGS, period.year)
     measures = tuple(m for m in settings.measures if m.indicator == indicator)
     codes = [m.unit for m in cluster.members]
-    totals = await standings_repo.measure_totals(tx, measures, codes, period.start, period.end)
+    totals = await standings_repo.measure_totals(
+        tx, measures, codes, period.start, period.end, accepted_only=_accepted_only(settings)
+    )
     first = measures[0].code if measures else ""
 
     def name(code: str) -> str:
@@ -352,7 +389,12 @@ async def of_unit(
     about = caller.target(unit=code, cluster=their_cluster.code if their_cluster else None)
     require(caller, Action.VIEW_UNIT, about)
     totals = await standings_repo.measure_totals(
-        tx, settings.measures, [code], period.start, period.end
+        tx,
+        settings.measures,
+        [code],
+        period.start,
+        period.end,
+        accepted_only=_accepted_only(settings),
     )
     found = await targets_repo.for_period(tx, period.key, [code])
     targets = targets_for_period(found, period).values
