@@ -261,7 +261,8 @@ class App:
             return None
         folder = settings.folder_for(self.db.path)
         if folder is None:
-            log.warning("[evidence] folder is not set: photos are kept as platform references")
+            # said once the bot runs (`thidua status` and the README say where photos go)
+            log.info("[evidence] folder is not set: photos are kept as platform references")
             return None
         fetcher = EvidenceFetcher(
             self.db,
