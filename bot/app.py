@@ -260,9 +260,7 @@ class App:
         if not settings.enabled:
             return None
         folder = settings.folder_for(self.db.path)
-        if folder is None:
-            # said once the bot runs (`thidua status` and the README say where photos go)
-            log.info("[evidence] folder is not set: photos are kept as platform references")
+        if folder is None:  # said by start(), once the database answered
             return None
         fetcher = EvidenceFetcher(
             self.db,
@@ -462,6 +460,8 @@ class App:
         self.scheduler.start(self.config.federation.tz)
         if self.evidence is not None:
             self.evidence.start()
+        elif self.config.evidence.enabled:
+            log.warning("[evidence] folder is not set: photos are kept as platform references")
         if self.db.shared:  # the others' roles are taken over when their process dies
             self._electing = asyncio.create_task(
                 supervise("elections", self.elections.run, self.health), name="elections"
