@@ -169,5 +169,13 @@ async def test_the_overview_agrees_with_standings_and_counts_this_week(h: Harnes
     assert by_code["cum1"].leader == cum1.standings.rows[0].unit
     assert by_code["cum1"].leader_score == cum1.standings.rows[0].score
     assert by_code["cum1"].leader is not None and by_code["cum1"].leader.code == "long_bien"
+    assert by_code["cum2"].leader is not None and by_code["cum2"].leader.code == "tay_ho"
     assert by_code["cum1"].rate.met == sum(t.met for t in rates.values())
     assert by_code["cum1"].rate.expected == sum(t.expected for t in rates.values())
+
+
+async def test_nobody_leads_a_cluster_where_no_unit_has_scored(h: Harness) -> None:
+    async with h.db.transaction() as tx:
+        seen = await overview.federation(tx, OPERATOR, h.dispatcher.settings, YEAR, NOW)
+    assert seen.clusters and all(c.leader is None for c in seen.clusters)
+    assert seen.this_week == 0

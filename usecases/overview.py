@@ -28,7 +28,7 @@ from usecases.standings import compute_clusters
 @dataclass(frozen=True, slots=True)
 class ClusterOverview:
     cluster: Cluster
-    leader: Unit | None  # first in the standings (None: no unit scored yet)
+    leader: Unit | None  # first in the standings (None: no unit has scored yet)
     leader_score: float | None
     tied: bool  # the leader shares first place
     rate: Tally  # reports sent of those due so far in the period, all units summed
@@ -73,7 +73,9 @@ async def federation(
     for n, cluster in enumerate(clusters):
         members = [m.unit for m in cluster.members if m.unit in settings.units]
         standings = scored[n].standings if scored else None
+        # nobody leads a cluster where no unit has scored yet (all tied at 0)
         first = standings.rows[0] if standings and standings.rows else None
+        first = first if first is not None and first.score > 0 else None
         rate = sum((tallies.get(u, Tally()) for u in members), Tally())
         rows.append(
             ClusterOverview(
