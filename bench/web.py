@@ -410,8 +410,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"federation: {world.UNITS:,} units in {world.CLUSTERS} clusters, {reports:,} reports "
         f"{world.YEARS[0]}–{world.YEARS[-1]}; pages of {PERIOD.key} asked on "
-        f"{NOW:%d/%m/%Y} by an admin; load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} "
-        f"on {os.cpu_count()} cores"
+        f"{NOW:%d/%m/%Y} by an admin and by cum1's head; load average "
+        f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores"
     )
     with tempfile.TemporaryDirectory(prefix="thidua-web-bench-") as tmp:
         folder = Path(args.keep) if args.keep else Path(tmp)
