@@ -21,18 +21,28 @@ from domain.access import Action as Can
 from domain.access import ActorRole
 from domain.errors import AccessDenied, UserInputError
 from domain.fields import format_value
-from domain.messages import Button, Outgoing, Reply
+from domain.messages import Button, OutboxItem, Outgoing, Reply
 from domain.models import FieldType, Report, ReviewState
+from domain.reminders import defer, snooze_until
 from domain.review import QUICK_REASONS
 from domain.rules import Unusual
 from handlers import myreports
 from runtime import access, drafts
 from runtime.callbacks import CallbackData, FlowCallback
-from runtime.context import Ctx, new_flow_id
+from runtime.context import Ctx, HandlerSettings, Translator, new_flow_id
 from runtime.render import indicator_title, local_time, report_line, unusual_lines
-from runtime.routes import LEADERS, CallbackRoute, Command, Feature, FlowRoute, HelpEntry
+from runtime.routes import (
+    LEADERS,
+    CallbackRoute,
+    Command,
+    Feature,
+    FlowRoute,
+    HelpEntry,
+    ScheduledJob,
+    Work,
+)
 from runtime.states import Flow, Step
-from usecases import delivery, review
+from usecases import Tx, delivery, review
 from usecases import reports as reports_uc
 from usecases.review import Card, Outcome, Result
 
@@ -76,6 +86,19 @@ class FixButton(CallbackData):
 
     prefix: ClassVar[str] = "rf"
     report_id: int
+
+
+class Later(StrEnum):
+    NOW = "n"
+    SNOOZE = "z"
+
+
+@dataclass(frozen=True)
+class ReminderButton(CallbackData):
+    """A button of a reviewer's reminder: open the queue, or "Nhắc lại sau"."""
+
+    prefix: ClassVar[str] = "rq"
+    act: Later
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,6 +338,60 @@ async def on_fix(ctx: Ctx, cb: FixButton) -> None:
     await myreports.edit(ctx, str(cb.report_id))
 
 
+async def on_reminder(ctx: Ctx, cb: ReminderButton) -> None:
+    if cb.act is Later.NOW:
+        await _show_next(ctx)
+        return
+    rules = ctx.settings.reminders
+    until = snooze_until(ctx.now, ctx.settings.tz, rules)
+    await review.snooze(ctx.tx, await access.caller(ctx), ctx.settings, until)
+    ctx.reply(ctx.t("review.snoozed", until=local_time(ctx, until)), edit=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewReminders:
+    """Daily at [reminders] at: each reviewer whose queue holds reports older than
+    [review] remind_after_days is told, once a day, out of quiet hours and holidays."""
+
+    settings: HandlerSettings
+    translate: Translator
+
+    async def fire(
+        self, tx: Tx, fire_at: dt.datetime, previous: dt.datetime | None
+    ) -> list[OutboxItem]:
+        items: list[OutboxItem] = []
+        rules = self.settings.reminders
+        at = defer(fire_at, rules.quiet_hours, rules.holidays, self.settings.tz)
+        day = at.astimezone(self.settings.tz).date().isoformat()
+        for person, count in await review.reviewers_to_remind(tx, self.settings, fire_at):
+            chat = await delivery.preferred_chat(tx, person.id)
+            if chat is None:
+                continue
+            lang = person.language.value
+            text = self.translate(
+                lang,
+                "review.remind",
+                count=count,
+                days=self.settings.review.remind_after_days,
+            )
+            buttons = (
+                (
+                    ReminderButton(Later.NOW).button(self.translate(lang, "btn.review_now")),
+                    ReminderButton(Later.SNOOZE).button(self.translate(lang, "btn.snooze")),
+                ),
+            )
+            key = f"review-remind:{person.id}:{day}"
+            item = await delivery.enqueue(tx, chat[0], chat[1], Reply(text, buttons), at, key)
+            if item is not None:
+                items.append(item)
+        return items
+
+
+def _daily_at(settings: HandlerSettings) -> str:
+    at = settings.reminders.at
+    return f"{at.minute} {at.hour} * * *"
+
+
 FEATURE = Feature(
     name="review",
     commands={
@@ -325,7 +402,15 @@ FEATURE = Feature(
         CallbackRoute(AcceptAllButton, Can.REVIEW, on_accept_all),
         CallbackRoute(ReasonButton, Can.REVIEW, on_reason, flows=frozenset({Flow.REVIEW})),
         CallbackRoute(FixButton, Can.REPORT, on_fix),
+        CallbackRoute(ReminderButton, Can.REVIEW, on_reminder),
     ),
     flows={Flow.REVIEW: FlowRoute(on_reason_text, ask_again, Can.REVIEW, draft=Returning)},
     help=(HelpEntry("help.review", 45, Can.REVIEW),),
+    jobs=(
+        ScheduledJob(
+            "review_reminders",
+            cron=_daily_at,
+            make=lambda settings, translate: Work(ReviewReminders(settings, translate).fire),
+        ),
+    ),
 )

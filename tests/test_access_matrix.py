@@ -36,9 +36,10 @@ from handlers.reminders import PREFIX as REMINDER_PREFIX
 from handlers.reminders import ReminderAction, pack
 from handlers.report import Action as FormAction
 from handlers.report import ReportButton
-from handlers.review import AcceptAllButton, FixButton, ReviewButton
+from handlers.review import AcceptAllButton, FixButton, Later, ReviewButton
 from handlers.review import Act as ReviewAct
 from handlers.review import ReasonButton as ReviewReason
+from handlers.review import ReminderButton as ReviewReminder
 from handlers.standings import PREFIX as STANDINGS_PREFIX
 from storage import keys
 from storage import people as people_repo
@@ -159,6 +160,7 @@ EXPECTED_BUTTONS: dict[str, tuple[str, str]] = {
     "review: accept all of ba_dinh": ("----+++", "......."),
     "review: a reason of nobody's flow": ("-------", "......."),
     "review: fix O's report #1": ("-+-----", "......."),
+    "review: snooze a reviewer's reminder": ("----+++", "......."),
 }
 
 REFUSALS = (
@@ -287,6 +289,8 @@ async def _button_data(w: World, case: str, user: User) -> str:
         return ReviewReason("zzzzzzzz", "photo").pack()
     if case == "review: fix O's report #1":
         return FixButton(1).pack()
+    if case == "review: snooze a reviewer's reminder":
+        return ReviewReminder(Later.SNOOZE).pack()
     assert case == "a form button of nobody's form"
     return ReportButton("zzzzzzzz", FormAction.CANCEL).pack()
 
@@ -299,7 +303,7 @@ def test_every_command_and_button_kind_has_a_row() -> None:
     forms = {ReportButton.prefix, MyReportsButton.prefix, FinalizeButton.prefix}
     unlocking = {ReasonButton.prefix, AskUnlockButton.prefix, DecideButton.prefix}
     reviewing = {ReviewButton.prefix, AcceptAllButton.prefix, ReviewReason.prefix}
-    reviewing |= {FixButton.prefix}
+    reviewing |= {FixButton.prefix, ReviewReminder.prefix}
     assert {
         REMINDER_PREFIX,
         STANDINGS_PREFIX,

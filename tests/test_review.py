@@ -11,25 +11,30 @@ import datetime as dt
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from apscheduler.triggers.cron import CronTrigger
 
 from bot.config import AppConfig, load_config
+from bot.scheduler import Job, Scheduler
 from domain.errors import AccessDenied, UserInputError
 from domain.models import ReportStatus, ReviewState, Role
 from domain.periods import Period, PeriodKind
 from domain.review import Counted, Reviewers, ReviewEvent, ReviewRules, bucket, next_state
 from domain.scoring import UnitStanding
+from handlers.review import ReviewReminders
 from storage import people as people_repo
 from storage import totals
 from storage.db import Tx
-from tests.harness import EXAMPLE, FakeClock, Harness, User
+from tests.harness import EXAMPLE, FakeClock, Harness, Sent, User
 from usecases import access, review, standings
 from usecases import reports as reports_uc
 from usecases.access import Caller
 
 pytestmark = pytest.mark.both_backends
 
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
 QUICK = "tặng 20 suất quà, mỗi suất 500.000đ nhân dịp 8/3"
 
 
@@ -307,3 +312,37 @@ async def test_standings_say_provisional_or_count_accepted_only(
             assert after.unreviewed == 0 and done(moved) == 3
         finally:
             await h.close()
+
+
+async def test_reviewers_are_reminded_of_old_reports_once_a_day_with_snooze(rh: Harness) -> None:
+    """Daily at [reminders] at (08:30): the head of cum1 is told of reports waiting more than
+    3 days, once a day; "Nhắc lại sau" silences it until tomorrow; quiet hours move it."""
+    h = rh
+    officer = await h.person(1, "ba_dinh")
+    head = await h.person(2, "long_bien", Role.CLUSTER_HEAD)
+    await saved(officer)
+    job = Job(
+        "review_reminders",
+        CronTrigger(minute=30, hour=8, timezone=VN),
+        ReviewReminders(h.dispatcher.settings, h.catalog).fire,
+    )
+    scheduler = Scheduler(h.db, h.clock, [job])
+
+    async def tick(day: int, hour: int = 8, minute: int = 31) -> list[Sent]:
+        h.clock.current = dt.datetime(2026, 3, day, hour, minute, tzinfo=VN)
+        await scheduler.tick()
+        return [s for s in await h.collect() if s.chat_id == head.chat_id]
+
+    async def press(sent: Sent, label: str) -> str:
+        button = next(b for b in sent.buttons if label in b.label)
+        return (await head.press_data(button.data, sent.message_id))[0].text
+
+    assert await tick(11) == []  # one day old
+    told = await tick(14)  # more than 3 days
+    assert len(told) == 1 and "Có 1 báo cáo chờ bạn duyệt đã quá 3 ngày" in told[0].text
+    assert await tick(14, 9) == []  # once a day
+    assert "Đã hoãn" in await press(told[0], "Nhắc lại sau")
+    assert await tick(15) == []  # snoozed until tomorrow at the same time (08:31)
+    again = await tick(16)
+    assert len(again) == 1
+    assert "Báo cáo #1 chờ duyệt" in await press(again[0], "Duyệt ngay")

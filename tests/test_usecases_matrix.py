@@ -544,6 +544,11 @@ CASES: dict[str, tuple[Case, str, str]] = {
         "----+--",
         "----+--",
     ),
+    "review: snooze the reviewer's reminder, by the cluster": (
+        lambda w, tx, c: review.snooze(tx, c, _review(w, Reviewers.CLUSTER), NOW),
+        "----++-",
+        "----+--",
+    ),
     "review: the trail of O's report": (
         lambda w, tx, c: review.trail(tx, c, w.report_of_o),
         "-++---+",

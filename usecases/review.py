@@ -17,7 +17,7 @@ from domain.errors import AccessDenied, UserInputError
 from domain.models import ClusterRole, Person, Report, ReportStatus, ReviewState, Role
 from domain.review import Reviewers, ReviewEvent, ReviewRules, check_reason, next_state
 from domain.settings import HandlerSettings
-from storage import org, people
+from storage import declarations, org, people
 from storage import reports as reports_repo
 from storage import review as review_repo
 from storage.db import Tx
@@ -34,6 +34,7 @@ __all__ = [
     "give_back",
     "next_card",
     "reviewers_to_remind",
+    "snooze",
     "summary",
     "trail",
 ]
@@ -270,6 +271,18 @@ async def reviewers_to_remind(
             tx, units, exclude_unit=None if rules.own_unit else person.unit_code, until=until
         )
         count = sum(n for _, n, _ in old)
-        if count:
+        snoozed = await declarations.snoozed_until(tx, person.id, SNOOZE, SNOOZE)
+        if count and (snoozed is None or snoozed <= now):
             out.append((person, count))
     return out
+
+
+SNOOZE = "_review"
+"""The snoozes row of a reviewer's reminder (never an obligation's code: those are words)."""
+
+
+async def snooze(tx: Tx, caller: Caller, settings: HandlerSettings, until: dt.datetime) -> None:
+    """ "⏰ Nhắc lại sau" on a reviewer's reminder: none until `until`."""
+    _scope(caller, settings.review)
+    assert caller.actor.person_id is not None
+    await declarations.snooze(tx, caller.actor.person_id, SNOOZE, SNOOZE, until)
