@@ -258,6 +258,8 @@ async def test_html_and_scripts_in_report_text_are_shown_escaped(site: Site) -> 
         "/app/standings?period=2026-13",
         "/app/completeness?year=1900",
         "/app/completeness?obligation=nope",
+        "/app/targets?year=%C2%B2",
+        "/app/people?year=%C2%B2",
     ],
 )
 async def test_malformed_or_out_of_range_parameters_get_a_polite_400(

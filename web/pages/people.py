@@ -80,7 +80,11 @@ async def set_active(w: WebCtx) -> web.StreamResponse:
     """Deactivate or reactivate one person (admins), then back to the list."""
     form = await w.request.post()
     raw_id, raw_active = form.get("person"), form.get("active")
-    if not isinstance(raw_id, str) or not raw_id.isdigit() or len(raw_id) > 12:
+    if (
+        not isinstance(raw_id, str)
+        or not (raw_id.isascii() and raw_id.isdigit())
+        or len(raw_id) > 12
+    ):
         raise BadInput("person")
     if raw_active not in ("0", "1"):
         raise BadInput("active")
@@ -118,7 +122,12 @@ def _number(form: Form, name: str, lo: int, hi: int, default: int) -> int:
     raw = form.get(name)
     if raw is None or raw == "":
         return default
-    if not isinstance(raw, str) or not raw.isdigit() or len(raw) > 6 or not lo <= int(raw) <= hi:
+    if (
+        not isinstance(raw, str)
+        or not (raw.isascii() and raw.isdigit())
+        or len(raw) > 6
+        or not lo <= int(raw) <= hi
+    ):
         raise BadInput(name)
     return int(raw)
 

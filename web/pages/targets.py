@@ -32,7 +32,7 @@ def whole(w: WebCtx, name: str, default: int, lo: int, hi: int) -> int:
     raw = w.param(name, max_len=12)
     if not raw:
         return default
-    if not raw.isdigit() or not lo <= int(raw) <= hi:
+    if not (raw.isascii() and raw.isdigit()) or not lo <= int(raw) <= hi:
         raise BadInput(name)
     return int(raw)
 
