@@ -546,3 +546,25 @@ async def test_a_cluster_head_reviews_reports_from_the_dashboard(tmp_path: Path)
             form = {"csrf": token, "version": "1", "decision": "accept"}
             async with other.post(f"{site.url}/app/reports/{ids[0]}/review", data=form) as no:
                 assert no.status == 403
+
+
+async def test_a_session_ends_at_its_expiry(site: Site) -> None:
+    async with client() as browser:
+        await sign_in(site, browser, await site.link("head"))
+        site.h.clock.advance(hours=11, minutes=59)
+        async with browser.get(f"{site.url}/app/standings") as page:
+            assert page.status == 200
+        site.h.clock.advance(minutes=1)
+        async with browser.get(f"{site.url}/app/standings") as page:
+            assert page.status == 401
+
+
+async def test_a_deactivated_person_loses_the_session(site: Site) -> None:
+    async with client() as browser:
+        await sign_in(site, browser, await site.link("head"))
+        async with site.h.db.transaction() as tx:
+            person = await people_repo.by_identity(tx, site.h.channel, site.users["head"].id)
+            assert person is not None
+            await people_repo.deactivate(tx, person.id)
+        async with browser.get(f"{site.url}/app/standings") as page:
+            assert page.status == 401
