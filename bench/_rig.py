@@ -16,6 +16,7 @@ import json
 import os
 import re
 import signal
+import socket
 import sqlite3
 import statistics
 import sys
@@ -173,15 +174,32 @@ async def drive(fake: FakeTelegramAPI, officers: int, steps: list[Step], code: s
 # ---- in the driver -------------------------------------------------------------------------
 
 
-def write_config(folder: Path) -> Path:
-    """The example config with its database in `folder`, no rate limit, short long polls."""
+def write_config(folder: Path, name: str = "bench", webhook_port: int | None = None) -> Path:
+    """The example config with its database in `folder`, no rate limit, short long polls;
+    with `webhook_port`, Telegram by webhook on that port (one of several replicas)."""
     text = EXAMPLE.read_text(encoding="utf-8")
     text = text.replace('database = "thidua.sqlite3"', f'database = "{folder / "bench.sqlite3"}"')
     text = text.replace("max_messages_per_second = 30", "max_messages_per_second = 0")
     text = text.replace("poll_timeout_seconds = 25", "poll_timeout_seconds = 2")
-    path = folder / "bench.toml"
+    if webhook_port is not None:
+        text = text.replace(
+            '\nmode = "polling"', '\nmode = "webhook"\npublic_base_url = "https://bot.example"', 1
+        )
+        text = text.replace(
+            'host = "0.0.0.0"\nport = 8080', f'host = "127.0.0.1"\nport = {webhook_port}'
+        )
+    path = folder / f"{name}.toml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+WEBHOOK_SECRET = "bench-webhook-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def ptb_settings(config: Path) -> dict[str, int]:
@@ -279,13 +297,22 @@ async def verify_url(url: str) -> dict[str, int]:
 
 
 async def run_bot(
-    kind: str, officers: int, reports: int, *, database_url: str | None = None
+    kind: str,
+    officers: int,
+    reports: int,
+    *,
+    database_url: str | None = None,
+    processes: int = 0,
 ) -> Result:
     """One bot in its own process against a fresh load process; thidua on a fresh database
     (an SQLite file, or the empty PostgreSQL database `database_url` names).
 
     `kind` is "thidua" or "echo". The peer gets thidua's PTB settings from the same config.
+    `processes` > 0: that many `thidua run` on the database, Telegram by webhook, the load
+    process sending each update to the next one (a load balancer, bench/_load.py).
     """
+    if processes:
+        return await _run_replicas(officers, reports, processes, database_url)
     with tempfile.TemporaryDirectory(prefix="thidua-bench-") as tmp:
         folder = Path(tmp)
         config = write_config(folder)
@@ -359,6 +386,93 @@ async def run_bot(
             )
             if os.environ.get("BENCH_DEBUG"):
                 print((folder / "bot.log").read_text(errors="replace")[-3000:], file=sys.stderr)
+    return result
+
+
+async def _run_replicas(
+    officers: int, reports: int, processes: int, database_url: str | None
+) -> Result:
+    """`run_bot` with several `thidua run` behind the load process's balancer."""
+    with tempfile.TemporaryDirectory(prefix="thidua-bench-") as tmp:
+        folder = Path(tmp)
+        env = clean_env()
+        env["TELEGRAM_WEBHOOK_SECRET"] = WEBHOOK_SECRET
+        if database_url:
+            env["THIDUA_DATABASE_URL"] = database_url
+        ports = [free_port() for _ in range(processes)]
+        configs = [write_config(folder, f"bot{n}", port) for n, port in enumerate(ports)]
+        code = await invite(configs[0], env, officers)
+        load = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bench._load", cwd=ROOT, env=env,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            limit=64 * 1024 * 1024,
+        )  # fmt: skip
+        assert load.stdin is not None and load.stdout is not None
+        hello = json.loads(await asyncio.wait_for(load.stdout.readline(), 60))
+        env.update(TELEGRAM_BOT_TOKEN=hello["token"], TELEGRAM_API_BASE_URL=hello["base_url"])
+        bots: list[asyncio.subprocess.Process] = []
+        logs = []
+        try:
+            for n, config in enumerate(configs):
+                log = (folder / f"bot{n}.log").open("wb")
+                logs.append(log)
+                bots.append(
+                    await asyncio.create_subprocess_exec(
+                        sys.executable,
+                        "-m",
+                        "bot.cli",
+                        "run",
+                        "--config",
+                        str(config),
+                        cwd=ROOT,
+                        env=env,
+                        stdout=asyncio.subprocess.DEVNULL,
+                        stderr=log,
+                    )
+                )
+            order = {
+                "kind": "thidua",
+                "officers": officers,
+                "reports": reports,
+                "code": code,
+                "ports": ports,
+                "secret": WEBHOOK_SECRET,
+            }
+            load.stdin.write(json.dumps(order).encode() + b"\n")
+            await load.stdin.drain()
+            ready = json.loads(await asyncio.wait_for(load.stdout.readline(), 180))
+            assert ready == {"polling": True}, ready
+            cpu = sum([await _settled(bot.pid) for bot in bots])
+            load.stdin.write(b"go\n")
+            await load.stdin.drain()
+            line = await asyncio.wait_for(load.stdout.readline(), 900)
+            cpu = sum(_cpu_seconds(bot.pid) for bot in bots) - cpu
+            if not line:
+                raise RuntimeError(f"the load process ended: {await load.wait()}")
+            done = json.loads(line)
+        finally:
+            for bot in bots:
+                await stop_process(bot)
+            for log in logs:
+                log.close()
+            load.stdin.close()
+            try:
+                await asyncio.wait_for(load.wait(), 20)
+            except TimeoutError:
+                load.kill()
+                await load.wait()
+        result = Result(
+            "thidua", done["updates"], done["seconds"], done["waits"], done["processing"],
+            cpu=cpu, calls=done["calls"],
+        )  # fmt: skip
+        result.checks = (
+            await verify_url(database_url) if database_url else verify(folder / "bench.sqlite3")
+        )
+        result.checks["messages_twice"] = done.get("twice", 0)
+        if os.environ.get("BENCH_DEBUG"):
+            for n in range(processes):
+                text = (folder / f"bot{n}.log").read_text(errors="replace")
+                print(text[-3000:], file=sys.stderr)
     return result
 
 
