@@ -85,19 +85,20 @@ class Dispatcher:
             ids = await tx.together(*(inbox.record(tx, item, now) for item in inbounds))
         return [item for item, row_id in zip(inbounds, ids, strict=True) if row_id is not None]
 
-    async def process(self, key: Key) -> None:
+    async def process(self, key: Key, *, patience: float | None = None) -> None:
         """Handle every pending update of one conversation, oldest first.
 
         Another process serving the same database may be handling one of its updates
         right now (webhook replicas): then this one tries again shortly, until the
-        conversation has nothing pending or `claim_patience` runs out (the periodic
-        `recover` picks up whatever is left).
+        conversation has nothing pending or `patience` (default `claim_patience`) runs out
+        (the periodic `recover` picks up whatever is left).
         """
+        patience = self.claim_patience if patience is None else patience
         async with self._lock(key):
             delay, waited = 0.005, 0.0
             while (step := await self._handle_next(key)) is not _Step.DONE:
                 if step is _Step.BUSY:
-                    if waited >= self.claim_patience:
+                    if waited >= patience:
                         return
                     await asyncio.sleep(delay)
                     waited += delay
@@ -124,8 +125,8 @@ class Dispatcher:
         catches up on its own."""
         async with self.db.transaction() as tx:
             keys = await inbox.pending_conversations(tx)
-        for key in keys:
-            await self.process(key)
+        for key in keys:  # one another process is handling stays with it
+            await self.process(key, patience=0.0)
         return len(keys)
 
     async def _handle_next(self, key: Key) -> _Step:
