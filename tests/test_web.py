@@ -151,6 +151,7 @@ async def test_security_headers(site: Site) -> None:
             assert "X-Frame-Options" not in page.headers
         async with browser.get(f"{site.url}/app/standings") as page:
             html = await page.text()
+        assert page.headers.get("Content-Encoding") in ("gzip", "deflate")  # compressed
         scripts = re.findall(r"<script[^>]*>", html)
         assert scripts == ['<script src="/app/static/app.js" defer>']
         assert " style=" not in html and "<style" not in html
@@ -568,3 +569,16 @@ async def test_a_deactivated_person_loses_the_session(site: Site) -> None:
             await people_repo.deactivate(tx, person.id)
         async with browser.get(f"{site.url}/app/standings") as page:
             assert page.status == 401
+
+
+async def test_the_session_cookie_is_secure_behind_tls(site: Site) -> None:
+    site.deps.public_url = "https://thidua.example.org"
+    link = await site.link("head")
+    async with client() as anonymous:
+        async with anonymous.get(link) as page:
+            token, csrf = LOGIN_FORM.search(await page.text()).groups()  # type: ignore[union-attr]
+        async with anonymous.post(
+            f"{site.url}/app/login", data={"t": token, "csrf": csrf}, allow_redirects=False
+        ) as answer:
+            cookie = answer.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie

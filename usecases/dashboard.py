@@ -93,6 +93,9 @@ async def report_units(tx: Tx, caller: Caller, year: int) -> list[str] | None:
     return sorted(unit for unit, (cluster, _) in members.items() if cluster in seen)
 
 
+MAX_AUTHOR_UNITS = 60
+
+
 @dataclass(frozen=True, slots=True)
 class ReportQuery:
     """The reports table's filters, order and cursor (all already parsed)."""
@@ -135,9 +138,11 @@ async def reports_page(tx: Tx, caller: Caller, q: ReportQuery) -> ReportPage:
         after=q.after,
     )
     rows = await report_list.page(tx, filters, q.limit + 1)
-    return ReportPage(
-        rows[: q.limit], len(rows) > q.limit, visible, await report_list.authors(tx, visible)
-    )
+    # The person filter lists the people of the units asked about when they are few (a
+    # cluster, one unit); a federation's thousands would make every page heavy.
+    few = units is not None and len(units) <= MAX_AUTHOR_UNITS
+    authors = await report_list.authors(tx, units) if few else []
+    return ReportPage(rows[: q.limit], len(rows) > q.limit, visible, authors)
 
 
 @dataclass(frozen=True, slots=True)

@@ -180,7 +180,9 @@ class WebCtx:
             person=self.session.person if self.session else None,
             **values,
         )
-        return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+        response = web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+        response.enable_compression()  # gzip when the browser takes it: slow mobile data
+        return response
 
 
 def csrf_token(key: bytes, purpose: str, basis: str) -> str:
