@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import pytest
 
 from bot.app import App
-from bot.config import Secrets, WebSection, load_config
+from bot.config import HealthSection, Secrets, WebhookSection, WebSection, load_config
 from domain.models import Photo, Role
 from domain.periods import Period, PeriodKind
 from domain.review import Reviewers, ReviewRules
@@ -582,3 +582,25 @@ async def test_the_session_cookie_is_secure_behind_tls(site: Site) -> None:
         ) as answer:
             cookie = answer.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie
+
+
+async def test_the_bot_serves_the_dashboard_only_when_it_is_on(tmp_path: Path) -> None:
+    base = load_config(EXAMPLE)
+    hook = WebhookSection(host="127.0.0.1", port=0)
+    for enabled, expected in ((True, 401), (False, 404)):
+        config = base.model_copy(
+            update={
+                "web": WebSection(enabled=enabled),
+                "webhook": hook,
+                "health": HealthSection(serve=True),
+            }
+        )
+        app = App(config, Secrets(), database=str(tmp_path / f"{enabled}.sqlite3"))
+        await app.start()
+        try:
+            assert app.server is not None
+            async with client() as browser, browser.get(f"{app.server.url}/app/") as page:
+                assert page.status == expected
+                assert page.headers["Server"] == "thidua"
+        finally:
+            await app.stop()
