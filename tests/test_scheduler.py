@@ -109,3 +109,31 @@ async def test_two_processes_racing_for_one_firing(db: Database) -> None:
     outcomes = sorted(f.outcome for firings in results for f in firings)
     assert outcomes in (["ran", "taken"], ["ran"])
     assert await rows(db) == 1
+
+
+async def test_two_connections_racing_for_one_firing_fan_it_out_once(
+    db: Database, database: str
+) -> None:
+    """As two processes would (a connection each): the claim makes the firing once-only
+    even if two schedulers ran it, and a scheduler that does not lead runs nothing."""
+    import asyncio
+
+    other = Database(database)
+    await other.open()
+    try:
+        clock = FakeClock(dt.datetime(2026, 6, 27, 8, 30, 5, tzinfo=VN))
+        chats = [f"c{n}" for n in range(30)]
+        a = Scheduler(db, clock, [daily_0830(fan_out(chats))])
+        b = Scheduler(other, clock, [daily_0830(fan_out(chats))])
+        results = await asyncio.gather(a.tick(), b.tick())
+        assert sorted(f.outcome for firings in results for f in firings) in (
+            ["ran", "taken"],
+            ["ran"],
+        )
+        assert await rows(db) == 30
+        standby = Scheduler(other, clock, [daily_0830(fan_out(chats))], leads=lambda: False)
+        clock.advance(days=1)
+        assert await standby.tick() == []
+        assert await rows(db) == 30
+    finally:
+        await other.close()
