@@ -5,6 +5,7 @@ test-output/screenshots."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from tests.web_site import chromium, served, shoot
@@ -33,7 +34,16 @@ async def test_a_cluster_head_signs_in_by_link_and_sees_the_standings(tmp_path: 
         assert "Tây Hồ" not in body and "Cụm thi đua số 2" not in body
         await shoot(page, "forbidden")
 
-        # the link is single use: a second sign-in with it is refused
+        # English is a choice, kept for the next pages
+        await page.goto(f"{site.url}/app/standings")
+        await page.click("text=English")
+        await page.wait_for_selector("text=Standings")
+        assert "Why?" in await page.inner_text("table.standings")
+        await page.click("text=Reports")
+        await page.wait_for_url("**/app/reports")
+        assert "Filter" in await page.inner_text("#report-filters")
+        await page.click("text=Tiếng Việt")
+
         await page.click("#logout")
         assert "đã đăng xuất" in await page.inner_text("main")
         response = await page.goto(f"{site.url}/app/standings")
@@ -73,3 +83,8 @@ async def test_an_admin_filters_the_reports_and_opens_one(tmp_path: Path) -> Non
             ".reduce((sum, r) => sum + r.transferSize, 0)"
         )
         assert 0 < size < 150_000
+        # "Nhắc ngay" asks first (app.js), then queues the reminder
+        page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+        await page.click("button.remind >> nth=0")
+        reminded = await page.wait_for_selector("#reminded")
+        assert reminded is not None and "Bắc Từ Liêm" in await reminded.inner_text()
