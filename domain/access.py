@@ -187,7 +187,12 @@ POLICY: Mapping[Action, Grants] = {
     ),
     Action.VIEW_REPORTS: (*_LEADERS, (_R.REVIEWER, _S.ANY)),
     Action.REMIND: _LEADERS,
-    Action.VIEW_EVIDENCE: ((_R.OFFICER, _S.OWN_UNIT), (_R.CHAIR, _S.OWN_UNIT), *_LEADERS),
+    Action.VIEW_EVIDENCE: (
+        (_R.OFFICER, _S.OWN_UNIT),
+        (_R.CHAIR, _S.OWN_UNIT),
+        *_LEADERS,
+        (_R.REVIEWER, _S.ANY),
+    ),
     Action.FINALIZE: ((_R.CLUSTER_HEAD, _S.LED_CLUSTER), (_R.ADMIN, _S.ANY)),
     Action.REOPEN_PERIOD: ((_R.ADMIN, _S.ANY),),
     Action.ASK_UNLOCK: (

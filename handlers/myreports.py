@@ -179,7 +179,8 @@ _STATE_LINES = {
 }
 
 
-def _photo_lines(ctx: Ctx, unit: str, photo: EvidencePhoto) -> list[str]:
+def photo_lines(ctx: Ctx, unit: str, photo: EvidencePhoto) -> list[str]:
+    """A photo's state (kept, size; or why not) and the other reports carrying it."""
     if photo.state is PhotoState.STORED:
         size = ctx.t(
             "evidence.line_stored",
@@ -209,7 +210,7 @@ async def photos(ctx: Ctx) -> None:
         return
     lines = [ctx.t("evidence.title", id=report_id, count=len(found.photos))]
     for photo in found.photos:
-        lines.extend(_photo_lines(ctx, found.unit_code, photo))
+        lines.extend(photo_lines(ctx, found.unit_code, photo))
     ctx.reply("\n".join(lines), album=found.album)
 
 

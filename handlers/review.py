@@ -20,6 +20,7 @@ from pydantic import ConfigDict
 from domain.access import Action as Can
 from domain.access import ActorRole
 from domain.errors import AccessDenied, UserInputError
+from domain.evidence import PhotoState, ReportEvidence
 from domain.fields import format_value
 from domain.messages import Button, OutboxItem, Outgoing, Reply
 from domain.models import FieldType, Report, ReviewState
@@ -42,7 +43,7 @@ from runtime.routes import (
     Work,
 )
 from runtime.states import Flow, Step
-from usecases import Tx, delivery, review
+from usecases import Tx, delivery, evidence, review
 from usecases import reports as reports_uc
 from usecases.review import Card, Outcome, Result
 
@@ -117,7 +118,8 @@ CANCEL = "-"
 # ---- the card -----------------------------------------------------------------------------
 
 
-async def _card_text(ctx: Ctx, card: Card) -> str:
+async def _card_text(ctx: Ctx, card: Card) -> tuple[str, tuple[str, ...]]:
+    """The card's text, and the stored photos sent with it (an album on Telegram)."""
     report = card.report
     unit = ctx.settings.units.get(report.unit_code)
     indicator = ctx.settings.indicator(report.indicator)
@@ -140,12 +142,16 @@ async def _card_text(ctx: Ctx, card: Card) -> str:
                 else ctx.t("report.empty_value")
             )
             lines.append(f"• {f.label.get(ctx.lang)}: {shown}")
-    # Photos: the platform references the report keeps (the evidence album comes here).
+    # Photos: sent with the card; listed here only when not kept, or also on another report.
+    kept = await _evidence(ctx, report)
     lines.append(
         ctx.t("review.card_photos", count=len(report.photos))
         if report.photos
         else ctx.t("review.card_no_photos")
     )
+    for photo in kept.photos if kept is not None else ():
+        if photo.state is not PhotoState.STORED or photo.duplicates:
+            lines += myreports.photo_lines(ctx, report.unit_code, photo)
     # Warnings the report was saved with (unusual values the officer confirmed).
     warnings = await _warnings(ctx, report)
     if warnings and indicator is not None:
@@ -153,7 +159,22 @@ async def _card_text(ctx: Ctx, card: Card) -> str:
         lines += unusual_lines(ctx.t, indicator, warnings, ctx.lang)
     lines.append("")
     lines.append(ctx.t("review.card_question"))
-    return "\n".join(lines)
+    return "\n".join(lines), kept.album if kept is not None else ()
+
+
+async def _evidence(ctx: Ctx, report: Report) -> ReportEvidence | None:
+    if not report.photos:
+        return None
+    try:
+        return await evidence.report_photos(ctx.tx, await access.caller(ctx), report.id)
+    except AccessDenied:
+        return None
+
+
+async def _send_card(ctx: Ctx, card: Card, *, edit: bool = False) -> None:
+    """A card; one with photos is a new message (an album cannot replace a card's text)."""
+    text, album = await _card_text(ctx, card)
+    ctx.reply(text, _card_buttons(ctx, card.report), edit=edit and not album, album=album)
 
 
 async def _warnings(ctx: Ctx, report: Report) -> tuple[Unusual, ...]:
@@ -178,7 +199,7 @@ async def _show_next(ctx: Ctx, after: int | None = None, *, edit: bool = False) 
     caller = await access.caller(ctx)
     card = await review.next_card(ctx.tx, caller, ctx.settings, after)
     if card is not None:
-        ctx.reply(await _card_text(ctx, card), _card_buttons(ctx, card.report), edit=edit)
+        await _send_card(ctx, card, edit=edit)
         return
     left = await review.summary(ctx.tx, caller, ctx.settings)
     if not left:
@@ -223,7 +244,7 @@ async def _after(ctx: Ctx, outcome: Outcome) -> None:
         caller = await access.caller(ctx)
         card = await review.next_card(ctx.tx, caller, ctx.settings)
         if card is not None and card.report.id == report.id:
-            ctx.reply(await _card_text(ctx, card), _card_buttons(ctx, card.report))
+            await _send_card(ctx, card)
             return
     elif outcome.result is Result.RETRACTED:
         ctx.reply(ctx.t("review.retracted", id=report.id))

@@ -109,3 +109,38 @@ async def test_a_typed_reason_later_and_accept_all_on_every_channel(on: Rig) -> 
     mine = await person.say("/myreports", "Báo cáo gần nhất")
     assert "↩️ Bị trả lại: Ngày trao quà chưa khớp biên bản" in mine
     assert "✅ Đã duyệt" in mine
+
+
+async def _gifts_with_photo(person: Person, number: int) -> None:
+    await person.say("/report", "Bạn muốn báo cáo hoạt động nào?")
+    await person.choose("Tặng quà", "Số suất quà")
+    await person.say("20", "Giá trị mỗi suất")
+    await person.say("500k", "Đối tượng nhận quà")
+    await person.choose("Bỏ qua", "Dịp tặng quà")
+    await person.choose("8/3", "Ngày trao")
+    await person.say("8/3", "Ảnh minh chứng")
+    await person.send_photo("Đã nhận 1 ảnh")
+    await person.choose("Xong", "vui lòng kiểm tra lại")
+    await person.choose("Lưu", f"Đã lưu báo cáo #{number}")
+
+
+async def test_the_card_sends_the_photos_and_flags_one_sent_twice(on: Rig) -> None:
+    person = await admin(on)
+    await _gifts_with_photo(person, 1)
+    person.photos = 0  # the same photo again, on another report
+    await _gifts_with_photo(person, 2)
+    assert on.app.evidence is not None
+    await on.app.evidence.run_due()
+
+    card = await person.say("/review", "Báo cáo #1 chờ duyệt")
+
+    assert "📷 1 ảnh minh chứng" in card
+    if on.channel == "console":  # its photos are placeholders: nothing to download
+        assert "1. ⚠️ Không tải được" in card
+        return
+    assert "⚠️ Trùng ảnh của báo cáo #2 (cùng đơn vị)" in card
+    if on.channel == "telegram":  # the photo itself, just before the card
+        [photo] = person.fake.calls_of("sendPhoto")  # type: ignore[union-attr]
+        assert photo.ok and "caption" not in photo.params
+    else:  # Zalo without a public address: a line for it
+        assert card.startswith("📷 1/1 · ")
