@@ -171,10 +171,14 @@ def render(
 
 def finalised_note(ctx: Ctx, snapshot: Snapshot) -> str:
     """ "🔒 Đã chốt ngày … (Nguyễn Văn A)" over a finalised period's standings."""
-    return ctx.t(
+    return _note(ctx.t, snapshot, ctx.settings.tz)
+
+
+def _note(t: Callable[..., str], snapshot: Snapshot, tz: dt.tzinfo) -> str:
+    return t(
         "finalize.note",
-        date=f"{snapshot.finalised_on(ctx.settings.tz):%d/%m/%Y}",
-        who=snapshot.finalised_by_name or ctx.t("finalize.operator"),
+        date=f"{snapshot.finalised_on(tz):%d/%m/%Y}",
+        who=snapshot.finalised_by_name or t("finalize.operator"),
     )
 
 
@@ -499,12 +503,20 @@ class GroupPosts:
         items: list[OutboxItem] = []
         charts: list[_ChartPost] = []
         for audience in await ranking.post_audiences(tx, self.settings, today.year):
-            result = await compute(tx, self.settings, audience.cluster, period, today, now=fire_at)
-            rates = await reporting_rates(tx, self.settings, result, fire_at)
+            final = await finalize.standing(tx, audience.cluster, period)
+            if final is not None:  # finalised: the snapshot, as /standings shows it
+                result, rates = final.result, final.snapshot.rates
+            else:
+                result = await compute(
+                    tx, self.settings, audience.cluster, period, today, now=fire_at
+                )
+                rates = await reporting_rates(tx, self.settings, result, fire_at)
             texts: dict[str, Reply] = {}
             for channel, chat_id, lang in audience.chats:
                 if lang not in texts:
-                    text = render(partial(self.translate, lang), lang, result, rates)
+                    t = partial(self.translate, lang)
+                    note = _note(t, final.snapshot, self.settings.tz) if final else None
+                    text = render(t, lang, result, rates, note)
                     texts[lang] = replace(text, keeps_choices=True)
                 key = _post_key(channel, chat_id, fire_at, 0)
                 item = await delivery.enqueue(tx, channel, chat_id, texts[lang], fire_at, key)

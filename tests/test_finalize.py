@@ -20,10 +20,12 @@ import pytest
 from bot.config import load_config
 from domain.access import Action
 from domain.errors import UserInputError
+from domain.messages import ChatType
 from domain.models import Role
 from domain.periods import Period, PeriodKind
 from domain.review import Counted, Reviewers, ReviewRules
 from domain.snapshots import Snapshot
+from handlers.standings import GroupPosts
 from storage import finalised as finalised_repo
 from storage import targets
 from tests.harness import EXAMPLE, FakeClock, Harness, Sent, User
@@ -424,3 +426,22 @@ async def test_reports_waiting_for_review_are_open_and_not_in_an_accepted_only_s
         assert (await standing(h)).open_items.unreviewed == 1
     finally:
         await h.close()
+
+
+async def test_the_weekly_post_of_a_finalised_year_is_the_snapshot(h: Harness) -> None:
+    lb = await h.person(1, "long_bien")
+    head = await h.person(2, "long_bien", Role.CLUSTER_HEAD)
+    group = h.user(2, "Người 2")
+    group.chat_id, group.chat_type = "-100777", ChatType.GROUP
+    assert "Đã gắn nhóm" in (await group.send("/linkgroup"))[0].text
+    await founded_on(lb, 10)
+    await head.send("/finalize 2026")
+    await head.press("Chốt số liệu")
+    await founded_on(lb, 30, "2/3")  # after finalising
+    posts = GroupPosts(h.dispatcher.settings, h.catalog)
+    async with h.db.transaction() as tx:
+        items = await posts.fire(tx, h.clock.now(), None)
+    post = next(i.reply.text for i in items if i.chat_id == "-100777")
+    assert "🔒 Đã chốt ngày 10/03/2026" in post
+    frozen = (await standing(h)).row("long_bien")
+    assert frozen is not None and f"{frozen.format_score('vi')} điểm" in post

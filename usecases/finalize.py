@@ -195,6 +195,11 @@ async def finalised(
         if found is None:
             return None
         cluster = found
+    return await standing(tx, cluster, period)
+
+
+async def standing(tx: Tx, cluster: Cluster, period: Period) -> Finalised | None:
+    """The same without an access check, for the bot's own posts (the scheduled standings)."""
     snapshot = await finalised_repo.standing(tx, cluster.code, period.key)
     if snapshot is None:
         return None
