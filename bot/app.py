@@ -271,6 +271,7 @@ class App:
             max_bytes=settings.max_bytes,
             thumbnail_px=settings.thumbnail_px,
             max_attempts=settings.max_attempts,
+            tell_within=dt.timedelta(hours=self.config.reporting.edit_window_hours),
             on_outbox=self._hand_over,
         )
         fetcher.health = self.health

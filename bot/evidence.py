@@ -62,6 +62,7 @@ class EvidenceFetcher:
         max_bytes: int,
         thumbnail_px: int = 320,
         max_attempts: int = 8,
+        tell_within: dt.timedelta | None = None,
         on_outbox: Callable[[list[OutboxItem]], None] = lambda items: None,
         backoff_base: float = 2.0,
         backoff_max: float = 600.0,
@@ -76,6 +77,9 @@ class EvidenceFetcher:
         self.max_bytes = max_bytes
         self.thumbnail_px = thumbnail_px
         self.max_attempts = max_attempts
+        #: Only photos this recent are told about (the officer can still /edit the report);
+        #: older ones (downloaded after an upgrade) are marked quietly.
+        self.tell_within = tell_within
         self.on_outbox = on_outbox
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
@@ -197,6 +201,9 @@ class EvidenceFetcher:
         log.info(
             "evidence: photo #%d of report #%d: %s (%s)", photo.id, photo.report_id, state, reason
         )
+        now = self.clock.now()
+        if self.tell_within is not None and now - photo.added_at > self.tell_within:
+            tell = False
         async with self.db.transaction() as tx:
             item = await evidence.refuse(
                 tx,

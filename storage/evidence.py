@@ -35,10 +35,11 @@ class PendingPhoto:
     file_ref: str
     attempts: int
     person_id: int
+    added_at: dt.datetime
 
 
 _PENDING = (
-    "SELECT p.id, p.report_id, p.channel, p.file_ref, p.attempts, r.person_id, "
+    "SELECT p.id, p.report_id, p.channel, p.file_ref, p.attempts, p.added_at, r.person_id, "
     "(SELECT COUNT(*) FROM report_photos q WHERE q.report_id = p.report_id AND q.id <= p.id) "
     "AS position FROM report_photos p JOIN reports r ON r.id = p.report_id "
     "WHERE p.state = 'pending' "
@@ -54,6 +55,7 @@ def _pending(row: Any) -> PendingPhoto:
         file_ref=row["file_ref"],
         attempts=row["attempts"],
         person_id=row["person_id"],
+        added_at=parse_ts(row["added_at"]),
     )
 
 

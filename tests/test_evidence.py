@@ -118,6 +118,7 @@ class Rig:
             self.h.catalog,
             max_bytes=max_bytes,
             max_attempts=attempts,
+            tell_within=dt.timedelta(hours=24),
             backoff_base=10.0,
         )
 
@@ -290,6 +291,20 @@ async def test_a_file_the_platform_no_longer_has_is_marked_at_once(rig: Rig) -> 
     assert [p.state for p in await rig.photos(gone)] == [PhotoState.FAILED]
     told = await rig.h.collect()
     assert sorted(t.chat_id for t in told) == ["1", "2"]
+
+
+async def test_an_old_photo_lost_before_an_upgrade_is_marked_quietly(rig: Rig) -> None:
+    """Photos saved before the store existed are fetched too; one whose URL expired long ago
+    is marked, but its officer is not asked to /edit a report they no longer can."""
+    url = rig.zalo.host_image("old.jpg")
+    rig.zalo.forget_file(urlsplit(url).path)
+    report = await rig.report(Photo("zalo", url))
+    rig.h.clock.advance(days=30)
+
+    await rig.fetcher().run_due()
+
+    assert [p.state for p in await rig.photos(report)] == [PhotoState.FAILED]
+    assert not await rig.h.collect()
 
 
 async def test_a_photo_larger_than_the_limit_is_refused_politely(rig: Rig) -> None:
