@@ -355,6 +355,8 @@ async def test_unlock_of_an_open_period_is_not_needed(h: Harness) -> None:
     await officer.send("/unlock 2025-H2")
     assert "Đã hủy, chưa gửi" in (await officer.send("hủy"))[0].text
     await officer.send("/unlock 2025-H2")
+    too_long = (await officer.send("x" * 5000))[0].text
+    assert "Lý do dài 5000 ký tự" in too_long and "Vì sao cần mở khóa?" in too_long
     sent = (await officer.send("số liệu tháng 12 còn thiếu 2 CĐCS"))[0].text
     assert "Đã gửi yêu cầu mở khóa" in sent
     assert (
