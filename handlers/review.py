@@ -180,7 +180,7 @@ async def _send_card(ctx: Ctx, card: Card, *, edit: bool = False) -> None:
 async def _warnings(ctx: Ctx, report: Report) -> tuple[Unusual, ...]:
     try:
         return await reports_uc.warnings(ctx.tx, await access.caller(ctx), report.id)
-    except AccessDenied:  # a federation reviewer sees the values, the warnings come later
+    except AccessDenied:  # who may review a report sees them (usecases.reports.warnings)
         return ()
 
 

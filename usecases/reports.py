@@ -151,16 +151,20 @@ async def check(
 async def warnings(tx: Tx, caller: Caller, report_id: int) -> tuple[Unusual, ...]:
     """The unusual values a report's current version was confirmed with.
 
-    For whoever may see the report: its own unit, or who may look at that unit.
+    For whoever may see the report: its own unit, who may look at that unit (/unit), and
+    who may see it on the dashboard or review it (its cluster's leaders, the federation's
+    reviewers, admins).
     """
     report = await reports_repo.get(tx, report_id)
     if report is None:
         raise UserInputError("err.no_such_report", id=report_id)
     about = caller.target(unit=report.unit_code)
     if not allowed(caller, Action.REPORT, about):
-        cluster = await org.cluster_of(tx, report.unit_code, report.occurred_on.year)
+        cluster = await org.cluster_of(tx, report.unit_code, caller.year or report.occurred_on.year)
         about = caller.target(unit=report.unit_code, cluster=cluster.code if cluster else None)
-        require(caller, Action.VIEW_UNIT, about, id=report_id)
+        seen = (Action.VIEW_REPORTS, Action.REVIEW_LED, Action.REVIEW_FEDERATION)
+        if not any(allowed(caller, action, about) for action in seen):
+            require(caller, Action.VIEW_UNIT, about, id=report_id)
     return await report_checks.of_report(tx, report.id, report.version)
 
 
