@@ -22,11 +22,10 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from bot.health import Health
 from bot.supervisor import supervise
-from documents import images
 from domain.errors import DeliveryError, MediaTooLarge
 from domain.evidence import PhotoState
 from domain.messages import OutboxItem
@@ -35,6 +34,9 @@ from storage.blobs import BlobStore
 from storage.db import Database
 from storage.evidence import PendingPhoto
 from usecases import evidence
+
+if TYPE_CHECKING:  # Pillow is imported with the first photo, not at start (the demo)
+    from documents.images import ImageFacts
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,7 @@ class EvidenceFetcher:
         backoff_base: float = 2.0,
         backoff_max: float = 600.0,
         idle_poll: float = 30.0,
+        first_look: float = 1.0,
         batch: int = 8,
     ) -> None:
         self.db = db
@@ -84,6 +87,9 @@ class EvidenceFetcher:
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self.idle_poll = idle_poll
+        #: Seconds after start before the table is first read: start-up's own transactions
+        #: (pending updates, the outbox) go first; a report saved meanwhile wakes it sooner.
+        self.first_look = first_look
         self.batch = batch
         self.health: Health | None = None
         self._wake = asyncio.Event()
@@ -114,6 +120,9 @@ class EvidenceFetcher:
         return frozenset(self.channels)
 
     async def _loop(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.first_look):
+                await self._wake.wait()
         while True:
             self._wake.clear()
             await self.run_due()
@@ -157,6 +166,8 @@ class EvidenceFetcher:
         except Exception as exc:  # a client bug or an unforeseen network error: try again
             log.warning("evidence: photo #%d: %r", photo.id, exc)
             return await self._failed(photo, repr(exc), False, None)
+        from documents import images
+
         try:
             facts, thumb = await asyncio.to_thread(self._check, data)
         except images.NotAnImage as exc:
@@ -176,7 +187,9 @@ class EvidenceFetcher:
             )
         return PhotoState.STORED
 
-    def _check(self, data: bytes) -> tuple[images.ImageFacts, bytes]:
+    def _check(self, data: bytes) -> tuple[ImageFacts, bytes]:
+        from documents import images
+
         if len(data) > self.max_bytes:  # a source that did not count
             raise images.NotAnImage(f"{len(data)} bytes")
         return images.inspect(data), images.thumbnail(data, self.thumbnail_px)
