@@ -59,9 +59,11 @@ async def change(
     return True
 
 
-def _where(units: Units, exclude_unit: str | None) -> list[tuple[str, list[Any]]]:
+def _where(
+    units: Units, exclude_unit: str | None, column: str = "unit_code"
+) -> list[tuple[str, list[Any]]]:
     parts = []
-    for cond, params in unit_filters(units):
+    for cond, params in unit_filters(units, column):
         extra = "unit_code <> ? AND " if exclude_unit else ""
         parts.append((cond + extra, [*params, *([exclude_unit] if exclude_unit else [])]))
     return parts
@@ -78,7 +80,10 @@ async def waiting(
     """Reports waiting for review (oldest first), of `units`, but `exclude_unit`'s; `after`:
     only those behind this (review_at, id) place in the queue (the card after a skip)."""
     found: list[Report] = []
-    for cond, params in _where(units, exclude_unit):
+    # `unit_code || ''`: the units are a filter, never the way in; the review index gives
+    # the waiting reports oldest first, so the first match ends the scan (an analysed
+    # SQLite would otherwise read the cluster's every report by unit, then sort).
+    for cond, params in _where(units, exclude_unit, "(unit_code || '')"):
         behind = ""
         extra: list[Any] = []
         if after is not None:

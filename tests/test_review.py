@@ -25,6 +25,8 @@ from domain.review import Counted, Reviewers, ReviewEvent, ReviewRules, bucket, 
 from domain.scoring import UnitStanding
 from handlers.review import ReviewReminders
 from storage import people as people_repo
+from storage import reports as reports_repo
+from storage import review as review_repo
 from storage import totals
 from storage.db import Tx
 from tests.harness import EXAMPLE, FakeClock, Harness, Sent, User
@@ -346,3 +348,35 @@ async def test_reviewers_are_reminded_of_old_reports_once_a_day_with_snooze(rh: 
     again = await tick(16)
     assert len(again) == 1
     assert "Báo cáo #1 chờ duyệt" in await press(again[0], "Duyệt ngay")
+
+
+async def test_a_decision_on_a_report_read_before_another_was_saved_changes_nothing(
+    rh: Harness,
+) -> None:
+    """The race underneath "one wins": a reviewer's copy read before the other reviewer's
+    decision committed (another process) is refused by the conditional update, and the
+    trail and totals hold the winner's decision only."""
+    h = rh
+    officer = await h.person(1, "ba_dinh")
+    head = await h.person(2, "long_bien", Role.CLUSTER_HEAD)
+    await saved(officer)
+    async with h.db.transaction() as tx:
+        stale = await reports_repo.get(tx, 1)
+    assert stale is not None and stale.review is ReviewState.SUBMITTED
+    async with h.db.transaction() as tx:
+        c = await caller_of(h, tx, head)
+        won = await review.accept(tx, c, h.dispatcher.settings, 1, 1, h.clock.now())
+        assert won.result is review.Result.DONE
+    async with h.db.transaction() as tx:
+        lost = await review_repo.change(
+            tx,
+            stale,
+            to=ReviewState.RETURNED,
+            action="returned",
+            person_id=2,
+            now=h.clock.now(),
+            reason="Sai",
+        )
+        assert lost is False
+        assert [e.action for e in await review_repo.history(tx, [1])] == ["accepted"]
+        assert await totals.differences(tx) == []
