@@ -73,7 +73,8 @@ def test_role_names_are_names_not_help_lines() -> None:
         catalog = load_catalog(lang)
         roles = {k: v for k, v in catalog.items() if k.startswith("role.")}
         assert set(roles) == {
-            f"role.{r}" for r in ("officer", "chair", "cluster_head", "cluster_deputy", "admin")
+            f"role.{r}"
+            for r in ("officer", "chair", "cluster_head", "cluster_deputy", "admin", "reviewer")
         }
         for key, text in roles.items():
             assert "/" not in text and ":" not in text and len(text) < 40, (lang, key, text)
