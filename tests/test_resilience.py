@@ -202,7 +202,8 @@ async def test_the_telegram_poll_loop_survives_a_database_that_refuses_the_inbox
         await app.start()
         try:
             await sqlite_conn(app.db).execute("PRAGMA busy_timeout = 20")
-            other = sqlite3.connect(app.db.path, isolation_level=None)
+            # The bot's own loops write too: wait for the lock as long as a busy machine needs.
+            other = sqlite3.connect(app.db.path, isolation_level=None, timeout=120)
             other.execute("BEGIN IMMEDIATE")
             an = TgUser(fake, fake.user(1001, "An"))
             first = an.user.send("/help")
