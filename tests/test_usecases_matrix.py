@@ -125,6 +125,16 @@ async def _decide(w: World, tx: Tx, c: Caller) -> object:
     return await unlocks.decide(tx, c, w.settings, asked.request.id, True, NOW)
 
 
+async def _decide_on_the_web(w: World, tx: Tx, c: Caller) -> object:
+    """The same from the dashboard (the officer told through the outbox)."""
+    asked = await unlocks.ask(
+        tx, await w.caller(tx, "O", False), w.settings, CLOSED, "bổ sung", NOW
+    )
+    return await dashboard.decide_unlock(
+        tx, c, w.settings, w.h.catalog, asked.request.id, True, NOW
+    )
+
+
 def _review(w: World, by: Reviewers) -> Any:
     return dataclasses.replace(w.settings, review=ReviewRules(by=by))
 
@@ -481,6 +491,12 @@ CASES: dict[str, tuple[Case, str, str]] = {
         "-------",
     ),
     "unlock: decide O's request": (_decide, "----+-+", "----+-+"),
+    "unlock: the requests waiting for me": (
+        lambda w, tx, c: unlocks.waiting(tx, c, w.settings),
+        "----+++",
+        "----+++",
+    ),
+    "web: decide O's unlock request": (_decide_on_the_web, "----+-+", "----+-+"),
     "people: list": (lambda w, tx, c: people.listing(tx, c), "------+", "-------"),
     "people: by unit, of the led cluster": (
         lambda w, tx, c: people.by_unit(tx, c, w.settings, 2026),

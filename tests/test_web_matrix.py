@@ -67,6 +67,48 @@ MATRIX: list[tuple[str, str, str, tuple[int, ...]]] = [
         (401, 403, 403, 403, 403, 200, 200),
     ),
     ("GET", "/completeness", "/app/completeness", (401, 403, 403, 200, 200, 200, 200)),
+    # finalising and deciding unlocks are the head's (a deputy's pages say so: 403)
+    ("GET", "/finalize", "/app/finalize", (401, 403, 403, 200, 403, 200, 200)),
+    (
+        "GET",
+        "/finalize",
+        "/app/finalize?cluster=cum1&period=2026",
+        (401, 403, 403, 200, 403, 403, 200),
+    ),
+    # not finalised: no document to file (400) for those who may export the cluster
+    (
+        "GET",
+        "/standings/filed/{kind}",
+        "/app/standings/filed/bien-ban?cluster=cum1&period=2026",
+        (401, 403, 403, 400, 400, 403, 400),
+    ),
+    # Y finalises cum2's half-year first; the admin after them is told it is done (400)
+    (
+        "POST",
+        "/finalize",
+        "/app/finalize?cluster=cum2&period=2026-H1",
+        (401, 403, 403, 403, 403, 303, 400),
+    ),
+    (
+        "GET",
+        "/standings/filed/{kind}",
+        "/app/standings/filed/bang-tong-hop?cluster=cum2&period=2026-H1",
+        (401, 403, 403, 403, 403, 200, 200),
+    ),
+    (
+        "POST",
+        "/finalize/reopen",
+        "/app/finalize/reopen?cluster=cum2&period=2026-H1&reason=sai",
+        (401, 403, 403, 403, 403, 403, 303),
+    ),
+    ("GET", "/unlocks", "/app/unlocks", (401, 403, 403, 200, 403, 200, 200)),
+    # no such request: those who decide requests are told it is gone (400)
+    (
+        "POST",
+        "/unlocks/{id}",
+        "/app/unlocks/99999999?decision=grant",
+        (401, 403, 403, 400, 403, 400, 400),
+    ),
     ("GET", "/reports", "/app/reports", (401, 403, 403, 200, 200, 200, 200)),
     (
         "GET",

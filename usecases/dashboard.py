@@ -25,7 +25,7 @@ from domain.settings import HandlerSettings
 from storage import org, people, report_list
 from storage import reports as reports_repo
 from storage.db import Tx
-from usecases import deadlines, delivery, review, standings
+from usecases import deadlines, delivery, review, standings, unlocks
 from usecases.access import Caller, allowed, in_year, require, require_role
 from usecases.standings import ClusterStandings
 
@@ -315,3 +315,39 @@ async def decide_review(
     key = f"web-return:{report_id}:{outcome.report.version}:{now.isoformat()}"
     item = await delivery.enqueue(tx, chat[0], chat[1], Reply(said), now, key)
     return outcome, [item] if item is not None else []
+
+
+# ---- unlock requests ----------------------------------------------------------------------
+
+
+async def decide_unlock(
+    tx: Tx,
+    caller: Caller,
+    settings: HandlerSettings,
+    translate: Translator,
+    request_id: int,
+    grant: bool,
+    now: dt.datetime,
+) -> tuple[unlocks.Decided, list[OutboxItem]]:
+    """Grant or refuse an unlock request from the dashboard, through the same use case as
+    the chat's buttons (decided once); the officer who asked is told, in their language,
+    through the outbox, with the chat's words."""
+    decided = await unlocks.decide(tx, caller, settings, request_id, grant, now)
+    asker = decided.asker
+    chat = await delivery.preferred_chat(tx, asker.id) if asker is not None else None
+    if asker is None or chat is None:
+        return decided, []
+    request = decided.request
+    granted = request.status is unlocks.UnlockStatus.GRANTED
+    until = request.open_until
+    said = translate(
+        asker.language.value,
+        "unlock.told_granted" if granted else "unlock.told_refused",
+        who=decided.decider_name or "—",
+        unit=settings.units[request.unit].name if request.unit in settings.units else request.unit,
+        period=decided.period,
+        until=until.astimezone(settings.tz).strftime("%H:%M %d/%m/%Y") if until else "",
+    )
+    key = f"web-unlock:{request.id}"
+    item = await delivery.enqueue(tx, chat[0], chat[1], Reply(said), now, key)
+    return decided, [item] if item is not None else []

@@ -24,7 +24,7 @@ from storage import org, people
 from storage import unlocks as unlocks_repo
 from storage.db import Tx
 from storage.unlocks import UnlockRequest, UnlockStatus
-from usecases.access import Caller, require
+from usecases.access import Caller, allowed, require, require_role
 
 REASON_MAX = 500
 
@@ -33,10 +33,12 @@ __all__ = [
     "Decided",
     "UnlockRequest",
     "UnlockStatus",
+    "Waiting",
     "ask",
     "check_may_ask",
     "decide",
     "open_rules",
+    "waiting",
 ]
 
 
@@ -167,3 +169,30 @@ async def _decided_already(tx: Tx, request: UnlockRequest, period: Period) -> Us
         else "unlock.refused_already"
     )
     return UserInputError(key, period=period, who=who.name if who else "—")
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """A request waiting for the caller's decision, with who asked (the dashboard's list)."""
+
+    request: UnlockRequest
+    period: Period
+    asker: str
+
+
+async def waiting(tx: Tx, caller: Caller, settings: HandlerSettings) -> list[Waiting]:
+    """The requests waiting that the caller may decide (their clusters' units this year, or
+    every unit for an admin), oldest first."""
+    require_role(caller, Action.DECIDE_UNLOCK)
+    memberships = await org.memberships(tx, caller.year)
+    found = []
+    for request in await unlocks_repo.pending_in(tx, list(settings.units)):
+        cluster = memberships.get(request.unit)
+        about = caller.target(unit=request.unit, cluster=cluster[0] if cluster else None)
+        if not allowed(caller, Action.DECIDE_UNLOCK, about):
+            continue
+        asker = await people.get(tx, request.person_id)
+        found.append(
+            Waiting(request, Period.from_key(request.period_key), asker.name if asker else "—")
+        )
+    return found

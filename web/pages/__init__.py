@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from web.context import Page
-from web.pages import completeness, overview, people, reports, standings, targets
+from web.pages import (
+    completeness,
+    finalize,
+    overview,
+    people,
+    reports,
+    standings,
+    targets,
+    unlocks,
+)
 
 PAGES: tuple[Page, ...] = (
     standings.PAGE,
     completeness.PAGE,
+    finalize.PAGE,
+    unlocks.PAGE,
     reports.PAGE,
     targets.PAGE,
     people.PAGE,

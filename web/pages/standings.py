@@ -29,7 +29,7 @@ class Asked:
     periods: list[Period]
 
 
-async def _asked(w: WebCtx) -> Asked:
+async def asked_period(w: WebCtx) -> Asked:
     """The period (a key of the years that have clusters) and cluster in the query."""
     async with w.tx() as tx:
         years = await ranking.cluster_years(tx)
@@ -71,7 +71,7 @@ async def _ranking(
 
 
 async def show(w: WebCtx) -> web.StreamResponse:
-    asked = await _asked(w)
+    asked = await asked_period(w)
     async with w.tx() as tx:
         caller = await w.caller(tx)
         result, rates, note = await _ranking(w, tx, caller, asked)
@@ -127,6 +127,7 @@ async def show(w: WebCtx) -> web.StreamResponse:
         criteria=criteria,
         query=query,
         may_export=may_export,
+        filed=note is not None,
         finalised=note,
         provisional=None if note else w.t("web.provisional", date=f"{w.today:%d/%m/%Y}"),
         advisory=w.t("standings.advisory_finalised" if note else "standings.advisory"),
@@ -135,7 +136,7 @@ async def show(w: WebCtx) -> web.StreamResponse:
 
 async def chart(w: WebCtx) -> web.StreamResponse:
     """The chart as a PNG, drawn in the drawing process and kept until the standings change."""
-    asked = await _asked(w)
+    asked = await asked_period(w)
     async with w.tx() as tx:
         result, _, note = await _ranking(w, tx, await w.caller(tx), asked)
     title = f"{result.cluster.name} — {result.period.name(w.t)}"
@@ -148,7 +149,7 @@ async def chart(w: WebCtx) -> web.StreamResponse:
 
 async def workbook(w: WebCtx) -> web.StreamResponse:
     """The cluster's workbook (standings, reports, targets), made in the worker process."""
-    asked = await _asked(w)
+    asked = await asked_period(w)
     async with w.tx() as tx:
         caller = await w.caller(tx)
         cluster = await dashboard.export_cluster(tx, caller, asked.cluster, asked.period.year)
@@ -171,12 +172,44 @@ async def workbook(w: WebCtx) -> web.StreamResponse:
     )
 
 
+async def filed(w: WebCtx) -> web.StreamResponse:
+    """A finalised period's summary table or minutes (.docx), as /export sends them in the
+    chat; a period not finalised has none (400, saying so)."""
+    kind = w.request.match_info["kind"]
+    if kind not in exports.FILED_KINDS:
+        raise web.HTTPNotFound()
+    asked = await asked_period(w)
+    async with w.tx() as tx:
+        caller = await w.caller(tx)
+        cluster = await dashboard.export_cluster(tx, caller, asked.cluster, asked.period.year)
+        data = await exports.gather(
+            tx,
+            caller,
+            w.settings,
+            w.deps.translate,
+            w.lang,
+            cluster,
+            asked.period,
+            w.now,
+            hold_reports=False,
+        )
+    if not data.filed:
+        raise BadInput("period")
+    name, made = await workers.draw(exports.filed_document, data.filed[0], kind, w.deps.translate)
+    return web.Response(
+        body=made,
+        content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
 PAGE = Page(
     "standings",
     routes=(
         Route("GET", "/standings", show, Action.VIEW_CLUSTER_STANDINGS),
         Route("GET", "/standings/chart.png", chart, Action.VIEW_CLUSTER_STANDINGS),
         Route("GET", "/standings/workbook.xlsx", workbook, Action.EXPORT),
+        Route("GET", "/standings/filed/{kind}", filed, Action.EXPORT),
     ),
     nav=Nav("web.nav_standings", "/standings", Action.VIEW_CLUSTER_STANDINGS),
 )
