@@ -1,6 +1,6 @@
 """The dashboard in a real browser (Debian's chromium through Playwright) against the real
 server and the demo's sample year: sign in by the link /web sends, see the standings, and
-as a cluster head try another cluster's URL. Screenshots at 390×844 and 1366×768 go to
+as a cluster head try another cluster's URL, finalise a period and grant an unlock. Screenshots at 390×844 and 1366×768 go to
 test-output/screenshots."""
 
 from __future__ import annotations
@@ -88,3 +88,45 @@ async def test_an_admin_filters_the_reports_and_opens_one(tmp_path: Path) -> Non
         await page.click("button.remind >> nth=0")
         reminded = await page.wait_for_selector("#reminded")
         assert reminded is not None and "Bắc Từ Liêm" in await reminded.inner_text()
+
+
+async def test_a_cluster_head_finalises_a_period_and_grants_an_unlock(tmp_path: Path) -> None:
+    async with served(tmp_path) as site, chromium(tmp_path) as browser:
+        officer = site.users["officer"]
+        await officer.send("/unlock 2025-H2")
+        await officer.press("Bổ sung báo cáo còn thiếu")
+        await site.h.collect()
+        page = await browser.new_page()
+        await page.goto(await site.link("head"))
+        await page.click("#login")
+        await page.wait_for_url("**/app/standings")
+
+        await page.click("nav >> text=Chốt số liệu")
+        await page.wait_for_url("**/app/finalize")
+        await page.select_option("select[name=period]", "2026-H1")
+        await page.click("form.filters button")
+        await page.wait_for_url("**period=2026-H1**")
+        assert "Không còn việc gì dang dở" in await page.inner_text("#open")
+        await shoot(page, "finalize")
+        # the button asks first (app.js), then the snapshot is stored
+        page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+        await page.click("#finalize button")
+        finalised = await page.wait_for_selector("#finalised")
+        assert finalised is not None and "Đã chốt ngày 10/03/2026" in await finalised.inner_text()
+        assert await page.query_selector("#reopen") is None  # an admin's
+        await page.click("text=tải bảng tổng hợp")
+        await page.wait_for_url("**/app/standings?**")
+        async with page.expect_download() as download:
+            await page.click("#filed-minutes")
+        assert (await download.value).suggested_filename == "thidua-cum1-2026-H1-bien-ban.docx"
+
+        await page.click("nav >> text=Yêu cầu mở khóa")
+        await page.wait_for_url("**/app/unlocks")
+        assert "Bổ sung báo cáo còn thiếu" in await page.inner_text("table.unlocks")
+        await shoot(page, "unlocks")
+        await page.click("button.grant")
+        said = await page.wait_for_selector("#said")
+        assert said is not None and "Đã mở khóa" in await said.inner_text()
+        assert "Hiện không có yêu cầu mở khóa nào" in await page.inner_text("#none")
+        told = [s for s in await site.h.collect() if s.chat_id == officer.chat_id]
+        assert len(told) == 1 and "đã đồng ý mở khóa" in told[0].text
