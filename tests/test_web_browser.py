@@ -1,7 +1,7 @@
 """The dashboard in a real browser (Debian's chromium through Playwright) against the real
 server and the demo's sample year: sign in by the link /web sends, see the standings, and
-as a cluster head try another cluster's URL, finalise a period and grant an unlock. Screenshots at 390×844 and 1366×768 go to
-test-output/screenshots."""
+as a cluster head try another cluster's URL, finalise a period and grant an unlock.
+Screenshots at 390×844 and 1366×768 go to test-output/screenshots."""
 
 from __future__ import annotations
 
