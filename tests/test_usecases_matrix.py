@@ -491,6 +491,11 @@ CASES: dict[str, tuple[Case, str, str]] = {
         "-------",
     ),
     "unlock: decide O's request": (_decide, "----+-+", "----+-+"),
+    "web: the reports due of ba_dinh": (
+        lambda w, tx, c: deadlines.unit_deadlines(tx, c, w.settings, "ba_dinh", NOW.date()),
+        "-++++-+",
+        "-++++-+",
+    ),
     "unlock: the requests waiting for me": (
         lambda w, tx, c: unlocks.waiting(tx, c, w.settings),
         "----+++",

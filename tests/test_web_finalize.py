@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from domain.periods import Period
 from tests.web_site import Site, client, csrf_of, served, sign_in
+from usecases import access, targets
 
 
 @pytest.fixture
@@ -170,3 +172,28 @@ async def test_a_refused_request_tells_the_officer(site: Site) -> None:
             assert answer.status == 200 and "Đã từ chối mở khóa" in await answer.text()
     told = [s for s in await site.h.collect() if s.chat_id == site.users["officer"].chat_id]
     assert len(told) == 1 and "đã từ chối yêu cầu mở khóa" in told[0].text
+
+
+async def test_a_unit_page_shows_its_progress_and_reports_due(site: Site) -> None:
+    async with site.h.db.transaction() as tx:
+        await targets.set_one(
+            tx,
+            access.OPERATOR,
+            site.h.dispatcher.settings,
+            unit="ba_dinh",
+            measure="new_unions",
+            period=Period.from_key("2026"),
+            value=2000,
+            now=site.h.clock.now(),
+        )
+    async with client() as browser:
+        await sign_in(site, browser, await site.link("head"))
+        async with browser.get(f"{site.url}/app/completeness") as page:
+            assert "/app/unit?unit=ba_dinh" in await page.text()
+        async with browser.get(f"{site.url}/app/unit?unit=ba_dinh") as page:
+            body = await page.text()
+        assert page.status == 200 and "Tiến độ LĐLĐ quận Ba Đình" in body
+        assert "4/2.000" in body and "chậm tiến độ: cần 379" in body  # new unions, 10 March
+        assert 'id="deadlines"' in body and "tháng 2/2026" in body and "đúng hạn" in body
+        async with browser.get(f"{site.url}/app/unit?unit=tay_ho") as page:
+            assert page.status == 403 and "Tây Hồ" not in await page.text()

@@ -101,6 +101,9 @@ MATRIX: list[tuple[str, str, str, tuple[int, ...]]] = [
         "/app/finalize/reopen?cluster=cum2&period=2026-H1&reason=sai",
         (401, 403, 403, 403, 403, 403, 303),
     ),
+    ("GET", "/unit", "/app/unit?unit=ba_dinh", (401, 403, 403, 200, 200, 403, 200)),
+    ("GET", "/unit", "/app/unit?unit=tay_ho", (401, 403, 403, 403, 403, 200, 200)),
+    ("GET", "/unit", "/app/unit?unit=nowhere", (401, 403, 403, 400, 400, 400, 400)),
     ("GET", "/unlocks", "/app/unlocks", (401, 403, 403, 200, 403, 200, 200)),
     # no such request: those who decide requests are told it is gone (400)
     (

@@ -94,7 +94,27 @@ async def my_deadlines(
 ) -> list[Deadline]:
     """/deadlines: what the caller's unit owes, by when, and whether it is done."""
     require_role(caller, Action.DEADLINES)
-    unit = caller.actor.unit
+    return await _deadlines_of(tx, settings, caller.actor.unit, today)
+
+
+async def unit_deadlines(
+    tx: Tx, caller: Caller, settings: HandlerSettings, unit: str, today: dt.date
+) -> list[Deadline]:
+    """The same for one unit, for whoever may see that unit's progress (the dashboard's
+    unit page: a cluster head's units, any unit for an admin)."""
+    require_role(caller, Action.VIEW_UNIT)
+    cluster = await org.cluster_of(tx, unit, today.year)
+    require(
+        caller,
+        Action.VIEW_UNIT,
+        caller.target(unit=unit, cluster=cluster.code if cluster else None),
+    )
+    return await _deadlines_of(tx, settings, unit, today)
+
+
+async def _deadlines_of(
+    tx: Tx, settings: HandlerSettings, unit: str | None, today: dt.date
+) -> list[Deadline]:
     out: list[Deadline] = []
     for obligation in settings.obligations:
         for period in relevant_periods(obligation, today):

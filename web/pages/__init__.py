@@ -11,6 +11,7 @@ from web.pages import (
     reports,
     standings,
     targets,
+    unit,
     unlocks,
 )
 
@@ -19,6 +20,7 @@ PAGES: tuple[Page, ...] = (
     completeness.PAGE,
     finalize.PAGE,
     unlocks.PAGE,
+    unit.PAGE,
     reports.PAGE,
     targets.PAGE,
     people.PAGE,
