@@ -167,6 +167,11 @@ async def test_a_refused_request_tells_the_officer(site: Site) -> None:
     request = await _ask_unlock(site)
     async with client() as admin:
         await sign_in(site, admin, await site.link("admin"))
+        # while it waits, finalising that half-year shows it among what is still open
+        async with admin.get(f"{site.url}/app/finalize?cluster=cum1&period=2025-H2") as page:
+            body = await page.text()
+        assert "Còn dang dở:" in body
+        assert "Yêu cầu mở khóa đang chờ: LĐLĐ quận Ba Đình" in body
         form = {"decision": "refuse", "csrf": await csrf_of(site, admin)}
         async with admin.post(f"{site.url}/app/unlocks/{request}", data=form) as answer:
             assert answer.status == 200 and "Đã từ chối mở khóa" in await answer.text()
