@@ -666,10 +666,11 @@ def test_every_count_reads_back_exactly(n: int, noun: str) -> None:
     assert parse_integer(f"{n}{noun}.") == n
 
 
-# Words a refusal must not be fooled by: anything not a unit, currency or known noun.
+# Words a refusal must not be fooled by: anything not a unit, currency or known noun
+# ("kd" is kđ, nghìn đồng, once folded).
 _KNOWN_WORDS = {
     "k", "tr", "trieu", "nghin", "ngan", "ty", "ti", "cu", "d", "dong", "vnd", "ruoi",
-    "suat", "xuat", "phan", "qua", "nguoi", "luot", "dv", "nld", "cnld", "nu", "cai",
+    "kd", "suat", "xuat", "phan", "qua", "nguoi", "luot", "dv", "nld", "cnld", "nu", "cai",
     "chiec", "can", "nha", "ho", "lan", "buoi", "cuoc", "dot", "giai", "tran", "cdcs",
     "cd", "ban", "dn", "em", "chau", "tivi", "tv", "xe", "moi", "tren", "per",
     "each", "people", "person", "persons", "gift", "gifts", "event", "events", "member",
