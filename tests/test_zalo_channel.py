@@ -7,23 +7,28 @@ the Telegram tests press buttons.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
+from bot.app import App
 from bot.channels.base import Receiver
 from bot.channels.text_choices import render
 from bot.channels.zalo import ZaloChannel, last_buttons_from_outbox, to_inbound
 from bot.channels.zalo_api import ZaloBotAPI, ZaloUpdate
+from bot.config import Secrets, WebSection, load_config
 from bot.outbox_sender import OutboxSender
-from domain.messages import Button, Inbound, InboundKind, Reply
+from domain.messages import Attachment, Button, Inbound, InboundKind, Reply
 from runtime.ingress import Ingress
 from storage import outbox
 from tests.fakes.zalo_api import FakeZaloAPI, FakeZaloUser
-from tests.harness import Harness
+from tests.harness import EXAMPLE, FakeClock, Harness
 
 
 @dataclass
@@ -352,3 +357,31 @@ async def test_after_a_restart_choices_are_read_back_from_the_outbox(h: Harness)
     assert await last_buttons_from_outbox(h.db, "c1") == []
     assert await last_buttons_from_outbox(h.db, "c2") == []
     assert render(card).endswith("1. ✅ Lưu  2. ✏️ Sửa")
+
+
+# ---- documents ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("web", "hint"), [(True, "Gõ /web"), (False, "thidua export")])
+async def test_a_document_on_zalo_says_where_to_get_the_file(
+    tmp_path: Path, web: bool, hint: str
+) -> None:
+    """Zalo cannot carry a workbook: with the dashboard on, the note sends the person there."""
+    async with FakeZaloAPI(token="777:zalo-token") as fake:
+        secrets = Secrets(zalo_bot_token=SecretStr(fake.token), zalo_api_base_url=fake.base_url)
+        base = load_config(EXAMPLE).with_secrets(secrets)
+        config = base.model_copy(update={"web": WebSection(enabled=web)})
+        app = App(config, secrets, clock=FakeClock(), database=str(tmp_path / "z.sqlite3"))
+        channel = app.build_channel("zalo")
+        assert isinstance(channel, ZaloChannel)
+        fake.user("u1001", "Nguyễn Văn An")
+        await channel.start()
+        try:
+            data = base64.b64encode(b"PK\x03\x04 not really a workbook").decode()
+            reply = Reply("📊 Bảng tổng hợp", attachment=Attachment("document", "cum1.xlsx", data))
+            await channel.deliver("u1001", reply)
+        finally:
+            await channel.stop()
+        sent = "\n".join(fake.texts("u1001"))
+        assert "📊 Bảng tổng hợp" in sent
+        assert "“cum1.xlsx” không gửi được qua Zalo" in sent and hint in sent

@@ -81,10 +81,14 @@ Mode = Literal["polling", "webhook"]
 _CATALOG = Catalog()
 
 
-def attachment_note(attachment: Attachment, lang: str = "vi") -> str:
+def attachment_note(attachment: Attachment, lang: str = "vi", *, web: bool = False) -> str:
     """Why the person gets text instead of a file: Zalo wants a public URL for images,
-    and has no way to send a document."""
-    key = "zalo.image_not_sent" if attachment.kind == "image" else "zalo.file_not_sent"
+    and has no way to send a document. Most officers are on Zalo (Telegram is blocked in
+    Vietnam), so with the dashboard on, the note sends them there (/web) for the file."""
+    if attachment.kind == "image":
+        key = "zalo.image_not_sent"
+    else:
+        key = "zalo.file_on_web" if web else "zalo.file_not_sent"
     return _CATALOG(lang, key, filename=attachment.filename)
 
 
@@ -171,7 +175,9 @@ def build(setup: ChannelSetup) -> ZaloChannel:
         media=setup.media() if zalo.public_base_url else None,
         public_base_url=zalo.public_base_url,
         attachment_text=partial(
-            attachment_note, lang=setup.config.federation.default_language.value
+            attachment_note,
+            lang=setup.config.federation.default_language.value,
+            web=setup.config.web.enabled,
         ),
         evidence=setup.evidence,
     )
