@@ -147,13 +147,13 @@ async def chart(w: WebCtx) -> web.StreamResponse:
     return web.Response(body=png, content_type="image/png")
 
 
-async def workbook(w: WebCtx) -> web.StreamResponse:
-    """The cluster's workbook (standings, reports, targets), made in the worker process."""
+async def _export_data(w: WebCtx, *, hold_reports: bool) -> exports.ExportData:
+    """What /export gathers for the asked cluster and period, asked of the same policy."""
     asked = await asked_period(w)
     async with w.tx() as tx:
         caller = await w.caller(tx)
         cluster = await dashboard.export_cluster(tx, caller, asked.cluster, asked.period.year)
-        data = await exports.gather(
+        return await exports.gather(
             tx,
             caller,
             w.settings,
@@ -162,8 +162,13 @@ async def workbook(w: WebCtx) -> web.StreamResponse:
             cluster,
             asked.period,
             w.now,
-            hold_reports=True,
+            hold_reports=hold_reports,
         )
+
+
+async def workbook(w: WebCtx) -> web.StreamResponse:
+    """The cluster's workbook (standings, reports, targets), made in the worker process."""
+    data = await _export_data(w, hold_reports=True)
     xlsx = await workers.draw(exports.render, data, w.deps.translate)
     return web.Response(
         body=xlsx,
@@ -178,21 +183,7 @@ async def filed(w: WebCtx) -> web.StreamResponse:
     kind = w.request.match_info["kind"]
     if kind not in exports.FILED_KINDS:
         raise web.HTTPNotFound()
-    asked = await asked_period(w)
-    async with w.tx() as tx:
-        caller = await w.caller(tx)
-        cluster = await dashboard.export_cluster(tx, caller, asked.cluster, asked.period.year)
-        data = await exports.gather(
-            tx,
-            caller,
-            w.settings,
-            w.deps.translate,
-            w.lang,
-            cluster,
-            asked.period,
-            w.now,
-            hold_reports=False,
-        )
+    data = await _export_data(w, hold_reports=False)
     if not data.filed:
         raise BadInput("period")
     name, made = await workers.draw(exports.filed_document, data.filed[0], kind, w.deps.translate)
