@@ -384,6 +384,10 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX web_sessions_person ON web_sessions (person_id);
     CREATE INDEX reports_occurred_id ON reports (occurred_on, id)
     """,
+    # 15: reserved (standings memo stamps, issue 10).
+    "",
+    # 16: reserved (per-process heartbeats).
+    "",
 )
 
 
