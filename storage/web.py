@@ -60,3 +60,14 @@ async def revoke(tx: Tx, token_hash: str, now: dt.datetime) -> None:
         "UPDATE web_sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
         (ts(now), token_hash),
     )
+
+
+async def purge(tx: Tx, before: dt.datetime) -> int:
+    """Forget links and sessions that ended (expired, or signed out) before `before`: they
+    can never sign anyone in again, and the tables would otherwise only grow."""
+    removed = await tx.execute("DELETE FROM web_links WHERE expires_at < ?", (ts(before),))
+    removed += await tx.execute(
+        "DELETE FROM web_sessions WHERE expires_at < ? OR revoked_at < ?",
+        (ts(before), ts(before)),
+    )
+    return removed

@@ -175,7 +175,12 @@ def test_button_data_round_trips_and_refuses_what_we_did_not_make() -> None:
 def test_every_declared_job_has_a_valid_schedule() -> None:
     settings = HandlerSettings(indicators=(), units={})
     router = make_router()
-    assert {j.id for j in router.jobs} == {"reminders", "standings-posts", "review_reminders"}
+    assert {j.id for j in router.jobs} == {
+        "reminders",
+        "standings-posts",
+        "review_reminders",
+        "web_purge",
+    }
     for job in router.jobs:
         trigger = CronTrigger.from_crontab(job.cron(settings), timezone=settings.tz)
         first = trigger.get_next_fire_time(None, dt.datetime(2026, 3, 2, tzinfo=settings.tz))

@@ -21,6 +21,9 @@ from storage.db import Tx
 from usecases.access import Caller, actor_of, can_ever, require_role
 
 LINK_LIFETIME = dt.timedelta(minutes=10)
+#: How long an ended link or session is kept before the purge forgets it: a day, so that
+#: someone asking "why was I signed out?" this morning still finds the row.
+PURGE_GRACE = dt.timedelta(days=1)
 KEY_NAME = "web"  # the database-made key sessions are signed with when none is configured
 TELEGRAM = "telegram"
 
@@ -98,3 +101,9 @@ async def signing_key(tx: Tx) -> bytes:
     """The key cookies and CSRF tokens are signed with when no THIDUA_WEB_SECRET is set:
     made by the bot on first use, kept in its database, never logged."""
     return await keys.key(tx, KEY_NAME)
+
+
+async def purge(tx: Tx, now: dt.datetime) -> int:
+    """Housekeeping (no caller: the scheduler's own work): forget the links and sessions
+    that ended, expired or signed out, more than `PURGE_GRACE` before `now`."""
+    return await web_repo.purge(tx, now - PURGE_GRACE)
