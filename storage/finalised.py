@@ -26,6 +26,7 @@ class AuditEntry:
     person_id: int | None  # None: the command line's operator
     at: dt.datetime
     reason: str | None
+    person_name: str | None = None  # None: the operator, or a person no longer known
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,14 +113,18 @@ async def reopened(tx: Tx, cluster: str, period_key: str) -> list[Reopened]:
 
 
 async def trail(tx: Tx, cluster: str, period_key: str) -> list[AuditEntry]:
-    """Every finalising and reopening of a cluster's period, oldest first."""
+    """Every finalising and reopening of a cluster's period, oldest first, with who did it."""
     rows = await fetch_all(
         tx,
-        "SELECT action, person_id, at, reason FROM period_audit "
-        "WHERE cluster_code = ? AND period_key = ? ORDER BY at, id",
+        "SELECT a.action, a.person_id, a.at, a.reason, p.name AS person_name "
+        "FROM period_audit a LEFT JOIN people p ON p.id = a.person_id "
+        "WHERE a.cluster_code = ? AND a.period_key = ? ORDER BY a.at, a.id",
         (cluster, period_key),
     )
-    return [AuditEntry(r["action"], r["person_id"], parse_ts(r["at"]), r["reason"]) for r in rows]
+    return [
+        AuditEntry(r["action"], r["person_id"], parse_ts(r["at"]), r["reason"], r["person_name"])
+        for r in rows
+    ]
 
 
 async def _audit(

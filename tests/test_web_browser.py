@@ -130,3 +130,29 @@ async def test_a_cluster_head_finalises_a_period_and_grants_an_unlock(tmp_path: 
         assert "Hiện không có yêu cầu mở khóa nào" in await page.inner_text("#none")
         told = [s for s in await site.h.collect() if s.chat_id == officer.chat_id]
         assert len(told) == 1 and "đã đồng ý mở khóa" in told[0].text
+
+
+async def test_an_admin_reopens_a_period_and_sees_its_history(tmp_path: Path) -> None:
+    async with served(tmp_path) as site, chromium(tmp_path) as browser:
+        head = site.users["head"]
+        await head.send("/finalize 2026-H1")
+        assert "Đã chốt" in (await head.press("Chốt số liệu"))[0].text
+        site.h.clock.advance(hours=3)
+        page = await browser.new_page()
+        await page.goto(await site.link("admin"))
+        await page.click("#login")
+        await page.wait_for_url("**/app/standings")
+        await page.goto(f"{site.url}/app/finalize?cluster=cum1&period=2026-H1")
+        history = await page.locator("#history tbody tr").all_inner_texts()
+        assert len(history) == 1 and "Người 13" in history[0] and "Chốt số liệu" in history[0]
+        await page.fill("#reopen textarea[name=reason]", "Đống Đa <b>nhập sai</b> số liệu")
+        await page.click("#reopen button")
+        said = await page.wait_for_selector("#said")
+        assert said is not None and "Đã mở lại" in await said.inner_text()
+        history = await page.locator("#history tbody tr").all_inner_texts()
+        assert [row.split("\t")[1:] for row in history] == [
+            ["Người 16", "🔓 Mở lại", "Đống Đa <b>nhập sai</b> số liệu"],  # shown, not run
+            ["Người 13", "🔒 Chốt số liệu", ""],
+        ]
+        assert history[0].startswith("12:00 10/03/2026")
+        await shoot(page, "finalize-history")

@@ -5,6 +5,7 @@ once, the officer told through the outbox as in the chat."""
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
@@ -33,7 +34,7 @@ async def test_a_cluster_head_finalises_a_period_then_downloads_its_documents(
             body = await page.text()
         assert page.status == 200 and "Chốt số liệu" in body
         assert "Không còn việc gì dang dở" in body  # the sample half-year is complete
-        assert 'id="reopen"' not in body
+        assert 'id="reopen"' not in body and 'id="history"' not in body  # nothing yet
         # the standings page offers no filed document while the period is provisional
         async with browser.get(f"{site.url}/app/standings?cluster=cum1&period=2026-H1") as page:
             assert "filed-summary" not in await page.text()
@@ -98,14 +99,46 @@ async def test_an_admin_reopens_with_a_reason(site: Site) -> None:
             f"{site.url}/app/finalize/reopen", data={**form, "reason": "  "}
         ) as answer:
             assert answer.status == 400 and "lý do" in await answer.text()
+        site.h.clock.advance(hours=2)
         async with admin.post(
             f"{site.url}/app/finalize/reopen",
             data={**form, "reason": "số liệu của Đống Đa bị nhập sai"},
         ) as answer:
             body = await answer.text()
         assert answer.status == 200 and "Đã mở lại" in body and 'id="finalize"' in body
+        # the period's history, newest first: who reopened, when and why; who finalised
+        assert _history(body) == [
+            ["11:00 10/03/2026", "Người 16", "🔓 Mở lại", "số liệu của Đống Đa bị nhập sai"],
+            ["09:00 10/03/2026", "Người 13", "🔒 Chốt số liệu", ""],
+        ]
+        # finalised anew, the history keeps all three; in English too
+        async with admin.post(f"{site.url}/app/finalize", data=form) as answer:
+            assert answer.status == 200
+        async with admin.post(f"{site.url}/app/lang", data={**form, "lang": "en"}) as answer:
+            assert answer.status == 200
+        async with admin.get(f"{site.url}{FINALIZE}") as page:
+            shown = _history(await page.text())
+        assert [row[1:3] for row in shown] == [
+            ["Người 16", "🔒 Finalised"],
+            ["Người 16", "🔓 Reopened"],
+            ["Người 13", "🔒 Finalised"],
+        ]
     trail = await site.h.rows("SELECT action, reason FROM period_audit ORDER BY id")
-    assert trail[-1][1] == "số liệu của Đống Đa bị nhập sai"
+    assert trail[-2][1] == "số liệu của Đống Đa bị nhập sai"
+    # a cluster head who may finalise sees it as well; another cluster's is not theirs
+    async with client() as head:
+        await sign_in(site, head, await site.link("head"))
+        async with head.get(f"{site.url}{FINALIZE}") as page:
+            assert len(_history(await page.text())) == 3
+
+
+def _history(body: str) -> list[list[str]]:
+    """The cells of the finalise page's history table, row by row."""
+    found = re.search(r'<section id="history">([\s\S]*?)</section>', body)
+    if found is None:
+        return []
+    rows = re.findall(r"<tr>([\s\S]*?)</tr>", found.group(1).split("<tbody>")[1])
+    return [[html.unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", r)] for r in rows]
 
 
 async def _ask_unlock(site: Site) -> int:

@@ -238,9 +238,12 @@ async def cluster_codes(tx: Tx, year: int) -> list[str]:
     return await org.cluster_codes(tx, year)
 
 
+TrailEntry = finalised_repo.AuditEntry
+
+
 async def trail(
     tx: Tx, caller: Caller, period: Period, cluster_code: str | None = None
-) -> list[finalised_repo.AuditEntry]:
+) -> list[TrailEntry]:
     """Every finalising and reopening of the cluster's period, oldest first (who may
     finalise it may read it)."""
     cluster = await _cluster(tx, caller, Action.FINALIZE, period, cluster_code)

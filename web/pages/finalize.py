@@ -47,6 +47,7 @@ async def show(w: WebCtx) -> web.StreamResponse:
         if final is None:
             shown = await finalize.preview(tx, caller, w.settings, asked.period, w.now, code)
         of_year = await access.in_year(tx, caller, asked.period.year)
+        trail = await finalize.trail(tx, caller, asked.period, code) if code else []
     cluster = final.result.cluster if final is not None else shown.cluster if shown else None
     assert cluster is not None
     t = w.t
@@ -90,8 +91,28 @@ async def show(w: WebCtx) -> web.StreamResponse:
         periods=[(p.key, p.name(t)) for p in asked.periods],
         said=w.param("said", max_len=300),
         standings="/app/standings?" + urlencode(query),
+        history=history(w, trail),
         **values,
     )
+
+
+#: What each line of the period's trail says was done.
+TRAIL_WORDS = {"finalised": "web.history_finalised", "reopened": "web.history_reopened"}
+
+
+def history(w: WebCtx, trail: list[finalize.TrailEntry]) -> list[dict[str, str]]:
+    """The period's finalisations and reopenings, newest first: when, who, what, why."""
+    tz = w.settings.tz
+    return [
+        {
+            "at": entry.at.astimezone(tz).strftime("%H:%M %d/%m/%Y"),
+            "who": entry.person_name
+            or (w.t("finalize.operator") if entry.person_id is None else "—"),
+            "action": w.t(TRAIL_WORDS.get(entry.action, "web.history_finalised")),
+            "reason": entry.reason or "",
+        }
+        for entry in reversed(trail)
+    ]
 
 
 async def _posted(w: WebCtx) -> tuple[str, Period, str]:
