@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
-import json
 import re
 from pathlib import Path
 from urllib.parse import urlencode
@@ -34,6 +32,8 @@ from tests.web_site import (
     session_cookie,
     sign_in,
 )
+from tests.web_site import init_data as _init_data
+from tests.web_site import init_fields as _fields
 from usecases import access, evidence, finalize, reports
 from web import initdata
 from web.app import COOKIE
@@ -336,22 +336,6 @@ async def test_remind_now_waits_for_the_end_of_quiet_hours(site: Site) -> None:
 
 
 # ---- Telegram Mini App initData ------------------------------------------------------------
-
-
-def _init_data(fields: dict[str, str], token: str = BOT_TOKEN) -> str:
-    """initData as Telegram signs it, computed here from the documented steps."""
-    check = "\n".join(f"{k}={v}" for k, v in sorted(fields.items()))
-    secret = hmac.new(b"WebAppData", token.encode(), hashlib.sha256).digest()
-    signed = hmac.new(secret, check.encode(), hashlib.sha256).hexdigest()
-    return urlencode({**fields, "hash": signed})
-
-
-def _fields(user_id: int, auth: dt.datetime) -> dict[str, str]:
-    return {
-        "query_id": "AAHdF6IQAAAAAN0XohDhrOrc",
-        "user": json.dumps({"id": user_id, "first_name": "An", "language_code": "vi"}),
-        "auth_date": str(int(auth.timestamp())),
-    }
 
 
 NOW = dt.datetime(2026, 3, 10, 2, 0, tzinfo=dt.UTC)
