@@ -41,6 +41,7 @@ from domain.access import ActorRole
 from domain.errors import ChannelStartError, DatabaseLost, StorageError
 from domain.evidence import EvidencePhoto
 from domain.messages import OutboxItem, Outgoing
+from domain.models import ProcessBeat
 from domain.periods import PeriodKind
 from handlers import (
     dashboard,
@@ -75,6 +76,9 @@ if TYPE_CHECKING:  # aiohttp is imported only when a channel receives by webhook
 log = logging.getLogger(__name__)
 
 SCHEDULER = "scheduler"
+#: A process not seen for this long is forgotten by the others' heartbeats (killed, or its
+#: host retired); until then `thidua status` shows it as not seen since.
+FORGET_PROCESSES_AFTER = dt.timedelta(days=1)
 """The role of the process that runs scheduled firings (bot.elections)."""
 
 
@@ -186,6 +190,9 @@ class App:
         )
         # Several processes on one database: this one's name on the outbox rows it leases.
         self.owner = f"{self.who} #{token_hex(4)}" if self.db.shared else None
+        # Its heartbeats' key: unique per run (a pid is reused, a host runs several).
+        self.process_key = token_hex(8)
+        self._beating = False  # started, and its heartbeats not yet removed
         self.elections = Elections(self.db, self.config.bot.standby_check_seconds, self.health)
         self._electing: asyncio.Task[None] | None = None
         stale = dt.timedelta(seconds=self.config.health.stale_seconds)
@@ -317,11 +324,26 @@ class App:
         if channel.polling:
             self.health.register(receiver.component, stale)
 
+    def process_beat(self) -> ProcessBeat:
+        """This process as `thidua status` shows it: where, its elected roles, its loops."""
+        now = self.clock.now()
+        return ProcessBeat(
+            key=self.process_key,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            roles=tuple(sorted(self.elections.held)),
+            started_at=self.health.started_at or now,
+            seen_at=now,
+            beats=tuple(self.health.snapshot()),
+        )
+
     async def _heartbeat(self) -> None:
-        """What the loops last did, for `thidua status` in another process."""
+        """What the loops last did, for `thidua status` in another process: one row per
+        process, so several processes on one database each show their own."""
+        beat = self.process_beat()
         try:
             async with self.db.transaction() as tx:
-                await health_repo.put(tx, self.health.snapshot())
+                await health_repo.put(tx, beat, beat.seen_at - FORGET_PROCESSES_AFTER)
         except StorageError as exc:
             log.warning("could not record heartbeats: %s", exc)
 
@@ -445,6 +467,7 @@ class App:
             await self.db.release_process()
             raise
         self.health.started_at = self.clock.now()
+        self._beating = True
         for sender in self.senders.values():
             await sender.start()
         recovered = await self.dispatcher.recover()
@@ -550,6 +573,13 @@ class App:
         for channel in self.channels.values():
             with contextlib.suppress(Exception):
                 await channel.stop()
+        if self._beating:  # a clean stop leaves no heartbeat to look stale
+            self._beating = False
+            try:
+                async with self.db.transaction() as tx:
+                    await health_repo.forget(tx, self.process_key)
+            except StorageError as exc:
+                log.warning("could not remove this process's heartbeats: %s", exc)
         await self.db.close()
         if self.lock is not None:
             self.lock.release()

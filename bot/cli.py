@@ -261,7 +261,7 @@ async def _status(config: AppConfig, say: Say) -> int:
     await app.open()
     try:
         async with app.db.transaction() as tx:
-            beats = await health_repo.all_beats(tx)
+            processes = await health_repo.processes(tx)
             pending, oldest = await health_repo.outbox_backlog(tx)
             tick = await health_repo.last_tick(tx)
         running = await app.db.process_holder()
@@ -276,24 +276,39 @@ async def _status(config: AppConfig, say: Say) -> int:
         seconds = max(0, round((now - when).total_seconds()))
         return say("status.ago", when=when.astimezone(tz).strftime("%H:%M:%S %d/%m"), s=seconds)
 
+    def role(name: str) -> str:
+        if name == "scheduler":
+            return say("status.role_scheduler")
+        if name.endswith(".poll"):
+            return say("status.role_poller", channel=name.removesuffix(".poll"))
+        return name
+
     print(say("status.process", holder=running) if running else say("status.no_process"))
     # Heartbeats are written every 30 s; much older ones mean the process is gone or stuck.
     fresh_limit = dt.timedelta(seconds=max(120, 2 * 30))
-    healthy = running is not None and bool(beats)
-    for beat in beats:
-        late = now - beat.checked_at > fresh_limit
-        ok = not beat.stale and not late
-        healthy = healthy and ok
-        print(
-            say(
-                "status.component",
-                mark="✅" if ok else "❌",
-                name=beat.component,
-                last_ok=ago(beat.last_ok),
-                restarts=beat.restarts,
+    live = [p for p in processes if now - p.seen_at <= fresh_limit]
+    healthy = running is not None and bool(live)
+    for process in processes:
+        roles = ", ".join(role(r) for r in process.roles) or say("status.role_standby")
+        where = {"host": process.host, "pid": process.pid, "roles": roles}
+        if process not in live:  # killed or stuck: shown until forgotten, not judged
+            print(say("status.gone", **where, seen=ago(process.seen_at)))
+            continue
+        print(say("status.instance", **where, seen=ago(process.seen_at)))
+        for beat in process.beats:
+            ok = not beat.stale
+            healthy = healthy and ok
+            print(
+                "   "
+                + say(
+                    "status.component",
+                    mark="✅" if ok else "❌",
+                    name=beat.component,
+                    last_ok=ago(beat.last_ok),
+                    restarts=beat.restarts,
+                )
+                + (f" — {beat.last_error}" if beat.last_error and not ok else "")
             )
-            + (f" — {beat.last_error}" if beat.last_error and not ok else "")
-        )
     age = round((now - oldest).total_seconds()) if oldest else 0
     stuck = age > config.health.outbox_stale_seconds
     healthy = healthy and not stuck

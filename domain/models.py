@@ -290,3 +290,17 @@ class Heartbeat:
     restarts: int
     stale: bool
     checked_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessBeat:
+    """One `thidua run` process as it last reported itself: where it runs, the roles it
+    was elected to (``scheduler``, ``telegram.poll``…; none: standing by), and its loops."""
+
+    key: str  # unique per run of a process (pid numbers are reused)
+    host: str
+    pid: int
+    roles: tuple[str, ...]
+    started_at: dt.datetime
+    seen_at: dt.datetime
+    beats: tuple[Heartbeat, ...] = ()

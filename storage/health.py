@@ -1,23 +1,47 @@
-"""Heartbeats of the running process, and the backlog figures `thidua status` shows."""
+"""Heartbeats of the running processes (one row per process, one per process and loop),
+and the backlog figures `thidua status` shows."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 
-from domain.models import Heartbeat
+from domain.models import Heartbeat, ProcessBeat
 from storage._codec import fetch_one, parse_ts, ts
 from storage.db import Tx
 
 
-async def put(tx: Tx, beats: Sequence[Heartbeat]) -> None:
+async def put(tx: Tx, process: ProcessBeat, forget_before: dt.datetime) -> None:
+    """This process as it is now, with its loops' heartbeats; and forget the processes not
+    seen since `forget_before` (gone long ago: killed, or their host retired)."""
+    await tx.execute(
+        "INSERT INTO processes (process, host, pid, roles, started_at, seen_at) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (process) DO UPDATE SET "
+        "roles = excluded.roles, seen_at = excluded.seen_at",
+        (
+            process.key,
+            process.host,
+            process.pid,
+            ",".join(process.roles),
+            ts(process.started_at),
+            ts(process.seen_at),
+        ),
+    )
+    if process.beats:
+        await _put_beats(tx, process)
+    await tx.execute("DELETE FROM processes WHERE seen_at < ?", (ts(forget_before),))
+    await tx.execute("DELETE FROM heartbeats WHERE process NOT IN (SELECT process FROM processes)")
+
+
+async def _put_beats(tx: Tx, process: ProcessBeat) -> None:
     await tx.executemany(
-        "INSERT INTO heartbeats (component, last_ok, last_error, restarts, stale, checked_at) "
-        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (component) DO UPDATE SET "
+        "INSERT INTO heartbeats "
+        "(process, component, last_ok, last_error, restarts, stale, checked_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (process, component) DO UPDATE SET "
         "last_ok = excluded.last_ok, last_error = excluded.last_error, "
         "restarts = excluded.restarts, stale = excluded.stale, checked_at = excluded.checked_at",
         [
             (
+                process.key,
                 b.component,
                 ts(b.last_ok) if b.last_ok else None,
                 b.last_error,
@@ -25,24 +49,47 @@ async def put(tx: Tx, beats: Sequence[Heartbeat]) -> None:
                 int(b.stale),
                 ts(b.checked_at),
             )
-            for b in beats
+            for b in process.beats
         ],
     )
 
 
-async def all_beats(tx: Tx) -> list[Heartbeat]:
+async def forget(tx: Tx, key: str) -> None:
+    """A process that stopped cleanly: nothing of it is left to show."""
+    await tx.execute("DELETE FROM heartbeats WHERE process = ?", (key,))
+    await tx.execute("DELETE FROM processes WHERE process = ?", (key,))
+
+
+async def processes(tx: Tx) -> list[ProcessBeat]:
+    """Every process that reported itself and was not forgotten, with its heartbeats."""
+    beats: dict[str, list[Heartbeat]] = {}
+    for r in await tx.fetch_all(
+        "SELECT process, component, last_ok, last_error, restarts, stale, checked_at "
+        "FROM heartbeats ORDER BY process, component"
+    ):
+        beats.setdefault(str(r[0]), []).append(
+            Heartbeat(
+                component=str(r[1]),
+                last_ok=parse_ts(r[2]) if r[2] else None,
+                last_error=r[3],
+                restarts=int(r[4]),
+                stale=bool(r[5]),
+                checked_at=parse_ts(r[6]),
+            )
+        )
     rows = await tx.fetch_all(
-        "SELECT component, last_ok, last_error, restarts, stale, checked_at FROM heartbeats "
-        "ORDER BY component"
+        "SELECT process, host, pid, roles, started_at, seen_at FROM processes "
+        "ORDER BY host, pid, started_at"
     )
     return [
-        Heartbeat(
-            component=str(r[0]),
-            last_ok=parse_ts(r[1]) if r[1] else None,
-            last_error=r[2],
-            restarts=int(r[3]),
-            stale=bool(r[4]),
-            checked_at=parse_ts(r[5]),
+        ProcessBeat(
+            key=str(r[0]),
+            host=str(r[1]),
+            pid=int(r[2]),
+            roles=tuple(role for role in str(r[3]).split(",") if role),
+            started_at=parse_ts(r[4]),
+            seen_at=parse_ts(r[5]),
+            beats=tuple(beats.get(str(r[0]), ())),
         )
         for r in rows
     ]

@@ -386,8 +386,31 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 15: reserved (standings memo stamps, issue 10).
     "",
-    # 16: reserved (per-process heartbeats).
-    "",
+    # 16: one heartbeat per process (several `thidua run` on one PostgreSQL database used to
+    # overwrite each other's): the processes as last seen, with their elected roles, and
+    # their loops' heartbeats keyed by process. Rows of processes long gone age out.
+    """
+    DROP TABLE heartbeats;
+    CREATE TABLE processes (
+        process TEXT PRIMARY KEY,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        roles TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        seen_at TEXT NOT NULL
+    );
+    CREATE INDEX processes_seen ON processes (seen_at);
+    CREATE TABLE heartbeats (
+        process TEXT NOT NULL,
+        component TEXT NOT NULL,
+        last_ok TEXT,
+        last_error TEXT,
+        restarts INTEGER NOT NULL DEFAULT 0,
+        stale INTEGER NOT NULL DEFAULT 0,
+        checked_at TEXT NOT NULL,
+        PRIMARY KEY (process, component)
+    )
+    """,
 )
 
 
