@@ -259,7 +259,7 @@ async def _start_quick(
     values: dict[str, Any] = {}
     ask = list(parsed.unclear)
     for code, exc in parsed.errors:
-        ctx.reply(ctx.t(exc.key, **exc.params))
+        ctx.refused(exc)
         ask.append(code)
     for code, value in parsed.values.items():
         f = indicator.field(code)
@@ -271,8 +271,8 @@ async def _start_quick(
                     dt.date.fromisoformat(value), await _date_rules(ctx, ctx.person.unit_code)
                 )
             values[code] = check_value(f, value)
-        except UserInputError as exc:
-            ctx.reply(ctx.t(exc.key, **exc.params))
+        except UserInputError as exc:  # a closed date: 🔓 Xin mở khóa is offered below
+            ctx.refused(exc)
             ask.append(code)
     understood = summary_line(indicator, values, ctx.lang)
     defaulted: list[str] = []

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
+from domain.errors import UserInputError
 from domain.messages import Button, Conversation, Inbound, Outgoing, Reply
 from domain.models import Language, Person
 from domain.settings import VIETNAM, HandlerSettings
@@ -68,6 +69,9 @@ class Ctx:
     chosen_language: Language | None = None  # /lang before registering
     deferred: list[Callable[[], Awaitable[Reply]]] = field(default_factory=list)
     help_entries: tuple[HelpEntry, ...] = ()  # every feature's /help paragraphs, in order
+    #: Refusals said in passing while the flow goes on (`refused`): the router adds what
+    #: features offer under them (🔓 Xin mở khóa) to this answer's last message.
+    refusals: list[UserInputError] = field(default_factory=list)
 
     @property
     def lang(self) -> str:
@@ -125,6 +129,12 @@ class Ctx:
         if after_delivery is not None:
             out.extra[AFTER_DELIVERY] = replace(reply, text=after_delivery)
         self.outgoing.append(out)
+
+    def refused(self, refusal: UserInputError) -> None:
+        """Say why a part of what was typed is refused, and go on (a quick line's closed
+        date): the same words and offers as when the refusal ends the step."""
+        self.reply(self.t(refusal.key, **refusal.params))
+        self.refusals.append(refusal)
 
     def send(self, reply: Reply) -> None:
         """Any prepared reply (a chart, a document) to the same chat."""

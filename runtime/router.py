@@ -128,7 +128,19 @@ class Router:
 
     async def route(self, ctx: Ctx) -> None:
         await self._route(ctx)
+        await self._attach_offers(ctx)
         await self._attach_commands(ctx)
+
+    async def _attach_offers(self, ctx: Ctx) -> None:
+        """What features offer under refusals said in passing (`Ctx.refused`) goes under the
+        answer's last message, after its own buttons, as under a refusal that ends a step:
+        a button on Telegram, the next numbers where choices are typed."""
+        offered: dict[str, Button] = {}
+        for refusal in ctx.refusals:
+            offered.update((b.data, b) for b in await self.offer(ctx, refusal))
+        if offered and ctx.outgoing:
+            last = ctx.outgoing[-1]
+            last.reply = replace(last.reply, buttons=(*last.reply.buttons, tuple(offered.values())))
 
     async def ask_again(self, ctx: Ctx) -> None:
         """Render the open question of the person's conversation again (after an error reply)."""
