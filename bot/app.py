@@ -288,12 +288,12 @@ class App:
     def _hand_over(self, items: list[OutboxItem]) -> None:
         """Replies just committed go straight to their channel's sender (and a saved report
         may have brought photos to download)."""
-        if self.evidence is not None and items:
-            self.evidence.wake()
         for item in items:
             sender = self.senders.get(item.channel)
             if sender is not None:
                 sender.submit([item])
+        if self.evidence is not None and items:  # after the senders: the replies go first
+            self.evidence.wake()
 
     def _indicate(self, outgoing: Outgoing) -> None:
         """A "typing…" indicator before a slow answer goes straight to its channel."""

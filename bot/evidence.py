@@ -70,6 +70,7 @@ class EvidenceFetcher:
         backoff_max: float = 600.0,
         idle_poll: float = 30.0,
         first_look: float = 1.0,
+        settle: float = 0.1,
         batch: int = 8,
     ) -> None:
         self.db = db
@@ -90,6 +91,9 @@ class EvidenceFetcher:
         #: Seconds after start before the table is first read: start-up's own transactions
         #: (pending updates, the outbox) go first; a report saved meanwhile wakes it sooner.
         self.first_look = first_look
+        #: Seconds between a wake-up and the look: the replies that woke it go out first,
+        #: and a burst of them is one look, not one per reply.
+        self.settle = settle
         self.batch = batch
         self.health: Health | None = None
         self._wake = asyncio.Event()
@@ -128,7 +132,7 @@ class EvidenceFetcher:
             await self.run_due()
             if self.health is not None:
                 self.health.ok(COMPONENT)
-            async with self.db.transaction() as tx:
+            async with self.db.transaction(inline=True) as tx:
                 next_at = await evidence.next_due_at(tx, self.sources)
             timeout = self.idle_poll
             if next_at is not None:
@@ -137,6 +141,8 @@ class EvidenceFetcher:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout):
                     await self._wake.wait()
+            if self._wake.is_set():
+                await asyncio.sleep(self.settle)
 
     # ---- the work -------------------------------------------------------------------------
 
@@ -144,7 +150,9 @@ class EvidenceFetcher:
         """Try every photo due now once; returns how many were tried."""
         tried = 0
         while True:
-            async with self.db.transaction() as tx:
+            # Inline (storage.db): woken after every reply, its two indexed reads must not
+            # hold the connection across thread hops while the next update waits for it.
+            async with self.db.transaction(inline=True) as tx:
                 photos = await evidence.due(tx, self.sources, self.clock.now(), self.batch)
             if not photos:
                 return tried

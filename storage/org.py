@@ -103,6 +103,17 @@ async def memberships(tx: Tx, year: int) -> dict[str, tuple[str, ClusterRole]]:
     return {r["unit_code"]: (r["cluster_code"], ClusterRole(r["role"])) for r in rows}
 
 
+async def membership(tx: Tx, year: int, unit: str) -> tuple[str, ClusterRole] | None:
+    """One unit's (cluster, role) in one year: `memberships` for a single unit, by its
+    unique index (every update's caller needs only its own unit's)."""
+    row = await fetch_one(
+        tx,
+        "SELECT cluster_code, role FROM cluster_members WHERE unit_code = ? AND year = ?",
+        (unit, year),
+    )
+    return (row["cluster_code"], ClusterRole(row["role"])) if row is not None else None
+
+
 async def cluster_years(tx: Tx) -> list[int]:
     """The years that have clusters, ascending."""
     rows = await fetch_all(tx, "SELECT DISTINCT year FROM clusters ORDER BY year")

@@ -60,9 +60,16 @@ async def actor_of(tx: Tx, person: Person | None, this_year: int, year: int | No
     unit's cluster in `year` (default: this year)."""
     if person is None:
         return actor_for(None, None, {})
-    memberships = await org.memberships(tx, this_year)
-    asked = await org.memberships(tx, year) if year is not None and year != this_year else None
-    return actor_for(person.role, person.unit_code, memberships, asked, person.id)
+    unit = person.unit_code
+    # Only the person's own unit counts (actor_for looks up nothing else): one indexed row
+    # per year, not the federation's whole membership on every update.
+    found = await org.membership(tx, this_year, unit)
+    memberships = {unit: found} if found is not None else {}
+    asked = None
+    if year is not None and year != this_year:
+        then = await org.membership(tx, year, unit)
+        asked = {unit: then} if then is not None else {}
+    return actor_for(person.role, unit, memberships, asked, person.id)
 
 
 async def group_cluster(tx: Tx, channel: str, chat_id: str) -> str | None:

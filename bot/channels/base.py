@@ -200,3 +200,8 @@ class Receiver:
                 continue
             held = None
             delay = self.retry_base
+            # The handlers just started, then the deliveries they queued, begin before the
+            # next long poll does (as PTB's own updater orders them): two turns of the loop.
+            # Nothing waits for them; a handler that has to wait simply goes on after.
+            for _ in range(2):
+                await asyncio.sleep(0)

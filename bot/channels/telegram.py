@@ -6,6 +6,12 @@ instead (the "custom updater" PTB supports with `.updater(None)`): `receive` is 
 getUpdates call, and its batch's `confirm` (called by `bot.channels.base.Receiver` once the
 batch is in the inbox) moves the offset past it, so the next call confirms it to Telegram.
 A webhook delivery is the same batch of one, confirmed by the server's 200.
+
+A button press's spinner is stopped (answerCallbackQuery) beside the first message to that
+chat, started as that message is sent (as PTB's own examples do), not ahead of the handler:
+the person waits for the answer, not for the spinner, and the reply is not queued behind the
+extra call. A press that brings no message within `answer_within` seconds has its spinner
+stopped then.
 """
 
 from __future__ import annotations
@@ -156,6 +162,9 @@ class TelegramChannel:
         self.webhook_secret = webhook_secret
         self._offset: int | None = None
         self._side_tasks: set[asyncio.Task[None]] = set()
+        self._unanswered: dict[str, list[str]] = {}  # chat → presses whose spinner still turns
+        self.answer_within = 1.0
+        self._stopped = False
         self._chat_commands: dict[int, tuple[tuple[str, str], ...]] = {}  # last set per chat
         self.username = ""
 
@@ -227,6 +236,7 @@ class TelegramChannel:
         self._chat_commands[chat_id] = commands
 
     async def stop(self) -> None:
+        self._stopped = True
         await self.app.shutdown()
 
     # ---- receiving ------------------------------------------------------------------------
@@ -256,18 +266,37 @@ class TelegramChannel:
     def _received(self, updates: Sequence[Update], *, polled: bool) -> Received:
         now = self.clock.now()
         inbounds = [i for u in updates if (i := to_inbound(u, now, self.username)) is not None]
-        queries = [u.callback_query.id for u in updates if u.callback_query is not None]
+        queries = [
+            (str(q.message.chat.id) if q.message is not None else "", q.id)
+            for u in updates
+            if (q := u.callback_query) is not None
+        ]
         last = updates[-1].update_id if updates else None
 
         def confirm() -> None:
             if polled and last is not None:
                 self._offset = last + 1
-            for query_id in queries:  # a repeat's spinner is stopped too
-                task = asyncio.create_task(self._answer_callback(query_id))
-                self._side_tasks.add(task)
-                task.add_done_callback(self._side_tasks.discard)
+            loop = asyncio.get_running_loop()
+            for chat, query_id in queries:  # a repeat's spinner is stopped too
+                if not chat:  # no chat to answer in: stop it now
+                    self._answer_soon(query_id)
+                    continue
+                self._unanswered.setdefault(chat, []).append(query_id)
+                loop.call_later(self.answer_within, self._answer_chat, chat)
 
         return Received(inbounds, confirm, redelivered=True)
+
+    def _answer_chat(self, chat_id: str) -> None:
+        """Stop the spinners of this chat's presses (after its message went out)."""
+        for query_id in self._unanswered.pop(chat_id, ()):
+            self._answer_soon(query_id)
+
+    def _answer_soon(self, query_id: str) -> None:
+        if self._stopped:
+            return
+        task = asyncio.create_task(self._answer_callback(query_id))
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
 
     async def _answer_callback(self, query_id: str) -> None:
         """Stop the button's spinner; the real answer comes through the outbox."""
@@ -294,6 +323,12 @@ class TelegramChannel:
         return None
 
     async def deliver(self, chat_id: str, reply: Reply) -> str:
+        """Send one outbox row (`_deliver`); a press's spinner stops beside it."""
+        if chat_id in self._unanswered:  # the spinners stop while the message goes out
+            self._answer_chat(chat_id)
+        return await self._deliver(chat_id, reply)
+
+    async def _deliver(self, chat_id: str, reply: Reply) -> str:
         reply = self._linked(reply)
         markup = self._markup(reply)
         if reply.commands and int(chat_id) > 0:  # private chats only: a group's menu is shared
