@@ -418,7 +418,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         folder.mkdir(parents=True, exist_ok=True)
         # named after the migrations it was made with: a kept file made before one of them was
         # filled in (an empty reserved number is applied as nothing) is never reused
-        schema = hashlib.sha256("\n".join(MIGRATIONS).encode()).hexdigest()[:10]
+        schema = hashlib.sha256("\n".join(map(str, MIGRATIONS)).encode()).hexdigest()[:10]
         path = str(folder / f"web-{reports}-{schema}.sqlite3")
         started = time.perf_counter()
         if not Path(path).exists():

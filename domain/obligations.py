@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -47,6 +48,7 @@ __all__ = [
     "periods_due_between",
     "rates_by_unit",
     "reporting_rates",
+    "steady_span",
 ]
 
 _PERIODS_PER_YEAR = {
@@ -545,10 +547,7 @@ def completeness(
     firsts = _first_submissions(
         obligation, reports, declarations, frozenset(ref.unit for ref in owing)
     )
-    deadlines = [
-        (period.key, due_moment(obligation, period, tz), grace_end(obligation, period, tz))
-        for period in wanted
-    ]
+    deadlines = [(period.key, *_due_and_grace(obligation, period, tz)) for period in wanted]
     per_unit: dict[str, Tally] = {}
     per_cluster: dict[str, Tally] = {}
     total = Tally()
@@ -567,6 +566,28 @@ def completeness(
     return Completeness(per_unit, per_cluster, total)
 
 
+@functools.lru_cache(maxsize=4096)
+def _deadlines(
+    obligation: Obligation, within: Period, tz: dt.tzinfo
+) -> tuple[tuple[Period, dt.datetime], ...]:
+    """The obligation's periods inside `within` and their due moments, in UTC (the same
+    moments, compared faster; pure: kept, as every /standings asks them again)."""
+    count = _PERIODS_PER_YEAR[obligation.period]
+    inside = [
+        p
+        for p in (Period(obligation.period, within.year, i) for i in range(1, count + 1))
+        if within.start <= p.start and p.end <= within.end and obligation.covers(p)
+    ]
+    return tuple((p, due_moment(obligation, p, tz).astimezone(dt.UTC)) for p in inside)
+
+
+@functools.lru_cache(maxsize=4096)
+def _due_and_grace(
+    obligation: Obligation, period: Period, tz: dt.tzinfo
+) -> tuple[dt.datetime, dt.datetime]:
+    return due_moment(obligation, period, tz), grace_end(obligation, period, tz)
+
+
 def owed_periods(
     obligation: Obligation, within: Period, now: dt.datetime, tz: dt.tzinfo
 ) -> list[Period]:
@@ -578,13 +599,26 @@ def owed_periods(
     due is neither missing nor done.
     """
     _require_aware(now, "now")
-    count = _PERIODS_PER_YEAR[obligation.period]
-    inside = [
-        p
-        for p in (Period(obligation.period, within.year, i) for i in range(1, count + 1))
-        if within.start <= p.start and p.end <= within.end and obligation.covers(p)
-    ]
-    return [p for p in inside if due_moment(obligation, p, tz) <= now]
+    return [p for p, due in _deadlines(obligation, within, tz) if due <= now]
+
+
+def steady_span(
+    obligations: Iterable[Obligation], within: Period, now: dt.datetime, tz: dt.tzinfo
+) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end): the moments around `now` between which no period of `within` falls
+    due (`owed_periods` says the same for every obligation) and the day on the clock `tz`
+    stays `now`'s: what is judged at `now` holds, to the letter, all through it."""
+    _require_aware(now, "now")
+    day = now.astimezone(tz).date()
+    start = dt.datetime.combine(day, dt.time(), tzinfo=tz).astimezone(dt.UTC)
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=tz).astimezone(dt.UTC)
+    for obligation in obligations:
+        for _, due in _deadlines(obligation, within, tz):
+            if due <= now:
+                start = max(start, due)
+            else:
+                end = min(end, due)
+    return start, end
 
 
 def reporting_rates(

@@ -11,7 +11,8 @@ import base64
 import datetime as dt
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -169,6 +170,32 @@ def render(
     return Reply("\n".join(lines), tuple(buttons))
 
 
+_RENDERED: OrderedDict[Hashable, tuple[ClusterStandings, object, Reply]] = OrderedDict()
+_RENDERED_MOST = 1024
+
+
+def render_kept(
+    words: Hashable,
+    t: Callable[..., str],
+    lang: str,
+    result: ClusterStandings,
+    rates: dict[str, Tally],
+) -> Reply:
+    """`render`, kept for the very result and rates objects the standings memo gives again
+    (usecases.standings.with_rates): the same text without formatting it once more.
+    `words` names what `t` says (its catalog and variant): equal words, equal texts."""
+    key = (id(result), id(rates), lang, words)
+    kept = _RENDERED.get(key)
+    if kept is not None and kept[0] is result and kept[1] is rates:
+        _RENDERED.move_to_end(key)
+        return kept[2]
+    reply = render(t, lang, result, rates)
+    _RENDERED[key] = (result, rates, reply)  # held: the ids stay theirs while kept
+    while len(_RENDERED) > _RENDERED_MOST:
+        _RENDERED.popitem(last=False)
+    return reply
+
+
 def finalised_note(ctx: Ctx, snapshot: Snapshot) -> str:
     """ "🔒 Đã chốt ngày … (Nguyễn Văn A)" over a finalised period's standings."""
     return _note(ctx.t, snapshot, ctx.settings.tz)
@@ -254,7 +281,8 @@ async def standings_cmd(ctx: Ctx) -> None:
         ctx.send(render(ctx.t, ctx.lang, result, rates, finalised_note(ctx, final.snapshot)))
     else:
         result, rates = await ranking.of_cluster(ctx.tx, caller, ctx.settings, period, ctx.now)
-        ctx.send(render(ctx.t, ctx.lang, result, rates))
+        said_by = (ctx.translate, ctx.has_buttons)
+        ctx.send(render_kept(said_by, ctx.t, ctx.lang, result, rates))
     if result.standings.rows:
         ctx.send_after_commit(partial(chart_reply, ctx.translate, ctx.lang, result))
 

@@ -7,12 +7,85 @@ the same repositories can later run on PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from storage import report_checks, totals
 from storage._codec import fetch_one
 from storage.port import Tx
 
-MIGRATIONS: tuple[str, ...] = (
+
+@dataclass(frozen=True)
+class Dialects:
+    """A migration whose statements differ per database (`Tx.dialect`): each listed whole,
+    never split on ';' (a trigger's body holds several statements)."""
+
+    sqlite: tuple[str, ...]
+    postgresql: tuple[str, ...]
+
+    def statements(self, dialect: str) -> tuple[str, ...]:
+        return self.postgresql if dialect == "postgresql" else self.sqlite
+
+
+_STAMPS = "CREATE TABLE standing_stamps (scope TEXT PRIMARY KEY, n INTEGER NOT NULL)"
+_BUMP = (
+    "INSERT INTO standing_stamps (scope, n) VALUES ({scope}, 1) "
+    "ON CONFLICT (scope) DO UPDATE SET n = standing_stamps.n + 1;"
+)
+_AUDITED = "(SELECT unit_code FROM reports WHERE id = {row}.report_id)"
+_STAMPED: dict[str, str] = {
+    # table → whose counter a row's write bumps: its unit's, or the federation's ('')
+    "reports": "{row}.unit_code",
+    "report_audit": _AUDITED,  # reviews (a "returned" penalty counts them)
+    "declarations": "{row}.unit_code",
+    "targets": "{row}.unit_code",
+    "units": "''",
+    "clusters": "''",
+    "cluster_members": "''",
+}
+
+
+def _sqlite_trigger(table: str, op: str, scope: str) -> str:
+    rows = {"INSERT": ("NEW",), "UPDATE": ("OLD", "NEW"), "DELETE": ("OLD",)}[op]
+    bumps = dict.fromkeys(_BUMP.format(scope=scope.format(row=row)) for row in rows)
+    return (
+        f"CREATE TRIGGER stamp_{table}_{op.lower()} AFTER {op} ON {table} "
+        f"BEGIN {' '.join(bumps)} END"
+    )
+
+
+def _pg_function(name: str, scope: str) -> str:
+    new, old = (_BUMP.format(scope=scope.format(row=row)) for row in ("NEW", "OLD"))
+    return (
+        f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        f"IF TG_OP <> 'DELETE' THEN {new} END IF; "
+        f"IF TG_OP <> 'INSERT' THEN {old} END IF; "
+        "RETURN NULL; END $$"
+    )
+
+
+_PG_UNIT_FUNCTION = _pg_function("stamp_unit", "{row}.unit_code")
+_PG_AUDIT_FUNCTION = _pg_function("stamp_audit", _AUDITED)
+_PG_ORG_FUNCTION = (
+    "CREATE FUNCTION stamp_org() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    + _BUMP.format(scope="''")
+    + " RETURN NULL; END $$"
+)
+
+
+def _pg_trigger(table: str) -> str:
+    scope = _STAMPED[table]
+    if scope == "''":  # one bump per statement: a whole organisation saved at once
+        each, function = "STATEMENT", "stamp_org"
+    else:
+        each, function = "ROW", "stamp_audit" if scope == _AUDITED else "stamp_unit"
+    return (
+        f"CREATE TRIGGER stamp_{table} AFTER INSERT OR UPDATE OR DELETE ON {table} "
+        f"FOR EACH {each} EXECUTE FUNCTION {function}()"
+    )
+
+
+MIGRATIONS: tuple[str | Dialects, ...] = (
     # 1: the core: organisation, people, invites, reports, conversations, inbox, outbox.
     """
     CREATE TABLE units (
@@ -384,8 +457,27 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX web_sessions_person ON web_sessions (person_id);
     CREATE INDEX reports_occurred_id ON reports (occurred_on, id)
     """,
-    # 15: reserved (standings memo stamps, issue 10).
-    "",
+    # 15: data stamps for the memo of computed standings (storage/memo.py, issue 10): a
+    # counter per unit and one for the federation (scope ''), bumped by triggers on every
+    # write to what standings read, whatever writes it. Triggers are the one thing the two
+    # databases say differently.
+    Dialects(
+        sqlite=(
+            _STAMPS,
+            *(
+                _sqlite_trigger(table, op, scopes)
+                for table, scopes in _STAMPED.items()
+                for op in ("INSERT", "UPDATE", "DELETE")
+            ),
+        ),
+        postgresql=(
+            _STAMPS,
+            _PG_UNIT_FUNCTION,
+            _PG_AUDIT_FUNCTION,
+            _PG_ORG_FUNCTION,
+            *(_pg_trigger(table) for table in _STAMPED),
+        ),
+    ),
     # 16: one heartbeat per process (several `thidua run` on one PostgreSQL database used to
     # overwrite each other's): the processes as last seen, with their elected roles, and
     # their loops' heartbeats keyed by process. Rows of processes long gone age out.
@@ -430,7 +522,11 @@ async def migrate(tx: Tx) -> int:
     for number, script in enumerate(MIGRATIONS, start=1):
         if number <= version:
             continue
-        for statement in (s.strip() for s in script.split(";")):
+        if isinstance(script, Dialects):
+            statements: Iterable[str] = script.statements(tx.dialect)
+        else:
+            statements = (s.strip() for s in script.split(";"))
+        for statement in statements:
             if statement:
                 await tx.execute_schema(statement)
         await tx.execute(

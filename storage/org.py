@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from domain.models import Cluster, ClusterMember, ClusterRole, Unit
+from storage import memo
 from storage._codec import fetch_all, fetch_one
 from storage.db import Tx
 
@@ -72,7 +73,21 @@ async def cluster(tx: Tx, code: str, year: int) -> Cluster | None:
 
 
 async def clusters(tx: Tx, year: int) -> list[Cluster]:
-    """Every cluster of `year` with its members, by code, in two queries."""
+    """Every cluster of `year` with its members, by code, in two queries; kept in the
+    database's memo until the organisation changes (storage.memo: its stamp read first)."""
+    kept = tx.memo()
+    if kept is None:
+        return await _clusters(tx, year)
+    stamp = await memo.org_stamp(tx)
+    key = ("org.clusters", year)
+    found: tuple[int, tuple[Cluster, ...]] | None = kept.get(key)
+    if found is None or found[0] != stamp:
+        found = stamp, tuple(await _clusters(tx, year))
+        kept.put(key, found)
+    return list(found[1])
+
+
+async def _clusters(tx: Tx, year: int) -> list[Cluster]:
     heads, rows = await tx.together(
         fetch_all(tx, "SELECT code, name FROM clusters WHERE year = ? ORDER BY code", (year,)),
         fetch_all(

@@ -12,7 +12,10 @@ import abc
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeAlias
+
+if TYPE_CHECKING:
+    from storage.memo import Memo
 
 Row: TypeAlias = Any
 """One result row: read by column name (`row["id"]`) or position (`row[0]`)."""
@@ -29,6 +32,14 @@ class Tx(abc.ABC):
     """
 
     __slots__ = ()
+
+    dialect: ClassVar[str] = "sqlite"
+    """Whose SQL the database speaks ("sqlite", "postgresql"): for the few migration
+    statements that must differ (triggers)."""
+
+    def memo(self) -> Memo | None:
+        """The database's memo of computed results (storage.memo), or None: compute."""
+        return None
 
     async def together(self, *calls: Awaitable[Any]) -> list[Any]:
         """Calls that do not depend on each other, their results in order.

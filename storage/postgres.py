@@ -29,6 +29,7 @@ from domain.errors import (
     DatabaseUnreachable,
     IntegrityViolation,
 )
+from storage.memo import Memo
 from storage.port import Params, Row, Tx
 
 log = logging.getLogger(__name__)
@@ -86,11 +87,17 @@ class PgTx(Tx):
     """asyncpg runs one call at a time per connection: calls gathered together wait
     their turn here, in the order they were made (asyncio.Lock wakes waiters in order)."""
 
-    __slots__ = ("_turn", "conn")
+    __slots__ = ("_memo", "_turn", "conn")
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    dialect = "postgresql"
+
+    def __init__(self, conn: asyncpg.Connection, memo: Memo) -> None:
         self.conn = conn
         self._turn = asyncio.Lock()
+        self._memo = memo
+
+    def memo(self) -> Memo:
+        return self._memo
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         async with self._turn:
@@ -182,6 +189,9 @@ class PostgresBackend:
         self._holder: asyncpg.Connection | None = None
         self._holder_turn = asyncio.Lock()  # one call at a time on the holder connection
         self._roles: set[str] = set()  # held through the holder connection's session
+        self.memo = Memo()
+        """Results computed from this database's data, with their stamps (storage.memo):
+        this process's own; the stamps in the database keep every replica's right."""
         self.lost = asyncio.Event()
         """Set when the database was dropped and made again under the process."""
 
@@ -349,7 +359,7 @@ class PostgresBackend:
             self._drop()
             raise _unavailable(exc) from exc
         try:
-            yield PgTx(conn)
+            yield PgTx(conn, self.memo)
             await _complete(conn.execute("COMMIT"))
         except BaseException as exc:
             if isinstance(exc, (*_TRANSIENT, asyncio.CancelledError)):

@@ -35,6 +35,7 @@ from typing import Any
 import aiosqlite
 
 from domain.errors import DatabaseLost, DatabaseMissing, DatabaseUnavailable, IntegrityViolation
+from storage.memo import Memo
 from storage.port import Params, Row, Tx
 
 log = logging.getLogger(__name__)
@@ -65,10 +66,14 @@ class SqliteTx(Tx):
     """Each call goes straight onto aiosqlite's queue before its first await, so calls
     gathered together reach the database thread in the order they were made."""
 
-    __slots__ = ("conn",)
+    __slots__ = ("_memo", "conn")
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, memo: Memo) -> None:
         self.conn = conn
+        self._memo = memo
+
+    def memo(self) -> Memo:
+        return self._memo
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         try:
@@ -112,10 +117,14 @@ class InlineTx(Tx):
     holds the connection for one turn of the event loop, never across other work.
     """
 
-    __slots__ = ("raw",)
+    __slots__ = ("_memo", "raw")
 
-    def __init__(self, raw: sqlite3.Connection) -> None:
+    def __init__(self, raw: sqlite3.Connection, memo: Memo) -> None:
         self.raw = raw
+        self._memo = memo
+
+    def memo(self) -> Memo:
+        return self._memo
 
     async def together(self, *calls: Awaitable[Any]) -> list[Any]:
         # One after the other: asyncio.gather would make tasks and give the loop a turn
@@ -173,6 +182,8 @@ class SqliteBackend:
         self._conn: aiosqlite.Connection | None = None
         self._tx: SqliteTx | None = None
         self._inline: InlineTx | None = None
+        self.memo = Memo()
+        """Results computed from this file's data, with their stamps (storage.memo)."""
         self._lock = asyncio.Lock()
         self._queue = asyncio.Lock()  # ordinary transactions line up here, urgent ones do not
         self._identity: tuple[int, int] | None = None
@@ -217,8 +228,8 @@ class SqliteBackend:
         await conn.execute("PRAGMA synchronous = NORMAL")
         await conn.execute("PRAGMA foreign_keys = ON")
         self._conn = conn
-        self._tx = SqliteTx(conn)
-        self._inline = InlineTx(made[0])
+        self._tx = SqliteTx(conn, self.memo)
+        self._inline = InlineTx(made[0], self.memo)
         if self.is_file:
             self._identity = self._file_identity()
             _mark(self.path)

@@ -54,6 +54,7 @@ from domain.models import ReportStatus, ReviewState
 from domain.obligations import FirstReport, NothingToReport, Obligation
 from domain.periods import PeriodKind
 from domain.scoring import Target
+from storage import memo
 from storage._codec import fetch_all, parse_ts, ts
 from storage.port import Tx
 
@@ -238,6 +239,7 @@ async def rebuild(tx: Tx) -> None:
     """Every bucket again from the reports (the maintenance path; slow on big histories)."""
     for sql in REBUILD:
         await tx.execute(sql)
+    await memo.bump_all(tx)  # the triggers see reports, not the totals written from them
 
 
 # --- reading ---------------------------------------------------------------------------

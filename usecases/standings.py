@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
 
 from domain.access import Action
 from domain.errors import AccessDenied, UserInputError
 from domain.measures import MeasureDef
 from domain.models import Cluster, Unit
-from domain.obligations import Tally, UnitRef, rates_by_unit
+from domain.obligations import Tally, UnitRef, rates_by_unit, steady_span
 from domain.periods import Period, PeriodKind
 from domain.review import Counted
 from domain.scoring import (
@@ -34,6 +36,7 @@ from domain.scoring import (
 from domain.settings import HandlerSettings
 from domain.suggest import unit_code
 from domain.text import fold
+from storage import memo as memo_repo
 from storage import org, penalties, people
 from storage import standings as standings_repo
 from storage import targets as targets_repo
@@ -115,7 +118,53 @@ async def compute_clusters(
 
     Bonus/penalty rules counted from lateness or returns (`PenaltySource`) read
     what they count as of `now` (default: the end of `today`), only when the
-    score sheet has such a rule."""
+    score sheet has such a rule.
+
+    Kept in the database's memo (storage.memo): every cluster's stamp is read first, in
+    one query, and only the clusters whose data changed since are computed again."""
+    if settings.scoring is None:
+        raise UserInputError("standings.no_scoring")
+    memo = _memo(tx, period)
+    if memo is None or not clusters:
+        return await fresh_clusters(tx, settings, clusters, period, today, now=now)
+    at = now if now is not None else _end_of(today, settings)
+    units = None if len(clusters) > 1 else [m.unit for m in clusters[0].members]
+    counters = await memo_repo.unit_stamps(tx, units)
+    out: list[ClusterStandings | None] = []
+    stale: list[int] = []
+    stamps: list[memo_repo.Stamp] = []
+    keys: list[Hashable] = []
+    for cluster in clusters:
+        stamp = memo_repo.stamp_of(counters, [m.unit for m in cluster.members])
+        key = ("clusters", id(settings), cluster.code, cluster.year, period, today)
+        kept = _kept(memo, key, settings, stamp, at)
+        if kept is None or (kept.cluster is not cluster and kept.cluster != cluster):
+            stale.append(len(out))
+            kept = None
+        out.append(kept)
+        stamps.append(stamp)
+        keys.append(key)
+    if stale:
+        again = await fresh_clusters(
+            tx, settings, [clusters[i] for i in stale], period, today, now=now
+        )
+        start, end = steady_span(settings.obligations, period, at, settings.tz)
+        for i, result in zip(stale, again, strict=True):
+            memo.put(keys[i], _Kept(settings, stamps[i], start, end, result))
+            out[i] = result
+    return [result for result in out if result is not None]
+
+
+async def fresh_clusters(
+    tx: Tx,
+    settings: HandlerSettings,
+    clusters: Sequence[Cluster],
+    period: Period,
+    today: dt.date,
+    *,
+    now: dt.datetime | None = None,
+) -> list[ClusterStandings]:
+    """`compute_clusters` computed afresh, never from the memo."""
     if settings.scoring is None:
         raise UserInputError("standings.no_scoring")
     codes = [u.code for cluster in clusters for u in _members(settings, cluster)]
@@ -132,6 +181,41 @@ async def compute_clusters(
     counts = await penalty_counts(tx, settings, clusters, period, at)
     scored = _scored(settings, clusters, period, today, *read, counts=counts)
     return [await _with_review(tx, settings, s) for s in scored]
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    """A result in the memo: computed with these very settings, from data of this stamp,
+    and right for any moment in [start, end)."""
+
+    settings: HandlerSettings
+    stamp: memo_repo.Stamp
+    start: dt.datetime
+    end: dt.datetime
+    value: Any
+
+
+_KEPT_KINDS = frozenset({PeriodKind.YEAR, PeriodKind.HALF})  # what standings are asked for
+
+
+def _memo(tx: Tx, period: Period) -> memo_repo.Memo | None:
+    return tx.memo() if period.kind in _KEPT_KINDS else None
+
+
+def _kept(
+    memo: memo_repo.Memo, key: Hashable, settings: HandlerSettings, stamp: object, at: dt.datetime
+) -> Any:
+    """The value kept under `key` if it still holds: same settings, same stamp, `at` in
+    its span; else None."""
+    entry: _Kept | None = memo.get(key)
+    if (
+        entry is None
+        or entry.settings is not settings
+        or entry.stamp != stamp
+        or not entry.start <= at < entry.end
+    ):
+        return None
+    return entry.value
 
 
 def _accepted_only(settings: HandlerSettings) -> bool:
@@ -213,8 +297,10 @@ def _scored(
     pace = progress(period, today) if settings.pro_rate else None
     items = settings.scoring.items_from(counts)
     out: list[ClusterStandings] = []
+    by_unit = _by_unit(targets) if len(clusters) > 1 else None
     for cluster in clusters:
         units = _members(settings, cluster)
+        own = targets if by_unit is None else _own_targets(by_unit, targets.share, cluster)
         standings = score_cluster(
             units,
             totals,
@@ -224,8 +310,34 @@ def _scored(
             from_year=targets.from_year,
             items=items,
         )
-        out.append(ClusterStandings(cluster, period, standings, units, targets))
+        out.append(ClusterStandings(cluster, period, standings, units, own))
     return out
+
+
+_Pairs = dict[str, tuple[list[tuple[tuple[str, str], float]], list[tuple[tuple[str, str], float]]]]
+
+
+def _by_unit(targets: PeriodTargets) -> _Pairs:
+    """The targets and the year's they come from, per unit."""
+    out: _Pairs = {}
+    for key, value in targets.values.items():
+        out.setdefault(key[0], ([], []))[0].append((key, value))
+    for key, value in targets.from_year.items():
+        out.setdefault(key[0], ([], []))[1].append((key, value))
+    return out
+
+
+def _own_targets(by_unit: _Pairs, share: Fraction, cluster: Cluster) -> PeriodTargets:
+    """The targets of the cluster's own members: what the cluster computed alone has, so a
+    cluster computed again alone (the memo) is the same as computed with the others."""
+    values: dict[tuple[str, str], float] = {}
+    from_year: dict[tuple[str, str], float] = {}
+    for member in cluster.members:
+        found = by_unit.get(member.unit)
+        if found is not None:
+            values.update(found[0])
+            from_year.update(found[1])
+    return PeriodTargets(values, from_year, share)
 
 
 async def reporting_rates(
@@ -251,9 +363,27 @@ async def with_rates(
     tx: Tx, settings: HandlerSettings, code: str, period: Period, now: dt.datetime
 ) -> tuple[ClusterStandings, dict[str, Tally]]:
     """A cluster's ranking and each unit's reporting rate: the whole of /standings but the
-    access check and the words. The cluster, its totals and targets, its first reports and
-    declarations are read in three queries sent together (one round trip), naming the
-    members before they are known (storage.totals.Members)."""
+    access check and the words. Kept in the database's memo (storage.memo) while the
+    cluster's stamp, read first, is the same and nothing falls due (`steady_span`)."""
+    memo = _memo(tx, period)
+    if memo is None:
+        return await fresh_with_rates(tx, settings, code, period, now)
+    stamp = await memo_repo.cluster_stamp(tx, code, period.year)
+    key = ("with_rates", id(settings), code, period)
+    kept: tuple[ClusterStandings, dict[str, Tally]] | None = _kept(memo, key, settings, stamp, now)
+    if kept is None:
+        kept = await fresh_with_rates(tx, settings, code, period, now)
+        start, end = steady_span(settings.obligations, period, now, settings.tz)
+        memo.put(key, _Kept(settings, stamp, start, end, kept))
+    return kept
+
+
+async def fresh_with_rates(
+    tx: Tx, settings: HandlerSettings, code: str, period: Period, now: dt.datetime
+) -> tuple[ClusterStandings, dict[str, Tally]]:
+    """`with_rates` computed afresh, never from the memo. The cluster, its totals and
+    targets, its first reports and declarations are read in three queries sent together
+    (one round trip), naming the members before they are known (storage.totals.Members)."""
     if settings.scoring is None:
         raise UserInputError("standings.no_scoring")
     members = Members(code, period.year)
