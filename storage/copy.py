@@ -32,10 +32,12 @@ class Copied:
 
 
 async def _tables(tx: Tx) -> list[str]:
-    """The source's tables in the order they were made, so referenced ones come first."""
+    """The source's tables in the order they were made, so referenced ones come first.
+    The memo's stamps (storage.memo) are each database's own: the target's triggers make
+    them afresh as the rows arrive."""
     rows = await tx.fetch_all(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-        "AND name <> 'schema_migrations' ORDER BY rowid"
+        "AND name NOT IN ('schema_migrations', 'standing_stamps') ORDER BY rowid"
     )
     return [str(r[0]) for r in rows]
 
