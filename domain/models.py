@@ -124,6 +124,9 @@ class FieldDef(_Frozen):
     max_length: int = Field(default=DEFAULT_MAX_LENGTH, ge=1, le=4000)
     #: Above this the bot asks "Bạn chắc chắn?" instead of refusing (numeric fields).
     soft_max: float | None = None
+    #: What one value is for, when it is not the report's total ("1 suất quà" for a value
+    #: per gift): said after the value where it is judged unusual.
+    per: LocalText | None = None
 
     @model_validator(mode="after")
     def _check(self) -> FieldDef:

@@ -37,7 +37,7 @@ from runtime import access, drafts
 from runtime.callbacks import FlowCallback
 from runtime.context import Ctx, new_flow_id
 from runtime.drafts import Value, Values, with_value
-from runtime.render import card, indicator_title, summary_line, unusual_lines
+from runtime.render import card, indicator_title, summary_line, unit_name, unusual_lines
 from runtime.routes import (
     REGISTERED,
     CallbackRoute,
@@ -609,7 +609,9 @@ def _ask_sure(ctx: Ctx, data: ReportDraft) -> None:
     """ "Bạn chắc chắn?" with each unusual value and why, then ✅ Đúng / ✏️ Sửa lại."""
     indicator = _indicator(ctx, data)
     lines = [ctx.t("check.sure")]
-    lines += unusual_lines(ctx.t, indicator, data.unusual, ctx.lang)
+    lines += unusual_lines(
+        ctx.t, indicator, data.unusual, ctx.lang, unit_name(ctx.settings, data.unit)
+    )
     lines.append(ctx.t("check.sure_question"))
     rows: list[tuple[Button, ...]] = [(_cb(ctx, Action.SURE).button(ctx.t("check.yes")),)]
     codes = tuple(dict.fromkeys(u.field for u in data.unusual))

@@ -31,7 +31,7 @@ from handlers import myreports
 from runtime import access, drafts
 from runtime.callbacks import CallbackData, FlowCallback
 from runtime.context import Ctx, HandlerSettings, Translator, new_flow_id
-from runtime.render import indicator_title, local_time, report_line, unusual_lines
+from runtime.render import indicator_title, local_time, report_line, unit_name, unusual_lines
 from runtime.routes import (
     LEADERS,
     CallbackRoute,
@@ -156,7 +156,9 @@ async def _card_text(ctx: Ctx, card: Card) -> tuple[str, tuple[str, ...]]:
     warnings = await _warnings(ctx, report)
     if warnings and indicator is not None:
         lines.append(ctx.t("review.card_warnings"))
-        lines += unusual_lines(ctx.t, indicator, warnings, ctx.lang)
+        lines += unusual_lines(
+            ctx.t, indicator, warnings, ctx.lang, unit_name(ctx.settings, report.unit_code)
+        )
     lines.append("")
     lines.append(ctx.t("review.card_question"))
     return "\n".join(lines), kept.album if kept is not None else ()

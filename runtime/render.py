@@ -10,6 +10,7 @@ from domain.fields import format_value
 from domain.models import FieldDef, FieldType, IndicatorDef, Report, ReportStatus
 from domain.numbers import format_number
 from domain.rules import Unusual, UnusualKind
+from domain.settings import HandlerSettings
 from domain.text import truncate
 from runtime.context import Ctx
 
@@ -19,26 +20,39 @@ def _figure(f: FieldDef, value: float, lang: str) -> str:
 
 
 def unusual_lines(
-    t: Callable[..., str], indicator: IndicatorDef, found: Sequence[Unusual], lang: str
+    t: Callable[..., str],
+    indicator: IndicatorDef,
+    found: Sequence[Unusual],
+    lang: str,
+    unit: str,
 ) -> list[str]:
-    """One line per unusual value, saying why: "• Giá trị mỗi suất: 50.000.000 đ — cao hơn
-    mức thường gặp (5.000.000 đ)". For "Bạn chắc chắn?", the review card and the web."""
+    """One line per unusual value, saying which value and why, against what is usual:
+    "• Giá trị mỗi suất (Tặng quà): 50.000.000 đ cho 1 suất quà — cao hơn mức thường gặp
+    (5.000.000 đ cho 1 suất quà)", or against what `unit` (its name) usually reports.
+    For "Bạn chắc chắn?", the review card and the web."""
     lines: list[str] = []
     for u in found:
         f = indicator.field(u.field)
         if f is None:
             continue
+        per = t("check.per", what=f.per.get(lang)) if f.per else ""
         params = {
             "label": f.label.get(lang),
-            "value": _figure(f, u.value, lang),
-            "limit": _figure(f, u.limit, lang),
+            "indicator": indicator.label.get(lang),
+            "value": _figure(f, u.value, lang) + per,
+            "limit": _figure(f, u.limit, lang) + per,
         }
         if u.kind == UnusualKind.USUAL:
             times = format_number(round(u.times(), 1), lang)
-            lines.append(t("check.above_usual", times=times, **params))
+            lines.append(t("check.above_usual", times=times, unit=unit, **params))
         else:
             lines.append(t("check.above_soft_max", **params))
     return lines
+
+
+def unit_name(settings: HandlerSettings, code: str) -> str:
+    unit = settings.units.get(code)
+    return unit.name if unit else code
 
 
 def indicator_title(indicator: IndicatorDef, lang: str) -> str:
@@ -93,8 +107,7 @@ def card(
                 today = f.type == FieldType.DATE and value == ctx.today.isoformat()
                 shown += " " + ctx.t("report.default_today" if today else "report.default_value")
         lines.append(f"• {label}: {shown}")
-    unit = ctx.settings.units.get(unit_code)
-    lines.append(ctx.t("report.card_unit", unit=unit.name if unit else unit_code))
+    lines.append(ctx.t("report.card_unit", unit=unit_name(ctx.settings, unit_code)))
     lines.append("")
     lines.append(ctx.t("report.card_question"))
     return "\n".join(lines)

@@ -46,7 +46,10 @@ async def test_an_unusual_value_asks_dung_or_sua_lai(on: Rig) -> None:
     person = await registered(on)
     await person.say("tặng 1 suất quà, mỗi suất 50 triệu nhân dịp 8/3", "kiểm tra lại")
     asked = await person.choose("Lưu", "Bạn chắc chắn?")
-    assert "Giá trị mỗi suất: 50.000.000 đ — cao hơn mức thường gặp (5.000.000 đ)" in asked
+    assert (
+        "Giá trị mỗi suất (Tặng quà): 50.000.000 đ cho 1 suất quà — "
+        "cao hơn mức thường gặp (tối đa 5.000.000 đ cho 1 suất quà)" in asked
+    )
     if person.numbered:
         assert "1. ✅ Đúng  2. ✏️ Sửa lại: Giá trị mỗi suất" in asked
     await person.choose("Sửa lại", "Giá trị mỗi suất:")

@@ -91,9 +91,10 @@ async def test_a_value_above_the_soft_maximum_asks_and_sua_lai_goes_back(h: Harn
     await user.send("tặng 20 suất quà, mỗi suất 50 triệu nhân dịp 8/3")
     asked = await user.press("Lưu")
     assert asked[0].text.startswith("🤔 Bạn chắc chắn?")
-    assert "• Giá trị mỗi suất: 50.000.000 đ — cao hơn mức thường gặp (5.000.000 đ)" in (
-        asked[0].text
-    )
+    assert (
+        "• Giá trị mỗi suất (Tặng quà): 50.000.000 đ cho 1 suất quà — "
+        "cao hơn mức thường gặp (tối đa 5.000.000 đ cho 1 suất quà)"
+    ) in asked[0].text
     assert [b.label for b in asked[0].buttons] == [
         "✅ Đúng",
         "✏️ Sửa lại: Giá trị mỗi suất",
@@ -133,6 +134,28 @@ async def test_dung_saves_what_was_written_with_the_warning_kept(h: Harness) -> 
         assert await reports.warnings(tx, OPERATOR, 1) == (warning,)
 
 
+async def test_in_english_the_question_says_which_value_for_what(h: Harness) -> None:
+    user = await officer(h)
+    await user.send("/lang en")
+    await user.send("tặng 20 suất quà, mỗi suất 50 triệu nhân dịp 8/3")
+    asked = await user.press("Save")
+    assert asked[0].text.startswith("🤔 Are you sure?")
+    assert (
+        "• Value per gift (Gifts): 50,000,000 VND for one gift — "
+        "above the usual range (at most 5,000,000 VND for one gift)"
+    ) in asked[0].text
+    await user.press("Right")
+    for _ in range(4):
+        await user.send(GIFTS)
+        await user.press("Save")
+    await user.send(GIFTS.replace("20", "500"))
+    asked = await user.press("Save")
+    assert (
+        "• Number of gifts (Gifts): 500 gifts — 25 times what LĐLĐ quận Hoàn Kiếm usually "
+        "reports: 20 gifts (the median of its reports over the last 12 months)"
+    ) in asked[0].text, asked[0].text
+
+
 async def test_typed_dung_and_sua_lai(h: Harness) -> None:
     user = await officer(h)
     await user.send("tặng 20 suất quà, mỗi suất 50 triệu nhân dịp 8/3")
@@ -156,7 +179,10 @@ async def test_far_above_the_units_usual_asks_with_the_median(h: Harness) -> Non
     await user.send(GIFTS.replace("20", "500"))
     asked = await user.press("Lưu")
     assert asked[0].text.startswith("🤔 Bạn chắc chắn?")
-    assert "• Số suất quà: 500 suất — gấp 25 lần mức thường của đơn vị (20 suất" in (asked[0].text)
+    assert (
+        "• Số suất quà (Tặng quà): 500 suất — gấp 25 lần mức LĐLĐ quận Hoàn Kiếm thường báo: "
+        "20 suất (trung vị các báo cáo 12 tháng qua)"
+    ) in asked[0].text
     await user.press("Đúng")
     assert await h.rows("SELECT report_id, field, kind, threshold FROM report_warnings") == [
         (6, "count", "usual", 20.0)

@@ -20,7 +20,10 @@ from usecases.access import Caller
 pytestmark = pytest.mark.both_backends
 
 UNUSUAL = "tặng 1 suất quà, mỗi suất 50 triệu nhân dịp 8/3"
-LINE = "• Giá trị mỗi suất: 50.000.000 đ — cao hơn mức thường gặp (5.000.000 đ)"
+LINE = (
+    "• Giá trị mỗi suất (Tặng quà): 50.000.000 đ cho 1 suất quà — "
+    "cao hơn mức thường gặp (tối đa 5.000.000 đ cho 1 suất quà)"
+)
 
 
 async def reviewed(tmp_path: Path, database: str, by: Reviewers) -> Harness:

@@ -24,7 +24,10 @@ async def test_a_confirmed_unusual_value_is_shown_on_the_report_page(tmp_path: P
         await page.goto(f"{site.url}/app/reports/1")
         main = await page.inner_text("main")
         assert "Số liệu bất thường (người gửi đã xác nhận là đúng)" in main
-        assert "Giá trị mỗi suất: 50.000.000 đ — cao hơn mức thường gặp (5.000.000 đ)" in main
+        assert (
+            "Giá trị mỗi suất (Tặng quà): 50.000.000 đ cho 1 suất quà — "
+            "cao hơn mức thường gặp (tối đa 5.000.000 đ cho 1 suất quà)" in main
+        )
         await shoot(page, "report-with-warning")
         await page.goto(f"{site.url}/app/reports/2")
         assert "Số liệu bất thường" not in await page.inner_text("main")

@@ -20,7 +20,7 @@ from domain.fields import format_value
 from domain.models import FieldType, ReportStatus, ReviewState
 from domain.periods import Period, PeriodKind
 from domain.review import Reviewers
-from runtime.render import indicator_title, summary_line, unusual_lines
+from runtime.render import indicator_title, summary_line, unit_name, unusual_lines
 from usecases import access, dashboard, evidence, reports
 from web.app import redirect
 from web.context import BadInput, Nav, Page, Route, WebCtx
@@ -213,7 +213,11 @@ async def one(w: WebCtx) -> web.StreamResponse:
         ],
         platform_photos=len(report.photos),
         said=w.param("said", max_len=200),
-        warnings=unusual_lines(w.t, indicator, unusual, w.lang) if indicator else [],
+        warnings=(
+            unusual_lines(w.t, indicator, unusual, w.lang, unit_name(w.settings, report.unit_code))
+            if indicator
+            else []
+        ),
         audit=[
             {
                 "at": entry.at.astimezone(tz).strftime("%H:%M %d/%m/%Y"),
