@@ -138,3 +138,12 @@ async def cluster_years(tx: Tx) -> list[int]:
 async def cluster_codes(tx: Tx, year: int) -> list[str]:
     rows = await fetch_all(tx, "SELECT code FROM clusters WHERE year = ? ORDER BY code", (year,))
     return [str(r[0]) for r in rows]
+
+
+async def cluster_names(tx: Tx, year: int) -> list[tuple[str, str]]:
+    """(code, name) of every cluster of `year`, by code: a switch's options, without the
+    members (a city federation's 350 clusters and 2,000 units were most of a page's time)."""
+    rows = await fetch_all(
+        tx, "SELECT code, name FROM clusters WHERE year = ? ORDER BY code", (year,)
+    )
+    return [(str(r[0]), str(r[1])) for r in rows]

@@ -300,6 +300,11 @@ CASES: dict[str, tuple[Case, str, str]] = {
         "----+++",
         "----+++",
     ),
+    "web: cluster switch (codes and names)": (
+        lambda w, tx, c: dashboard.cluster_choices(tx, c, Action.EXPORT, 2026),
+        "----+++",
+        "----+++",
+    ),
     "web: report units": (
         lambda w, tx, c: dashboard.report_units(tx, c, 2026),
         "----+++",

@@ -125,6 +125,13 @@ MATRIX: list[tuple[str, str, str, tuple[int, ...]]] = [
         "/app/reports?unit=tay_ho&period=2026",
         (401, 403, 403, 403, 403, 200, 200),
     ),
+    ("GET", "/reports/units.json", "/app/reports/units.json", (401, 403, 403, 200, 200, 200, 200)),
+    (
+        "GET",
+        "/reports",
+        "/app/reports?unit=T%C3%A2y+H%E1%BB%93&period=2026",  # "Tây Hồ": cum2's, by name
+        (401, 403, 403, 200, 200, 200, 200),
+    ),
     ("GET", "/reports/{id}", "/app/reports/{cum1}", (401, 403, 403, 200, 200, 403, 200)),
     ("GET", "/reports/{id}", "/app/reports/{cum2}", (401, 403, 403, 403, 403, 200, 200)),
     ("GET", "/reports/{id}", "/app/reports/99999999", (401, 403, 403, 403, 403, 403, 403)),

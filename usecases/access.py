@@ -83,7 +83,7 @@ async def in_year(tx: Tx, caller: Caller, year: int) -> Caller:
     actor = caller.actor
     if year == caller.year or actor.unit is None:
         return caller
-    found = (await org.memberships(tx, year)).get(actor.unit)
+    found = await org.membership(tx, year, actor.unit)
     cluster = found[0] if found else None
     return dataclasses.replace(caller, actor=dataclasses.replace(actor, cluster=cluster), year=year)
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import partial
+from types import EllipsisType
 
 from domain.access import Action
 from domain.dates import format_date
@@ -46,6 +47,29 @@ async def visible_clusters(tx: Tx, caller: Caller, action: Action, year: int) ->
     ]
     found = [await org.cluster(tx, code, year) for code in codes]
     return [c for c in found if c is not None]
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterChoice:
+    """A cluster as a switch offers it: its code and name."""
+
+    code: str
+    name: str
+
+
+async def cluster_choices(tx: Tx, caller: Caller, action: Action, year: int) -> list[ClusterChoice]:
+    """The clusters of `year` the caller may do `action` on, by code and name only: the
+    cluster switch of a page (an admin's 350, without building each with its members)."""
+    require_role(caller, action)
+    asked = await in_year(tx, caller, year)
+    named = await org.cluster_names(tx, year)
+    if allowed(asked, action, asked.target(federation=True)):
+        return [ClusterChoice(code, name) for code, name in named]
+    return [
+        ClusterChoice(code, name)
+        for code, name in named
+        if allowed(asked, action, asked.target(cluster=code))
+    ]
 
 
 async def cluster_standings(
@@ -119,10 +143,14 @@ class ReportPage:
     authors: list[tuple[int, str]]
 
 
-async def reports_page(tx: Tx, caller: Caller, q: ReportQuery) -> ReportPage:
+async def reports_page(
+    tx: Tx, caller: Caller, q: ReportQuery, visible: list[str] | EllipsisType | None = ...
+) -> ReportPage:
     """One page of the reports the caller may see; asking for a unit they may not see is
-    refused (AccessDenied), not answered with an empty page."""
-    visible = await report_units(tx, caller, q.period.year)
+    refused (AccessDenied), not answered with an empty page. `visible`: report_units'
+    answer when the caller has it already (the page matched typed words against it)."""
+    if visible is ...:
+        visible = await report_units(tx, caller, q.period.year)
     if q.unit and visible is not None and q.unit not in visible:
         raise AccessDenied("access.not_your_cluster")
     units = [q.unit] if q.unit else visible

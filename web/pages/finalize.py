@@ -40,7 +40,7 @@ async def show(w: WebCtx) -> web.StreamResponse:
     asked = await asked_period(w)
     async with w.tx() as tx:
         caller = await w.caller(tx)
-        choices = await dashboard.visible_clusters(tx, caller, Action.FINALIZE, asked.period.year)
+        choices = await dashboard.cluster_choices(tx, caller, Action.FINALIZE, asked.period.year)
         code = asked.cluster or (choices[0].code if choices else None)
         final = await finalize.finalised(tx, caller, asked.period, code) if code else None
         shown = None

@@ -44,7 +44,7 @@ async def show(w: WebCtx) -> web.StreamResponse:
     year = year_of(w)
     async with w.tx() as tx:
         caller = await w.caller(tx)
-        choices = await dashboard.visible_clusters(tx, caller, Action.VIEW_PEOPLE, year)
+        choices = await dashboard.cluster_choices(tx, caller, Action.VIEW_PEOPLE, year)
         cluster = asked_cluster(w, choices)
         page = await people_uc.by_unit(tx, caller, w.settings, year, cluster)
     units = [

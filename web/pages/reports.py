@@ -6,7 +6,9 @@ audit trail. Another cluster's unit or report id answers 403, the same for an un
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,6 +22,7 @@ from domain.fields import format_value
 from domain.models import FieldType, ReportStatus, ReviewState
 from domain.periods import Period, PeriodKind
 from domain.review import Reviewers
+from domain.text import fold
 from runtime.render import indicator_title, summary_line, unit_name, unusual_lines
 from usecases import access, dashboard, evidence, reports
 from web.app import redirect
@@ -72,10 +75,54 @@ def _cursor(w: WebCtx) -> tuple[dt.date, int] | None:
         raise BadInput("after") from None
 
 
-def _query(w: WebCtx) -> dashboard.ReportQuery:
-    unit = w.param("unit", max_len=32)
-    if unit and unit not in w.settings.units:
+#: Up to this many units the unit filter is a <select>; more (a federation's 2,000) and it
+#: is a typed field (a code or part of a name) whose suggestions app.js fetches when it is
+#: first used: the page stays light, and without JavaScript typing works the same.
+SELECT_AT_MOST = 60
+#: Units listed to pick from when the words typed match several.
+MATCHES_SHOWN = 20
+
+
+@dataclass(frozen=True, slots=True)
+class UnitFilter:
+    """The unit filter as asked: the unit's code ("" for none), the words shown back in
+    the field, and when they name no single unit the units they match (to pick one)."""
+
+    code: str = ""
+    typed: str = ""
+    matches: tuple[tuple[str, str], ...] = ()
+    unmatched: bool = False
+
+    @property
+    def settled(self) -> bool:
+        return not self.matches and not self.unmatched
+
+
+@functools.lru_cache(maxsize=8192)
+def _folded(name: str) -> str:
+    return fold(name)
+
+
+def unit_filter(w: WebCtx, visible: list[str] | None) -> UnitFilter:
+    """A unit's code, or words of its name ("ba dinh" finds LĐLĐ quận Ba Đình), among the
+    units the person's table shows; another cluster's code is the use case's to refuse."""
+    typed = w.param("unit", max_len=100)
+    if not typed or typed in w.settings.units:
+        return UnitFilter(typed, _unit_name(w, typed) if typed else "")
+    units = w.settings.units
+    offered = list(units) if visible is None else [c for c in visible if c in units]
+    wanted = fold(typed)
+    if not wanted:
         raise BadInput("unit")
+    exact = [c for c in offered if _folded(units[c].name) == wanted]
+    found = exact or [c for c in offered if wanted in _folded(units[c].name)]
+    if len(found) == 1:
+        return UnitFilter(found[0], units[found[0]].name)
+    named = sorted(((c, units[c].name) for c in found), key=lambda pair: _folded(pair[1]))
+    return UnitFilter("", typed, tuple(named[:MATCHES_SHOWN]), not found)
+
+
+def _query(w: WebCtx, unit: str) -> dashboard.ReportQuery:
     indicator = w.param("indicator", max_len=32)
     if indicator and w.settings.indicator(indicator) is None:
         raise BadInput("indicator")
@@ -99,9 +146,16 @@ def _unit_name(w: WebCtx, code: str) -> str:
 
 
 async def listing(w: WebCtx) -> web.StreamResponse:
-    q = _query(w)
+    period = _period(w)
     async with w.tx() as tx:
-        found = await dashboard.reports_page(tx, await w.caller(tx), q)
+        caller = await w.caller(tx)
+        visible = await dashboard.report_units(tx, caller, period.year)
+        unit = unit_filter(w, visible)
+        q = _query(w, unit.code)
+        if unit.settled:
+            found = await dashboard.reports_page(tx, caller, q, visible)
+        else:  # the words name no single unit: which one is meant, before any reports
+            found = dashboard.ReportPage([], False, visible, [])
     rows = []
     for r in found.rows:
         indicator = w.settings.indicator(r.indicator)
@@ -130,20 +184,34 @@ async def listing(w: WebCtx) -> web.StreamResponse:
     if found.more and found.rows:
         last = found.rows[-1]
         more = {**base, "after": f"{last.occurred_on.isoformat()}~{last.id}"}
-    units = found.units if found.units is not None else sorted(w.settings.units)
+    units = found.units if found.units is not None else w.settings.units
+    few = len(units) <= SELECT_AT_MOST
     return w.render(
         "reports",
         rows=rows,
         filters=base,
         more=more,
         first=base if q.after else None,
-        units=[(code, _unit_name(w, code)) for code in units],
+        units=[(code, _unit_name(w, code)) for code in sorted(units)] if few else None,
+        unit=unit,
+        picks=[(name, {**base, "unit": code}) for code, name in unit.matches],
         indicators=[(i.code, indicator_title(i, w.lang)) for i in w.settings.indicators],
         states=[(state, w.t(key)) for state, key in STATE_WORDS.items()],
         reviews=[(state, w.t(key)) for state, key in REVIEW_WORDS.items()],
         authors=found.authors,
         periods=_period_choices(w, q.period),
     )
+
+
+async def unit_names(w: WebCtx) -> web.StreamResponse:
+    """The names of the units whose reports the person may see in the asked year, for the
+    typed unit filter's suggestions (fetched by app.js when the field is first used)."""
+    period = _period(w)
+    async with w.tx() as tx:
+        visible = await dashboard.report_units(tx, await w.caller(tx), period.year)
+    codes = w.settings.units if visible is None else visible
+    names = sorted({_unit_name(w, code) for code in codes}, key=_folded)
+    return web.json_response(names, headers={"Cache-Control": "private, max-age=600"})
 
 
 def _period_choices(w: WebCtx, chosen: Period) -> list[tuple[str, str]]:
@@ -303,6 +371,7 @@ PAGE = Page(
     "reports",
     routes=(
         Route("GET", "/reports", listing, Action.VIEW_REPORTS),
+        Route("GET", "/reports/units.json", unit_names, Action.VIEW_REPORTS),  # before {id}
         Route("GET", "/reports/{id}", one, Action.VIEW_REPORTS),
         Route("GET", "/reports/{id}/photos/{n}", photo, Action.VIEW_REPORTS),
         Route("POST", "/reports/{id}/review", decide, Action.REVIEW),

@@ -75,7 +75,7 @@ async def show(w: WebCtx) -> web.StreamResponse:
     async with w.tx() as tx:
         caller = await w.caller(tx)
         result, rates, note = await _ranking(w, tx, caller, asked)
-        choices = await dashboard.visible_clusters(
+        choices = await dashboard.cluster_choices(
             tx, caller, Action.VIEW_CLUSTER_STANDINGS, asked.period.year
         )
         of_year = await access.in_year(tx, caller, asked.period.year)

@@ -15,7 +15,6 @@ from aiohttp import web
 from documents.targets_file import MAX_BYTES, TargetsFileError, targets_template
 from domain.access import Action
 from domain.errors import UserInputError
-from domain.models import Cluster
 from domain.numbers import format_number, parse_number
 from domain.periods import Period
 from usecases import dashboard
@@ -40,7 +39,7 @@ def whole(w: WebCtx, name: str, default: int, lo: int, hi: int) -> int:
 EVERY = "*"  # ?cluster=* : every unit (admins); no cluster: the first one the person may see
 
 
-def asked_cluster(w: WebCtx, choices: Sequence[Cluster]) -> str | None:
+def asked_cluster(w: WebCtx, choices: Sequence[dashboard.ClusterChoice]) -> str | None:
     """The cluster in the query; `*` every unit (None); none: the first of `choices`, so a
     federation's page stays one cluster long unless every unit is asked for."""
     asked = w.param("cluster", max_len=32)
@@ -76,7 +75,7 @@ async def show(
     year = year if year is not None else year_of(w)
     async with w.tx() as tx:
         caller = await w.caller(tx)
-        choices = await dashboard.visible_clusters(tx, caller, Action.VIEW_TARGETS, year)
+        choices = await dashboard.cluster_choices(tx, caller, Action.VIEW_TARGETS, year)
         cluster = asked_cluster(w, choices)
         page = await targets_uc.of_year(tx, caller, w.settings, year, cluster)
     lang = w.lang

@@ -6,6 +6,25 @@ document.addEventListener("DOMContentLoaded", () => {
       select.addEventListener("change", () => form.requestSubmit ? form.requestSubmit() : form.submit());
     }
   }
+  // A typed unit filter (a federation's thousands of units): the names are fetched as
+  // suggestions when the field is first used, not sent with every page.
+  for (const input of document.querySelectorAll("input[data-names]")) {
+    const fill = () => {
+      input.removeEventListener("focus", fill);
+      fetch(input.dataset.names, { credentials: "same-origin" })
+        .then((r) => r.ok ? r.json() : [])
+        .then((names) => {
+          const list = document.getElementById(input.getAttribute("list"));
+          for (const name of names) {
+            const option = document.createElement("option");
+            option.value = name;
+            list.appendChild(option);
+          }
+        })
+        .catch(() => {});
+    };
+    input.addEventListener("focus", fill);
+  }
   // The printable invites page: print it.
   for (const button of document.querySelectorAll("button[data-print]")) {
     button.addEventListener("click", () => window.print());
