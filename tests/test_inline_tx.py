@@ -14,6 +14,7 @@ import pytest
 
 from domain.errors import DatabaseUnavailable, IntegrityViolation
 from storage.db import Database
+from storage.sqlite import SqliteBackend
 from tests.harness import sqlite_conn
 
 
@@ -145,4 +146,39 @@ async def test_a_failed_call_together_undoes_the_transaction(db: Database) -> No
             )
 
     assert await values(db) == []
+    await db.close()
+
+
+def rows_in_main_file(db_path: Path, copy: Path) -> int:
+    """Rows of t in the database file alone (its WAL left behind): what was checkpointed."""
+    copy.write_bytes(db_path.read_bytes())
+    with sqlite3.connect(copy) as conn:
+        try:
+            return int(conn.execute("SELECT COUNT(*) FROM t").fetchone()[0])
+        except sqlite3.OperationalError:  # not even the table is in the file yet
+            return 0
+
+
+async def test_the_wal_is_checkpointed_beside_the_loop_never_inside_a_commit(
+    db: Database, tmp_path: Path
+) -> None:
+    backend = db.backend
+    assert isinstance(backend, SqliteBackend)
+    async with sqlite_conn(db).execute("PRAGMA wal_autocheckpoint") as cur:
+        row = await cur.fetchone()
+    assert row is not None and row[0] == 0  # no commit ever checkpoints on the loop
+    path, copy = tmp_path / "inline.sqlite3", tmp_path / "copy.sqlite3"
+    backend.checkpoint_every = 1000
+    for n in range(2):
+        async with db.transaction(inline=True) as tx:
+            await tx.execute("INSERT INTO t (v) VALUES (?)", (f"row {n}",))
+    await backend.settle()
+    assert rows_in_main_file(path, copy) == 0  # committed, in the WAL only
+
+    backend.checkpoint_every = 1  # the next commit starts one, on a worker thread
+    async with db.transaction(inline=True) as tx:
+        await tx.execute("INSERT INTO t (v) VALUES (?)", ("row 2",))
+    await backend.settle()
+    assert rows_in_main_file(path, copy) == 3
+    assert await values(db) == ["row 0", "row 1", "row 2"]
     await db.close()
