@@ -782,6 +782,7 @@ async def _finalize(config: AppConfig, args: argparse.Namespace, say: Say) -> in
                 now,
                 confirmed=args.yes,
                 cluster_code=shown.cluster.code,
+                shown=shown,  # computed once: the standings just previewed are stored
             )
     except UserInputError as exc:
         print(app.catalog(say.lang, exc.key, **exc.params), file=sys.stderr)

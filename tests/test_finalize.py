@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import openpyxl
@@ -24,7 +26,7 @@ from domain.messages import ChatType
 from domain.models import Role
 from domain.periods import Period, PeriodKind
 from domain.review import Counted, Reviewers, ReviewRules
-from domain.snapshots import Snapshot
+from domain.snapshots import Snapshot, make_snapshot
 from handlers.standings import GroupPosts
 from storage import finalised as finalised_repo
 from storage import targets
@@ -447,3 +449,80 @@ async def test_the_weekly_post_of_a_finalised_year_is_the_snapshot(h: Harness) -
     assert "🔒 Đã chốt ngày 10/03/2026" in post
     frozen = (await standing(h)).row("long_bien")
     assert frozen is not None and f"{frozen.format_score('vi')} điểm" in post
+
+
+async def test_the_snapshot_is_what_standings_showed_computed_once_per_step(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The preview's standings are the ones stored: each step (the preview, the confirm, the
+    command line's preview-and-store) computes the standings once, and the snapshot is what
+    /standings showed just before."""
+    lb = await h.person(1, "long_bien")
+    hk = await h.person(3, "hoan_kiem")
+    head = await h.person(2, "long_bien", Role.CLUSTER_HEAD)
+    await founded_on(lb, 10)
+    await founded_on(hk, 4, "2/3")
+    await founded_on(lb, 3, "3/3")
+    settings = h.dispatcher.settings
+    async with h.db.transaction() as tx:
+        live, rates = await ranking.of_cluster(tx, OPERATOR_IN_CUM1, settings, YEAR, h.clock.now())
+        units = [u.code for u in live.units]
+        report_ids = await finalised_repo.report_ids(
+            tx, units, YEAR.start, YEAR.end, accepted_only=False
+        )
+    shown_live = (await lb.send("/standings 2026"))[0].text
+
+    computed: list[str] = []
+    real = ranking.with_rates
+
+    async def counted(tx: Any, s: Any, code: str, period: Period, now: dt.datetime) -> Any:
+        computed.append(code)
+        return await real(tx, s, code, period, now)
+
+    monkeypatch.setattr(ranking, "with_rates", counted)
+    assert "Còn dang dở" in (await head.send("/finalize 2026"))[0].text
+    assert computed == ["cum1"]  # the preview: once
+    assert "🔒 Đã chốt cả năm 2026" in (await head.press("Chốt số liệu"))[0].text
+    assert computed == ["cum1", "cum1"]  # the confirm: once more, not twice
+    monkeypatch.undo()
+
+    snapshot = await standing(h)
+    expected = make_snapshot(
+        cluster="cum1",
+        cluster_name=live.cluster.name,
+        period=YEAR,
+        standings=live.standings,
+        measures=settings.measures,
+        report_ids=report_ids,
+        rates=rates,
+        open_items=snapshot.open_items,
+        finalised_at=snapshot.finalised_at,
+        finalised_by=snapshot.finalised_by,
+        finalised_by_name=snapshot.finalised_by_name,
+    )
+    assert snapshot.rows == expected.rows and snapshot.criteria == expected.criteria
+    assert [r.rate for r in snapshot.rows] == [rates.get(r.unit) for r in snapshot.rows]
+    shown_final = (await lb.send("/standings 2026"))[0].text
+    ranked = re.compile(r"^=?\d+\. .*$", re.MULTILINE)
+    assert ranked.findall(shown_final) == ranked.findall(shown_live) != []
+
+
+async def test_the_command_lines_preview_and_store_compute_the_standings_once(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, now = h.dispatcher.settings, h.clock.now()
+    computed: list[str] = []
+    real = ranking.with_rates
+
+    async def counted(tx: Any, s: Any, code: str, period: Period, at: dt.datetime) -> Any:
+        computed.append(code)
+        return await real(tx, s, code, period, at)
+
+    monkeypatch.setattr(ranking, "with_rates", counted)
+    async with h.db.transaction() as tx:  # as `thidua finalize --yes` does, in one transaction
+        shown = await finalize.preview(tx, OPERATOR, settings, YEAR, now, "cum2")
+        snapshot = await finalize.finalize(
+            tx, OPERATOR, settings, YEAR, now, confirmed=True, cluster_code="cum2", shown=shown
+        )
+    assert computed == ["cum2"]
+    assert sorted(r.unit for r in snapshot.rows) == sorted(u.code for u in shown.computed[0].units)

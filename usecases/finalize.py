@@ -12,11 +12,12 @@ whom. Reopening is an admin's, with a reason; both are in the period's trail.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from domain.access import Action
 from domain.errors import UserInputError
 from domain.models import Cluster
+from domain.obligations import Tally
 from domain.periods import Period
 from domain.review import Counted
 from domain.settings import HandlerSettings
@@ -35,11 +36,14 @@ REASON_MAX = 500
 
 @dataclass(frozen=True, slots=True)
 class Preview:
-    """What a finaliser confirms: the cluster, the period and what is still open."""
+    """What a finaliser confirms: the cluster, the period and what is still open; and the
+    standings and reporting rates it was read from, which `finalize` in the same
+    transaction stores rather than computing them again."""
 
     cluster: Cluster
     period: Period
     open_items: OpenItems
+    computed: tuple[standings.ClusterStandings, dict[str, Tally]] = field(repr=False, compare=False)
 
 
 async def _cluster(
@@ -81,10 +85,10 @@ async def _name(tx: Tx, person_id: int | None) -> str:
 
 
 async def _open_items(
-    tx: Tx, settings: HandlerSettings, cluster: Cluster, period: Period, now: dt.datetime
+    tx: Tx, settings: HandlerSettings, cluster: Cluster, period: Period, rates: dict[str, Tally]
 ) -> OpenItems:
-    """Reports not reviewed yet, units behind on reports due, unlock requests waiting."""
-    _result, rates = await standings.with_rates(tx, settings, cluster.code, period, now)
+    """Reports not reviewed yet, units behind on reports due (`rates`), unlock requests
+    waiting."""
     units = [m.unit for m in cluster.members]
     behind = tuple(
         Unfinished(code, _unit_name(settings, code), tally.met, tally.expected)
@@ -124,7 +128,9 @@ async def preview(
     existing = await finalised_repo.standing(tx, cluster.code, period.key)
     if existing is not None:
         raise await _already(tx, existing, settings)
-    return Preview(cluster, period, await _open_items(tx, settings, cluster, period, now))
+    computed = await standings.with_rates(tx, settings, cluster.code, period, now)
+    items = await _open_items(tx, settings, cluster, period, computed[1])
+    return Preview(cluster, period, items, computed)
 
 
 async def finalize(
@@ -136,14 +142,18 @@ async def finalize(
     *,
     confirmed: bool,
     cluster_code: str | None = None,
+    shown: Preview | None = None,
 ) -> Snapshot:
     """Store the period's standings as they are now, for good. With anything still open,
-    only when `confirmed` (the person saw the preview and said yes)."""
-    shown = await preview(tx, caller, settings, period, now, cluster_code)
+    only when `confirmed` (the person saw the preview and said yes). `shown`: the preview
+    made in this same transaction (the command line shows it first), whose standings are
+    stored as they are; otherwise the preview is made here, once."""
+    if shown is None or shown.period != period:
+        shown = await preview(tx, caller, settings, period, now, cluster_code)
     if not shown.open_items.empty and not confirmed:
         raise UserInputError("finalize.confirm_first", period=period)
     cluster = shown.cluster
-    result, rates = await standings.with_rates(tx, settings, cluster.code, period, now)
+    result, rates = shown.computed
     units = [u.code for u in result.units]
     accepted_only = settings.review.standings is Counted.ACCEPTED
     report_ids = await finalised_repo.report_ids(
