@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from tests.web_site import chromium, served, shoot
 
 
@@ -90,8 +92,11 @@ async def test_an_admin_filters_the_reports_and_opens_one(tmp_path: Path) -> Non
         assert reminded is not None and "Bắc Từ Liêm" in await reminded.inner_text()
 
 
-async def test_a_cluster_head_finalises_a_period_and_grants_an_unlock(tmp_path: Path) -> None:
-    async with served(tmp_path) as site, chromium(tmp_path) as browser:
+@pytest.mark.both_backends
+async def test_a_cluster_head_finalises_a_period_and_grants_an_unlock(
+    tmp_path: Path, database: str
+) -> None:
+    async with served(tmp_path, database=database) as site, chromium(tmp_path) as browser:
         officer = site.users["officer"]
         await officer.send("/unlock 2025-H2")
         await officer.press("Bổ sung báo cáo còn thiếu")
@@ -132,8 +137,11 @@ async def test_a_cluster_head_finalises_a_period_and_grants_an_unlock(tmp_path: 
         assert len(told) == 1 and "đã đồng ý mở khóa" in told[0].text
 
 
-async def test_an_admin_reopens_a_period_and_sees_its_history(tmp_path: Path) -> None:
-    async with served(tmp_path) as site, chromium(tmp_path) as browser:
+@pytest.mark.both_backends
+async def test_an_admin_reopens_a_period_and_sees_its_history(
+    tmp_path: Path, database: str
+) -> None:
+    async with served(tmp_path, database=database) as site, chromium(tmp_path) as browser:
         head = site.users["head"]
         await head.send("/finalize 2026-H1")
         assert "Đã chốt" in (await head.press("Chốt số liệu"))[0].text

@@ -15,10 +15,12 @@ from domain.periods import Period
 from tests.web_site import Site, client, csrf_of, served, sign_in
 from usecases import access, targets
 
+pytestmark = pytest.mark.both_backends
+
 
 @pytest.fixture
-async def site(tmp_path: Path):
-    async with served(tmp_path) as found:
+async def site(tmp_path: Path, database: str):
+    async with served(tmp_path, database=database) as found:
         yield found
 
 

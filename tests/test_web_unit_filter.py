@@ -22,9 +22,12 @@ def many_units(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(reports_page, "SELECT_AT_MOST", 5)
 
 
+pytestmark = pytest.mark.both_backends
+
+
 @pytest.fixture
-async def site(tmp_path: Path):
-    async with served(tmp_path) as found:
+async def site(tmp_path: Path, database: str):
+    async with served(tmp_path, database=database) as found:
         yield found
 
 

@@ -59,9 +59,15 @@ class Site:
 
 @asynccontextmanager
 async def served(
-    tmp_path: Path, *, sample: bool = True, config: AppConfig | None = None
+    tmp_path: Path,
+    *,
+    sample: bool = True,
+    config: AppConfig | None = None,
+    database: str | None = None,
 ) -> AsyncIterator[Site]:
-    h = await Harness.create(tmp_path, clock=FakeClock(), config=config)
+    """The dashboard over a Harness database: SQLite in `tmp_path`, or `database` (the
+    conftest fixture's: a PostgreSQL schema of its own for tests on both backends)."""
+    h = await Harness.create(tmp_path, clock=FakeClock(), config=config, database=database)
     if sample:
         await seed(h, 2026)  # type: ignore[arg-type]  # needs only config, clock and db
     deps = WebDeps(
