@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,8 +19,8 @@ from domain.models import Photo, Role
 from runtime.dispatcher import Dispatcher
 from runtime.ingress import Ingress
 from storage import org, outbox
-from storage.db import Database
-from storage.sqlite import SqliteBackend
+from storage.db import Database, is_url
+from storage.sqlite import SqliteBackend, _marker
 from usecases.access import OPERATOR
 from usecases.invites import create_invite
 
@@ -41,6 +43,46 @@ class FakeClock:
 
 
 _keys = itertools.count(1)
+
+
+@functools.cache
+def example_config() -> AppConfig:
+    """config.example.toml, read once per process (it is frozen: no test can change it)."""
+    return load_config(EXAMPLE)
+
+
+_template: bytes | None = None
+
+
+async def _from_template(where: str) -> None:
+    """A new SQLite file starts as a copy of an empty database migrated once per process,
+    instead of running every migration again for every test. Only where nothing was ever
+    created (no file, no marker beside it): a test that reopens or loses a database sees
+    exactly what it would without the copy. A copy is a file of its own: isolation holds."""
+    global _template
+    if not _never_created(where):
+        return
+    if _template is None:
+        with tempfile.TemporaryDirectory(prefix="thidua-template-") as folder:
+            made = Path(folder) / "template.sqlite3"
+            async with Database(made):
+                pass  # migrated at open, checkpointed into the one file at close
+            _template = _read(made)
+    _write(where, _template)
+
+
+def _never_created(where: str) -> bool:
+    if where == ":memory:" or is_url(where):
+        return False
+    return not Path(where).exists() and not _marker(where).exists()
+
+
+def _read(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+def _write(where: str, data: bytes) -> None:
+    Path(where).write_bytes(data)
 
 
 @dataclass
@@ -80,8 +122,10 @@ class Harness:
         config: AppConfig | None = None,
         database: str | None = None,
     ) -> Harness:
-        config = config or load_config(EXAMPLE)
-        db = Database(database or tmp_path / "test.sqlite3")
+        config = config or example_config()
+        where = database or str(tmp_path / "test.sqlite3")
+        await _from_template(where)
+        db = Database(where)
         await db.open()
         async with db.transaction() as tx:
             await org.sync(tx, config.units, config.clusters)
