@@ -28,11 +28,11 @@ from pydantic import SecretStr
 
 from bot.app import App
 from bot.channels.console import ConsoleChannel
-from bot.config import AppConfig, Secrets, load_config
+from bot.config import AppConfig, Secrets
 from tests.fakes.telegram_api import Call as TgCall
 from tests.fakes.telegram_api import FakeTelegramAPI, FakeUser
 from tests.fakes.zalo_api import FakeZaloAPI, FakeZaloUser
-from tests.harness import EXAMPLE, FakeClock
+from tests.harness import FakeClock, example_config, from_template
 
 CHANNELS = ("telegram", "zalo", "console")
 WAIT = 10.0  # seconds an expected reply may take before the test fails
@@ -303,7 +303,7 @@ def _app(
     clock: FakeClock | None = None,
     configure: Configure | None = None,
 ) -> App:
-    config = load_config(EXAMPLE).with_secrets(secrets)
+    config = example_config().with_secrets(secrets)
     if configure is not None:
         config = configure(config)
     return App(config, secrets, clock=clock or FakeClock(), database=str(tmp_path / "bot.sqlite3"))
@@ -405,5 +405,6 @@ async def rig(
     channel: str, tmp_path: Path, configure: Configure | None = None
 ) -> AsyncIterator[Rig]:
     """A running App on `channel`; `configure` changes the example configuration first."""
+    await from_template(str(tmp_path / "bot.sqlite3"))
     async with RIGS[channel](tmp_path, configure) as running:
         yield running

@@ -54,7 +54,7 @@ def example_config() -> AppConfig:
 _template: bytes | None = None
 
 
-async def _from_template(where: str) -> None:
+async def from_template(where: str) -> None:
     """A new SQLite file starts as a copy of an empty database migrated once per process,
     instead of running every migration again for every test. Only where nothing was ever
     created (no file, no marker beside it): a test that reopens or loses a database sees
@@ -124,7 +124,7 @@ class Harness:
     ) -> Harness:
         config = config or example_config()
         where = database or str(tmp_path / "test.sqlite3")
-        await _from_template(where)
+        await from_template(where)
         db = Database(where)
         await db.open()
         async with db.transaction() as tx:
