@@ -52,6 +52,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.channels.base import Received, ReceiveError, Webhook, album_lines
 from bot.channels.registry import ChannelNotConfigured, ChannelSetup
+from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.telegram_map import to_inbound
 from domain.errors import ChannelStartError, DeliveryError, MediaTooLarge
 from domain.messages import Reply
@@ -139,7 +140,8 @@ class TelegramChannel:
             .base_url(api_base_url)
             .base_file_url(file_base_url)
             .updater(None)
-            .connection_pool_size(connection_pool_size)
+            .request(AiohttpRequest(connection_pool_size))
+            .get_updates_request(AiohttpRequest(1))
         )
         if max_per_second > 0:
             # No retries inside the limiter: a 429 goes back to the outbox, which
