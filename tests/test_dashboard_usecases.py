@@ -10,14 +10,16 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from documents.targets_file import TargetsFileError
+from domain.access import Action
 from domain.errors import UserInputError
 from domain.models import Role
 from domain.periods import Period, PeriodKind
 from domain.scoring import Target
+from storage import org
 from storage import people as people_repo
 from storage import targets as targets_repo
 from tests.harness import FakeClock, Harness, User
-from usecases import access, invites, overview, people, standings, targets
+from usecases import access, dashboard, invites, overview, people, standings, targets
 from usecases.access import OPERATOR, Caller
 
 pytestmark = pytest.mark.both_backends
@@ -179,3 +181,48 @@ async def test_nobody_leads_a_cluster_where_no_unit_has_scored(h: Harness) -> No
         seen = await overview.federation(tx, OPERATOR, h.dispatcher.settings, YEAR, NOW)
     assert seen.clusters and all(c.leader is None for c in seen.clusters)
     assert seen.this_week == 0
+
+
+async def test_the_cluster_switch_offers_what_the_policy_allows_cluster_by_cluster(
+    h: Harness,
+) -> None:
+    """dashboard.cluster_choices asks the policy once for every cluster not the person's
+    own or led: the same choices as asking it of each cluster, for every role and page."""
+    callers = [OPERATOR]
+    for n, (unit, role) in enumerate(
+        [
+            ("long_bien", Role.CLUSTER_HEAD),  # head of cum1
+            ("hoan_kiem", Role.CLUSTER_HEAD),  # deputy of cum1
+            ("ba_dinh", Role.OFFICER),
+            ("ba_dinh", Role.CHAIR),
+            ("ba_dinh", Role.REVIEWER),
+            ("tay_ho", Role.ADMIN),
+        ],
+        start=1,
+    ):
+        callers.append(await _caller(h, unit, role, n))
+    in_group = Caller(callers[1].actor, 2026, in_group=True, group_cluster="cum2")
+    actions = (
+        Action.VIEW_CLUSTER_STANDINGS,
+        Action.FINALIZE,
+        Action.VIEW_TARGETS,
+        Action.VIEW_PEOPLE,
+        Action.EXPORT,
+    )
+    async with h.db.transaction() as tx:
+        for caller in [*callers, in_group]:
+            for action in actions:
+                for year in (2025, 2026):
+                    codes = [code for code, _ in await org.cluster_names(tx, year)]
+                    assert codes
+                    if not access.can_ever(caller, action):
+                        continue
+                    asked = await access.in_year(tx, caller, year)
+                    expected = [
+                        c
+                        for c in codes
+                        if access.allowed(asked, action, asked.target(cluster=c))
+                        or access.allowed(asked, action, asked.target(federation=True))
+                    ]
+                    got = await dashboard.cluster_choices(tx, caller, action, year)
+                    assert [c.code for c in got] == expected, (caller, action, year)

@@ -765,3 +765,31 @@ def test_an_accepted_answer_offers_or_stores_only_distinct_readings(text: str) -
             assert len(set(asked.options)) == len(asked.options) >= 2
         except UserInputError as refused:
             assert refused.hint_key.startswith("numbers.examples.") or refused.key == "err.too_long"
+
+
+def test_formatting_kept_by_value_says_what_babel_says() -> None:
+    """format_decimal_as keeps its texts by the value's exact text: asked twice, every
+    value (a negative zero, trailing zeros, beyond 28 digits) reads as Babel words it."""
+    from decimal import Decimal, localcontext
+
+    from babel.numbers import format_decimal
+
+    from domain.numbers import _WIDE, format_decimal_as
+
+    values: list[Decimal | int] = [
+        Decimal("-0.00"),
+        Decimal("0"),
+        Decimal("1.50"),
+        Decimal("1.5"),
+        Decimal("-1234567.891"),
+        Decimal("12345678901234567890123456789.25"),
+        10**30,
+        -5,
+    ]
+    for value in values:
+        for pattern in ("#,##0", "#,##0.##", "#,##0.0"):
+            for lang in ("vi", "en"):
+                with localcontext(_WIDE):
+                    expected = format_decimal(value, format=pattern, locale=lang)
+                    assert format_decimal_as(value, pattern, lang) == expected
+                    assert format_decimal_as(value, pattern, lang) == expected

@@ -65,11 +65,22 @@ async def cluster_choices(tx: Tx, caller: Caller, action: Action, year: int) -> 
     named = await org.cluster_names(tx, year)
     if allowed(asked, action, asked.target(federation=True)):
         return [ClusterChoice(code, name) for code, name in named]
-    return [
-        ClusterChoice(code, name)
-        for code, name in named
-        if allowed(asked, action, asked.target(cluster=code))
-    ]
+    # A cluster is, to the policy, the person's own, one they lead, their group's, or any
+    # other: every other one gets the same answer, so it is asked once, not 350 times.
+    actor = asked.actor
+    known = {actor.cluster, asked.group_cluster, *actor.heads, *actor.deputises}
+    others: bool | None = None
+    chosen = []
+    for code, name in named:
+        if code in known:
+            may = allowed(asked, action, asked.target(cluster=code))
+        else:
+            if others is None:
+                others = allowed(asked, action, asked.target(cluster=code))
+            may = others
+        if may:
+            chosen.append(ClusterChoice(code, name))
+    return chosen
 
 
 async def cluster_standings(

@@ -7,14 +7,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 from jinja2 import Environment
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from domain.access import Action
 from domain.evidence import EvidencePhoto
@@ -176,6 +176,7 @@ class WebCtx:
                 self.csrf
             ),
             navs=navs,
+            options=options,
             here=self.request.path,
             person=self.session.person if self.session else None,
             **values,
@@ -183,6 +184,19 @@ class WebCtx:
         response = web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
         response.enable_compression()  # gzip when the browser takes it: slow mobile data
         return response
+
+
+def options(choices: Iterable[Any], selected: str) -> Markup:
+    """A <select>'s <option>s of `choices` (each with a code and a name), the `selected`
+    one marked: written here, not looped in the template (an admin's 350 clusters were a
+    third of the standings page's time in Jinja)."""
+    return Markup(
+        "".join(
+            f'<option value="{escape(c.code)}"{" selected" if c.code == selected else ""}>'
+            f"{escape(c.name)}</option>"
+            for c in choices
+        )
+    )
 
 
 def csrf_token(key: bytes, purpose: str, basis: str) -> str:
