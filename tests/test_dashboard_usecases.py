@@ -209,6 +209,7 @@ async def test_the_cluster_switch_offers_what_the_policy_allows_cluster_by_clust
         Action.VIEW_PEOPLE,
         Action.EXPORT,
     )
+    leaders_see = 0
     async with h.db.transaction() as tx:
         for caller in [*callers, in_group]:
             for action in actions:
@@ -226,3 +227,20 @@ async def test_the_cluster_switch_offers_what_the_policy_allows_cluster_by_clust
                     ]
                     got = await dashboard.cluster_choices(tx, caller, action, year)
                     assert [c.code for c in got] == expected, (caller, action, year)
+            # the reports table's units: the members of every cluster the policy allows
+            for year in (2025, 2026):
+                if not access.can_ever(caller, Action.VIEW_REPORTS):
+                    continue
+                asked = await access.in_year(tx, caller, year)
+                if access.allowed(asked, Action.VIEW_REPORTS, asked.target(federation=True)):
+                    expected_units = None
+                else:
+                    expected_units = sorted(
+                        unit
+                        for unit, (cluster, _) in (await org.memberships(tx, year)).items()
+                        if access.allowed(asked, Action.VIEW_REPORTS, asked.target(cluster=cluster))
+                    )
+                    leaders_see += len(expected_units)
+                units = await dashboard.report_units(tx, caller, year)
+                assert units == expected_units, (caller, year)
+    assert leaders_see > 0  # a head's and a deputy's cluster's units

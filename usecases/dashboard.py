@@ -65,13 +65,19 @@ async def cluster_choices(tx: Tx, caller: Caller, action: Action, year: int) -> 
     named = await org.cluster_names(tx, year)
     if allowed(asked, action, asked.target(federation=True)):
         return [ClusterChoice(code, name) for code, name in named]
-    # A cluster is, to the policy, the person's own, one they lead, their group's, or any
-    # other: every other one gets the same answer, so it is asked once, not 350 times.
+    chosen = set(_allowed_clusters(asked, action, [code for code, _ in named]))
+    return [ClusterChoice(code, name) for code, name in named if code in chosen]
+
+
+def _allowed_clusters(asked: Caller, action: Action, codes: list[str]) -> list[str]:
+    """Those of `codes` the caller may do `action` on. A cluster is, to the policy, the
+    person's own, one they lead, their group's, or any other: every other one gets the
+    same answer, so it is asked once, not once for each of a city's 350."""
     actor = asked.actor
     known = {actor.cluster, asked.group_cluster, *actor.heads, *actor.deputises}
     others: bool | None = None
     chosen = []
-    for code, name in named:
+    for code in codes:
         if code in known:
             may = allowed(asked, action, asked.target(cluster=code))
         else:
@@ -79,7 +85,7 @@ async def cluster_choices(tx: Tx, caller: Caller, action: Action, year: int) -> 
                 others = allowed(asked, action, asked.target(cluster=code))
             may = others
         if may:
-            chosen.append(ClusterChoice(code, name))
+            chosen.append(code)
     return chosen
 
 
@@ -120,12 +126,21 @@ async def report_units(tx: Tx, caller: Caller, year: int) -> list[str] | None:
     if allowed(caller, Action.VIEW_REPORTS, caller.target(federation=True)):
         return None
     asked = await in_year(tx, caller, year)
+    # The policy grants VIEW_REPORTS per cluster (its leaders): asked per cluster, not per
+    # unit, and the members read of the one or two clusters seen, not of all 2,000 units.
+    seen = _allowed_clusters(asked, Action.VIEW_REPORTS, await org.cluster_codes(tx, year))
+    if len(seen) <= FEW_CLUSTERS:
+        units = []
+        for code in seen:
+            found = await org.cluster(tx, code, year)
+            units += [m.unit for m in found.members] if found is not None else []
+        return sorted(units)
     members = await org.memberships(tx, year)
-    # The policy grants VIEW_REPORTS per cluster (its leaders): asked once per cluster, not
-    # once per unit (2,000 units in a city federation: most of the page's time otherwise).
-    clusters = {cluster for cluster, _ in members.values()}
-    seen = {c for c in clusters if allowed(asked, Action.VIEW_REPORTS, asked.target(cluster=c))}
-    return sorted(unit for unit, (cluster, _) in members.items() if cluster in seen)
+    chosen = set(seen)
+    return sorted(unit for unit, (cluster, _) in members.items() if cluster in chosen)
+
+
+FEW_CLUSTERS = 4  # a leader's: their members read cluster by cluster
 
 
 MAX_AUTHOR_UNITS = 60
