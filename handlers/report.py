@@ -610,7 +610,12 @@ def _ask_sure(ctx: Ctx, data: ReportDraft) -> None:
     indicator = _indicator(ctx, data)
     lines = [ctx.t("check.sure")]
     lines += unusual_lines(
-        ctx.t, indicator, data.unusual, ctx.lang, unit_name(ctx.settings, data.unit)
+        ctx.t,
+        indicator,
+        data.unusual,
+        ctx.lang,
+        unit_name(ctx.settings, data.unit),
+        ctx.settings.outliers.days,
     )
     lines.append(ctx.t("check.sure_question"))
     rows: list[tuple[Button, ...]] = [(_cb(ctx, Action.SURE).button(ctx.t("check.yes")),)]

@@ -157,7 +157,12 @@ async def _card_text(ctx: Ctx, card: Card) -> tuple[str, tuple[str, ...]]:
     if warnings and indicator is not None:
         lines.append(ctx.t("review.card_warnings"))
         lines += unusual_lines(
-            ctx.t, indicator, warnings, ctx.lang, unit_name(ctx.settings, report.unit_code)
+            ctx.t,
+            indicator,
+            warnings,
+            ctx.lang,
+            unit_name(ctx.settings, report.unit_code),
+            ctx.settings.outliers.days,
         )
     lines.append("")
     lines.append(ctx.t("review.card_question"))

@@ -25,11 +25,19 @@ def unusual_lines(
     found: Sequence[Unusual],
     lang: str,
     unit: str,
+    days: int,
 ) -> list[str]:
     """One line per unusual value, saying which value and why, against what is usual:
     "• Giá trị mỗi suất (Tặng quà): 50.000.000 đ cho 1 suất quà — cao hơn mức thường gặp
     (5.000.000 đ cho 1 suất quà)", or against what `unit` (its name) usually reports.
-    For "Bạn chắc chắn?", the review card and the web."""
+    For "Bạn chắc chắn?", the review card and the web. `days`: the window the usual value
+    is the median of ([reporting] outlier_days), in whole years' months where it is one."""
+    years, odd = divmod(days, 365)
+    window = (
+        t("check.window_months", months=years * 12)
+        if years and not odd
+        else t("check.window_days", days=days)
+    )
     lines: list[str] = []
     for u in found:
         f = indicator.field(u.field)
@@ -44,7 +52,7 @@ def unusual_lines(
         }
         if u.kind == UnusualKind.USUAL:
             times = format_number(round(u.times(), 1), lang)
-            lines.append(t("check.above_usual", times=times, unit=unit, **params))
+            lines.append(t("check.above_usual", times=times, unit=unit, window=window, **params))
         else:
             lines.append(t("check.above_soft_max", **params))
     return lines

@@ -12,7 +12,7 @@ import pytest
 
 from bot.config import load_config
 from domain.errors import UserInputError
-from tests.harness import EXAMPLE, Harness, User
+from tests.harness import EXAMPLE, Harness, User, example_config
 from usecases import reports
 from usecases.access import OPERATOR, Caller, actor_of
 
@@ -192,6 +192,27 @@ async def test_far_above_the_units_usual_asks_with_the_median(h: Harness) -> Non
     await other.send(GIFTS.replace("20", "500"))
     saved = await other.press("Lưu")
     assert saved[0].text.startswith("✅ Đã lưu báo cáo #7")
+
+
+async def test_the_usual_values_window_is_the_one_configured(
+    tmp_path: Path, database: str
+) -> None:
+    """The median is said to be of the window [reporting] outlier_days sets, not a year."""
+    config = example_config()
+    reporting = config.reporting.model_copy(update={"outlier_days": 90})
+    h = await Harness.create(
+        tmp_path, database=database, config=config.model_copy(update={"reporting": reporting})
+    )
+    try:
+        user = await officer(h)
+        for _ in range(5):
+            await user.send(GIFTS)
+            await user.press("Lưu")
+        await user.send(GIFTS.replace("20", "500"))
+        asked = await user.press("Lưu")
+        assert "20 suất (trung vị các báo cáo 90 ngày qua)" in asked[0].text, asked[0].text
+    finally:
+        await h.close()
 
 
 async def test_a_broken_rule_is_refused_by_the_use_case_too(h: Harness) -> None:

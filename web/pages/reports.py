@@ -282,7 +282,14 @@ async def one(w: WebCtx) -> web.StreamResponse:
         platform_photos=len(report.photos),
         said=w.param("said", max_len=200),
         warnings=(
-            unusual_lines(w.t, indicator, unusual, w.lang, unit_name(w.settings, report.unit_code))
+            unusual_lines(
+                w.t,
+                indicator,
+                unusual,
+                w.lang,
+                unit_name(w.settings, report.unit_code),
+                w.settings.outliers.days,
+            )
             if indicator
             else []
         ),
