@@ -194,9 +194,7 @@ async def test_far_above_the_units_usual_asks_with_the_median(h: Harness) -> Non
     assert saved[0].text.startswith("✅ Đã lưu báo cáo #7")
 
 
-async def test_the_usual_values_window_is_the_one_configured(
-    tmp_path: Path, database: str
-) -> None:
+async def test_the_usual_values_window_is_the_one_configured(tmp_path: Path, database: str) -> None:
     """The median is said to be of the window [reporting] outlier_days sets, not a year."""
     config = example_config()
     reporting = config.reporting.model_copy(update={"outlier_days": 90})
