@@ -818,6 +818,13 @@ def format_percent(ratio: float, lang: str) -> str:
     """A ratio as a percentage with one decimal: 2.45 → 245,0% (vi), 245.0% (en)."""
     if not math.isfinite(ratio):
         return "—"
+    return _percent_text(ratio, lang, math.copysign(1.0, ratio))
+
+
+@functools.lru_cache(maxsize=4096)
+def _percent_text(ratio: float, lang: str, sign: float) -> str:
+    """Kept per value (and sign: -0.0 equals 0.0 as a key): every standings message words
+    the same rates again."""
     with localcontext(_WIDE):
         value = (Decimal(repr(ratio)) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
         return format_decimal_as(value, "#,##0.0", lang) + "%"

@@ -724,6 +724,13 @@ def format_points(points: float, lang: str) -> str:
     """Points with one decimal: 20,0 (vi) / 20.0 (en)."""
     if not math.isfinite(points):
         return "—"
+    return _points_text(points, lang, math.copysign(1.0, points))
+
+
+@functools.lru_cache(maxsize=4096)
+def _points_text(points: float, lang: str, sign: float) -> str:
+    """Kept per value (and sign: -0.0 equals 0.0 as a key): the same points are worded
+    again and again, every standings message."""
     value = _quantize(points, "0.1")
     with localcontext(_WIDE):  # Babel quantizes again in the current context
         return format_decimal_as(value, "#,##0.0", lang)
