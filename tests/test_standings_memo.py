@@ -2,7 +2,8 @@
 computing afresh gives, after any write and at any moment.
 
 Writes go through the storage the bot uses (reports created, edited, retracted, reviewed;
-declarations, targets, membership); the database's triggers (migration 15) move the stamps.
+declarations, targets, membership; a period finalised and reopened); the database's triggers
+(migration 15) move the stamps.
 The clock moves across due moments and midnights. After each step every way standings are
 asked (one cluster with its rates, every cluster, one cluster alone) is compared with the
 same computed afresh, the memo bypassed.
@@ -24,13 +25,15 @@ from domain.models import Cluster, ClusterMember, ReviewState
 from domain.periods import Period, PeriodKind
 from domain.scoring import Target
 from domain.settings import HandlerSettings
-from storage import declarations, org, review, totals
+from storage import declarations, finalised, org, review, totals
 from storage import reports as reports_repo
 from storage import targets as targets_repo
 from storage.db import Database, Tx
 from tests import pg
 from tests.harness import EXAMPLE, FakeClock, Harness, founded
+from usecases import finalize
 from usecases import standings as ranking
+from usecases.access import OPERATOR
 
 pytestmark = pytest.mark.both_backends
 
@@ -176,6 +179,15 @@ class World:
                 await targets_repo.set_one(tx, target, now)
             elif kind == "members":
                 await _move_a_unit(tx, rng)
+            elif kind == "finalise":  # read by the handlers beside the memo, never by it
+                period = rng.choice(PERIODS)
+                code = rng.choice(CLUSTERS)
+                if await finalised.standing(tx, code, period.key) is None:
+                    await finalize.finalize(
+                        tx, OPERATOR, self.settings, period, now, confirmed=True, cluster_code=code
+                    )
+                else:
+                    await finalize.reopen(tx, OPERATOR, self.settings, period, "sai", now, code)
             elif kind == "rebuild":
                 await totals.rebuild(tx)
             elif kind == "due":  # past the next due moment (20/10 23:59 …)
@@ -216,6 +228,7 @@ KINDS = (
     "target",
     "members",
     "rebuild",
+    "finalise",
     "due",
     "midnight",
     "back",
@@ -233,7 +246,7 @@ async def test_memo_equals_afresh_after_any_writes(db: Database, tmp_path: Path,
         await world.check()
 
 
-@pytest.mark.parametrize("kind", [k for k in KINDS if k not in ("back",)])
+@pytest.mark.parametrize("kind", [k for k in KINDS if k not in ("back", "finalise")])
 async def test_each_kind_of_write_alone_invalidates(
     db: Database, tmp_path: Path, kind: str
 ) -> None:
