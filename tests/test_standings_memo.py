@@ -331,3 +331,35 @@ async def test_standings_in_chat_show_a_new_report_at_once(tmp_path: Path, datab
         assert "49" in why[0].text
     finally:
         await h.close()
+
+
+async def test_a_write_by_another_process_is_seen(
+    database: str, db: Database, tmp_path: Path
+) -> None:
+    """Replicas on one database each keep their memo: the stamps in the database tell one
+    what another wrote."""
+    settings = _settings(tmp_path)
+    other = Database(database)  # a second process on the same database
+    await other.open()
+    try:
+        ask = (settings, "cum1", YEAR, START)
+        async with db.transaction() as tx:
+            before = await ranking.with_rates(tx, *ask)
+        async with other.transaction() as tx:
+            await reports_repo.create(
+                tx,
+                unit_code="long_bien",
+                person_id=PERSON,
+                indicator="new_unions",
+                values={"unions": 49, "members": 30},
+                occurred_on=dt.date(2025, 3, 10),
+                photos=(),
+                source_key="memo:other",
+                now=START,
+            )
+        async with db.transaction() as tx:
+            after = await ranking.with_rates(tx, *ask)
+            assert after == await ranking.fresh_with_rates(tx, *ask)
+        assert after != before
+    finally:
+        await other.close()
