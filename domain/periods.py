@@ -8,6 +8,7 @@ days after it ends. Pure functions: "today" is always passed in.
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -103,9 +104,10 @@ class Period:
         key, params = self.name_key(short)
         return t(key, **params)
 
-    @property
+    @functools.cached_property
     def key(self) -> str:
-        """Stable identifier for storage and callbacks: 2025, 2025-H1, 2025-Q3, 2025-06."""
+        """Stable identifier for storage and callbacks: 2025, 2025-H1, 2025-Q3, 2025-06.
+        (Made once per period: rates and standings ask it thousands of times.)"""
         if self.kind is PeriodKind.YEAR:
             return f"{self.year:04d}"
         if self.kind is PeriodKind.HALF:
@@ -135,8 +137,9 @@ _KEY = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=8192)
 def period_of(d: date, kind: PeriodKind) -> Period:
-    """The period of `kind` that contains `d`."""
+    """The period of `kind` that contains `d` (kept: the same months come again and again)."""
     return Period(kind, d.year, (d.month - 1) // _MONTHS_PER[kind] + 1)
 
 
