@@ -214,6 +214,10 @@ def ptb_settings(config: Path) -> dict[str, int]:
     }
 
 
+PEER_TRANSPORT = os.environ.get("BENCH_PEER_TRANSPORT", "aiohttp")
+"""The echo peer's HTTP under PTB: thidua's own (aiohttp), or "httpx" (PTB's default)."""
+
+
 def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "THIDUA_CONFIG"}
 
@@ -341,7 +345,7 @@ async def run_bot(
             ptb = ptb_settings(config)
             args = [sys.executable, str(ROOT / "bench" / "echo_bot.py"), hello["token"]]
             keys = ("concurrent_updates", "connection_pool_size", "poll_timeout")
-            args += [hello["base_url"], *(str(ptb[k]) for k in keys)]
+            args += [hello["base_url"], *(str(ptb[k]) for k in keys), PEER_TRANSPORT]
         with (folder / "bot.log").open("wb") as log:
             bot = await asyncio.create_subprocess_exec(
                 *args, cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=log

@@ -2,13 +2,15 @@
 
 It runs with thidua's own PTB settings, passed by the driver from the config
 thidua runs with (concurrent updates, connection pool size, long-poll
-timeout), and does the same Telegram work per update as a report
-conversation: a reply with an inline button to every text; for every button
-press, the callback query answered in the background while the reply is sent
-(as thidua's channel does), no rate limiter and no storage. The floor for any
+timeout) and thidua's HTTP transport under PTB (aiohttp,
+bot/channels/telegram_http.py; "httpx", PTB's default, on request), and does
+the same Telegram work per update as a report conversation: a reply with an
+inline button to every text; for every button press, the callback query
+answered in the background while the reply is sent (as thidua's channel
+does), no rate limiter and no storage. The floor for any
 bot on the same PTB stack and fake Bot API.
 
-    python bench/echo_bot.py TOKEN BASE_URL CONCURRENT_UPDATES POOL_SIZE POLL_TIMEOUT
+    python bench/echo_bot.py TOKEN BASE_URL CONCURRENT_UPDATES POOL_SIZE POLL_TIMEOUT [TRANSPORT]
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
+from pathlib import Path
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -51,14 +54,17 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 def main() -> None:
     token, base_url = sys.argv[1], sys.argv[2]
     concurrency, pool, poll_timeout = (int(x) for x in sys.argv[3:6])
-    app = (
-        Application.builder()
-        .token(token)
-        .base_url(base_url)
-        .concurrent_updates(concurrency)
-        .connection_pool_size(pool)
-        .build()
-    )
+    transport = sys.argv[6] if len(sys.argv) > 6 else "aiohttp"
+    builder = Application.builder().token(token).base_url(base_url)
+    builder = builder.concurrent_updates(concurrency)
+    if transport == "aiohttp":  # as thidua's channel builds it
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        from bot.channels.telegram_http import AiohttpRequest
+
+        builder = builder.request(AiohttpRequest(pool)).get_updates_request(AiohttpRequest(1))
+    else:
+        builder = builder.connection_pool_size(pool)
+    app = builder.build()
     app.add_handler(MessageHandler(filters.TEXT, echo))
     app.add_handler(CallbackQueryHandler(pressed))
     app.run_polling(poll_interval=0, timeout=poll_timeout, drop_pending_updates=False)

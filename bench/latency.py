@@ -6,8 +6,9 @@ an update to the request carrying its reply. It holds everything the bot
 does (recording the update, handling it, queueing and sending the reply) and
 nothing of the officers' own work or the long-poll wait. At 1 and at 10
 officers at once, each registering and then completing several gifts reports;
-thidua and the echo peer (bench/echo_bot.py, thidua's PTB settings) alternate
-round by round. Printed per concurrency: the median of the per-round ratios
+thidua and the echo peer (bench/echo_bot.py, thidua's PTB settings and HTTP
+transport; BENCH_PEER_TRANSPORT=httpx for PTB's default) alternate round by
+round. Printed per concurrency: the median of the per-round ratios
 of p50 and of p95, with their spread. Targets: p50 ≤ 1.3×, p95 ≤ 1.5×.
 
     python -m bench.latency            # 7 rounds; 1 officer × 8 reports, 10 × 3
@@ -21,7 +22,7 @@ import asyncio
 import os
 import statistics
 
-from bench._rig import Result, interleaved, pct, persisted, spread
+from bench._rig import PEER_TRANSPORT, Result, interleaved, pct, persisted, spread
 
 TARGETS = {50: 1.3, 95: 1.5}
 
@@ -55,7 +56,10 @@ def summary(officers: int, pairs: list[tuple[Result, Result]]) -> bool:
 
 
 async def main(rounds: int, reports_one: int, reports_ten: int) -> int:
-    print(f"rounds: {rounds}, machine cores: {os.cpu_count()}", flush=True)
+    print(
+        f"rounds: {rounds}, machine cores: {os.cpu_count()}, peer's HTTP: {PEER_TRANSPORT}",
+        flush=True,
+    )
     ok = True
     results = {}
     for officers, reports in ((1, reports_one), (10, reports_ten)):
