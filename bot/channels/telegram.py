@@ -134,14 +134,15 @@ class TelegramChannel:
         self._albums_sent: OrderedDict[tuple[str, tuple[str, ...], str], None] = OrderedDict()
         self.commands = commands
         self.poll_timeout = poll_timeout
+        self._requests = (AiohttpRequest(connection_pool_size), AiohttpRequest(1))
         builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder()
             .token(token)
             .base_url(api_base_url)
             .base_file_url(file_base_url)
             .updater(None)
-            .request(AiohttpRequest(connection_pool_size))
-            .get_updates_request(AiohttpRequest(1))
+            .request(self._requests[0])
+            .get_updates_request(self._requests[1])
         )
         if max_per_second > 0:
             # No retries inside the limiter: a 429 goes back to the outbox, which
@@ -178,7 +179,12 @@ class TelegramChannel:
         """Connect (getMe) and say how updates come; a refusal is a ChannelStartError
         without the token (PTB's InvalidToken message quotes it)."""
         try:
-            await self._connect()
+            try:
+                await self._connect()
+            except BaseException:  # PTB shuts down only what it initialised in full
+                for request in self._requests:
+                    await request.shutdown()
+                raise
         except InvalidToken:
             raise ChannelStartError(NAME, "token") from None
         except NetworkError as exc:
