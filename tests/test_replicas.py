@@ -43,7 +43,7 @@ def _config(folder: Path, name: str, *, webhook_port: int | None = None) -> Path
     text = EXAMPLE.read_text(encoding="utf-8")
     text = text.replace('database = "thidua.sqlite3"', f'database = "{folder / "unused.sqlite3"}"')
     text = text.replace('folder = "backups"', f'folder = "{folder / "backups"}"')
-    text = text.replace("outbox_lease_seconds = 60", "outbox_lease_seconds = 2")
+    text = text.replace("outbox_lease_seconds = 60", "outbox_lease_seconds = 6")
     text = text.replace("standby_check_seconds = 5", "standby_check_seconds = 0.5")
     text = text.replace("max_messages_per_second = 30", "max_messages_per_second = 0")
     text = text.replace("poll_timeout_seconds = 25", "poll_timeout_seconds = 1")
