@@ -276,7 +276,7 @@ class Rig:
     async def count(self, sql: str, *params: object) -> int:
         return int(str(await self.scalar(sql, *params)))
 
-    async def invite(self, unit: str = "hoan_kiem") -> str:
+    async def invite(self, unit: str = "hoan_kiem", role: str = "officer", uses: int = 5) -> str:
         from domain.models import Role
         from usecases.access import OPERATOR
         from usecases.invites import create_invite
@@ -286,12 +286,19 @@ class Rig:
                 tx,
                 OPERATOR,
                 unit_code=unit,
-                role=Role.OFFICER,
-                uses=5,
+                role=Role(role),
+                uses=uses,
                 expires_in=None,
                 now=self.app.clock.now(),
             )
         return issued.shown
+
+    async def enrol(self, user_id: int, name: str, unit: str, role: str) -> Person:
+        """A person registered through an invite of their own, as `role` of `unit`."""
+        code = await self.invite(unit, role, uses=1)
+        person = self.person(user_id, name)
+        await person.say(f"/start {code}", "Chào mừng")
+        return person
 
 
 Configure = Callable[[AppConfig], AppConfig]

@@ -14,10 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from domain.models import Role
 from tests.channels import CHANNELS, Person, Rig, rig
-from usecases.access import OPERATOR
-from usecases.invites import create_invite
 
 
 @pytest.fixture(params=CHANNELS)
@@ -28,19 +25,7 @@ async def on(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Ri
 
 
 async def admin(on: Rig) -> Person:
-    async with on.app.db.transaction() as tx:
-        issued = await create_invite(
-            tx,
-            OPERATOR,
-            unit_code="hai_ba_trung",
-            role=Role.ADMIN,
-            uses=1,
-            expires_in=None,
-            now=on.app.clock.now(),
-        )
-    person = on.person(2001, "Trần Thị Bình")  # the console's one person has its own name
-    await person.say(f"/start {issued.shown}", "Chào mừng")
-    return person
+    return await on.enrol(2001, "Trần Thị Bình", "hai_ba_trung", "admin")
 
 
 async def new_unions_until_the_date(person: Person) -> None:

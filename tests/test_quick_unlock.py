@@ -10,10 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from domain.models import Role
 from tests.channels import CHANNELS, Rig, rig
-from usecases.access import OPERATOR
-from usecases.invites import create_invite
 
 
 @pytest.fixture(params=CHANNELS)
@@ -24,18 +21,7 @@ async def on(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Ri
 
 
 async def test_a_quick_line_with_a_closed_date_offers_the_unlock(on: Rig) -> None:
-    async with on.app.db.transaction() as tx:
-        issued = await create_invite(
-            tx,
-            OPERATOR,
-            unit_code="hai_ba_trung",
-            role=Role.ADMIN,
-            uses=1,
-            expires_in=None,
-            now=on.app.clock.now(),
-        )
-    person = on.person(2001, "Trần Thị Bình")
-    await person.say(f"/start {issued.shown}", "Chào mừng")
+    person = await on.enrol(2001, "Trần Thị Bình", "hai_ba_trung", "admin")
 
     line = "thành lập 3 CĐCS với 45 đoàn viên ngày 10/12/2025"
     refused = await person.say(line, "đã khóa sổ")

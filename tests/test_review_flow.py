@@ -15,11 +15,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import AppConfig
-from domain.models import Role
 from domain.review import Reviewers, ReviewRules
 from tests.channels import CHANNELS, Person, Rig, rig
-from usecases.access import OPERATOR
-from usecases.invites import create_invite
 
 QUICK = "tặng 20 suất quà, mỗi suất 500.000đ nhân dịp 8/3"
 
@@ -37,19 +34,7 @@ async def on(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Ri
 
 
 async def admin(on: Rig) -> Person:
-    async with on.app.db.transaction() as tx:
-        issued = await create_invite(
-            tx,
-            OPERATOR,
-            unit_code="hai_ba_trung",
-            role=Role.ADMIN,
-            uses=1,
-            expires_in=None,
-            now=on.app.clock.now(),
-        )
-    person = on.person(1001, "Trần Thị Bình")
-    await person.say(f"/start {issued.shown}", "Chào mừng")
-    return person
+    return await on.enrol(1001, "Trần Thị Bình", "hai_ba_trung", "admin")
 
 
 async def quick(person: Person, number: int) -> None:
