@@ -278,23 +278,28 @@ async def test_the_clock_within_a_steady_span_keeps_the_memo(db: Database, tmp_p
         assert await ranking.with_rates(tx, *ask, later) is not first
 
 
+async def _new_unions(db: Database, key: str) -> None:
+    """49 grassroots unions founded by long_bien on 10/3/2025: a write to cum1's data."""
+    async with db.transaction() as tx:
+        await reports_repo.create(
+            tx,
+            unit_code="long_bien",
+            person_id=PERSON,
+            indicator="new_unions",
+            values={"unions": 49, "members": 30},
+            occurred_on=dt.date(2025, 3, 10),
+            photos=(),
+            source_key=key,
+            now=START,
+        )
+
+
 async def test_two_databases_keep_their_own(backend: str, database: str, tmp_path: Path) -> None:
     other = await pg.fresh_url() if backend == "postgresql" else str(tmp_path / "other.sqlite3")
     one, two = await _open(database, tmp_path), await _open(other, tmp_path)
     try:
         settings = _settings(tmp_path)
-        async with one.transaction() as tx:
-            await reports_repo.create(
-                tx,
-                unit_code="long_bien",
-                person_id=PERSON,
-                indicator="new_unions",
-                values={"unions": 49, "members": 30},
-                occurred_on=dt.date(2025, 3, 10),
-                photos=(),
-                source_key="memo:one",
-                now=START,
-            )
+        await _new_unions(one, "memo:one")
         ask = (settings, "cum1", YEAR, START)
         async with one.transaction() as tx:
             first = await ranking.with_rates(tx, *ask)
@@ -345,18 +350,7 @@ async def test_a_write_by_another_process_is_seen(
         ask = (settings, "cum1", YEAR, START)
         async with db.transaction() as tx:
             before = await ranking.with_rates(tx, *ask)
-        async with other.transaction() as tx:
-            await reports_repo.create(
-                tx,
-                unit_code="long_bien",
-                person_id=PERSON,
-                indicator="new_unions",
-                values={"unions": 49, "members": 30},
-                occurred_on=dt.date(2025, 3, 10),
-                photos=(),
-                source_key="memo:other",
-                now=START,
-            )
+        await _new_unions(other, "memo:other")
         async with db.transaction() as tx:
             after = await ranking.with_rates(tx, *ask)
             assert after == await ranking.fresh_with_rates(tx, *ask)
